@@ -1,0 +1,132 @@
+/**
+ * `npm run bench`: Maxwell's speed goals, measured on this machine (never asserted in tests).
+ *
+ * - twin-hour: 64 cores + GPU + chassis at 100 Hz for one simulated hour, every core's
+ *   utilisation changed and every sensor read each step (as a 100 Hz control loop does).
+ *   Target: < 2 s wall time (issue 2).
+ * - Micro-benchmarks (tinybench): the coupling product in WebAssembly SIMD vs plain JS, side by
+ *   side in one run; a PID update; a FOPDT fit.
+ *
+ * Every figure is a measured wall-clock time on the machine that runs it; targets that are
+ * missed are reported as MISS. `--json` prints one JSON document instead of tables.
+ */
+import { Bench } from 'tinybench';
+import { PidController, createPidParams } from '../src/control/pid.js';
+import { fitFopdt, fopdtResponse } from '../src/identification/fopdt.js';
+import { SeededRandom } from '../src/internal/seeded-random.js';
+import { createJsMatVec, createWasmMatVec } from '../src/physics/dense-matvec.js';
+import { ThermalTwin } from '../src/physics/thermal-twin.js';
+import { DEFAULT_TWIN_PARAMS } from '../src/physics/twin-params.js';
+
+const json = process.argv.includes('--json');
+const log = (text: string): void => {
+  process.stderr.write(`${text}\n`);
+};
+
+interface MacroResult {
+  name: string;
+  runsMs: number[];
+  medianMs: number;
+  targetMs: number;
+  verdict: 'PASS' | 'MISS';
+}
+
+/** Utilisation patterns, precomputed so the benchmark measures the twin, not Math.sin. */
+const PATTERN_STEPS = 1024;
+
+function twinHour(): number {
+  const cores = 64;
+  const twin = new ThermalTwin({ ...DEFAULT_TWIN_PARAMS, cores }, 0.01);
+  const reading = new Float64Array(twin.planes.length);
+  const utilisation = new Float64Array(twin.sourceCount);
+  const pattern = Float64Array.from({ length: PATTERN_STEPS * cores }, (_, n) => 0.5 + 0.5 * Math.sin(n * 0.37));
+  const steps = 3600 * 100;
+  const started = performance.now();
+  for (let k = 0; k < steps; k++) {
+    // A different utilisation on every core every step, as a controller would set.
+    const row = (k & (PATTERN_STEPS - 1)) * cores;
+    for (let i = 0; i < cores; i++) utilisation[i] = pattern[row + i] ?? 0;
+    twin.setUtilisations(utilisation);
+    twin.step();
+    twin.readSensors(reading);
+  }
+  const elapsed = performance.now() - started;
+  if (!Number.isFinite(reading[0])) throw new Error('twin produced a non-finite temperature');
+  return elapsed;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+function runMacro(): MacroResult {
+  const runsMs: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    log(`twin-hour run ${r + 1}/3 …`);
+    runsMs.push(twinHour());
+  }
+  const medianMs = median(runsMs);
+  const targetMs = 2000;
+  return { name: 'twin-hour (64 cores + GPU + chassis, 100 Hz, 1 h simulated)', runsMs, medianMs, targetMs, verdict: medianMs < targetMs ? 'PASS' : 'MISS' };
+}
+
+async function runMicro() {
+  const bench = new Bench({ name: 'micro', time: 500 });
+  const random = new SeededRandom(1);
+  const n = 65;
+  const matrix = Float64Array.from({ length: n * n }, () => random.uniform());
+  const wasm = createWasmMatVec(matrix, n, n);
+  const js = createJsMatVec(matrix, n, n);
+  for (let j = 0; j < n; j++) wasm.input[j] = js.input[j] = random.uniform();
+  const pid = new PidController(createPidParams({ kp: 0.09, tiS: 0.8, sampleS: 0.01 }), 80);
+  const times = Float64Array.from({ length: 900 }, (_, k) => (k + 1) / 100);
+  const values = times.map((t) => fopdtResponse(t - 1, 35, 20, 1, 0.1) + 0.5 * random.normal());
+  bench
+    .add('coupling product 65×65, WebAssembly SIMD', () => {
+      wasm.run();
+    })
+    .add('coupling product 65×65, plain JS', () => {
+      js.run();
+    })
+    .add('PID update', () => {
+      pid.update(79 + random.uniform() * 2);
+    })
+    .add('FOPDT fit, 900 samples (σ 0.5 °C)', () => {
+      fitFopdt({ timesS: times, values, stepTimeS: 1 });
+    });
+  log('micro-benchmarks …');
+  await bench.run();
+  return bench.tasks.map((task) => {
+    const result = task.result;
+    const latency = result.state === 'completed' ? result.latency : undefined;
+    return {
+      name: task.name,
+      meanUs: (latency?.mean ?? Number.NaN) * 1000,
+      rmePct: latency?.rme ?? Number.NaN,
+      samples: latency?.samplesCount ?? 0,
+    };
+  });
+}
+
+const macro = runMacro();
+const micro = await runMicro();
+const wasmUs = micro[0]?.meanUs ?? Number.NaN;
+const jsUs = micro[1]?.meanUs ?? Number.NaN;
+const report = {
+  provenance: { kind: 'measured', source: 'wall-clock time on this machine', node: process.version, date: new Date().toISOString() },
+  macro: [macro],
+  micro,
+  ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
+};
+if (json) {
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+} else {
+  process.stdout.write(`Benchmarks — measured wall-clock times on this machine (Node ${process.version})\n\n`);
+  process.stdout.write(
+    `${macro.name}\n  runs: ${macro.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms; median ${macro.medianMs.toFixed(0)} ms; ` +
+      `target < ${macro.targetMs} ms: ${macro.verdict}\n\n`,
+  );
+  for (const m of micro) process.stdout.write(`${m.name.padEnd(44)} ${m.meanUs.toFixed(3).padStart(12)} µs ± ${m.rmePct.toFixed(1)}%  (${m.samples} samples)\n`);
+  process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
+}

@@ -1,0 +1,36 @@
+// Lint: typescript-eslint strictTypeChecked (as tinybench), plus the architecture rule:
+// the pure core (units, physics, control, identification, simulation) imports no I/O.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const PURE_CORE_RESTRICTIONS = {
+  patterns: [
+    { group: ['node:*', 'fs', 'path', 'child_process', 'net', 'os'], message: 'the pure core does no I/O: receive data through an interface instead' },
+    { group: ['**/cli/**', '**/config/load.js'], message: 'the pure core must not depend on the CLI or the config loader' },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+    },
+  },
+  {
+    files: ['src/units/**', 'src/physics/**', 'src/control/**', 'src/identification/**', 'src/simulation/**', 'src/clock/**', 'src/internal/**', 'src/errors.ts', 'src/config/schema.ts'],
+    rules: { 'no-restricted-imports': ['error', PURE_CORE_RESTRICTIONS] },
+  },
+  {
+    files: ['test/**', 'bench/**'],
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-floating-promises': 'off',
+    },
+  },
+);

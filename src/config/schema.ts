@@ -1,0 +1,85 @@
+/**
+ * The one configuration schema. Every key has a unit in its name or its doc, a default,
+ * and a range; unknown keys are rejected. The TypeScript type is derived from the schema.
+ * docs/CONFIGURATION.md lists every key; a test keeps the two in step.
+ */
+import { z } from 'zod';
+import { DEFAULT_TWIN_PARAMS, type ThermalTwinParams } from '../physics/twin-params.js';
+
+const D = DEFAULT_TWIN_PARAMS;
+const positive = () => z.number().positive();
+const nonNegative = () => z.number().nonnegative();
+
+const planeShape = (d: { tauS: number; deadTimeS: number; resistanceKPerW: number | null }) => ({
+  tauS: positive().max(3600).describe('time constant τ, s').default(d.tauS),
+  deadTimeS: nonNegative().max(600).describe('dead time θ between power and temperature, s').default(d.deadTimeS),
+  resistanceKPerW: positive().max(1000).nullable().describe('thermal resistance to ambient, K/W; null on cores: scaled so full load matches the 4-core reference').default(d.resistanceKPerW),
+});
+
+const sourceShape = (d: { idleW: number; dynamicW: number; leakageW: number; leakageDoublingK: number }) => ({
+  idleW: nonNegative().max(10_000).describe('power at zero utilisation, without leakage, W').default(d.idleW),
+  dynamicW: nonNegative().max(10_000).describe('extra power at full utilisation, W').default(d.dynamicW),
+  leakageW: nonNegative().max(10_000).describe('leakage power at 25 °C, W').default(d.leakageW),
+  leakageDoublingK: positive().max(1000).describe('temperature rise that doubles leakage, K').default(d.leakageDoublingK),
+});
+
+const twinSchema = z.strictObject({
+  cores: z.number().int().min(1).max(4096).describe('CPU cores of the twin').default(D.cores),
+  gpu: z.boolean().describe('whether the twin has a GPU plane').default(D.gpu),
+  ambientC: z.number().min(-50).max(80).describe('ambient (inlet) temperature, °C').default(D.ambientC),
+  core: z.strictObject({ ...planeShape(D.core), ...sourceShape(D.core) }).prefault({}),
+  gpuPlane: z.strictObject({ ...planeShape(D.gpuPlane), ...sourceShape(D.gpuPlane) }).prefault({}),
+  chassis: z.strictObject(planeShape(D.chassis)).prefault({}),
+  coupling: z
+    .array(z.array(z.number().min(0).max(1)))
+    .nullable()
+    .describe('coupling matrix K over sources (cores, then GPU), ones on the diagonal; null: the DESIGN.md default')
+    .default(D.coupling === null ? null : D.coupling.map((r) => [...r])),
+  sensor: z
+    .strictObject({
+      noiseC: nonNegative().max(50).describe('sensor noise σ, °C').default(D.sensor.noiseC),
+      quantumC: nonNegative().max(10).describe('sensor quantisation step, °C (0: none)').default(D.sensor.quantumC),
+    })
+    .prefault({}),
+  seed: z.number().int().describe('seed of the sensor noise; same seed, same run').default(D.seed),
+  stepS: positive().max(1).describe('simulation step, s').default(0.01),
+});
+
+/** The configuration schema. */
+export const configSchema = z.strictObject({
+  twin: twinSchema.prefault({}),
+  control: z
+    .strictObject({
+      setpointC: z.number().min(20).max(150).describe('temperature limit the controllers hold, °C').default(80),
+      rule: z.enum(['simc', 'imc']).describe('tuning rule: simc (PI) or imc (PID)').default('simc'),
+      closedLoopTauS: positive().max(600).nullable().describe('desired closed-loop time constant τc, s; null: the rule default (τc = θ)').default(null),
+      rateHz: positive().max(10_000).describe('control rate, Hz (must match 1 / twin.stepS in the demo)').default(100),
+      outputMin: z.number().min(0).max(1).describe('lowest fraction of compute a controller may allow').default(0),
+      outputMax: z.number().min(0).max(1).describe('highest fraction of compute a controller may allow').default(1),
+    })
+    .prefault({}),
+  calibration: z
+    .strictObject({
+      sampleHz: positive().max(10_000).describe('sampling rate of step experiments, Hz').default(100),
+      preStepS: positive().max(600).describe('idle time recorded before each step, s').default(1),
+      coreStepS: positive().max(3600).describe('recording after a core step, s (≥ 3τ + θ)').default(8),
+      gpuStepS: positive().max(3600).describe('recording after a GPU step, s').default(16),
+      chassisStepS: positive().max(36_000).describe('recording after the all-sources step for the chassis, s').default(240),
+      repeats: z.number().int().min(1).max(1000).describe('runs of each experiment, averaged before fitting').default(16),
+    })
+    .prefault({}),
+  demo: z
+    .strictObject({
+      durationS: positive().max(86_400).describe('simulated time of the twin demo, s').default(12),
+      loadStepAtS: nonNegative().max(86_400).describe('when every core steps to full demand, s').default(1),
+      printEveryS: positive().max(3600).describe('timeline row interval, s').default(0.5),
+    })
+    .prefault({}),
+});
+
+/** A validated configuration. */
+export type MaxwellConfig = z.infer<typeof configSchema>;
+
+// Compile-time check that the schema's twin section is a ThermalTwinParams.
+type Assert<T extends true> = T;
+export type TwinSchemaMatchesParams = Assert<MaxwellConfig['twin'] extends ThermalTwinParams ? true : false>;

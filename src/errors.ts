@@ -1,0 +1,122 @@
+/**
+ * The one error catalogue of Maxwell.
+ *
+ * Every failure Maxwell reports is a {@link MaxwellError} with a stable `code`
+ * (`MXW_ERR_<AREA>_<WHAT>`). Callers match on `code`, never on `message`: messages
+ * may be reworded, codes never change meaning and are never reused.
+ * `docs/ERRORS.md` has one row per code and a test fails when the two disagree.
+ */
+
+const kMaxwellError = Symbol.for('maxwell.error');
+
+/**
+ * Every error code Maxwell can raise, with the class that raises it.
+ * Adding a code means adding a row to `docs/ERRORS.md` as well.
+ */
+export const ERROR_CODES = [
+  'MXW_ERR_INVALID_ARG',
+  'MXW_ERR_UNIT_RANGE',
+  'MXW_ERR_CLOCK_BACKWARDS',
+  'MXW_ERR_CONFIG_UNKNOWN_KEY',
+  'MXW_ERR_CONFIG_INVALID',
+  'MXW_ERR_CONFIG_FILE',
+  'MXW_ERR_TWIN_PARAMS',
+  'MXW_ERR_TWIN_COUPLING',
+  'MXW_ERR_IDENT_TOO_SHORT',
+  'MXW_ERR_IDENT_UNDERSAMPLED',
+  'MXW_ERR_IDENT_NO_RESPONSE',
+  'MXW_ERR_IDENT_FIT_FAILED',
+  'MXW_ERR_PID_PARAMS',
+  'MXW_ERR_PID_MEASUREMENT',
+  'MXW_ERR_SENSORS_UNAVAILABLE',
+  'MXW_ERR_RUNTIME_UNSUPPORTED',
+  'MXW_ERR_ABORTED',
+  'MXW_ERR_INTERNAL',
+] as const satisfies readonly `MXW_ERR_${string}`[];
+
+/** A stable Maxwell error code. */
+export type MaxwellErrorCode = (typeof ERROR_CODES)[number];
+
+/**
+ * Base class of every Maxwell error. Branded with `Symbol.for` so that
+ * `instanceof` holds across two loaded copies of the package.
+ */
+export class MaxwellError extends Error {
+  /** Stable machine-readable code; match on this, not on the message. */
+  readonly code: MaxwellErrorCode;
+
+  constructor(code: MaxwellErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = 'MaxwellError';
+  }
+
+  get [kMaxwellError](): true {
+    return true;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kMaxwellError] === true;
+  }
+}
+
+function defineError<C extends MaxwellErrorCode>(name: string, code: C) {
+  const cls = class extends MaxwellError {
+    declare readonly code: C;
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
+/** An argument had the wrong type or was out of its documented range. */
+export const InvalidArgumentError = defineError('InvalidArgumentError', 'MXW_ERR_INVALID_ARG');
+/** A physical quantity was not finite or outside what physics allows (e.g. below 0 K). */
+export const UnitRangeError = defineError('UnitRangeError', 'MXW_ERR_UNIT_RANGE');
+/** A manual clock was asked to move backwards. */
+export const ClockBackwardsError = defineError('ClockBackwardsError', 'MXW_ERR_CLOCK_BACKWARDS');
+/** A configuration source named a key the schema does not have. */
+export const ConfigUnknownKeyError = defineError('ConfigUnknownKeyError', 'MXW_ERR_CONFIG_UNKNOWN_KEY');
+/** A configuration value failed validation. */
+export const ConfigInvalidError = defineError('ConfigInvalidError', 'MXW_ERR_CONFIG_INVALID');
+/** A configuration file could not be read or parsed. */
+export const ConfigFileError = defineError('ConfigFileError', 'MXW_ERR_CONFIG_FILE');
+/** Thermal twin parameters are inconsistent (e.g. a negative time constant). */
+export const TwinParamsError = defineError('TwinParamsError', 'MXW_ERR_TWIN_PARAMS');
+/** A coupling matrix is not square, has the wrong size, or has entries outside [0, 1]. */
+export const TwinCouplingError = defineError('TwinCouplingError', 'MXW_ERR_TWIN_COUPLING');
+/** A step-response record is shorter than three time constants. */
+export const IdentTooShortError = defineError('IdentTooShortError', 'MXW_ERR_IDENT_TOO_SHORT');
+/** A step-response record has fewer than ten samples per time constant. */
+export const IdentUndersampledError = defineError('IdentUndersampledError', 'MXW_ERR_IDENT_UNDERSAMPLED');
+/** A step-response record shows no response distinguishable from sensor noise. */
+export const IdentNoResponseError = defineError('IdentNoResponseError', 'MXW_ERR_IDENT_NO_RESPONSE');
+/** The curve fit did not converge to a usable model. */
+export const IdentFitFailedError = defineError('IdentFitFailedError', 'MXW_ERR_IDENT_FIT_FAILED');
+/** PID parameters are inconsistent (e.g. min output above max output). */
+export const PidParamsError = defineError('PidParamsError', 'MXW_ERR_PID_PARAMS');
+/** A PID controller was fed a measurement that is not a finite number. */
+export const PidMeasurementError = defineError('PidMeasurementError', 'MXW_ERR_PID_MEASUREMENT');
+/** Real thermal sensors were requested but are not available. */
+export const SensorsUnavailableError = defineError('SensorsUnavailableError', 'MXW_ERR_SENSORS_UNAVAILABLE');
+/** The Node.js runtime lacks something Maxwell needs. */
+export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
+/** An operation was cancelled through its AbortSignal. */
+export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
+
+/** An unexpected failure inside Maxwell: a bug. The CLI reports any non-Maxwell error with this code. */
+export const InternalError = defineError('InternalError', 'MXW_ERR_INTERNAL');
+
+/** Normalises anything thrown into an `Error`. */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+/** True when `value` is a Maxwell error, optionally with the given code. */
+export function isMaxwellError(value: unknown, code?: MaxwellErrorCode): value is MaxwellError {
+  return value instanceof MaxwellError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,22 @@
+/**
+ * Maxwell's public library surface: types and factories, nothing else.
+ * @packageDocumentation
+ */
+export * from './errors.js';
+export * from './units/units.js';
+export { ManualClock, createMonotonicClock, type AbortOptions, type Clock } from './clock/clock.js';
+export { loadConfig, configFromAssignments, configFromEnv, defaultConfig, envNameOf, type ConfigSources } from './config/load.js';
+export { configSchema, type MaxwellConfig } from './config/schema.js';
+export { ThermalTwin, type PlaneInfo, type PlaneKind } from './physics/thermal-twin.js';
+export { DEFAULT_TWIN_PARAMS, resolveTwinParams, type ThermalTwinParams, type ResolvedTwinParams } from './physics/twin-params.js';
+export { DESIGN_COUPLING_4_CORES, defaultCoreCoupling, validateCoupling, type Matrix } from './physics/coupling.js';
+export { fitFopdt, fitGainKnownDynamics, fopdtResponse, type FopdtFit, type StepRecord, type Estimate } from './identification/fopdt.js';
+export { identifyPlant, type IdentifiedPlant, type IdentificationOptions } from './identification/identify-plant.js';
+export type { StepPlant, StepRequest, StepTrace, Provenance } from './identification/step-plant.js';
+export { PidController, createPidParams, validatePidParams, type PidParams, type PidInit } from './control/pid.js';
+export { tunePid, type FopdtModel, type Tuning, type TuningRule } from './control/tuning.js';
+export { coreLoopModels } from './control/thermal-loop.js';
+export { createTwinStepPlant } from './simulation/twin-step-plant.js';
+export { runClosedLoop, loopMetrics, type ClosedLoopTimeline, type LoopMetrics } from './simulation/closed-loop.js';
+export { calibrateTwin, type TwinCalibrationReport } from './simulation/calibrate-twin.js';
+export { runTwinDemo, type TwinDemoReport } from './simulation/twin-demo.js';

@@ -1,0 +1,16 @@
+// The subset of the WebAssembly JS API the twin uses. @types/node 20 does not declare the
+// global (it lives in TypeScript's DOM lib, which a Node program should not pull in).
+declare namespace WebAssembly {
+  // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- mirrors the JS API's opaque class
+  class Module {
+    constructor(bytes: Uint8Array);
+  }
+  class Instance {
+    constructor(module: Module, imports: object);
+    readonly exports: Record<string, unknown>;
+  }
+  class Memory {
+    readonly buffer: ArrayBuffer;
+    grow(pages: number): number;
+  }
+}
