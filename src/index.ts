@@ -15,7 +15,8 @@ export { identifyPlant, type IdentifiedPlant, type IdentificationOptions } from 
 export type { StepPlant, StepRequest, StepTrace, Provenance } from './identification/step-plant.js';
 export { PidController, createPidParams, validatePidParams, type PidParams, type PidInit } from './control/pid.js';
 export { tunePid, type FopdtModel, type Tuning, type TuningRule } from './control/tuning.js';
-export { coreLoopModels } from './control/thermal-loop.js';
+export { coreCoupling, coreLoopModels } from './control/thermal-loop.js';
+export { CoupledAllocation } from './control/allocation.js';
 export { createTwinStepPlant } from './simulation/twin-step-plant.js';
 export { runClosedLoop, loopMetrics, type ClosedLoopTimeline, type LoopMetrics } from './simulation/closed-loop.js';
 export { calibrateTwin, type TwinCalibrationReport } from './simulation/calibrate-twin.js';

@@ -43,6 +43,15 @@ export interface Tuning {
   readonly params: PidParams;
 }
 
+/**
+ * The derivative filter keeps its time constant Td/N at least two samples long: with
+ * Td ≈ θ/2 = 50 ms at 100 Hz, the textbook N = 10 left the derivative unfiltered and, on
+ * 0.5 °C sensor noise, the output jittered by ±0.4 and held the twin 5 °C below setpoint.
+ */
+function imcDerivativeFilterN(tdS: number, sampleS: number): number {
+  return Math.min(10, Math.max(1, tdS / (2 * sampleS)));
+}
+
 /** Derives PID parameters from `model`. Throws `MXW_ERR_PID_PARAMS` for a model the rules cannot use. */
 export function tunePid(model: FopdtModel, options: TuningOptions): Tuning {
   const { gain: k, tauS: tau, deadTimeS: theta } = model;
@@ -66,6 +75,7 @@ export function tunePid(model: FopdtModel, options: TuningOptions): Tuning {
           kp: (2 * tau + theta) / (k * (2 * tauC + theta)),
           tiS: tau + theta / 2,
           tdS: (tau * theta) / (2 * tau + theta),
+          derivativeFilterN: imcDerivativeFilterN((tau * theta) / (2 * tau + theta), options.sampleS),
           ...limits,
         });
   return { rule: options.rule, model, closedLoopTauS: tauC, params };

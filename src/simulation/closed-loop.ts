@@ -1,9 +1,12 @@
 /**
  * Closed-loop thermal control on the twin: one PID per core reads its (noisy) sensor and
- * sets the fraction of compute allowed on that core; the core runs `demand × allowed`.
+ * asks for a share of heat; {@link CoupledAllocation} turns the requests into the fraction of
+ * compute allowed on each core; the core runs `demand × allowed`.
  */
 import { InvalidArgumentError } from '../errors.js';
+import { CoupledAllocation } from '../control/allocation.js';
 import { PidController, type PidParams } from '../control/pid.js';
+import type { Matrix } from '../physics/coupling.js';
 import type { ThermalTwin } from '../physics/thermal-twin.js';
 
 /** Demand of a core at a time: the utilisation it would use if allowed everything. */
@@ -16,6 +19,8 @@ export interface ClosedLoopOptions {
   readonly setpointC: number;
   readonly durationS: number;
   readonly demand: DemandProfile;
+  /** Core-to-core coupling the controllers believe in (identified), for {@link CoupledAllocation}. */
+  readonly coupling: Matrix;
   /** Record every this many steps. @default 1 */
   readonly recordEvery?: number;
 }
@@ -27,7 +32,7 @@ export interface ClosedLoopTimeline {
   readonly coreTrueC: readonly Float64Array[];
   /** What the controllers read, per core, °C. */
   readonly coreMeasuredC: readonly Float64Array[];
-  /** Fraction of compute allowed per core. */
+  /** Fraction of compute allowed per core (after coupled allocation). */
   readonly allowed: readonly Float64Array[];
   /** CPU package power, W. */
   readonly packagePowerW: Float64Array;
@@ -51,6 +56,9 @@ export function runClosedLoop(options: ClosedLoopOptions): ClosedLoopTimeline {
   const records = Math.floor(steps / recordEvery);
 
   const controllers = options.pid.map((params) => new PidController(params, setpointC));
+  const allocation = new CoupledAllocation(options.coupling);
+  const requested = new Float64Array(cores);
+  const allowedNow = new Float64Array(cores);
   const reading = new Float64Array(twin.planes.length);
   twin.readSensors(reading);
   // Start from "everything allowed", as a machine with no throttling would.
@@ -66,11 +74,9 @@ export function runClosedLoop(options: ClosedLoopOptions): ClosedLoopTimeline {
   let record = 0;
   for (let k = 1; k <= steps; k++) {
     const time = twin.timeS;
-    for (let i = 0; i < cores; i++) {
-      const pid = controllers[i];
-      if (pid === undefined) continue;
-      twin.setUtilisation(i, demand(time, i) * pid.output);
-    }
+    for (let i = 0; i < cores; i++) requested[i] = controllers[i]?.output ?? 1;
+    allocation.allocate(requested, allowedNow);
+    for (let i = 0; i < cores; i++) twin.setUtilisation(i, demand(time, i) * (allowedNow[i] ?? 0));
     twin.step();
     twin.readSensors(reading);
     for (let i = 0; i < cores; i++) controllers[i]?.update(reading[i] ?? Number.NaN);
@@ -79,7 +85,7 @@ export function runClosedLoop(options: ClosedLoopOptions): ClosedLoopTimeline {
       for (let i = 0; i < cores; i++) {
         (coreTrueC[i] as Float64Array)[record] = twin.trueTemperature(i);
         (coreMeasuredC[i] as Float64Array)[record] = reading[i] ?? Number.NaN;
-        (allowed[i] as Float64Array)[record] = controllers[i]?.output ?? Number.NaN;
+        (allowed[i] as Float64Array)[record] = allowedNow[i] ?? Number.NaN;
       }
       packagePowerW[record] = twin.packagePower();
       record++;

@@ -5,7 +5,7 @@
 import type { AbortOptions } from '../clock/clock.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { InvalidArgumentError } from '../errors.js';
-import { coreLoopModels } from '../control/thermal-loop.js';
+import { coreCoupling, coreLoopModels } from '../control/thermal-loop.js';
 import { tunePid, type Tuning } from '../control/tuning.js';
 import { identifyPlant } from '../identification/identify-plant.js';
 import { createTwinFromConfig } from './calibrate-twin.js';
@@ -64,6 +64,7 @@ export async function runTwinDemo(
     setpointC: control.setpointC,
     durationS: demo.durationS,
     demand: (timeS) => (timeS >= demo.loadStepAtS ? 1 : 0),
+    coupling: coreCoupling(identified),
     recordEvery: 1,
   });
   const timeline: TimelineRow[] = [];

@@ -32,8 +32,8 @@ export function formatTwinDemo(report: TwinDemoReport): string {
     ]),
   ]);
   const m = report.metrics;
-  const settle = m.settlingTimeS === null ? 'not settled' : `${fmt(m.settlingTimeS, 2)} s`;
-  out += `\nOvershoot ${fmt(Math.max(0, m.overshootC), 2)} °C (target ≤ 2 °C); settled within ±${m.bandC} °C after ${settle} ` +
+  const settle = m.settlingTimeS === null ? `not settled within ±${m.bandC} °C` : `settled within ±${m.bandC} °C after ${fmt(m.settlingTimeS, 2)} s`;
+  out += `\nOvershoot ${fmt(Math.max(0, m.overshootC), 2)} °C (target ≤ 2 °C); ${settle} ` +
     `(target ≤ 3τ = ${fmt(3 * report.plantTauS, 2)} s); energy ${fmt(report.energyJ, 1)} J (modelled).\n`;
   return out;
 }
