@@ -161,3 +161,10 @@ test('invalid parameters and inputs are rejected with their codes', () => {
   twin.setUtilisation(0, 7);
   assert.equal(twin.utilisation(0), 1, 'utilisation is clamped to [0, 1]');
 });
+
+test('setUtilisations sets every source at once, clamping and treating NaN as idle', () => {
+  const twin = new ThermalTwin(DEFAULT_TWIN_PARAMS, 0.01);
+  twin.setUtilisations([0.5, -1, 2, Number.NaN, 0.25]);
+  assert.deepEqual([0, 1, 2, 3, 4].map((j) => twin.utilisation(j)), [0.5, 0, 1, 0, 0.25]);
+  assert.throws(() => { twin.setUtilisations([1, 1]); }, { code: 'MXW_ERR_INVALID_ARG' });
+});
