@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'MXW_ERR_PID_PARAMS',
   'MXW_ERR_PID_MEASUREMENT',
   'MXW_ERR_SENSORS_UNAVAILABLE',
+  'MXW_ERR_READER_NOT_STARTED',
   'MXW_ERR_RUNTIME_UNSUPPORTED',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
@@ -102,6 +103,8 @@ export const PidParamsError = defineError('PidParamsError', 'MXW_ERR_PID_PARAMS'
 export const PidMeasurementError = defineError('PidMeasurementError', 'MXW_ERR_PID_MEASUREMENT');
 /** Real thermal sensors were requested but are not available. */
 export const SensorsUnavailableError = defineError('SensorsUnavailableError', 'MXW_ERR_SENSORS_UNAVAILABLE');
+/** A telemetry reader was sampled before `start()` or after `stop()`. */
+export const ReaderNotStartedError = defineError('ReaderNotStartedError', 'MXW_ERR_READER_NOT_STARTED');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
 /** An operation was cancelled through its AbortSignal. */

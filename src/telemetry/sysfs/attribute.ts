@@ -1,0 +1,97 @@
+/**
+ * Reading sysfs and procfs attributes cheaply: the file stays open and each read is one
+ * pread at offset 0 (the kernel regenerates the text), parsed without building strings.
+ */
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { toError } from '../../errors.js';
+
+/** Why a file could not be read, in the terms a user needs. */
+export type AccessProblem = 'missing' | 'denied' | 'error';
+
+export function accessProblem(err: unknown): AccessProblem {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENODEV' || code === 'ENXIO') return 'missing';
+  if (code === 'EACCES' || code === 'EPERM') return 'denied';
+  return 'error';
+}
+
+/** Reads a small text file, trimmed; `undefined` when it cannot be read. */
+export function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses the leading (optionally negative) decimal integer of `buffer[0..length)`. */
+export function parseLeadingInt(buffer: Uint8Array, length: number): number {
+  let i = 0;
+  while (i < length && (buffer[i] === 32 || buffer[i] === 9)) i++;
+  let negative = false;
+  if (buffer[i] === 45) {
+    negative = true;
+    i++;
+  }
+  let value = 0;
+  let digits = 0;
+  for (; i < length; i++) {
+    const c = buffer[i] ?? 0;
+    if (c < 48 || c > 57) break;
+    value = value * 10 + (c - 48);
+    digits++;
+  }
+  if (digits === 0) return Number.NaN;
+  return negative ? -value : value;
+}
+
+/** An attribute file kept open for repeated reads. */
+export class AttributeFile {
+  readonly path: string;
+  #fd = -1;
+  readonly #buffer: Uint8Array;
+
+  constructor(path: string, bufferBytes = 64) {
+    this.path = path;
+    this.#buffer = new Uint8Array(bufferBytes);
+  }
+
+  /** Opens the file; throws the system error (callers map it with {@link accessProblem}). */
+  open(): void {
+    if (this.#fd < 0) this.#fd = openSync(this.path, 'r');
+  }
+
+  /** Reads the file's leading integer; NaN on any failure (a vanished sensor is not an exception). */
+  readInt(): number {
+    if (this.#fd < 0) return Number.NaN;
+    try {
+      const n = readSync(this.#fd, this.#buffer, 0, this.#buffer.length, 0);
+      return parseLeadingInt(this.#buffer, n);
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  /** Reads the whole file as text (for multi-line files such as /proc/stat). */
+  readBytes(): Uint8Array {
+    if (this.#fd < 0) return new Uint8Array(0);
+    try {
+      const n = readSync(this.#fd, this.#buffer, 0, this.#buffer.length, 0);
+      return this.#buffer.subarray(0, n);
+    } catch {
+      return new Uint8Array(0);
+    }
+  }
+
+  close(): void {
+    if (this.#fd >= 0) {
+      try {
+        closeSync(this.#fd);
+      } catch (err) {
+        // Closing a sysfs file cannot meaningfully fail; keep the reason for debugging.
+        void toError(err);
+      }
+      this.#fd = -1;
+    }
+  }
+}
