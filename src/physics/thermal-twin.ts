@@ -296,6 +296,19 @@ export class ThermalTwin {
     return total;
   }
 
+  /**
+   * What the CPU package would draw idle at its current temperatures: idle power plus
+   * leakage (modelled), W. Attribution keeps this in its own account.
+   */
+  packageIdlePower(): number {
+    const offset = this.#ambient - LEAKAGE_REFERENCE_C;
+    let total = 0;
+    for (let i = 0; i < this.coreCount; i++) {
+      total += (this.#idle[i] ?? 0) + (this.#leak0[i] ?? 0) * Math.exp((this.#leakRate[i] ?? 0) * ((this.#x[i] ?? 0) + offset));
+    }
+    return total;
+  }
+
   /** Energy a source has used since the last reset (modelled), J. */
   sourceEnergy(source: number): number {
     return this.#energy[source] ?? Number.NaN;

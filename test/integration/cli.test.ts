@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { repoPath } from '../helpers/repo.js';
 
@@ -78,4 +78,28 @@ test('an unknown command fails with usage help', () => {
   const run = maxwell(['frobnicate']);
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /unknown command/);
+});
+
+test('sensors tells the truth about this machine: what is present, what is modelled, what is missing', () => {
+  const run = maxwell(['sensors', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { energy: { provenance: string }; temperature: { provenance: string }; sources: { reader: string; state: string; reason?: string }[]; missing: string[] };
+  const state = new Map(report.sources.map((s) => [s.reader, s]));
+  assert.equal(state.get('procfs-stat')?.state, 'present');
+  // Whatever this machine has, the report must agree with the files that exist.
+  const hasRapl = existsSync('/sys/class/powercap/intel-rapl:0/energy_uj');
+  assert.equal(report.energy.provenance, hasRapl ? 'measured' : 'modelled');
+  if (!hasRapl) assert.ok(report.missing.some((m) => /no CPU energy sensor/.test(m)));
+  for (const s of report.sources) if (s.state !== 'present') assert.ok((s.reason ?? '').length > 0, `${s.reader} says why`);
+  const human = maxwell(['sensors']);
+  assert.match(human.stdout, /What Maxwell will use/);
+});
+
+test('sensors on a captured tree finds RAPL, hwmon, thermal zones and the GPU', () => {
+  const run = maxwell(['sensors', '--json', '--root', repoPath('test/fixtures/sysfs/intel-server'), '--nvidia-smi', repoPath('test/fixtures/nvidia-smi/fake-nvidia-smi.mjs')]);
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as { energy: { reader: string; provenance: string }; temperature: { reader: string }; gpu: { reader: string } | null };
+  assert.deepEqual(report.energy, { reader: 'rapl-powercap', provenance: 'measured', note: 'package energy measured by rapl-powercap' });
+  assert.equal(report.temperature.reader, 'hwmon');
+  assert.equal(report.gpu?.reader, 'nvidia-smi');
 });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as errors from '../../src/errors.js';
 import { ERROR_CODES, MaxwellError, isMaxwellError, toError } from '../../src/errors.js';
+import { TELEMETRY_WARNING_CODES } from '../../src/telemetry/health.js';
 import { repoPath } from '../helpers/repo.js';
 
 test('docs/ERRORS.md lists exactly the codes in src/errors.ts', () => {
@@ -40,4 +41,10 @@ test('toError normalises anything thrown', () => {
   assert.equal(toError(e), e);
   assert.equal(toError('text').message, 'text');
   assert.equal(toError({ a: 1 }).message, '{"a":1}');
+});
+
+test('docs/ERRORS.md lists exactly the warning codes', () => {
+  const doc = readFileSync(repoPath('docs/ERRORS.md'), 'utf8');
+  const documented = [...doc.matchAll(/^\| `(MXW_WARN_[A-Z_]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual([...documented].sort(), [...TELEMETRY_WARNING_CODES].sort());
 });

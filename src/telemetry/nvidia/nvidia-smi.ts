@@ -117,9 +117,15 @@ export class NvidiaSmiReader implements TelemetryReader {
         channel(
           'energy',
           'energy',
-          this.#hasEnergyCounter ? 'energy (total-energy counter), cumulative' : `energy integrated from ${this.#powerField}, cumulative`,
+          this.#hasEnergyCounter
+            ? 'energy (total-energy counter), cumulative'
+            : `energy integrated from ${this.#powerField}, cumulative (bound grows ${NVIDIA_POWER_ACCURACY_W} J per second)`,
           0.001,
-          measured(this.#hasEnergyCounter ? 'nvidia-smi total_energy_consumption' : `integral of ${this.#powerField}`, 0, 0),
+          measured(
+            this.#hasEnergyCounter ? 'nvidia-smi total_energy_consumption' : `integral of ${this.#powerField}`,
+            0,
+            this.#hasEnergyCounter ? 0.001 : NVIDIA_POWER_ACCURACY_W,
+          ),
         ),
       ];
     });

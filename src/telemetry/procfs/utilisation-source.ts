@@ -1,0 +1,22 @@
+/** /proc/stat as the utilisation that drives the thermal twin on machines without sensors. */
+import type { UtilisationSource } from '../twin-reader.js';
+import type { ProcStatReader } from './proc-stat.js';
+
+/** Per-core utilisation from a started {@link ProcStatReader} (its `cpu/N` channels). */
+export function procStatUtilisation(reader: ProcStatReader): UtilisationSource {
+  let values = new Float64Array(0);
+  return {
+    description: 'measured per-core utilisation from /proc/stat',
+    sample(): ArrayLike<number> {
+      const readings = reader.sample();
+      if (values.length !== readings.length - 1) values = new Float64Array(Math.max(0, readings.length - 1));
+      for (const r of readings) {
+        if (r.channel === 'cpu/all') continue;
+        const cpu = Number(r.channel.slice(4));
+        // A window with no tick keeps the previous value rather than reading 0.
+        if (r.trusted) values[cpu] = r.value;
+      }
+      return values;
+    },
+  };
+}
