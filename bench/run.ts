@@ -17,6 +17,7 @@ import { SeededRandom } from '../src/internal/seeded-random.js';
 import { createJsMatVec, createWasmMatVec } from '../src/physics/dense-matvec.js';
 import { ThermalTwin } from '../src/physics/thermal-twin.js';
 import { DEFAULT_TWIN_PARAMS } from '../src/physics/twin-params.js';
+import { benchSampler } from './sampler.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -109,24 +110,40 @@ async function runMicro() {
   });
 }
 
-const macro = runMacro();
-const micro = await runMicro();
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const macro = only === undefined || only === 'twin' ? runMacro() : undefined;
+const micro = only === undefined || only === 'micro' ? await runMicro() : [];
+log(only === undefined || only === 'sampler' ? 'sampler: 10 s idle baseline, then 10 s at 100 Hz with 64 processes …' : '');
+const sampler = only === undefined || only === 'sampler' ? await benchSampler(10, 64) : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
   provenance: { kind: 'measured', source: 'wall-clock time on this machine', node: process.version, date: new Date().toISOString() },
-  macro: [macro],
+  macro: macro === undefined ? [] : [macro],
   micro,
+  sampler,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else {
   process.stdout.write(`Benchmarks — measured wall-clock times on this machine (Node ${process.version})\n\n`);
-  process.stdout.write(
-    `${macro.name}\n  runs: ${macro.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms; median ${macro.medianMs.toFixed(0)} ms; ` +
-      `target < ${macro.targetMs} ms: ${macro.verdict}\n\n`,
-  );
+  if (macro !== undefined) {
+    process.stdout.write(
+      `${macro.name}\n  runs: ${macro.runsMs.map((ms) => ms.toFixed(0)).join(', ')} ms; median ${macro.medianMs.toFixed(0)} ms; ` +
+        `target < ${macro.targetMs} ms: ${macro.verdict}\n\n`,
+    );
+  }
   for (const m of micro) process.stdout.write(`${m.name.padEnd(44)} ${m.meanUs.toFixed(3).padStart(12)} µs ± ${m.rmePct.toFixed(1)}%  (${m.samples} samples)\n`);
-  process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
+  if (micro.length > 0) process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
+  if (sampler !== undefined) {
+    const s = sampler.stats;
+    process.stdout.write(
+      `\nSampler at ${s.rateHz} Hz, ${sampler.processes} monitored processes, ${sampler.durationS} s (worker thread):\n` +
+        `  ticks ${s.ticks}, missed ${s.missedTicks}; jitter p50 ${s.jitterP50Ms.toFixed(2)} ms, p99 ${s.jitterP99Ms.toFixed(2)} ms, max ${s.jitterMaxMs.toFixed(2)} ms ` +
+        `(target p99 ≤ ${sampler.targets.jitterP99Ms} ms: ${sampler.verdict.jitter})\n` +
+        `  CPU ${sampler.cpuPctOfOneCore.toFixed(2)} % of one core, whole process (idle baseline ${sampler.idleBaselineCpuPct.toFixed(2)} %) ` +
+        `(target ≤ ${sampler.targets.cpuPct} %: ${sampler.verdict.cpu}); mean work per tick ${s.meanWorkMs.toFixed(3)} ms\n`,
+    );
+  }
 }

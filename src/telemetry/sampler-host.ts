@@ -23,7 +23,8 @@ type WorkerMessage =
 
 /** Starts the sampler thread; resolves once its readers are started and the loop runs. */
 export function startSamplerThread(options: SamplerThreadOptions): Promise<SamplerThread> {
-  const data: SamplerWorkerData = { rateHz: options.rateHz, readers: options.readers, reportEvery: options.reportEvery };
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const data: SamplerWorkerData & { stop: Int32Array } = { rateHz: options.rateHz, readers: options.readers, reportEvery: options.reportEvery, stop };
   const worker = new Worker(new URL('./sampler-worker.js', import.meta.url), { workerData: data });
   let onStopped: ((stats: SamplerStats) => void) | undefined;
   return new Promise((resolve, reject) => {
@@ -37,6 +38,9 @@ export function startSamplerThread(options: SamplerThreadOptions): Promise<Sampl
             stop: () =>
               new Promise<SamplerStats>((done) => {
                 onStopped = done;
+                // Both ways, so either waiting mode sees it.
+                Atomics.store(stop, 0, 1);
+                Atomics.notify(stop, 0);
                 worker.postMessage({ type: 'stop' });
               }),
           });

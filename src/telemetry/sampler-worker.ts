@@ -1,14 +1,19 @@
 /**
- * Worker-thread entry of the sampler: builds its readers from specs, samples on a
- * sub-millisecond schedule without touching the daemon's event loop, and reports.
+ * Worker-thread entry of the sampler: builds its readers from specs and samples on a
+ * sub-millisecond schedule without touching the daemon's event loop.
  *
- * Messages in: `{ type: 'stop' }`. Messages out: `{ type: 'tick', … }` every `reportEvery`
- * ticks (the latest readings), `{ type: 'warning', warning }`, and `{ type: 'stopped', stats }`.
+ * With only synchronous readers the thread sleeps in `Atomics.wait` between ticks (cheapest
+ * wake-ups, but its own event loop never runs), and is stopped through a shared flag. With a
+ * reader that needs an event loop (nvidia-smi's query loop) it waits on timers plus a short
+ * fine wait, and is stopped by message.
+ *
+ * Messages out: `{ type: 'started' }`, `{ type: 'tick', tick }` every `reportEvery` ticks,
+ * `{ type: 'warning', warning }`, and `{ type: 'stopped', stats }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createMonotonicClock } from '../clock/clock.js';
-import { createReaders, type ReaderSpec } from './reader-spec.js';
-import { Sampler, createThreadWaiter } from './sampler.js';
+import { createReaders, needsEventLoop, type ReaderSpec } from './reader-spec.js';
+import { Sampler, createBlockingWaiter, createThreadWaiter } from './sampler.js';
 
 export interface SamplerWorkerData {
   readonly rateHz: number;
@@ -17,30 +22,45 @@ export interface SamplerWorkerData {
   readonly reportEvery: number;
 }
 
-const data = workerData as SamplerWorkerData;
+interface WorkerInput extends SamplerWorkerData {
+  /** Int32Array over a SharedArrayBuffer: the host stores 1 in [0] to stop. */
+  readonly stop: Int32Array;
+}
+
+const data = workerData as WorkerInput;
 const port = parentPort;
 if (port === null) throw new Error('sampler-worker must run in a worker thread');
 
 const clock = createMonotonicClock();
+const blocking = !data.readers.some(needsEventLoop);
 const readers = createReaders(data.readers, (warning) => { port.postMessage({ type: 'warning', warning }); });
 const sampler = new Sampler({
   clock,
   rateHz: data.rateHz,
   readers,
-  waitUntil: createThreadWaiter(clock),
+  waitUntil: blocking ? createBlockingWaiter(clock, data.stop) : createThreadWaiter(clock),
   onWarning: (warning) => { port.postMessage({ type: 'warning', warning }); },
   onTick: (tick) => {
     if (data.reportEvery > 0 && tick.index % data.reportEvery === 0) port.postMessage({ type: 'tick', tick });
   },
 });
 
-port.on('message', (message: { type?: string }) => {
-  if (message.type === 'stop') {
-    void sampler.stop().then((stats) => {
-      port.postMessage({ type: 'stopped', stats });
-      port.close();
-    });
-  }
-});
+let stopping = false;
+async function finish(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const stats = await sampler.stop();
+  port?.postMessage({ type: 'stopped', stats });
+  port?.close();
+}
+
+if (!blocking) {
+  port.on('message', (message: { type?: string }) => {
+    if (message.type === 'stop') void finish();
+  });
+}
 await sampler.start();
 port.postMessage({ type: 'started' });
+// In blocking mode the loop ends when the shared flag is raised.
+await sampler.done;
+await finish();

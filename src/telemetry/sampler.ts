@@ -8,7 +8,7 @@
  * throws is reported once and the loop goes on with the others.
  */
 import type { Clock } from '../clock/clock.js';
-import { InvalidArgumentError, isMaxwellError, toError } from '../errors.js';
+import { AbortedError, InvalidArgumentError, isMaxwellError, toError } from '../errors.js';
 import type { WarningSink } from './health.js';
 import type { Reading, TelemetryReader } from './reader.js';
 import { seconds } from '../units/units.js';
@@ -129,6 +129,11 @@ export class Sampler {
     this.#loop = this.#run(this.#abort.signal);
   }
 
+  /** Resolves when the loop has ended (stopped, or its waiter aborted). */
+  get done(): Promise<void> {
+    return this.#loop ?? Promise.resolve();
+  }
+
   /** Stops the loop after the tick in progress, then stops the readers. */
   async stop(): Promise<SamplerStats> {
     this.#running = false;
@@ -171,6 +176,7 @@ export class Sampler {
         if (isMaxwellError(err, 'MXW_ERR_ABORTED')) break;
         throw err;
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() clears it while the wait is pending
       if (!this.#running) break;
       const started = clock.now();
       this.#jitter.record((started - scheduled) * 1000);
@@ -217,5 +223,23 @@ export function createThreadWaiter(clock: Clock): WaitUntil {
     if (coarse > 0) await clock.sleep(seconds(coarse), { signal });
     const restMs = (target - clock.now()) * 1000;
     if (restMs > 0) Atomics.wait(cell, 0, 0, restMs);
+  };
+}
+
+/**
+ * A waiter for a sampler thread whose readers are all synchronous: the thread sleeps in
+ * `Atomics.wait` for the whole interval and never wakes its event loop. Measured on the
+ * development VM (nested virtualisation makes every wake-up expensive), 100 wake-ups a second
+ * cost 0.84 % of a core this way, 1.8 % through timers and 2.3 % with the timer + fine-wait
+ * hybrid. Stopping: another thread stores 1 in `stop[0]` and notifies it.
+ */
+export function createBlockingWaiter(clock: Clock, stop: Int32Array): WaitUntil {
+  return (target, signal) => {
+    for (;;) {
+      if (Atomics.load(stop, 0) !== 0 || signal.aborted) return Promise.reject(new AbortedError('sampler stopped'));
+      const restMs = (target - clock.now()) * 1000;
+      if (restMs <= 0) return Promise.resolve();
+      Atomics.wait(stop, 0, 0, restMs);
+    }
   };
 }

@@ -82,6 +82,7 @@ export class ProcStatReader implements TelemetryReader {
   #previous = createCpuTicks(0);
   #current = createCpuTicks(0);
   #readings: Reading[] = [];
+  #latest: readonly Reading[] = [];
 
   constructor(options: ProcReaderOptions = {}) {
     this.#path = join(options.root ?? '/', 'proc/stat');
@@ -167,7 +168,13 @@ export class ProcStatReader implements TelemetryReader {
     }
     this.#previous = curr;
     this.#current = prev;
+    this.#latest = out;
     return out;
+  }
+
+  /** The readings of the last `sample()`, for consumers in the same tick (e.g. the twin). */
+  get latest(): readonly Reading[] {
+    return this.#latest;
   }
 
   stop(): Promise<void> {

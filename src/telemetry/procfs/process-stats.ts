@@ -41,6 +41,52 @@ export function parsePidStat(text: string): { minorFaults: number; majorFaults: 
   return { minorFaults, majorFaults, cpuTicks };
 }
 
+/**
+ * utime + stime (fields 14 and 15) of /proc/PID/stat straight from its bytes: the fields
+ * after the last ')' are space-separated numbers. NaN when malformed.
+ */
+export function parsePidStatCpuTicks(bytes: Uint8Array, length: number): number {
+  let close = -1;
+  for (let i = length - 1; i >= 0; i--) {
+    if (bytes[i] === 41) {
+      close = i;
+      break;
+    }
+  }
+  if (close < 0) return Number.NaN;
+  // After ") " comes field 3; count spaces to reach field 14.
+  let field = 3;
+  let pos = close + 2;
+  let total = 0;
+  while (pos < length && field <= 15) {
+    if (field === 14 || field === 15) {
+      let value = 0;
+      let digits = 0;
+      while (pos < length) {
+        const c = bytes[pos] ?? 0;
+        if (c < 48 || c > 57) break;
+        value = value * 10 + (c - 48);
+        digits++;
+        pos++;
+      }
+      if (digits === 0) return Number.NaN;
+      total += value;
+    } else {
+      while (pos < length && bytes[pos] !== 32) pos++;
+    }
+    pos++;
+    field++;
+  }
+  return field > 15 ? total : Number.NaN;
+}
+
+/** Whether this kernel fills /proc/PID/schedstat (CONFIG_SCHED_INFO with accounting on). */
+function schedstatWorks(proc: string): boolean {
+  const text = readText(join(proc, 'self', 'schedstat'));
+  // This very process has certainly run, so a zero run time means "not collected".
+  return text !== undefined && Number(text.split(' ')[0]) > 0;
+}
+
 function statusField(status: string, name: string): number {
   const match = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status);
   return match?.[1] === undefined ? Number.NaN : Number(match[1]);
@@ -49,8 +95,19 @@ function statusField(status: string, name: string): number {
 interface Watched {
   readonly pid: number;
   readonly channel: string;
-  readonly schedstat: AttributeFile;
+  readonly schedstat: AttributeFile | null;
   readonly stat: AttributeFile;
+  /** Last value read, returned between reads when reads are spread over ticks. */
+  last: Reading | null;
+}
+
+export interface ProcessCpuReaderOptions extends ProcReaderOptions {
+  /**
+   * Read each process every `spread` samples, round-robin, and return its last value in
+   * between. /proc/PID/stat counts in 10 ms ticks, so at a 100 Hz sampler `spread` = 10
+   * still sees every process at 10 Hz for a tenth of the reads. @default 1
+   */
+  readonly spread?: number;
 }
 
 /** Reads the CPU time of watched processes every sample; faults and switches on demand. */
@@ -59,10 +116,15 @@ export class ProcessCpuReader implements TelemetryReader {
   readonly source = 'procfs' as const;
   readonly #proc: string;
   readonly #watched = new Map<number, Watched>();
+  readonly #spread: number;
+  readonly #useSchedstat: boolean;
+  #cursor = 0;
   #started = false;
 
-  constructor(options: ProcReaderOptions = {}) {
+  constructor(options: ProcessCpuReaderOptions = {}) {
     this.#proc = join(options.root ?? '/', 'proc');
+    this.#spread = Math.max(1, Math.floor(options.spread ?? 1));
+    this.#useSchedstat = schedstatWorks(this.#proc);
   }
 
   probe(): Promise<ProbeResult> {
@@ -92,8 +154,9 @@ export class ProcessCpuReader implements TelemetryReader {
     const watched: Watched = {
       pid,
       channel: `proc/${pid}/cpu`,
-      schedstat: new AttributeFile(join(dir, 'schedstat'), 128),
+      schedstat: this.#useSchedstat ? new AttributeFile(join(dir, 'schedstat'), 128) : null,
       stat: new AttributeFile(join(dir, 'stat'), 1024),
+      last: null,
     };
     try {
       watched.stat.open();
@@ -101,7 +164,7 @@ export class ProcessCpuReader implements TelemetryReader {
       throw new InvalidArgumentError(`cannot watch process ${pid}: ${String(err)}`, { cause: err });
     }
     try {
-      watched.schedstat.open();
+      watched.schedstat?.open();
     } catch {
       // schedstat is optional (CONFIG_SCHED_INFO); stat is the fallback.
     }
@@ -111,7 +174,7 @@ export class ProcessCpuReader implements TelemetryReader {
   unwatch(pid: number): void {
     const w = this.#watched.get(pid);
     if (w === undefined) return;
-    w.schedstat.close();
+    w.schedstat?.close();
     w.stat.close();
     this.#watched.delete(pid);
   }
@@ -141,32 +204,43 @@ export class ProcessCpuReader implements TelemetryReader {
     };
   }
 
-  /** Cumulative CPU seconds of every watched process; an exited one reads NaN, untrusted. */
+  /**
+   * Cumulative CPU seconds of every watched process (with `spread` > 1, a share of them is
+   * read afresh and the rest repeat their last value); an exited one reads NaN, untrusted.
+   */
   sample(): readonly Reading[] {
     if (!this.#started) throw new ReaderNotStartedError(`${this.name}: sample() before start()`);
     const out: Reading[] = [];
+    const spread = this.#spread;
+    const turn = this.#cursor++ % spread;
+    let i = 0;
     for (const w of this.#watched.values()) {
-      let cpuS = Number.NaN;
-      let errorBound = 1 / USER_HZ;
-      const bytes = w.schedstat.readBytes();
-      const ns = bytes.length > 0 ? parseLeadingInt(bytes, bytes.length) : 0;
-      if (ns > 0) {
-        cpuS = ns / 1e9;
-        errorBound = 1e-9;
-      } else {
-        const text = Buffer.from(w.stat.readBytes()).toString('latin1');
-        const parsed = text.length > 0 ? parsePidStat(text) : undefined;
-        if (parsed !== undefined) cpuS = parsed.cpuTicks / USER_HZ;
-      }
-      out.push({
-        channel: w.channel,
-        quantity: 'cpu-time',
-        value: cpuS,
-        trusted: Number.isFinite(cpuS),
-        provenance: { kind: 'measured', source: 'procfs', sensor: `${this.#proc}/${w.pid}/${errorBound === 1e-9 ? 'schedstat' : 'stat'}`, windowS: 0, errorBound },
-      });
+      if (w.last === null || i % spread === turn) w.last = this.#read(w);
+      out.push(w.last);
+      i++;
     }
     return out;
+  }
+
+  #read(w: Watched): Reading {
+    let cpuS: number;
+    let errorBound = 1 / USER_HZ;
+    const sched = w.schedstat?.readBytes();
+    const ns = sched !== undefined && sched.length > 0 ? parseLeadingInt(sched, sched.length) : 0;
+    if (ns > 0) {
+      cpuS = ns / 1e9;
+      errorBound = 1e-9;
+    } else {
+      const bytes = w.stat.readBytes();
+      cpuS = parsePidStatCpuTicks(bytes, bytes.length) / USER_HZ;
+    }
+    return {
+      channel: w.channel,
+      quantity: 'cpu-time',
+      value: cpuS,
+      trusted: Number.isFinite(cpuS),
+      provenance: { kind: 'measured', source: 'procfs', sensor: `${this.#proc}/${w.pid}/${errorBound === 1e-9 ? 'schedstat' : 'stat'}`, windowS: 0, errorBound },
+    };
   }
 
   stop(): Promise<void> {

@@ -2,13 +2,17 @@
 import type { UtilisationSource } from '../twin-reader.js';
 import type { ProcStatReader } from './proc-stat.js';
 
-/** Per-core utilisation from a started {@link ProcStatReader} (its `cpu/N` channels). */
-export function procStatUtilisation(reader: ProcStatReader): UtilisationSource {
+/**
+ * Per-core utilisation from a started {@link ProcStatReader} (its `cpu/N` channels).
+ * With `shared`, the reader is sampled by someone else each tick (the sampler) and this
+ * source takes its latest readings instead of reading /proc/stat a second time.
+ */
+export function procStatUtilisation(reader: ProcStatReader, shared = false): UtilisationSource {
   let values = new Float64Array(0);
   return {
     description: 'measured per-core utilisation from /proc/stat',
     sample(): ArrayLike<number> {
-      const readings = reader.sample();
+      const readings = shared ? reader.latest : reader.sample();
       if (values.length !== readings.length - 1) values = new Float64Array(Math.max(0, readings.length - 1));
       for (const r of readings) {
         if (r.channel === 'cpu/all') continue;
