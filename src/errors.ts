@@ -30,6 +30,12 @@ export const ERROR_CODES = [
   'MXW_ERR_PID_MEASUREMENT',
   'MXW_ERR_SENSORS_UNAVAILABLE',
   'MXW_ERR_READER_NOT_STARTED',
+  'MXW_ERR_RUNTIME_SETUP',
+  'MXW_ERR_AGENT_UNKNOWN',
+  'MXW_ERR_AGENT_EXISTS',
+  'MXW_ERR_AGENT_SPEC',
+  'MXW_ERR_AGENT_START',
+  'MXW_ERR_AGENT_STATE',
   'MXW_ERR_RUNTIME_UNSUPPORTED',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
@@ -105,6 +111,18 @@ export const PidMeasurementError = defineError('PidMeasurementError', 'MXW_ERR_P
 export const SensorsUnavailableError = defineError('SensorsUnavailableError', 'MXW_ERR_SENSORS_UNAVAILABLE');
 /** A telemetry reader was sampled before `start()` or after `stop()`. */
 export const ReaderNotStartedError = defineError('ReaderNotStartedError', 'MXW_ERR_READER_NOT_STARTED');
+/** A runtime could not create, write or remove what it needs (a cgroup file, a directory). */
+export const RuntimeSetupError = defineError('RuntimeSetupError', 'MXW_ERR_RUNTIME_SETUP');
+/** No agent with this id exists in the runtime. */
+export const AgentUnknownError = defineError('AgentUnknownError', 'MXW_ERR_AGENT_UNKNOWN');
+/** An agent with this id already exists. */
+export const AgentExistsError = defineError('AgentExistsError', 'MXW_ERR_AGENT_EXISTS');
+/** An agent spec is invalid (id, command, limits). */
+export const AgentSpecError = defineError('AgentSpecError', 'MXW_ERR_AGENT_SPEC');
+/** An agent could not be started (command not found, exited at once, could not join its cgroups). */
+export const AgentStartError = defineError('AgentStartError', 'MXW_ERR_AGENT_START');
+/** The operation does not fit the agent's state (e.g. pausing an agent that has exited). */
+export const AgentStateError = defineError('AgentStateError', 'MXW_ERR_AGENT_STATE');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
 /** An operation was cancelled through its AbortSignal. */

@@ -1,0 +1,181 @@
+/**
+ * The cgroup hierarchies a process agent lives in, on whatever layout the machine has:
+ * a hybrid machine (v1 controllers under /sys/fs/cgroup/<controller>, cgroup2 at
+ * /sys/fs/cgroup/unified with no controller but `cgroup.freeze` and `cgroup.kill`, as on the
+ * development VMs) or a pure cgroup v2 machine (controllers on the unified tree).
+ *
+ * Maxwell's groups are `<hierarchy>/maxwell/<instance>/<agent>`, where the instance name
+ * carries the owner's pid (`p<pid>-<tag>`), so that a later start can tell a crashed
+ * owner's leftovers from a live neighbour's and sweep only the former.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RuntimeSetupError } from '../../errors.js';
+
+/** The hierarchies found, each `undefined` when absent. */
+export interface CgroupLayout {
+  /** cgroup2 directory that supports `cgroup.freeze` (unified or pure v2 root). */
+  readonly v2?: string;
+  /** Whether `v2` carries the cpu / cpuset / memory controllers (a pure v2 machine). */
+  readonly v2Controllers: ReadonlySet<string>;
+  readonly cpu?: string;
+  readonly cpuacct?: string;
+  readonly cpuset?: string;
+  readonly memory?: string;
+  readonly freezer?: string;
+}
+
+export type Hierarchy = 'v2' | 'cpu' | 'cpuacct' | 'cpuset' | 'memory' | 'freezer';
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Detects the cgroup layout under `root` (default `/sys/fs/cgroup`). */
+export function detectCgroups(root = '/sys/fs/cgroup'): CgroupLayout {
+  const v1 = (name: string): string | undefined => {
+    const dir = join(root, name);
+    return existsSync(join(dir, 'cgroup.procs')) && !existsSync(join(dir, 'cgroup.controllers')) ? realpathSync(dir) : undefined;
+  };
+  let v2: string | undefined;
+  let controllers = new Set<string>();
+  for (const candidate of [join(root, 'unified'), root]) {
+    if (existsSync(join(candidate, 'cgroup.controllers'))) {
+      v2 = candidate;
+      controllers = new Set((read(join(candidate, 'cgroup.subtree_control')) ?? '').trim().split(/\s+/).filter((c) => c !== ''));
+      for (const c of (read(join(candidate, 'cgroup.controllers')) ?? '').trim().split(/\s+/)) if (c !== '') controllers.add(c);
+      break;
+    }
+  }
+  const layout: { -readonly [K in keyof CgroupLayout]: CgroupLayout[K] } = { v2Controllers: controllers };
+  if (v2 !== undefined) layout.v2 = v2;
+  for (const name of ['cpu', 'cpuacct', 'cpuset', 'memory', 'freezer'] as const) {
+    const dir = v1(name);
+    if (dir !== undefined) layout[name] = dir;
+  }
+  return layout;
+}
+
+/** Writes a cgroup control file, naming it in the error. */
+export function writeControl(dir: string, file: string, value: string): void {
+  try {
+    writeFileSync(join(dir, file), value);
+  } catch (err) {
+    throw new RuntimeSetupError(`cannot write "${value.trim()}" to ${join(dir, file)}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function readControl(dir: string, file: string): string | undefined {
+  return read(join(dir, file));
+}
+
+/** The pids in a group (empty when it is gone). */
+export function groupPids(dir: string): number[] {
+  return (read(join(dir, 'cgroup.procs')) ?? '')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(Number);
+}
+
+/** Creates a directory level, giving cpuset levels their parent's cpus and mems (else adding a task fails with ENOSPC). */
+export function makeLevel(dir: string, hierarchy: Hierarchy, parent: string): void {
+  if (!existsSync(dir)) mkdirSync(dir);
+  if (hierarchy === 'cpuset') {
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if ((readControl(dir, file) ?? '').trim() === '') writeControl(dir, file, (readControl(parent, file) ?? '').trim());
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/**
+ * Empties and removes one group: thaws it (v2 and v1 freezer), kills every process in it
+ * (cgroup.kill where it exists), waits for them to go, and removes the directory.
+ * Returns the pids it killed.
+ */
+export function destroyGroup(dir: string, hierarchy: Hierarchy): number[] {
+  if (!existsSync(dir)) return [];
+  const killed = new Set<number>();
+  for (const child of readdirSync(dir, { withFileTypes: true })) {
+    if (child.isDirectory()) for (const pid of destroyGroup(join(dir, child.name), hierarchy)) killed.add(pid);
+  }
+  if (hierarchy === 'v2' && existsSync(join(dir, 'cgroup.freeze'))) writeQuietly(dir, 'cgroup.freeze', '0');
+  if (hierarchy === 'freezer') writeQuietly(dir, 'freezer.state', 'THAWED');
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const pids = groupPids(dir);
+    if (pids.length === 0) break;
+    if (hierarchy === 'v2' && existsSync(join(dir, 'cgroup.kill'))) writeQuietly(dir, 'cgroup.kill', '1');
+    for (const pid of pids) {
+      killed.add(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    if (Date.now() > deadline) throw new RuntimeSetupError(`cannot empty ${dir}: pids ${pids.join(', ')} remain`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+  }
+  // A group can take a moment to let go after its last task exits.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(dir);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') break;
+      if (attempt > 200) throw new RuntimeSetupError(`cannot remove ${dir}: ${(err as Error).message}`, { cause: err });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    }
+  }
+  return [...killed];
+}
+
+function writeQuietly(dir: string, file: string, value: string): void {
+  try {
+    writeFileSync(join(dir, file), value);
+  } catch {
+    // Best effort while tearing down.
+  }
+}
+
+/** What a sweep cleaned. */
+export interface SweepReport {
+  readonly instances: readonly string[];
+  readonly killedPids: readonly number[];
+}
+
+/**
+ * Removes the groups of Maxwell instances whose owner is dead (a crash, a SIGKILL): thaws,
+ * kills and removes them in every hierarchy. Live instances are left alone.
+ */
+export function sweepOrphans(layout: CgroupLayout): SweepReport {
+  const instances = new Set<string>();
+  const killed = new Set<number>();
+  for (const hierarchy of ['v2', 'cpu', 'cpuacct', 'cpuset', 'memory', 'freezer'] as const) {
+    const base = layout[hierarchy];
+    if (base === undefined) continue;
+    const top = join(base, 'maxwell');
+    if (!existsSync(top)) continue;
+    for (const entry of readdirSync(top, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const owner = /^p(\d+)-/.exec(entry.name);
+      if (owner?.[1] !== undefined && alive(Number(owner[1]))) continue;
+      instances.add(entry.name);
+      for (const pid of destroyGroup(join(top, entry.name), hierarchy)) killed.add(pid);
+    }
+  }
+  return { instances: [...instances], killedPids: [...killed] };
+}

@@ -1,0 +1,89 @@
+/**
+ * How Maxwell runs agents: one interface, implemented for processes (cgroups), and later
+ * WASM modules (worker threads) and VMs (QMP). The auction decides; a runtime enforces —
+ * start, pause, resume, share of CPU, pinning, usage, stop — and leaves nothing behind.
+ */
+import type { AbortOptions } from '../clock/clock.js';
+
+/** What to run. */
+export interface AgentSpec {
+  /** Unique within the runtime: letters, digits, `-`, `_` (it names cgroups). */
+  readonly id: string;
+  readonly command: string;
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  /** Memory cap, bytes (undefined: none). */
+  readonly memoryLimitBytes?: number;
+  /** CPUs the agent may run on (undefined: all). */
+  readonly cores?: readonly number[];
+  /** Share of one CPU, e.g. 0.5 or 2 (undefined: unlimited). */
+  readonly cpuShare?: number;
+  /**
+   * Run as this user and group (after joining the agent's cgroups). An unprivileged agent
+   * cannot move itself out of its cgroups; an agent running as root can, and is then killed.
+   * Undefined: Maxwell's own user.
+   */
+  readonly runAs?: { readonly uid: number; readonly gid: number };
+}
+
+/** How an agent ended. */
+export interface AgentExit {
+  readonly id: string;
+  /** Exit code, or null when killed by a signal. */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Why, in Maxwell's terms. */
+  readonly reason: 'exited' | 'stopped' | 'killed-after-grace' | 'failed-to-start' | 'runtime-closed' | 'escaped-cgroup' | 'out-of-memory';
+}
+
+/** Resource use so far. */
+export interface AgentUsage {
+  /** CPU time of the agent and all its descendants, s. */
+  readonly cpuS: number;
+  /** Resident memory of the agent's group, bytes (NaN when unknown). */
+  readonly memoryBytes: number;
+  readonly minorFaults: number;
+  readonly majorFaults: number;
+  /** Where the CPU time came from, e.g. `cgroup v1 cpuacct.usage`. */
+  readonly cpuSource: string;
+}
+
+/** A completed pause: how long from the request to confirmed-paused, and how it was done. */
+export interface PauseResult {
+  readonly latencyMs: number;
+  readonly mechanism: PauseMechanism;
+  /** True when the runtime saw the pause take effect (not just asked for it). */
+  readonly confirmed: boolean;
+}
+
+export type PauseMechanism = 'cgroup2-freeze' | 'cgroup1-freezer' | 'sigstop' | 'qmp-stop' | 'fuel';
+
+export type AgentState = 'running' | 'paused' | 'exited';
+
+export interface AgentInfo {
+  readonly id: string;
+  readonly pid: number | null;
+  readonly state: AgentState;
+}
+
+/** One runtime. Every method takes an optional abort signal. */
+export interface AgentRuntime {
+  readonly kind: 'process' | 'wasm' | 'vm';
+  /** Which mechanisms this runtime found and uses, in words. */
+  readonly mechanisms: Readonly<Record<string, string>>;
+  start(spec: AgentSpec, options?: AbortOptions): Promise<AgentInfo>;
+  pause(id: string, options?: AbortOptions): Promise<PauseResult>;
+  resume(id: string, options?: AbortOptions): Promise<void>;
+  setCpuShare(id: string, share: number | null): Promise<void>;
+  pin(id: string, cores: readonly number[] | null): Promise<void>;
+  usage(id: string): Promise<AgentUsage>;
+  /** SIGTERM (after thawing), then after `graceS` everything left is killed. */
+  stop(id: string, options?: AbortOptions & { graceS?: number }): Promise<AgentExit>;
+  info(id: string): AgentInfo;
+  list(): readonly AgentInfo[];
+  /** Called once per agent when it ends, for whatever reason. */
+  onExit(listener: (exit: AgentExit) => void): void;
+  /** Stops every agent and removes everything the runtime created. Idempotent. */
+  close(): Promise<void>;
+}

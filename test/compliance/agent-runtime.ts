@@ -1,0 +1,120 @@
+/**
+ * The compliance suite every AgentRuntime passes for real on this machine: lifecycle, pause
+ * (confirmed), resume, usage, graceful and forced stop, bad specs, and clean close.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import type { AgentExit, AgentRuntime, AgentSpec } from '../../src/runtimes/runtime.js';
+
+export interface RuntimeCase {
+  readonly name: string;
+  readonly create: () => Promise<AgentRuntime>;
+  /** Commands for the suite's agents in this runtime's terms. */
+  readonly agents: {
+    /** Uses CPU as fast as it can, forever. */
+    readonly busy: (id: string) => AgentSpec;
+    /** Exits with code 3 after about 300 ms. */
+    readonly exitsWith3: (id: string) => AgentSpec;
+    /** Handles SIGTERM (or its runtime's stop request) by exiting 0. */
+    readonly graceful: (id: string) => AgentSpec;
+    /** Ignores stop requests. */
+    readonly stubborn: (id: string) => AgentSpec;
+  };
+  readonly skip?: string | false;
+}
+
+async function cpuDuring(runtime: AgentRuntime, id: string, ms: number): Promise<number> {
+  const before = (await runtime.usage(id)).cpuS;
+  await sleep(ms);
+  return (await runtime.usage(id)).cpuS - before;
+}
+
+export function agentRuntimeCompliance(c: RuntimeCase): void {
+  const options = c.skip === undefined || c.skip === false ? {} : { skip: c.skip };
+
+  test(`${c.name}: start, usage, pause (confirmed, no CPU while paused), resume, stop`, options, async () => {
+    const runtime = await c.create();
+    try {
+      const info = await runtime.start(c.agents.busy('busy1'));
+      assert.equal(info.state, 'running');
+      assert.ok(info.pid !== null && info.pid > 0);
+      assert.deepEqual(runtime.list().map((a) => a.id), ['busy1']);
+      assert.ok((await cpuDuring(runtime, 'busy1', 300)) > 0.1, 'a busy agent uses CPU');
+      const paused = await runtime.pause('busy1');
+      assert.ok(paused.confirmed, 'the pause was seen to take effect');
+      assert.ok(paused.latencyMs >= 0 && paused.latencyMs < 1000);
+      assert.equal(runtime.info('busy1').state, 'paused');
+      await sleep(50);
+      assert.ok((await cpuDuring(runtime, 'busy1', 300)) < 0.02, 'no CPU while paused');
+      await runtime.resume('busy1');
+      assert.ok((await cpuDuring(runtime, 'busy1', 300)) > 0.1, 'CPU again after resume');
+      const exit = await runtime.stop('busy1', { graceS: 2 });
+      assert.equal(exit.reason, 'stopped');
+      assert.equal(runtime.info('busy1').state, 'exited');
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test(`${c.name}: natural exit is reported once with its code`, options, async () => {
+    const runtime = await c.create();
+    const exits: AgentExit[] = [];
+    runtime.onExit((e) => exits.push(e));
+    try {
+      await runtime.start(c.agents.exitsWith3('short'));
+      for (let i = 0; i < 100 && exits.length === 0; i++) await sleep(20);
+      assert.deepEqual(exits.map((e) => [e.id, e.code, e.reason]), [['short', 3, 'exited']]);
+      await assert.rejects(runtime.pause('short'), { code: 'MXW_ERR_AGENT_STATE' });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test(`${c.name}: stop is graceful when the agent cooperates and forced after the grace period when not`, options, async () => {
+    const runtime = await c.create();
+    try {
+      await runtime.start(c.agents.graceful('nice'));
+      await runtime.start(c.agents.stubborn('mule'));
+      await sleep(200);
+      const nice = await runtime.stop('nice', { graceS: 3 });
+      assert.equal(nice.reason, 'stopped');
+      const started = performance.now();
+      const mule = await runtime.stop('mule', { graceS: 0.3 });
+      assert.equal(mule.reason, 'killed-after-grace');
+      assert.ok(performance.now() - started < 3000);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test(`${c.name}: a paused agent can be stopped (nothing left frozen)`, options, async () => {
+    const runtime = await c.create();
+    try {
+      await runtime.start(c.agents.graceful('frozen'));
+      await sleep(100);
+      await runtime.pause('frozen');
+      const exit = await runtime.stop('frozen', { graceS: 3 });
+      assert.equal(exit.reason, 'stopped');
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  test(`${c.name}: bad specs and unknown agents get coded errors`, options, async () => {
+    const runtime = await c.create();
+    try {
+      await assert.rejects(runtime.start({ ...c.agents.busy('x'), id: 'bad id!' }), { code: 'MXW_ERR_AGENT_SPEC' });
+      await assert.rejects(runtime.start({ ...c.agents.busy('x'), command: '' }), { code: 'MXW_ERR_AGENT_SPEC' });
+      await assert.rejects(runtime.start({ id: 'ghost', command: '/nonexistent/command' }), { code: 'MXW_ERR_AGENT_START' });
+      await runtime.start(c.agents.busy('dup'));
+      await assert.rejects(runtime.start(c.agents.busy('dup')), { code: 'MXW_ERR_AGENT_EXISTS' });
+      await assert.rejects(runtime.pause('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+      assert.throws(() => runtime.info('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+    } finally {
+      await runtime.close();
+      await runtime.close();
+    }
+    await assert.rejects(runtime.start(c.agents.busy('late')), { code: 'MXW_ERR_AGENT_STATE' });
+  });
+}

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
+import { ProcessRuntime } from '../../src/runtimes/process/process-runtime.js';
+import type { AgentSpec } from '../../src/runtimes/runtime.js';
+import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
+import { repoPath } from '../helpers/repo.js';
+
+const isRoot = process.getuid?.() === 0;
+const layout = detectCgroups();
+const SKIP = !isRoot ? 'needs root to create cgroups' : layout.cpuacct === undefined && layout.v2 === undefined ? 'no cgroups on this machine' : false;
+const node = process.execPath;
+
+const agents = {
+  busy: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'for(;;){}'] }),
+  exitsWith3: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'setTimeout(() => process.exit(3), 300)'] }),
+  graceful: (id: string): AgentSpec => ({ id, command: node, args: ['-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"] }),
+  stubborn: (id: string): AgentSpec => ({ id, command: node, args: ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"] }),
+};
+
+let tags = 0;
+for (const mechanism of ['cgroup2-freeze', 'cgroup1-freezer', 'sigstop'] as const) {
+  const present = mechanism === 'sigstop' || (mechanism === 'cgroup1-freezer' ? layout.freezer !== undefined : layout.v2 !== undefined);
+  agentRuntimeCompliance({
+    name: `process runtime (${mechanism})`,
+    create: () => ProcessRuntime.create({ pauseMechanism: mechanism, tag: `t${tags++}` }),
+    agents,
+    skip: SKIP === false && !present ? `${mechanism} is not available here` : SKIP,
+  });
+}
+
+/** Alive and not a zombie (this sandbox's init may not reap reparented children at once). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+test('process runtime reports the mechanisms it found', { skip: SKIP }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'mech' });
+  try {
+    assert.equal(runtime.mechanisms['pause'], layout.v2 !== undefined ? 'cgroup2-freeze' : 'cgroup1-freezer');
+    assert.ok(runtime.mechanisms['cpuTime']?.includes('cgroup'));
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('children an agent forks stay in its cgroups and go with it (1,000 of them)', { skip: SKIP, timeout: 60_000 }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'fork' });
+  try {
+    await runtime.start({ id: 'forker', command: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 1000 ]; do sleep 300 & i=$((i+1)); done; wait'] });
+    const dir = join(layout.v2 ?? layout.cpuacct ?? '', 'maxwell');
+    let pids: number[] = [];
+    for (let i = 0; i < 200 && pids.length < 1001; i++) {
+      await sleep(50);
+      pids = findGroupPids(dir, 'forker');
+    }
+    assert.ok(pids.length >= 1001, `${pids.length} processes in the agent's group`);
+    const exit = await runtime.stop('forker', { graceS: 1 });
+    assert.ok(['stopped', 'killed-after-grace'].includes(exit.reason));
+    await sleep(100);
+    assert.equal(pids.filter(alive).length, 0, 'every forked child is gone');
+  } finally {
+    await runtime.close();
+  }
+});
+
+function findGroupPids(top: string, agent: string): number[] {
+  for (const instance of readdirSync(top)) {
+    const procs = join(top, instance, agent, 'cgroup.procs');
+    if (existsSync(procs)) return readFileSync(procs, 'utf8').split('\n').filter((l) => l !== '').map(Number);
+  }
+  return [];
+}
+
+test('a CPU share caps the agent (CFS quota), measured by cpuacct', { skip: SKIP || (layout.cpu === undefined && !layout.v2Controllers.has('cpu') ? 'no cpu controller' : false) }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'share' });
+  try {
+    await runtime.start({ ...agents.busy('capped'), cpuShare: 0.25 });
+    await sleep(200);
+    const before = (await runtime.usage('capped')).cpuS;
+    await sleep(1500);
+    const share = ((await runtime.usage('capped')).cpuS - before) / 1.5;
+    assert.ok(share > 0.15 && share < 0.35, `measured share ${share.toFixed(3)} for a 0.25 cap`);
+    await runtime.setCpuShare('capped', null);
+    const lifted = (await runtime.usage('capped')).cpuS;
+    await sleep(500);
+    assert.ok(((await runtime.usage('capped')).cpuS - lifted) / 0.5 > 0.5, 'lifting the cap lets it run');
+    await assert.rejects(runtime.setCpuShare('capped', 0), { code: 'MXW_ERR_AGENT_SPEC' });
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('pinning writes the cpuset and refuses CPUs that do not exist', { skip: SKIP || (layout.cpuset === undefined ? 'no cpuset' : false) }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'pin' });
+  try {
+    await runtime.start({ ...agents.busy('pinned'), cores: [0] });
+    const dir = join(layout.cpuset ?? '', 'maxwell');
+    const instance = readdirSync(dir).find((d) => existsSync(join(dir, d, 'pinned')));
+    assert.equal(readFileSync(join(dir, instance ?? '', 'pinned', 'cpuset.cpus'), 'utf8').trim(), '0');
+    await runtime.pin('pinned', null);
+    assert.notEqual(readFileSync(join(dir, instance ?? '', 'pinned', 'cpuset.cpus'), 'utf8').trim(), '0');
+    await assert.rejects(runtime.pin('pinned', [4096]), { code: 'MXW_ERR_AGENT_SPEC' });
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('a memory cap is enforced: an agent that grows past it is OOM-killed and reported', { skip: SKIP || (layout.memory === undefined && !layout.v2Controllers.has('memory') ? 'no memory controller' : false) }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'mem' });
+  const exits: string[] = [];
+  runtime.onExit((e) => exits.push(`${e.id}:${String(e.signal)}:${e.reason}`));
+  try {
+    const grow = 'setTimeout(() => { const keep = []; setInterval(() => keep.push(Buffer.alloc(8 << 20, 1)), 10); }, 300)';
+    await runtime.start({ id: 'hog', command: node, args: ['-e', grow], memoryLimitBytes: 64 * 2 ** 20 });
+    for (let i = 0; i < 200 && exits.length === 0; i++) await sleep(25);
+    assert.deepEqual(exits, ['hog:SIGKILL:out-of-memory']);
+    // At once (within the start-up grace): a failed start that says why.
+    const patient = await ProcessRuntime.create({ tag: 'mem2', startupGraceMs: 5000 });
+    try {
+      await assert.rejects(
+        patient.start({ id: 'hog2', command: node, args: [repoPath('dist/src/agents/churner.js'), '--hold-mb', '512'], memoryLimitBytes: 64 * 2 ** 20 }),
+        (err: Error & { code?: string }) => err.code === 'MXW_ERR_AGENT_START' && /OOM/.test(err.message),
+      );
+    } finally {
+      await patient.close();
+    }
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('an agent running as root that moves itself out of its cgroups is killed; an unprivileged one cannot move', { skip: SKIP || (layout.v2 === undefined ? 'no cgroup2' : false) }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'esc' });
+  const exits: string[] = [];
+  runtime.onExit((e) => exits.push(`${e.id}:${e.reason}`));
+  const escape = `echo $$ > ${join(layout.v2 ?? '', 'cgroup.procs')} 2>/dev/null; sleep 300`;
+  try {
+    await runtime.start({ id: 'rootesc', command: '/bin/sh', args: ['-c', escape] });
+    await runtime.start({ id: 'nobody', command: '/bin/sh', args: ['-c', escape], runAs: { uid: 65534, gid: 65534 } });
+    for (let i = 0; i < 100 && exits.length === 0; i++) await sleep(20);
+    assert.deepEqual(exits, ['rootesc:escaped-cgroup']);
+    assert.equal(runtime.info('nobody').state, 'running');
+    assert.ok((await runtime.pause('nobody')).confirmed);
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('after the host is SIGKILLed mid-run, the next start sweeps its agents and cgroups away', { skip: SKIP }, async () => {
+  const script = `
+    const { ProcessRuntime } = await import(${JSON.stringify(repoPath('dist/src/runtimes/process/process-runtime.js'))});
+    const rt = await ProcessRuntime.create({ tag: 'crash' });
+    const a = await rt.start({ id: 'orphan', command: process.execPath, args: ['-e', 'for(;;){}'] });
+    await rt.pause('orphan');
+    process.stdout.write(JSON.stringify({ pid: a.pid, host: process.pid }) + '\\n');
+    setInterval(() => {}, 1000);`;
+  const host = spawn(node, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve) => host.stdout.once('data', (d: Buffer) => { resolve(d.toString()); }));
+  const { pid, host: hostPid } = JSON.parse(line) as { pid: number; host: number };
+  host.kill('SIGKILL');
+  await new Promise((r) => host.once('exit', r));
+  assert.ok(alive(pid), 'the orphaned agent outlived its host (frozen)');
+  const runtime = await ProcessRuntime.create({ tag: 'after' });
+  try {
+    assert.ok(runtime.sweep.instances.some((i) => i.startsWith(`p${hostPid}-`)), `swept ${runtime.sweep.instances.join(', ')}`);
+    assert.ok(runtime.sweep.killedPids.includes(pid));
+    await sleep(50);
+    assert.ok(!alive(pid), 'the orphan is gone');
+    for (const base of [layout.v2, layout.cpuacct, layout.cpu, layout.cpuset, layout.memory]) {
+      if (base === undefined) continue;
+      const top = join(base, 'maxwell');
+      if (existsSync(top)) assert.ok(!readdirSync(top).some((d) => d.startsWith(`p${hostPid}-`)), `no leftover in ${top}`);
+    }
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('close() leaves no cgroup of this runtime behind', { skip: SKIP }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'tidy' });
+  await runtime.start(agents.busy('a'));
+  await runtime.pause('a');
+  await runtime.close();
+  for (const base of [layout.v2, layout.cpuacct, layout.cpu, layout.cpuset]) {
+    if (base === undefined) continue;
+    const top = join(base, 'maxwell');
+    if (existsSync(top)) assert.ok(!readdirSync(top).some((d) => d.startsWith(`p${process.pid}-tidy`)), `leftover in ${top}`);
+  }
+});
