@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerConfig } from './commands/config.js';
+import { registerResearch } from './commands/research.js';
 import { registerSensors } from './commands/sensors.js';
 import { registerTwin } from './commands/twin.js';
 import { reportError, type CliIo } from './output.js';
@@ -41,6 +42,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerTwin(program, io, env);
   registerCalibrate(program, io, env);
   registerSensors(program, io);
+  registerResearch(program, io);
   registerConfig(program, io, env);
   return program;
 }

@@ -53,13 +53,14 @@ test('process runtime reports the mechanisms it found', { skip: SKIP }, async ()
   }
 });
 
-test('children an agent forks stay in its cgroups and go with it (1,000 of them)', { skip: SKIP, timeout: 60_000 }, async () => {
+test('children an agent forks stay in its cgroups and go with it (1,000 of them)', { skip: SKIP, timeout: 90_000 }, async () => {
   const runtime = await ProcessRuntime.create({ tag: 'fork' });
   try {
     await runtime.start({ id: 'forker', command: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 1000 ]; do sleep 300 & i=$((i+1)); done; wait'] });
     const dir = join(layout.v2 ?? layout.cpuacct ?? '', 'maxwell');
     let pids: number[] = [];
-    for (let i = 0; i < 200 && pids.length < 1001; i++) {
+    // Forking 1,000 processes on 2 busy vCPUs can take a while.
+    for (let i = 0; i < 800 && pids.length < 1001; i++) {
       await sleep(50);
       pids = findGroupPids(dir, 'forker');
     }

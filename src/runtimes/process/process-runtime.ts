@@ -321,7 +321,15 @@ export class ProcessRuntime implements AgentRuntime {
         return false;
       }
     }
-    if (!outside || !agent.joined) return false;
+    if (!outside || !agent.joined || agent.stopReason !== null) return false;
+    // An exiting task leaves its cgroups before its parent hears of it: that is not an escape.
+    try {
+      const stat = readFileSync(`/proc/${agent.pid}/stat`, 'latin1');
+      const state = stat.charAt(stat.lastIndexOf(')') + 2);
+      if (state === 'Z' || state === 'X') return false;
+    } catch {
+      return false;
+    }
     agent.stopReason = 'escaped-cgroup';
     try {
       process.kill(agent.pid, 'SIGKILL');
