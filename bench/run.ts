@@ -18,6 +18,7 @@ import { createJsMatVec, createWasmMatVec } from '../src/physics/dense-matvec.js
 import { ThermalTwin } from '../src/physics/thermal-twin.js';
 import { DEFAULT_TWIN_PARAMS } from '../src/physics/twin-params.js';
 import { benchSampler } from './sampler.js';
+import { benchFuel } from './wasm-fuel.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -115,6 +116,7 @@ const macro = only === undefined || only === 'twin' ? runMacro() : undefined;
 const micro = only === undefined || only === 'micro' ? await runMicro() : [];
 log(only === undefined || only === 'sampler' ? 'sampler: 10 s idle baseline, then 10 s at 100 Hz with 64 processes …' : '');
 const sampler = only === undefined || only === 'sampler' ? await benchSampler(10, 64) : undefined;
+const fuel = only === undefined || only === 'fuel' ? await benchFuel() : [];
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -122,6 +124,7 @@ const report = {
   macro: macro === undefined ? [] : [macro],
   micro,
   sampler,
+  fuel,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -136,6 +139,9 @@ if (json) {
   }
   for (const m of micro) process.stdout.write(`${m.name.padEnd(44)} ${m.meanUs.toFixed(3).padStart(12)} µs ± ${m.rmePct.toFixed(1)}%  (${m.samples} samples)\n`);
   if (micro.length > 0) process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
+  for (const f of fuel) {
+    process.stdout.write(`WASM fuel metering, ${f.name}: plain ${f.plainMs.toFixed(1)} ms, metered ${f.meteredMs.toFixed(1)} ms: ${f.ratio.toFixed(2)}× (expected about 2×)\n`);
+  }
   if (sampler !== undefined) {
     const s = sampler.stats;
     process.stdout.write(

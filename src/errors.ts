@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   'MXW_ERR_AGENT_SPEC',
   'MXW_ERR_AGENT_START',
   'MXW_ERR_AGENT_STATE',
+  'MXW_ERR_AGENT_UNSUPPORTED',
   'MXW_ERR_RUNTIME_UNSUPPORTED',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
@@ -123,6 +124,8 @@ export const AgentSpecError = defineError('AgentSpecError', 'MXW_ERR_AGENT_SPEC'
 export const AgentStartError = defineError('AgentStartError', 'MXW_ERR_AGENT_START');
 /** The operation does not fit the agent's state (e.g. pausing an agent that has exited). */
 export const AgentStateError = defineError('AgentStateError', 'MXW_ERR_AGENT_STATE');
+/** This runtime cannot do what was asked for this kind of agent (e.g. pin a WASM agent to a core). */
+export const AgentUnsupportedError = defineError('AgentUnsupportedError', 'MXW_ERR_AGENT_UNSUPPORTED');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
 /** An operation was cancelled through its AbortSignal. */

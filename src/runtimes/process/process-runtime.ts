@@ -487,7 +487,7 @@ export class ProcessRuntime implements AgentRuntime {
     const agent = this.#agent(id);
     if (agent.exit !== null) return agent.exit;
     const graceS = options.graceS ?? 5;
-    agent.stopReason = 'stopped';
+    agent.stopReason ??= 'stopped';
     // A frozen or stopped task cannot act on SIGTERM: thaw first.
     if (agent.state === 'paused') await this.#thaw(agent);
     try {

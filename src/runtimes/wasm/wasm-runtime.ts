@@ -1,0 +1,247 @@
+/**
+ * WASM agents in worker threads, metered in fuel.
+ *
+ * An agent is a WebAssembly module (`spec.command` is its path) exporting `run(): i32`; its
+ * return value is its exit code. The module is rewritten (fuel.ts) so that it asks the host
+ * for fuel every `quantum` instructions (approximately): a pause is simply no more fuel, a
+ * CPU share below one is a rest between quanta, and a stop is an exception thrown from the
+ * refuel call that unwinds the module. A module that never comes back for fuel (stuck in a
+ * host call) is terminated after the grace period. Its linear memory maximum is lowered to
+ * the memory cap. Imports it may use: `env.elapsed_ms(): f64`, `env.block(ms: f64)`,
+ * `env.report(value: i32)`.
+ */
+import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
+import { AgentExistsError, AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, AgentUnsupportedError, toError } from '../../errors.js';
+import { seconds } from '../../units/units.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
+import { meterModule } from './fuel.js';
+import { FUEL, MEMORY, PAUSE, RUN_S, SHARE, STATE, STOP, type WasmWorkerData } from './wasm-worker.js';
+
+export interface WasmRuntimeOptions {
+  /** Fuel per quantum (≈ instructions between host checks). @default 200000 */
+  readonly quantum?: number;
+  /** A start that fails within this time is a failed start, ms. @default 150 */
+  readonly startupGraceMs?: number;
+  /** How long a pause may take to be confirmed, ms. @default 1000 */
+  readonly confirmTimeoutMs?: number;
+  readonly clock?: Clock;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+
+interface Agent {
+  readonly spec: AgentSpec;
+  readonly worker: Worker;
+  readonly control: Int32Array;
+  readonly figures: Float64Array;
+  state: AgentInfo['state'];
+  exit: AgentExit | null;
+  readonly exited: Promise<AgentExit>;
+  stopReason: AgentExit['reason'] | null;
+  reports: number[];
+}
+
+type WorkerMessage = { type: 'ready' } | { type: 'report'; value: number } | { type: 'exit'; code: number | null; stopped?: boolean; error?: string };
+
+export class WasmRuntime implements AgentRuntime {
+  readonly kind = 'wasm' as const;
+  readonly mechanisms = {
+    pause: 'fuel: no refuel while paused',
+    kill: 'stop flag at the next refuel, else worker.terminate()',
+    cpuShare: 'duty cycle between fuel quanta',
+    pin: 'unsupported (worker threads have no CPU affinity)',
+    memory: "the module's linear-memory maximum, lowered to the cap",
+    cpuTime: 'wall time while holding fuel (fuel used is reported too)',
+  } as const;
+  readonly #quantum: number;
+  readonly #graceMs: number;
+  readonly #confirmMs: number;
+  readonly #clock: Clock;
+  readonly #agents = new Map<string, Agent>();
+  readonly #listeners: ((exit: AgentExit) => void)[] = [];
+  #closed = false;
+
+  constructor(options: WasmRuntimeOptions = {}) {
+    this.#quantum = options.quantum ?? 200_000;
+    if (!Number.isInteger(this.#quantum) || this.#quantum < 1000) throw new AgentSpecError(`invalid quantum: ${String(options.quantum)} (an integer ≥ 1000)`);
+    this.#graceMs = options.startupGraceMs ?? 150;
+    this.#confirmMs = options.confirmTimeoutMs ?? 1000;
+    this.#clock = options.clock ?? createMonotonicClock();
+  }
+
+  #agent(id: string): Agent {
+    const agent = this.#agents.get(id);
+    if (agent === undefined) throw new AgentUnknownError(`no agent "${id}"`);
+    return agent;
+  }
+
+  async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
+    if (this.#closed) throw new AgentStateError('the runtime is closed');
+    if (!ID_PATTERN.test(spec.id)) throw new AgentSpecError(`invalid id "${spec.id}": letters, digits, - and _, at most 63`);
+    if (this.#agents.has(spec.id)) throw new AgentExistsError(`agent "${spec.id}" already exists`);
+    if (typeof spec.command !== 'string' || spec.command.trim() === '') throw new AgentSpecError(`agent "${spec.id}": command (the .wasm path) is empty`);
+    if (spec.cores !== undefined) throw new AgentUnsupportedError(`agent "${spec.id}": WASM agents cannot be pinned`);
+    options.signal?.throwIfAborted();
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(spec.command);
+    } catch (err) {
+      throw new AgentStartError(`agent "${spec.id}": cannot read ${spec.command}: ${toError(err).message}`, { cause: err });
+    }
+    const metered = meterModule(bytes, spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes });
+    const control = new Int32Array(new SharedArrayBuffer(16));
+    const figures = new Float64Array(new SharedArrayBuffer(24));
+    Atomics.store(control, SHARE, Math.round(Math.min(1, spec.cpuShare ?? 1) * 1000));
+    const data: WasmWorkerData = { modulePath: spec.command, metered, quantum: this.#quantum, control, figures, entry: spec.args?.[0] ?? 'run' };
+    const worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    let resolveExit: (exit: AgentExit) => void = () => undefined;
+    const agent: Agent = {
+      spec,
+      worker,
+      control,
+      figures,
+      state: 'running',
+      exit: null,
+      exited: new Promise((resolve) => { resolveExit = resolve; }),
+      stopReason: null,
+      reports: [],
+    };
+    let ready: () => void = () => undefined;
+    const readyPromise = new Promise<void>((resolve) => { ready = resolve; });
+    const finish = (code: number | null, reason: AgentExit['reason']): void => {
+      if (agent.exit !== null) return;
+      agent.state = 'exited';
+      agent.exit = { id: spec.id, code, signal: null, reason: agent.stopReason ?? reason };
+      resolveExit(agent.exit);
+      for (const listener of this.#listeners) listener(agent.exit);
+    };
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready') ready();
+      else if (message.type === 'report') agent.reports.push(message.value);
+      else {
+        if (message.error !== undefined) agent.reports.push(Number.NaN);
+        finish(message.code, message.stopped === true ? 'stopped' : 'exited');
+        void worker.terminate();
+      }
+    });
+    worker.on('error', () => {
+      agent.reports.push(Number.NaN);
+      finish(null, 'failed-to-start');
+    });
+    worker.on('exit', () => {
+      finish(null, 'exited');
+    });
+    this.#agents.set(spec.id, agent);
+    const outcome = await Promise.race([
+      readyPromise.then(() => this.#clock.sleep(seconds(this.#graceMs / 1000))).then(() => null),
+      agent.exited,
+    ]);
+    if (outcome !== null && outcome.code !== 0) {
+      this.#agents.delete(spec.id);
+      throw new AgentStartError(`agent "${spec.id}": ${outcome.reason === 'failed-to-start' ? 'the module could not be instantiated' : `exited at once with code ${String(outcome.code)}`}`);
+    }
+    return this.info(spec.id);
+  }
+
+  async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
+    const agent = this.#agent(id);
+    if (agent.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
+    options.signal?.throwIfAborted();
+    const t0 = this.#clock.now();
+    Atomics.store(agent.control, PAUSE, 1);
+    // Confirmed when the agent sits in refuel waiting (or has finished).
+    const deadline = performance.now() + this.#confirmMs;
+    let confirmed = false;
+    while (performance.now() < deadline) {
+      const state = Atomics.load(agent.control, STATE);
+      if (state !== 0) {
+        confirmed = true;
+        break;
+      }
+      Atomics.wait(agent.control, STATE, 0, 0.05);
+      await Promise.resolve();
+    }
+    // The agent may have finished meanwhile (state 2): the exit handler has then set 'exited'.
+    if (agent.exit === null) agent.state = 'paused';
+    return { latencyMs: (this.#clock.now() - t0) * 1000, mechanism: 'fuel', confirmed };
+  }
+
+  resume(id: string): Promise<void> {
+    const agent = this.#agent(id);
+    if (agent.state !== 'paused') return Promise.resolve();
+    Atomics.store(agent.control, PAUSE, 0);
+    Atomics.notify(agent.control, PAUSE);
+    agent.state = 'running';
+    return Promise.resolve();
+  }
+
+  setCpuShare(id: string, share: number | null): Promise<void> {
+    const agent = this.#agent(id);
+    if (share !== null && !(share >= 0.01)) return Promise.reject(new AgentSpecError(`cpuShare must be ≥ 0.01, got ${String(share)}`));
+    Atomics.store(agent.control, SHARE, Math.round(Math.min(1, share ?? 1) * 1000));
+    return Promise.resolve();
+  }
+
+  pin(id: string): Promise<void> {
+    this.#agent(id);
+    return Promise.reject(new AgentUnsupportedError(`agent "${id}": WASM agents run in worker threads, which have no CPU affinity`));
+  }
+
+  usage(id: string): Promise<AgentUsage> {
+    const agent = this.#agent(id);
+    return Promise.resolve({
+      cpuS: agent.figures[RUN_S] ?? Number.NaN,
+      memoryBytes: agent.figures[MEMORY] ?? Number.NaN,
+      minorFaults: Number.NaN,
+      majorFaults: Number.NaN,
+      cpuSource: `${this.mechanisms.cpuTime}; fuel used ${String(agent.figures[FUEL] ?? 0)}`,
+    });
+  }
+
+  /** Values the agent sent through `env.report`. */
+  reports(id: string): readonly number[] {
+    return this.#agent(id).reports;
+  }
+
+  async stop(id: string, options: AbortOptions & { graceS?: number } = {}): Promise<AgentExit> {
+    const agent = this.#agent(id);
+    if (agent.exit !== null) return agent.exit;
+    agent.stopReason ??= 'stopped';
+    Atomics.store(agent.control, STOP, 1);
+    Atomics.notify(agent.control, STOP);
+    Atomics.store(agent.control, PAUSE, 0);
+    Atomics.notify(agent.control, PAUSE);
+    const graceS = options.graceS ?? 5;
+    const timedOut = await Promise.race([agent.exited.then(() => false), this.#clock.sleep(seconds(graceS)).then(() => true)]);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the worker's exit while we waited
+    if (timedOut && agent.exit === null) {
+      agent.stopReason = 'killed-after-grace';
+      await agent.worker.terminate();
+    }
+    return agent.exited;
+  }
+
+  info(id: string): AgentInfo {
+    const agent = this.#agent(id);
+    return { id, pid: null, state: agent.state };
+  }
+
+  list(): readonly AgentInfo[] {
+    return [...this.#agents.keys()].map((id) => this.info(id));
+  }
+
+  onExit(listener: (exit: AgentExit) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#agents.values()].filter((a) => a.exit === null).map(async (a) => {
+      a.stopReason = 'runtime-closed';
+      await this.stop(a.spec.id, { graceS: 1 });
+    }));
+  }
+}
