@@ -8,13 +8,17 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidArgumentError } from '../errors.js';
 import { detectCgroups } from '../runtimes/process/cgroups.js';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
-import type { AgentSpec, PauseMechanism } from '../runtimes/runtime.js';
+import type { AgentRuntime, AgentSpec, PauseMechanism } from '../runtimes/runtime.js';
+import { VmRuntime } from '../runtimes/vm/vm-runtime.js';
 import { LatencyHistogram } from '../telemetry/sampler.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 
 export type Workload = 'cpu' | 'io';
-export type ProcessPauseMechanism = Exclude<PauseMechanism, 'qmp-stop' | 'fuel'>;
+export type ProcessPauseMechanism = Exclude<PauseMechanism, 'fuel'>;
 
 export interface PauseResearchOptions {
   /** @default 1000 */
@@ -52,7 +56,9 @@ export interface PauseResearchReport {
 
 const AGENT = (name: string): string => fileURLToPath(new URL(`../agents/${name}.js`, import.meta.url));
 
-function agentFor(workload: Workload, memoryMiB: number): AgentSpec {
+function agentFor(workload: Workload, memoryMiB: number, mechanism: PauseMechanism): AgentSpec {
+  // A VM's program runs inside the guest; its memory is the guest's RAM (-m).
+  if (mechanism === 'qmp-stop') return { id: 'subject', command: workload === 'cpu' ? 'busy' : 'io' };
   return workload === 'cpu'
     ? { id: 'subject', command: process.execPath, args: [AGENT('leech'), '--hold-mb', String(memoryMiB)] }
     : { id: 'subject', command: process.execPath, args: [AGENT('churner'), '--io', '--hold-mb', String(memoryMiB)] };
@@ -65,10 +71,23 @@ export function availablePauseMechanisms(): ProcessPauseMechanism[] {
   if (layout.v2 !== undefined) out.push('cgroup2-freeze');
   if (layout.freezer !== undefined) out.push('cgroup1-freezer');
   out.push('sigstop');
+  if (vmAvailable()) out.push('qmp-stop');
   return out;
 }
 
-async function waitForMemory(runtime: ProcessRuntime, bytes: number, signal?: AbortSignal): Promise<void> {
+const GUEST = { kernel: join(process.cwd(), '.maxwell/vm/vmlinuz'), initrd: join(process.cwd(), '.maxwell/vm/initramfs.gz') };
+
+function vmAvailable(): boolean {
+  if (!existsSync(GUEST.kernel) || !existsSync(GUEST.initrd)) return false;
+  try {
+    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitForMemory(runtime: AgentRuntime, bytes: number, signal?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
@@ -94,10 +113,13 @@ export async function runPauseResearch(options: PauseResearchOptions = {}): Prom
     for (const workload of workloads) {
       for (const memoryMiB of memories) {
         options.onProgress?.(++done, total, `${mechanism}, ${workload}-bound, ${memoryMiB} MiB`);
-        const runtime = await ProcessRuntime.create({ pauseMechanism: mechanism, tag: 'pause' });
+        const runtime: AgentRuntime =
+          mechanism === 'qmp-stop'
+            ? await VmRuntime.create({ ...GUEST, memoryMiB: Math.max(128, memoryMiB), tag: 'pausevm' })
+            : await ProcessRuntime.create({ pauseMechanism: mechanism, tag: 'pause' });
         try {
-          await runtime.start(agentFor(workload, memoryMiB));
-          await waitForMemory(runtime, memoryMiB * 2 ** 20, options.signal);
+          await runtime.start(agentFor(workload, memoryMiB, mechanism));
+          if (mechanism !== 'qmp-stop') await waitForMemory(runtime, memoryMiB * 2 ** 20, options.signal);
           const histogram = new LatencyHistogram();
           let confirmed = 0;
           let fallbacks = 0;
@@ -122,7 +144,7 @@ export async function runPauseResearch(options: PauseResearchOptions = {}): Prom
   return {
     machine: describeMachine(),
     rows,
-    notMeasured: [{ mechanism: 'qmp-stop', why: 'the VM runtime (QEMU/QMP) is not built yet' }],
+    notMeasured: mechanisms.includes('qmp-stop') ? [] : [{ mechanism: 'qmp-stop', why: vmAvailable() ? 'not selected' : 'no QEMU or no guest image (scripts/build-vm-guest.sh)' }],
     findings: findings(rows),
   };
 }

@@ -34,7 +34,7 @@ export function registerResearch(program: Command, io: CliIo): void {
     .option('--trials <n>', 'pauses per configuration (at least 1000 for the published figure)', '1000')
     .option('--mechanisms <list>', `comma-separated subset of: ${availablePauseMechanisms().join(', ')}`)
     .option('--workloads <list>', 'comma-separated subset of: cpu, io', 'cpu,io')
-    .option('--memory-mb <list>', 'resident memory sizes of the agent, MiB', '256,3072')
+    .option('--memory-mb <list>', 'resident memory sizes of the agent, MiB (for QMP: the guest RAM)', '256,3072')
     .option('--out <file>', 'also write the table (markdown) to this file')
     .option('--json', 'print one JSON document on stdout')
     .action(async (options: { trials: string; mechanisms?: string; workloads: string; memoryMb: string; out?: string }, cmd: Command) => {

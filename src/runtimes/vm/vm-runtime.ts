@@ -1,0 +1,286 @@
+/**
+ * VM agents: a QEMU guest per agent, paused and resumed through QMP (`stop`, `cont`,
+ * confirmed by `query-status`). The QEMU process itself runs as a process agent (cgroups), so
+ * CPU share, pinning, memory cap, usage, the escape watchdog and the crash sweep apply to it
+ * unchanged. On these machines `/dev/kvm` runs only PVM guests, so QEMU uses TCG (software
+ * emulation): slow guest CPU, real pause semantics.
+ *
+ * The guest (scripts/build-vm-guest.sh) runs the program named by `spec.command` (passed as
+ * `maxwell.mode=` on the kernel command line) and talks to the host over its second serial
+ * port, a Unix socket here: it says `READY <mode>` when up and `EXIT <code>` before powering
+ * off; the host may send `stop`. `spec.args` are appended to the kernel command line.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AbortOptions } from '../../clock/clock.js';
+import { AgentExistsError, AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
+import { ProcessRuntime } from '../process/process-runtime.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
+import { QmpClient } from './qmp.js';
+
+export interface VmRuntimeOptions {
+  /** Guest kernel and initramfs. @default .maxwell/vm/{vmlinuz,initramfs.gz} in the working directory */
+  readonly kernel?: string;
+  readonly initrd?: string;
+  /** @default 'qemu-system-x86_64' */
+  readonly qemu?: string;
+  /** Guest memory, MiB. @default 256 */
+  readonly memoryMiB?: number;
+  /** How long a guest may take to say READY, ms. @default 60000 */
+  readonly bootTimeoutMs?: number;
+  /** Distinguishes this runtime's cgroups. @default 'vm' */
+  readonly tag?: string;
+}
+
+interface Vm {
+  readonly spec: AgentSpec;
+  readonly dir: string;
+  readonly qmp: QmpClient;
+  readonly channel: Socket;
+  state: AgentInfo['state'];
+  guestExitCode: number | null;
+  exit: AgentExit | null;
+  readonly exited: Promise<AgentExit>;
+  stopReason: AgentExit['reason'] | null;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+/** After READY, a guest that exits within this time failed to start (e.g. an unknown program). */
+const GUEST_GRACE_MS = 300;
+
+async function waitForFile(path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path)) return true;
+    await sleep(10);
+  }
+  return existsSync(path);
+}
+
+export class VmRuntime implements AgentRuntime {
+  readonly kind = 'vm' as const;
+  readonly mechanisms: Readonly<Record<string, string>>;
+  readonly #processes: ProcessRuntime;
+  readonly #options: Required<VmRuntimeOptions>;
+  readonly #vms = new Map<string, Vm>();
+  readonly #listeners: ((exit: AgentExit) => void)[] = [];
+  #closed = false;
+
+  private constructor(processes: ProcessRuntime, options: Required<VmRuntimeOptions>) {
+    this.#processes = processes;
+    this.#options = options;
+    this.mechanisms = {
+      pause: 'QMP stop / cont, confirmed by query-status',
+      accelerator: 'TCG (software emulation)',
+      cpuShare: `${processes.mechanisms['cpuShare'] ?? 'none'} on the QEMU process`,
+      pin: `${processes.mechanisms['pin'] ?? 'none'} on the QEMU process`,
+      memory: `guest RAM ${options.memoryMiB} MiB; ${processes.mechanisms['memory'] ?? 'none'} on the QEMU process`,
+      cpuTime: `${processes.mechanisms['cpuTime'] ?? 'unknown'} of the QEMU process (emulation included)`,
+    };
+  }
+
+  /** Checks for QEMU and the guest, and sets up the process runtime the VMs run in. Throws `MXW_ERR_RUNTIME_SETUP`. */
+  static async create(options: VmRuntimeOptions = {}): Promise<VmRuntime> {
+    const full: Required<VmRuntimeOptions> = {
+      kernel: options.kernel ?? join(process.cwd(), '.maxwell/vm/vmlinuz'),
+      initrd: options.initrd ?? join(process.cwd(), '.maxwell/vm/initramfs.gz'),
+      qemu: options.qemu ?? 'qemu-system-x86_64',
+      memoryMiB: options.memoryMiB ?? 256,
+      bootTimeoutMs: options.bootTimeoutMs ?? 60_000,
+      tag: options.tag ?? 'vm',
+    };
+    for (const [what, path] of [['kernel', full.kernel], ['initramfs', full.initrd]] as const) {
+      if (!existsSync(path)) throw new RuntimeSetupError(`no guest ${what} at ${path}: run scripts/build-vm-guest.sh`);
+    }
+    const processes = await ProcessRuntime.create({ tag: full.tag, startupGraceMs: 50 });
+    return new VmRuntime(processes, full);
+  }
+
+  #vm(id: string): Vm {
+    const vm = this.#vms.get(id);
+    if (vm === undefined) throw new AgentUnknownError(`no agent "${id}"`);
+    return vm;
+  }
+
+  async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
+    if (this.#closed) throw new AgentStateError('the runtime is closed');
+    if (!ID_PATTERN.test(spec.id)) throw new AgentSpecError(`invalid id "${spec.id}": letters, digits, - and _, at most 63`);
+    if (this.#vms.has(spec.id)) throw new AgentExistsError(`agent "${spec.id}" already exists`);
+    if (typeof spec.command !== 'string' || spec.command.trim() === '' || /\s/.test(spec.command)) {
+      throw new AgentSpecError(`agent "${spec.id}": command (the guest program) must be one word`);
+    }
+    options.signal?.throwIfAborted();
+    const dir = mkdtempSync(join(tmpdir(), `maxwell-vm-${spec.id}-`));
+    const channelPath = join(dir, 'agent.sock');
+    const qmpPath = join(dir, 'qmp.sock');
+    const append = ['console=ttyS0', 'quiet', 'panic=-1', `maxwell.mode=${spec.command}`, ...(spec.args ?? [])].join(' ');
+    const o = this.#options;
+    const qemuArgs = [
+      '-accel', 'tcg', '-cpu', 'max', '-smp', '1', '-m', String(o.memoryMiB), '-display', 'none', '-vga', 'none', '-no-reboot', '-monitor', 'none',
+      '-kernel', o.kernel, '-initrd', o.initrd, '-append', append,
+      '-serial', `file:${join(dir, 'console.log')}`,
+      '-chardev', `socket,id=agent,path=${channelPath},server=on,wait=off`, '-serial', 'chardev:agent',
+      '-qmp', `unix:${qmpPath},server=on,wait=off`,
+    ];
+    const cleanup = (): void => {
+      rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      await this.#processes.start({
+        id: spec.id,
+        command: o.qemu,
+        args: qemuArgs,
+        ...(spec.cpuShare === undefined ? {} : { cpuShare: spec.cpuShare }),
+        ...(spec.cores === undefined ? {} : { cores: spec.cores }),
+        ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
+      });
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+    const fail = async (why: string): Promise<never> => {
+      await this.#processes.stop(spec.id, { graceS: 0.5 }).catch(() => undefined);
+      const console = existsSync(join(dir, 'console.log')) ? readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : '';
+      cleanup();
+      throw new AgentStartError(`agent "${spec.id}": ${why}${console === '' ? '' : `; console: ${console}`}`);
+    };
+    if (!(await waitForFile(channelPath, 5000)) || !(await waitForFile(qmpPath, 5000))) return fail('QEMU did not open its sockets');
+    let qmp: QmpClient;
+    try {
+      qmp = await QmpClient.connect(qmpPath);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const channel = connect(channelPath);
+    channel.setEncoding('utf8');
+    let resolveExit: (exit: AgentExit) => void = () => undefined;
+    const vm: Vm = {
+      spec,
+      dir,
+      qmp,
+      channel,
+      state: 'running',
+      guestExitCode: null,
+      exit: null,
+      exited: new Promise((resolve) => { resolveExit = resolve; }),
+      stopReason: null,
+    };
+    let ready: (() => void) | null = null;
+    const readyPromise = new Promise<void>((resolve) => { ready = resolve; });
+    let buffer = '';
+    channel.on('data', (chunk: string) => {
+      buffer = (buffer + chunk).slice(-65536);
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (line.startsWith('READY')) ready?.();
+        const exit = /^EXIT (\d+)$/.exec(line);
+        if (exit?.[1] !== undefined) vm.guestExitCode = Number(exit[1]);
+      }
+    });
+    channel.on('error', () => undefined);
+    this.#processes.onExit((e) => {
+      if (e.id !== spec.id || vm.exit !== null) return;
+      vm.state = 'exited';
+      qmp.close();
+      channel.destroy();
+      cleanup();
+      const reason = vm.stopReason ?? (e.reason === 'killed-after-grace' ? 'killed-after-grace' : e.reason === 'exited' ? 'exited' : e.reason);
+      vm.exit = { id: spec.id, code: vm.guestExitCode ?? e.code, signal: e.signal, reason };
+      resolveExit(vm.exit);
+      for (const l of this.#listeners) l(vm.exit);
+    });
+    this.#vms.set(spec.id, vm);
+    const booted = await Promise.race([
+      readyPromise.then(() => 'ready' as const),
+      vm.exited.then(() => 'exited' as const),
+      sleep(o.bootTimeoutMs).then(() => 'timeout' as const),
+    ]);
+    if (booted !== 'ready') {
+      this.#vms.delete(spec.id);
+      return fail(booted === 'timeout' ? `the guest did not boot within ${o.bootTimeoutMs / 1000} s` : 'QEMU exited before the guest booted');
+    }
+    const early = await Promise.race([vm.exited, sleep(GUEST_GRACE_MS).then(() => null)]);
+    if (early !== null && early.code !== 0) {
+      this.#vms.delete(spec.id);
+      throw new AgentStartError(`agent "${spec.id}": the guest program "${spec.command}" exited at once with code ${String(early.code)}`);
+    }
+    return this.info(spec.id);
+  }
+
+  async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
+    const vm = this.#vm(id);
+    if (vm.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
+    options.signal?.throwIfAborted();
+    const t0 = performance.now();
+    await vm.qmp.execute('stop');
+    const status = (await vm.qmp.execute('query-status')) as { running?: boolean; status?: string };
+    vm.state = 'paused';
+    return { latencyMs: performance.now() - t0, mechanism: 'qmp-stop', confirmed: status.running === false };
+  }
+
+  async resume(id: string): Promise<void> {
+    const vm = this.#vm(id);
+    if (vm.state !== 'paused') return;
+    await vm.qmp.execute('cont');
+    vm.state = 'running';
+  }
+
+  setCpuShare(id: string, share: number | null): Promise<void> {
+    this.#vm(id);
+    return this.#processes.setCpuShare(id, share);
+  }
+
+  pin(id: string, cores: readonly number[] | null): Promise<void> {
+    this.#vm(id);
+    return this.#processes.pin(id, cores);
+  }
+
+  usage(id: string): Promise<AgentUsage> {
+    this.#vm(id);
+    return this.#processes.usage(id);
+  }
+
+  async stop(id: string, options: AbortOptions & { graceS?: number } = {}): Promise<AgentExit> {
+    const vm = this.#vm(id);
+    if (vm.exit !== null) return vm.exit;
+    vm.stopReason ??= 'stopped';
+    if (vm.state === 'paused') await this.resume(id).catch(() => undefined);
+    vm.channel.write('stop\n');
+    const graceS = options.graceS ?? 5;
+    const timedOut = await Promise.race([vm.exited.then(() => false), sleep(graceS * 1000).then(() => true)]);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the exit handler while we waited
+    if (timedOut && vm.exit === null) {
+      vm.stopReason = 'killed-after-grace';
+      await this.#processes.stop(id, { graceS: 0.5 });
+    }
+    return vm.exited;
+  }
+
+  info(id: string): AgentInfo {
+    const vm = this.#vm(id);
+    return { id, pid: vm.state === 'exited' ? null : this.#processes.info(id).pid, state: vm.state };
+  }
+
+  list(): readonly AgentInfo[] {
+    return [...this.#vms.keys()].map((id) => this.info(id));
+  }
+
+  onExit(listener: (exit: AgentExit) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#vms.values()].filter((v) => v.exit === null).map(async (v) => {
+      v.stopReason = 'runtime-closed';
+      await this.stop(v.spec.id, { graceS: 2 });
+    }));
+    await this.#processes.close();
+  }
+}

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { VmRuntime } from '../../src/runtimes/vm/vm-runtime.js';
+import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
+import { repoPath } from '../helpers/repo.js';
+
+const kernel = repoPath('.maxwell/vm/vmlinuz');
+const initrd = repoPath('.maxwell/vm/initramfs.gz');
+function qemuPresent(): boolean {
+  try {
+    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const SKIP =
+  process.getuid?.() !== 0
+    ? 'needs root (the QEMU process runs in cgroups)'
+    : !qemuPresent()
+      ? 'qemu-system-x86_64 is not installed (.ci/run installs it)'
+      : !existsSync(kernel) || !existsSync(initrd)
+        ? 'no guest image: run scripts/build-vm-guest.sh (.ci/run does)'
+        : false;
+
+let tags = 0;
+agentRuntimeCompliance({
+  name: 'vm runtime (QEMU TCG, QMP)',
+  create: () => VmRuntime.create({ kernel, initrd, tag: `vm${tags++}` }),
+  agents: {
+    busy: (id) => ({ id, command: 'busy' }),
+    exitsWith3: (id) => ({ id, command: 'exit3' }),
+    graceful: (id) => ({ id, command: 'busy' }),
+    stubborn: (id) => ({ id, command: 'stubborn' }),
+  },
+  skip: SKIP,
+});
+
+test('a VM that never boots is a failed start, with the console tail; nothing is left running', { skip: SKIP, timeout: 60_000 }, async () => {
+  const runtime = await VmRuntime.create({ kernel, initrd: kernel, tag: 'noboot', bootTimeoutMs: 8000 });
+  try {
+    await assert.rejects(runtime.start({ id: 'dud', command: 'busy' }), (err: Error & { code?: string }) => err.code === 'MXW_ERR_AGENT_START' && /did not boot|exited before/.test(err.message));
+    assert.deepEqual(runtime.list(), []);
+  } finally {
+    await runtime.close();
+  }
+});
+
+test('QMP pause is confirmed by query-status and stops the guest using host CPU', { skip: SKIP, timeout: 60_000 }, async () => {
+  const runtime = await VmRuntime.create({ kernel, initrd, tag: 'vmpause' });
+  try {
+    await runtime.start({ id: 'g', command: 'busy' });
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await runtime.pause('g');
+      assert.ok(r.confirmed);
+      assert.equal(r.mechanism, 'qmp-stop');
+      latencies.push(r.latencyMs);
+      await runtime.resume('g');
+      await sleep(5);
+    }
+    assert.ok(Math.max(...latencies) < 1000);
+    assert.ok(runtime.mechanisms['accelerator']?.includes('TCG'));
+  } finally {
+    await runtime.close();
+  }
+});
