@@ -40,6 +40,27 @@ export class SeededRandom {
       this.#hasSpare = false;
       return this.#spare;
     }
+    const first = this.#polarPair();
+    this.#hasSpare = true;
+    return first;
+  }
+
+  /** Fills `out[0..count)` with standard normals. */
+  fillNormal(out: Float64Array, count: number): void {
+    let i = 0;
+    if (this.#hasSpare && count > 0) {
+      out[i++] = this.#spare;
+      this.#hasSpare = false;
+    }
+    while (i < count) {
+      out[i++] = this.#polarPair();
+      if (i < count) out[i++] = this.#spare;
+      else this.#hasSpare = true;
+    }
+  }
+
+  /** Draws a pair by Marsaglia's polar method: returns one, leaves the other in #spare. */
+  #polarPair(): number {
     const rng = this.#rng;
     let x: number;
     let y: number;
@@ -52,35 +73,6 @@ export class SeededRandom {
     } while (radius2 >= 1 || radius2 === 0);
     const factor = Math.sqrt((-2 * Math.log(radius2)) / radius2);
     this.#spare = y * factor;
-    this.#hasSpare = true;
     return x * factor;
-  }
-
-  /** Fills `out[0..count)` with standard normals (pairs generated in place: no spare bookkeeping). */
-  fillNormal(out: Float64Array, count: number): void {
-    const rng = this.#rng;
-    let i = 0;
-    if (this.#hasSpare && count > 0) {
-      out[i++] = this.#spare;
-      this.#hasSpare = false;
-    }
-    while (i < count) {
-      let x: number;
-      let y: number;
-      let radius2: number;
-      do {
-        x = ((rng.next() + INT32_OFFSET) / TWO_POW_32) * 2 - 1;
-        y = ((rng.next() + INT32_OFFSET) / TWO_POW_32) * 2 - 1;
-        radius2 = x * x + y * y;
-      } while (radius2 >= 1 || radius2 === 0);
-      const factor = Math.sqrt((-2 * Math.log(radius2)) / radius2);
-      out[i++] = x * factor;
-      if (i < count) {
-        out[i++] = y * factor;
-      } else {
-        this.#spare = y * factor;
-        this.#hasSpare = true;
-      }
-    }
   }
 }

@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
 import { seconds } from '../../units/units.js';
-import { AgentExistsError, AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
+import { checkSpecBasics, graceRanOut } from '../common.js';
+import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseMechanism, PauseResult } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
@@ -40,7 +41,6 @@ export interface ProcessRuntimeOptions {
   readonly clock?: Clock;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** Exit status of the launcher shell when the agent cannot join its cgroups. */
 const JOIN_FAILED_EXIT = 121;
 const LAUNCHER = `for f in $MXW_CGROUP_PROCS; do echo $$ > "$f" || exit ${JOIN_FAILED_EXIT}; done; unset MXW_CGROUP_PROCS; exec "$@"`;
@@ -156,9 +156,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   #validate(spec: AgentSpec): void {
-    if (!ID_PATTERN.test(spec.id)) throw new AgentSpecError(`invalid id "${spec.id}": letters, digits, - and _, at most 63`);
-    if (this.#agents.has(spec.id)) throw new AgentExistsError(`agent "${spec.id}" already exists`);
-    if (typeof spec.command !== 'string' || spec.command.trim() === '') throw new AgentSpecError(`agent "${spec.id}": command is empty`);
+    checkSpecBasics(spec, this.#closed, this.#agents.has(spec.id));
     const cpus = availableParallelism();
     if (spec.cpuShare !== undefined && !(spec.cpuShare >= 0.01 && spec.cpuShare <= cpus)) {
       throw new AgentSpecError(`agent "${spec.id}": cpuShare must be in [0.01, ${cpus}], got ${String(spec.cpuShare)}`);
@@ -181,7 +179,6 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
-    if (this.#closed) throw new AgentStateError('the runtime is closed');
     this.#validate(spec);
     options.signal?.throwIfAborted();
     const dirs: Partial<Record<Hierarchy, string>> = {};
@@ -495,7 +492,7 @@ export class ProcessRuntime implements AgentRuntime {
     } catch {
       // Already gone.
     }
-    const timedOut = await Promise.race([agent.exited.then(() => false), this.#clock.sleep(seconds(graceS)).then(() => true)]);
+    const timedOut = await graceRanOut(agent.exited, graceS, this.#clock);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the exit handler while we waited
     if (timedOut && agent.exit === null) {
       agent.stopReason = 'killed-after-grace';

@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AbortOptions } from '../../clock/clock.js';
-import { AgentExistsError, AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
+import { checkSpecBasics, graceRanOut } from '../common.js';
+import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
 import { ProcessRuntime } from '../process/process-runtime.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
 import { QmpClient } from './qmp.js';
@@ -47,7 +48,6 @@ interface Vm {
   stopReason: AgentExit['reason'] | null;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 /** After READY, a guest that exits within this time failed to start (e.g. an unknown program). */
 const GUEST_GRACE_MS = 300;
 
@@ -106,10 +106,8 @@ export class VmRuntime implements AgentRuntime {
   }
 
   async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
-    if (this.#closed) throw new AgentStateError('the runtime is closed');
-    if (!ID_PATTERN.test(spec.id)) throw new AgentSpecError(`invalid id "${spec.id}": letters, digits, - and _, at most 63`);
-    if (this.#vms.has(spec.id)) throw new AgentExistsError(`agent "${spec.id}" already exists`);
-    if (typeof spec.command !== 'string' || spec.command.trim() === '' || /\s/.test(spec.command)) {
+    checkSpecBasics(spec, this.#closed, this.#vms.has(spec.id), 'command (the guest program)');
+    if (/\s/.test(spec.command)) {
       throw new AgentSpecError(`agent "${spec.id}": command (the guest program) must be one word`);
     }
     options.signal?.throwIfAborted();
@@ -252,7 +250,7 @@ export class VmRuntime implements AgentRuntime {
     if (vm.state === 'paused') await this.resume(id).catch(() => undefined);
     vm.channel.write('stop\n');
     const graceS = options.graceS ?? 5;
-    const timedOut = await Promise.race([vm.exited.then(() => false), sleep(graceS * 1000).then(() => true)]);
+    const timedOut = await graceRanOut(vm.exited, graceS);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the exit handler while we waited
     if (timedOut && vm.exit === null) {
       vm.stopReason = 'killed-after-grace';

@@ -13,7 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
-import { AgentExistsError, AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, AgentUnsupportedError, toError } from '../../errors.js';
+import { checkSpecBasics, graceRanOut } from '../common.js';
+import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, AgentUnsupportedError, toError } from '../../errors.js';
 import { seconds } from '../../units/units.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
 import { meterModule } from './fuel.js';
@@ -29,7 +30,6 @@ export interface WasmRuntimeOptions {
   readonly clock?: Clock;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 
 interface Agent {
   readonly spec: AgentSpec;
@@ -78,10 +78,7 @@ export class WasmRuntime implements AgentRuntime {
   }
 
   async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
-    if (this.#closed) throw new AgentStateError('the runtime is closed');
-    if (!ID_PATTERN.test(spec.id)) throw new AgentSpecError(`invalid id "${spec.id}": letters, digits, - and _, at most 63`);
-    if (this.#agents.has(spec.id)) throw new AgentExistsError(`agent "${spec.id}" already exists`);
-    if (typeof spec.command !== 'string' || spec.command.trim() === '') throw new AgentSpecError(`agent "${spec.id}": command (the .wasm path) is empty`);
+    checkSpecBasics(spec, this.#closed, this.#agents.has(spec.id), 'command (the .wasm path)');
     if (spec.cores !== undefined) throw new AgentUnsupportedError(`agent "${spec.id}": WASM agents cannot be pinned`);
     options.signal?.throwIfAborted();
     let bytes: Uint8Array;
@@ -214,7 +211,7 @@ export class WasmRuntime implements AgentRuntime {
     Atomics.store(agent.control, PAUSE, 0);
     Atomics.notify(agent.control, PAUSE);
     const graceS = options.graceS ?? 5;
-    const timedOut = await Promise.race([agent.exited.then(() => false), this.#clock.sleep(seconds(graceS)).then(() => true)]);
+    const timedOut = await graceRanOut(agent.exited, graceS, this.#clock);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the worker's exit while we waited
     if (timedOut && agent.exit === null) {
       agent.stopReason = 'killed-after-grace';

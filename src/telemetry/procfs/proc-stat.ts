@@ -6,7 +6,7 @@
  */
 import { ReaderNotStartedError, SensorsUnavailableError } from '../../errors.js';
 import type { ChannelInfo, ProbeResult, Reading, TelemetryReader } from '../reader.js';
-import { AttributeFile } from '../sysfs/attribute.js';
+import { AttributeFile, ByteCursor } from '../sysfs/attribute.js';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 
@@ -32,28 +32,20 @@ export function createCpuTicks(cpus: number): CpuTicks {
  * idle and iowait.
  */
 export function parseProcStat(bytes: Uint8Array, length: number, out: CpuTicks): void {
-  let pos = 0;
+  const cursor = new ByteCursor(bytes, length);
   let slot = 0;
-  while (pos < length && slot < out.busy.length) {
+  while (!cursor.done && slot < out.busy.length) {
     // Lines of interest start with "cpu".
-    if (bytes[pos] !== 99 || bytes[pos + 1] !== 112 || bytes[pos + 2] !== 117) break;
-    pos += 3;
-    while (pos < length && bytes[pos] !== 32) pos++;
-    let field = 0;
+    const at = cursor.pos;
+    if (bytes[at] !== 99 || bytes[at + 1] !== 112 || bytes[at + 2] !== 117) break;
+    cursor.skipTo(32);
     let busy = 0;
     let total = 0;
-    while (pos < length && bytes[pos] !== 10) {
-      while (pos < length && bytes[pos] === 32) pos++;
-      let value = 0;
-      let digits = 0;
-      while (pos < length) {
-        const c = bytes[pos] ?? 0;
-        if (c < 48 || c > 57) break;
-        value = value * 10 + (c - 48);
-        digits++;
-        pos++;
-      }
-      if (digits === 0) break;
+    let field = 0;
+    for (;;) {
+      cursor.skipBlanks();
+      const value = cursor.decimal();
+      if (Number.isNaN(value)) break;
       if (field < 8) {
         total += value;
         if (field !== 3 && field !== 4) busy += value;
@@ -63,8 +55,8 @@ export function parseProcStat(bytes: Uint8Array, length: number, out: CpuTicks):
     out.busy[slot] = busy;
     out.total[slot] = total;
     slot++;
-    while (pos < length && bytes[pos] !== 10) pos++;
-    pos++;
+    cursor.skipTo(10);
+    cursor.pos++;
   }
   out.count = slot;
 }

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, ReaderNotStartedError, SensorsUnavailableError } from '../../errors.js';
 import type { ChannelInfo, ProbeResult, Reading, TelemetryReader } from '../reader.js';
-import { AttributeFile, parseLeadingInt, readText } from '../sysfs/attribute.js';
+import { AttributeFile, ByteCursor, parseLeadingInt, readText } from '../sysfs/attribute.js';
 import { USER_HZ, type ProcReaderOptions } from './proc-stat.js';
 
 /** What one read of a process gives. */
@@ -54,30 +54,17 @@ export function parsePidStatCpuTicks(bytes: Uint8Array, length: number): number 
     }
   }
   if (close < 0) return Number.NaN;
-  // After ") " comes field 3; count spaces to reach field 14.
-  let field = 3;
-  let pos = close + 2;
-  let total = 0;
-  while (pos < length && field <= 15) {
-    if (field === 14 || field === 15) {
-      let value = 0;
-      let digits = 0;
-      while (pos < length) {
-        const c = bytes[pos] ?? 0;
-        if (c < 48 || c > 57) break;
-        value = value * 10 + (c - 48);
-        digits++;
-        pos++;
-      }
-      if (digits === 0) return Number.NaN;
-      total += value;
-    } else {
-      while (pos < length && bytes[pos] !== 32) pos++;
-    }
-    pos++;
-    field++;
+  const cursor = new ByteCursor(bytes, length);
+  // After ") " comes field 3; skip to field 14.
+  cursor.pos = close + 2;
+  for (let field = 3; field < 14; field++) {
+    cursor.skipTo(32);
+    cursor.pos++;
   }
-  return field > 15 ? total : Number.NaN;
+  const utime = cursor.decimal();
+  cursor.pos++;
+  const stime = cursor.decimal();
+  return utime + stime;
 }
 
 /** Whether this kernel fills /proc/PID/schedstat (CONFIG_SCHED_INFO with accounting on). */

@@ -24,24 +24,60 @@ export function readText(path: string): string | undefined {
   }
 }
 
+/**
+ * A cursor over ASCII bytes for parsing kernel text without building strings: one object per
+ * parse, no allocation per number.
+ */
+export class ByteCursor {
+  pos = 0;
+  readonly #bytes: Uint8Array;
+  readonly #length: number;
+
+  constructor(bytes: Uint8Array, length: number) {
+    this.#bytes = bytes;
+    this.#length = length;
+  }
+
+  get done(): boolean {
+    return this.pos >= this.#length;
+  }
+
+  peek(): number {
+    return this.#bytes[this.pos] ?? -1;
+  }
+
+  /** Skips spaces and tabs. */
+  skipBlanks(): void {
+    while (this.pos < this.#length && (this.#bytes[this.pos] === 32 || this.#bytes[this.pos] === 9)) this.pos++;
+  }
+
+  /** Moves to the first `byte` at or after the cursor (or the end). */
+  skipTo(byte: number): void {
+    while (this.pos < this.#length && this.#bytes[this.pos] !== byte) this.pos++;
+  }
+
+  /** Reads an unsigned decimal integer; NaN (and no move) when there is no digit. */
+  decimal(): number {
+    let value = 0;
+    let digits = 0;
+    while (this.pos < this.#length) {
+      const c = this.#bytes[this.pos] ?? 0;
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+      digits++;
+      this.pos++;
+    }
+    return digits === 0 ? Number.NaN : value;
+  }
+}
+
 /** Parses the leading (optionally negative) decimal integer of `buffer[0..length)`. */
 export function parseLeadingInt(buffer: Uint8Array, length: number): number {
-  let i = 0;
-  while (i < length && (buffer[i] === 32 || buffer[i] === 9)) i++;
-  let negative = false;
-  if (buffer[i] === 45) {
-    negative = true;
-    i++;
-  }
-  let value = 0;
-  let digits = 0;
-  for (; i < length; i++) {
-    const c = buffer[i] ?? 0;
-    if (c < 48 || c > 57) break;
-    value = value * 10 + (c - 48);
-    digits++;
-  }
-  if (digits === 0) return Number.NaN;
+  const cursor = new ByteCursor(buffer, length);
+  cursor.skipBlanks();
+  const negative = cursor.peek() === 45;
+  if (negative) cursor.pos++;
+  const value = cursor.decimal();
   return negative ? -value : value;
 }
 
