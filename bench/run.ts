@@ -19,6 +19,7 @@ import { ThermalTwin } from '../src/physics/thermal-twin.js';
 import { DEFAULT_TWIN_PARAMS } from '../src/physics/twin-params.js';
 import { benchSampler } from './sampler.js';
 import { benchFuel } from './wasm-fuel.js';
+import { benchClearing } from './clearing.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -117,6 +118,7 @@ const micro = only === undefined || only === 'micro' ? await runMicro() : [];
 log(only === undefined || only === 'sampler' ? 'sampler: 10 s idle baseline, then 10 s at 100 Hz with 64 processes …' : '');
 const sampler = only === undefined || only === 'sampler' ? await benchSampler(10, 64) : undefined;
 const fuel = only === undefined || only === 'fuel' ? await benchFuel() : [];
+const clearing = only === undefined || only === 'clearing' ? await benchClearing() : [];
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -125,6 +127,7 @@ const report = {
   micro,
   sampler,
   fuel,
+  clearing,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -139,6 +142,9 @@ if (json) {
   }
   for (const m of micro) process.stdout.write(`${m.name.padEnd(44)} ${m.meanUs.toFixed(3).padStart(12)} µs ± ${m.rmePct.toFixed(1)}%  (${m.samples} samples)\n`);
   if (micro.length > 0) process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
+  for (const c of clearing) {
+    process.stdout.write(`Clearing ${c.name}: p50 ${c.p50Ms.toFixed(3)} ms, p99 ${c.p99Ms.toFixed(3)} ms (target p99 ≤ ${c.targetP99Ms} ms: ${c.verdict})\n`);
+  }
   for (const f of fuel) {
     process.stdout.write(`WASM fuel metering, ${f.name}: plain ${f.plainMs.toFixed(1)} ms, metered ${f.meteredMs.toFixed(1)} ms: ${f.ratio.toFixed(2)}× (expected about 2×)\n`);
   }

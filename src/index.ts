@@ -27,3 +27,5 @@ export { WindowedAttributor, attributeTick, type TickAttribution } from './telem
 export { Sampler, type SamplerStats, type SamplerTick } from './telemetry/sampler.js';
 export { startSamplerThread } from './telemetry/sampler-host.js';
 export type { ReaderSpec } from './telemetry/reader-spec.js';
+export { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from './market/pricing.js';
+export { Clearing, BID_OUTCOMES, type ClearingMode, type BidOutcome } from './market/clearing.js';

@@ -1,0 +1,153 @@
+/**
+ * Clearing one tick's quanta (DESIGN.md §2): a position auction with unit demand.
+ *
+ * Slots are the quanta offered this tick, each with a quality q (speed × coolness: the best
+ * slot first) and a reserve price per unit of quality r. A bid is a price per unit of quality
+ * b and a budget B (the wallet balance it may spend this tick). The effective bid is
+ * e = min(b, B / q_max), so no payment can exceed the budget. Bids are ranked by e; ties are
+ * broken by a key that rotates with the tick, so no tied bidder waits forever. The k-th
+ * ranked bid takes the k-th slot while e ≥ that slot's reserve; the first that falls short
+ * ends the sale (slots run from cool and cheap to hot and dear).
+ *
+ * Payment of the winner of slot s (total, J):
+ * - `gsp`: q_s · max(r_s, e of the next-ranked bid) — the next bid per unit (Edelman,
+ *   Ostrovsky & Schwarz 2007; Varian 2007). Not truthful. With one slot it is Vickrey.
+ * - `vcg`: max(q_s · r_s, Σ_{t ≥ s} (q_t − q_{t+1}) · e_{t+1}), the externality it imposes
+ *   (q beyond the last winner is 0; e after the last winner is the best losing bid).
+ *   Truthful when reserves are uniform.
+ * - `uniform`: q_s · max(r_s, e of the best losing bid) — the (k+1)-th price for everyone.
+ *
+ * Hot path: arrays are preallocated to a capacity and reused; nothing per tick is allocated in
+ * proportion to the number of bids.
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+export type ClearingMode = 'gsp' | 'vcg' | 'uniform';
+
+/** Outcome of one bid, as a stable code (expected outcomes are values, not exceptions). */
+export const BID_OUTCOMES = ['won', 'outbid', 'below-reserve', 'no-budget', 'invalid'] as const;
+export type BidOutcome = (typeof BID_OUTCOMES)[number];
+
+/** Largest accepted price per unit or budget, J: anything above is an absurd bid. */
+export const MAX_BID_J = 1e12;
+const TIE_PERIOD = 2147483647;
+
+export class Clearing {
+  #capacity = 0;
+  #order = new Int32Array(0);
+  #effective = new Float64Array(0);
+  /** Per bid, after `clear`: slot index or −1. */
+  slotOf = new Int32Array(0);
+  /** Per bid, after `clear`: payment, J (0 when not won). */
+  payment = new Float64Array(0);
+  /** Per bid, after `clear`: index into BID_OUTCOMES. */
+  outcome = new Uint8Array(0);
+  #winners = 0;
+
+  constructor(capacity = 1024) {
+    this.#grow(capacity);
+  }
+
+  #grow(capacity: number): void {
+    if (capacity <= this.#capacity) return;
+    const size = Math.max(capacity, this.#capacity * 2);
+    this.#capacity = size;
+    this.#order = new Int32Array(size);
+    this.#effective = new Float64Array(size);
+    this.slotOf = new Int32Array(size);
+    this.payment = new Float64Array(size);
+    this.outcome = new Uint8Array(size);
+  }
+
+  /** Number of winners of the last clearing. */
+  get winners(): number {
+    return this.#winners;
+  }
+
+  /**
+   * Clears one tick. `quality` must be sorted best first (non-increasing, > 0); `reserve` is per
+   * unit of quality. `price`, `budget` and `tieKey` are per bid (`count` bids). Results land in
+   * `slotOf`, `payment` and `outcome`.
+   */
+  clear(
+    mode: ClearingMode,
+    quality: ArrayLike<number>,
+    reserve: ArrayLike<number>,
+    price: ArrayLike<number>,
+    budget: ArrayLike<number>,
+    tieKey: ArrayLike<number>,
+    count: number,
+    tick: number,
+  ): void {
+    const slots = quality.length;
+    if (reserve.length !== slots) throw new InvalidArgumentError('quality and reserve differ in length');
+    for (let s = 0; s < slots; s++) {
+      const q = quality[s] ?? Number.NaN;
+      if (!(q > 0) || (s > 0 && q > (quality[s - 1] ?? 0))) throw new InvalidArgumentError('slot qualities must be > 0 and sorted best first');
+      if (!((reserve[s] ?? Number.NaN) >= 0)) throw new InvalidArgumentError(`invalid reserve for slot ${s}`);
+    }
+    this.#grow(count);
+    const qMax = slots > 0 ? (quality[0] ?? 1) : 1;
+    const order = this.#order;
+    const eff = this.#effective;
+    let valid = 0;
+    for (let a = 0; a < count; a++) {
+      const b = price[a] ?? Number.NaN;
+      const B = budget[a] ?? Number.NaN;
+      this.slotOf[a] = -1;
+      this.payment[a] = 0;
+      if (!(b >= 0 && b <= MAX_BID_J) || !(B >= 0 && B <= MAX_BID_J)) {
+        this.outcome[a] = 4; // invalid
+        continue;
+      }
+      const e = Math.min(b, B / qMax);
+      eff[a] = e;
+      if (!(e > 0)) {
+        this.outcome[a] = B > 0 ? 1 : 3; // zero price loses; zero budget has nothing to spend
+        continue;
+      }
+      this.outcome[a] = 1; // outbid unless it wins below
+      order[valid++] = a;
+    }
+    const ranked = order.subarray(0, valid);
+    ranked.sort((x, y) => {
+      const d = (eff[y] ?? 0) - (eff[x] ?? 0);
+      if (d !== 0) return d;
+      // Rotating tie-break: the tied bid whose key comes next at or after the tick goes
+      // first, so as ticks advance first place walks through every tied key.
+      const kx = ((((tieKey[x] ?? 0) - tick) % TIE_PERIOD) + TIE_PERIOD) % TIE_PERIOD;
+      const ky = ((((tieKey[y] ?? 0) - tick) % TIE_PERIOD) + TIE_PERIOD) % TIE_PERIOD;
+      return kx - ky || x - y;
+    });
+    let k = 0;
+    while (k < valid && k < slots && (eff[ranked[k] ?? 0] ?? 0) >= (reserve[k] ?? Infinity)) k++;
+    this.#winners = k;
+    // Bids that a slot's reserve stopped.
+    for (let i = k; i < valid && i < slots; i++) this.outcome[ranked[i] ?? 0] = 2;
+    const bestLosing = k < valid ? (eff[ranked[k] ?? 0] ?? 0) : 0;
+    for (let s = 0; s < k; s++) {
+      const a = ranked[s] ?? 0;
+      const q = quality[s] ?? 0;
+      const floor = q * (reserve[s] ?? 0);
+      let pay: number;
+      if (mode === 'gsp') {
+        const next = s + 1 < valid ? (eff[ranked[s + 1] ?? 0] ?? 0) : 0;
+        pay = Math.max(floor, q * next);
+      } else if (mode === 'uniform') {
+        pay = Math.max(floor, q * bestLosing);
+      } else {
+        let externality = 0;
+        for (let t = s; t < k; t++) {
+          const below = t + 1 < k ? (quality[t + 1] ?? 0) : 0;
+          const nextBid = t + 1 < valid ? (eff[ranked[t + 1] ?? 0] ?? 0) : 0;
+          externality += ((quality[t] ?? 0) - below) * nextBid;
+        }
+        pay = Math.max(floor, externality);
+      }
+      // Never above its own (effective) bid for the slot.
+      this.payment[a] = Math.min(pay, q * (eff[a] ?? 0));
+      this.slotOf[a] = s;
+      this.outcome[a] = 0;
+    }
+  }
+}
