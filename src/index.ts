@@ -29,3 +29,4 @@ export { startSamplerThread } from './telemetry/sampler-host.js';
 export type { ReaderSpec } from './telemetry/reader-spec.js';
 export { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from './market/pricing.js';
 export { Clearing, BID_OUTCOMES, type ClearingMode, type BidOutcome } from './market/clearing.js';
+export { PrimeOracle, isPrime64, type WorkOracle, type PrimeClaim, type WorkVerdict } from './market/prime-oracle.js';
