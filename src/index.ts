@@ -30,3 +30,4 @@ export type { ReaderSpec } from './telemetry/reader-spec.js';
 export { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from './market/pricing.js';
 export { Clearing, BID_OUTCOMES, type ClearingMode, type BidOutcome } from './market/clearing.js';
 export { PrimeOracle, isPrime64, type WorkOracle, type PrimeClaim, type WorkVerdict } from './market/prime-oracle.js';
+export { landauerTax, BOLTZMANN_J_PER_K, DEFAULT_LANDAUER_MULTIPLIER, type LandauerCharge } from './market/landauer.js';
