@@ -1,5 +1,5 @@
 /** What every runtime checks and does the same way. */
-import type { Clock } from '../clock/clock.js';
+import { createMonotonicClock, type Clock } from '../clock/clock.js';
 import { AgentExistsError, AgentSpecError, AgentStateError } from '../errors.js';
 import { seconds } from '../units/units.js';
 import type { AgentExit, AgentSpec } from './runtime.js';
@@ -14,8 +14,19 @@ export function checkSpecBasics(spec: AgentSpec, closed: boolean, exists: boolea
   if (typeof spec.command !== 'string' || spec.command.trim() === '') throw new AgentSpecError(`agent "${spec.id}": ${commandMeaning} is empty`);
 }
 
-/** Waits for `exited` for at most `graceS`; resolves true when the grace period ran out first. */
-export function graceRanOut(exited: Promise<AgentExit>, graceS: number, clock?: Clock): Promise<boolean> {
-  const wait = clock === undefined ? new Promise<void>((resolve) => setTimeout(resolve, graceS * 1000)) : clock.sleep(seconds(graceS));
-  return Promise.race([exited.then(() => false), wait.then(() => true)]);
+/**
+ * Waits for `exited` for at most `graceS`; resolves true when the grace period ran out first.
+ * The grace timer is cancelled when the agent exits, so it never keeps the process alive.
+ */
+export async function graceRanOut(exited: Promise<AgentExit>, graceS: number, clock: Clock = createMonotonicClock()): Promise<boolean> {
+  const cancel = new AbortController();
+  const wait = clock.sleep(seconds(graceS), { signal: cancel.signal }).then(
+    () => true,
+    () => false,
+  );
+  try {
+    return await Promise.race([exited.then(() => false), wait]);
+  } finally {
+    cancel.abort();
+  }
 }

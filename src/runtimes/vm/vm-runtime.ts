@@ -67,10 +67,12 @@ export class VmRuntime implements AgentRuntime {
   readonly #options: Required<VmRuntimeOptions>;
   readonly #vms = new Map<string, Vm>();
   readonly #listeners: ((exit: AgentExit) => void)[] = [];
+  readonly #exitHandlers = new Map<string, (exit: AgentExit) => void>();
   #closed = false;
 
   private constructor(processes: ProcessRuntime, options: Required<VmRuntimeOptions>) {
     this.#processes = processes;
+    processes.onExit((e) => this.#exitHandlers.get(e.id)?.(e));
     this.#options = options;
     this.mechanisms = {
       pause: 'QMP stop / cont, confirmed by query-status',
@@ -181,23 +183,29 @@ export class VmRuntime implements AgentRuntime {
       }
     });
     channel.on('error', () => undefined);
-    this.#processes.onExit((e) => {
-      if (e.id !== spec.id || vm.exit !== null) return;
+    // One listener on the process runtime (registered in the constructor) dispatches here.
+    this.#exitHandlers.set(spec.id, (e) => {
+      this.#exitHandlers.delete(spec.id);
       vm.state = 'exited';
       qmp.close();
       channel.destroy();
       cleanup();
-      const reason = vm.stopReason ?? (e.reason === 'killed-after-grace' ? 'killed-after-grace' : e.reason === 'exited' ? 'exited' : e.reason);
-      vm.exit = { id: spec.id, code: vm.guestExitCode ?? e.code, signal: e.signal, reason };
+      vm.exit = { id: spec.id, code: vm.guestExitCode ?? e.code, signal: e.signal, reason: vm.stopReason ?? e.reason };
       resolveExit(vm.exit);
       for (const l of this.#listeners) l(vm.exit);
     });
     this.#vms.set(spec.id, vm);
+    const bootTimer = new AbortController();
     const booted = await Promise.race([
       readyPromise.then(() => 'ready' as const),
       vm.exited.then(() => 'exited' as const),
-      sleep(o.bootTimeoutMs).then(() => 'timeout' as const),
+      sleep(o.bootTimeoutMs, undefined, { signal: bootTimer.signal }).then(
+        () => 'timeout' as const,
+        () => 'exited' as const,
+      ),
     ]);
+    // The boot timer must not hold the process open for a minute after a quick boot.
+    bootTimer.abort();
     if (booted !== 'ready') {
       this.#vms.delete(spec.id);
       return fail(booted === 'timeout' ? `the guest did not boot within ${o.bootTimeoutMs / 1000} s` : 'QEMU exited before the guest booted');
