@@ -38,6 +38,12 @@ export const ERROR_CODES = [
   'MXW_ERR_AGENT_STATE',
   'MXW_ERR_AGENT_UNSUPPORTED',
   'MXW_ERR_RUNTIME_UNSUPPORTED',
+  'MXW_ERR_LEDGER_OPEN',
+  'MXW_ERR_LEDGER_KEY',
+  'MXW_ERR_LEDGER_TRANSFER',
+  'MXW_ERR_LEDGER_FUNDS',
+  'MXW_ERR_LEDGER_REPLAY',
+  'MXW_ERR_LEDGER_CORRUPT',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -128,6 +134,18 @@ export const AgentStateError = defineError('AgentStateError', 'MXW_ERR_AGENT_STA
 export const AgentUnsupportedError = defineError('AgentUnsupportedError', 'MXW_ERR_AGENT_UNSUPPORTED');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
+/** The ledger database could not be opened, or is not a Maxwell ledger. */
+export const LedgerOpenError = defineError('LedgerOpenError', 'MXW_ERR_LEDGER_OPEN');
+/** The node's signing key could not be created or read, or is readable by others. */
+export const LedgerKeyError = defineError('LedgerKeyError', 'MXW_ERR_LEDGER_KEY');
+/** A transfer is malformed: not a positive integer amount, unknown account, or a kind/account mismatch. */
+export const LedgerTransferError = defineError('LedgerTransferError', 'MXW_ERR_LEDGER_TRANSFER');
+/** A payment or stake exceeds the payer's balance. */
+export const LedgerFundsError = defineError('LedgerFundsError', 'MXW_ERR_LEDGER_FUNDS');
+/** A tick was committed twice or out of order. */
+export const LedgerReplayError = defineError('LedgerReplayError', 'MXW_ERR_LEDGER_REPLAY');
+/** `ledger verify` found a broken chain, a bad signature, or joules that do not add up. */
+export const LedgerCorruptError = defineError('LedgerCorruptError', 'MXW_ERR_LEDGER_CORRUPT');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 

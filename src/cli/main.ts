@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerConfig } from './commands/config.js';
+import { registerLedger } from './commands/ledger.js';
 import { registerResearch } from './commands/research.js';
 import { registerSensors } from './commands/sensors.js';
 import { registerTwin } from './commands/twin.js';
@@ -43,6 +44,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerCalibrate(program, io, env);
   registerSensors(program, io);
   registerResearch(program, io);
+  registerLedger(program, io, env);
   registerConfig(program, io, env);
   return program;
 }

@@ -64,12 +64,13 @@ export function fmt(value: number, decimals = 2): string {
   return Number.isFinite(value) ? value.toFixed(decimals) : 'n/a';
 }
 
-/** Serialises a report: NaN and ±Infinity become null, typed arrays become arrays. */
+/** Serialises a report: NaN and ±Infinity become null, bigints decimal strings, typed arrays arrays. */
 export function toJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_key, v: unknown) => {
       if (typeof v === 'number' && !Number.isFinite(v)) return null;
+      if (typeof v === 'bigint') return v.toString();
       if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number>);
       return v;
     },

@@ -68,6 +68,12 @@ export const configSchema = z.strictObject({
       repeats: z.number().int().min(1).max(1000).describe('runs of each experiment, averaged before fitting').default(16),
     })
     .prefault({}),
+  ledger: z
+    .strictObject({
+      path: z.string().min(1).describe('the ledger database (SQLite, WAL); created on first start').default('.maxwell/state/ledger.sqlite'),
+      keyPath: z.string().min(1).describe("the node's Ed25519 signing key (PKCS#8 PEM, mode 0600); created on first start").default('.maxwell/state/node-key.pem'),
+    })
+    .prefault({}),
   demo: z
     .strictObject({
       durationS: positive().max(86_400).describe('simulated time of the twin demo, s').default(12),
