@@ -20,6 +20,7 @@ import { DEFAULT_TWIN_PARAMS } from '../src/physics/twin-params.js';
 import { benchSampler } from './sampler.js';
 import { benchFuel } from './wasm-fuel.js';
 import { benchClearing } from './clearing.js';
+import { benchEngine } from './engine.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -119,6 +120,8 @@ log(only === undefined || only === 'sampler' ? 'sampler: 10 s idle baseline, the
 const sampler = only === undefined || only === 'sampler' ? await benchSampler(10, 64) : undefined;
 const fuel = only === undefined || only === 'fuel' ? await benchFuel() : [];
 const clearing = only === undefined || only === 'clearing' ? await benchClearing() : [];
+if (only === undefined || only === 'engine') log('engine: 4 s idle, then 4 s each at 100, 250, 500 and 1000 Hz, 64 agents over 64 cores …');
+const engine = only === undefined || only === 'engine' ? await benchEngine() : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -128,6 +131,7 @@ const report = {
   sampler,
   fuel,
   clearing,
+  engine,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -144,6 +148,19 @@ if (json) {
   if (micro.length > 0) process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
   for (const c of clearing) {
     process.stdout.write(`Clearing ${c.name}: p50 ${c.p50Ms.toFixed(3)} ms, p99 ${c.p99Ms.toFixed(3)} ms (target p99 ≤ ${c.targetP99Ms} ms: ${c.verdict})\n`);
+  }
+  if (engine !== undefined) {
+    process.stdout.write(`\nClearing engine, ${String(engine.agents)} agents over ${String(engine.cores)} cores, ${String(engine.durationS)} s per rate (idle process: ${engine.idleCpuPct.toFixed(2)} % CPU):\n`);
+    for (const r of engine.rows) {
+      process.stdout.write(
+        `  ${String(r.rateHz).padStart(5)} Hz: ${String(r.ticks)} ticks, ${String(r.missedTicks)} missed; CPU ${r.cpuPct.toFixed(2)} % of one core ` +
+          `(clearing itself ${r.clearingPct.toFixed(3)} %); clearing p99 ${r.clearP99Ms.toFixed(3)} ms\n`,
+      );
+    }
+    process.stdout.write(
+      `  at 100 Hz: target ≤ ${String(engine.targetCpuPct)} %: ${engine.verdictAt100Hz}; highest measured rate within the budget: ` +
+        `${engine.maxRateWithinBudgetHz === null ? 'none' : `${String(engine.maxRateWithinBudgetHz)} Hz`}; clearing alone would spend it at ≈ ${engine.clearingOnlyLimitHz.toFixed(0)} Hz\n`,
+    );
   }
   for (const f of fuel) {
     process.stdout.write(`WASM fuel metering, ${f.name}: plain ${f.plainMs.toFixed(1)} ms, metered ${f.meteredMs.toFixed(1)} ms: ${f.ratio.toFixed(2)}× (expected about 2×)\n`);

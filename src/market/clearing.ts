@@ -30,7 +30,6 @@ export type BidOutcome = (typeof BID_OUTCOMES)[number];
 
 /** Largest accepted price per unit or budget, J: anything above is an absurd bid. */
 export const MAX_BID_J = 1e12;
-const TIE_PERIOD = 2147483647;
 
 export class Clearing {
   #capacity = 0;
@@ -66,7 +65,8 @@ export class Clearing {
 
   /**
    * Clears one tick. `quality` must be sorted best first (non-increasing, > 0); `reserve` is per
-   * unit of quality. `price`, `budget` and `tieKey` are per bid (`count` bids). Results land in
+   * unit of quality. `price`, `budget` and `tieKey` (a non-negative integer, distinct per
+   * bidder: e.g. the agent's index) are per bid (`count` bids). Results land in
    * `slotOf`, `payment` and `outcome`.
    */
   clear(
@@ -91,6 +91,7 @@ export class Clearing {
     const order = this.#order;
     const eff = this.#effective;
     let valid = 0;
+    let maxKey = 0;
     for (let a = 0; a < count; a++) {
       const b = price[a] ?? Number.NaN;
       const B = budget[a] ?? Number.NaN;
@@ -108,15 +109,21 @@ export class Clearing {
       }
       this.outcome[a] = 1; // outbid unless it wins below
       order[valid++] = a;
+      const key = tieKey[a] ?? 0;
+      if (key > maxKey) maxKey = key;
     }
+    // Keys rotate modulo the key space in use, so first place keeps cycling after the tick
+    // passes the largest key (a fixed modulus would freeze the order from then on).
+    const period = maxKey + 1;
+    const shift = tick % period;
     const ranked = order.subarray(0, valid);
     ranked.sort((x, y) => {
       const d = (eff[y] ?? 0) - (eff[x] ?? 0);
       if (d !== 0) return d;
       // Rotating tie-break: the tied bid whose key comes next at or after the tick goes
       // first, so as ticks advance first place walks through every tied key.
-      const kx = ((((tieKey[x] ?? 0) - tick) % TIE_PERIOD) + TIE_PERIOD) % TIE_PERIOD;
-      const ky = ((((tieKey[y] ?? 0) - tick) % TIE_PERIOD) + TIE_PERIOD) % TIE_PERIOD;
+      const kx = ((tieKey[x] ?? 0) - shift + period) % period;
+      const ky = ((tieKey[y] ?? 0) - shift + period) % period;
       return kx - ky || x - y;
     });
     let k = 0;

@@ -1,0 +1,121 @@
+/**
+ * The standing bids (DESIGN.md §2): a bid persists until its agent changes or withdraws it, so
+ * each tick clears the book as it stands. Everything an agent sends is untrusted: every
+ * submission gets a result code, garbage is counted and never stored, and nothing here throws
+ * for bad input.
+ *
+ * Replay protection: each agent's messages carry a sequence number that must increase. A
+ * repeated number is `replayed`, a smaller one `out-of-order`; neither changes the book.
+ */
+import { MAX_BID_J } from './clearing.js';
+
+export const PLANES = ['cpu', 'gpu'] as const;
+export type Plane = (typeof PLANES)[number];
+
+export const SUBMIT_OUTCOMES = ['accepted', 'invalid', 'absurd', 'unknown-agent', 'dead-agent', 'replayed', 'out-of-order'] as const;
+export type SubmitOutcome = (typeof SUBMIT_OUTCOMES)[number];
+
+/** A bid as an agent sends it (fields unchecked). */
+export interface BidMessage {
+  readonly agentId: string;
+  /** Per-agent message number, strictly increasing. */
+  readonly seq: number;
+  /** Price per quantum of the best slot (per unit of quality), J. */
+  readonly pricePerQuantumJ: number;
+  /** Most the agent will spend per tick, J (undefined: its whole balance). */
+  readonly budgetJ?: number | undefined;
+  readonly plane?: Plane | undefined;
+}
+
+export interface StandingBid {
+  readonly agentId: string;
+  /** Dense index of the agent: a stable tie-break key and array slot. */
+  readonly index: number;
+  readonly plane: Plane;
+  pricePerQuantumJ: number;
+  budgetJ: number;
+}
+
+interface AgentEntry {
+  readonly index: number;
+  lastSeq: number;
+  alive: boolean;
+}
+
+export class OrderBook {
+  readonly #agents = new Map<string, AgentEntry>();
+  readonly #bids = new Map<string, StandingBid>();
+  readonly #counts = new Map<SubmitOutcome, number>(SUBMIT_OUTCOMES.map((o) => [o, 0]));
+  #nextIndex = 0;
+  /** Bumped on every change, so a tick can reuse its arrays when nothing moved. */
+  version = 0;
+
+  /** Makes `agentId` able to bid. Idempotent for a live agent. */
+  register(agentId: string): void {
+    const known = this.#agents.get(agentId);
+    if (known?.alive === true) return;
+    this.#agents.set(agentId, { index: known?.index ?? this.#nextIndex++, lastSeq: known?.lastSeq ?? -Infinity, alive: true });
+  }
+
+  /** The agent died or left: its bid is withdrawn and later bids are `dead-agent`. */
+  retire(agentId: string): void {
+    const agent = this.#agents.get(agentId);
+    if (agent === undefined) return;
+    agent.alive = false;
+    if (this.#bids.delete(agentId)) this.version += 1;
+  }
+
+  isAlive(agentId: string): boolean {
+    return this.#agents.get(agentId)?.alive === true;
+  }
+
+  submit(bid: BidMessage): SubmitOutcome {
+    const outcome = this.#submit(bid);
+    this.#counts.set(outcome, (this.#counts.get(outcome) ?? 0) + 1);
+    return outcome;
+  }
+
+  #submit(bid: BidMessage): SubmitOutcome {
+    const agent = typeof bid.agentId === 'string' ? this.#agents.get(bid.agentId) : undefined;
+    if (agent === undefined) return 'unknown-agent';
+    if (!agent.alive) return 'dead-agent';
+    if (!Number.isSafeInteger(bid.seq)) return 'invalid';
+    if (bid.seq === agent.lastSeq) return 'replayed';
+    if (bid.seq < agent.lastSeq) return 'out-of-order';
+    const price = bid.pricePerQuantumJ;
+    const budget = bid.budgetJ ?? MAX_BID_J;
+    const plane = bid.plane ?? 'cpu';
+    if (typeof price !== 'number' || typeof budget !== 'number' || !Number.isFinite(price) || !Number.isFinite(budget)) return 'invalid';
+    if (price < 0 || budget < 0 || !PLANES.includes(plane)) return 'invalid';
+    if (price > MAX_BID_J || budget > MAX_BID_J) return 'absurd';
+    // Only a well-formed message advances the sequence: garbage cannot burn future numbers.
+    agent.lastSeq = bid.seq;
+    const standing = this.#bids.get(bid.agentId);
+    if (standing?.plane === plane) {
+      standing.pricePerQuantumJ = price;
+      standing.budgetJ = budget;
+    } else {
+      this.#bids.set(bid.agentId, { agentId: bid.agentId, index: agent.index, plane, pricePerQuantumJ: price, budgetJ: budget });
+    }
+    this.version += 1;
+    return 'accepted';
+  }
+
+  /** Withdraws the agent's bid (it keeps its sequence numbers). */
+  withdraw(agentId: string): void {
+    if (this.#bids.delete(agentId)) this.version += 1;
+  }
+
+  bids(): IterableIterator<StandingBid> {
+    return this.#bids.values();
+  }
+
+  get size(): number {
+    return this.#bids.size;
+  }
+
+  /** How many submissions ended with each outcome. */
+  counts(): Readonly<Record<SubmitOutcome, number>> {
+    return Object.fromEntries(SUBMIT_OUTCOMES.map((o) => [o, this.#counts.get(o) ?? 0])) as Record<SubmitOutcome, number>;
+  }
+}
