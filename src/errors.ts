@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   'MXW_ERR_AGENT_STATE',
   'MXW_ERR_AGENT_UNSUPPORTED',
   'MXW_ERR_RUNTIME_UNSUPPORTED',
+  'MXW_ERR_RESULTS_INVALID',
+  'MXW_ERR_REPORT_WRITE',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -128,6 +130,10 @@ export const AgentStateError = defineError('AgentStateError', 'MXW_ERR_AGENT_STA
 export const AgentUnsupportedError = defineError('AgentUnsupportedError', 'MXW_ERR_AGENT_UNSUPPORTED');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
+/** An experiment results document (`results.json`) is not valid JSON or does not match the schema. */
+export const ResultsInvalidError = defineError('ResultsInvalidError', 'MXW_ERR_RESULTS_INVALID');
+/** The experiment report folder or one of its files could not be written. */
+export const ReportWriteError = defineError('ReportWriteError', 'MXW_ERR_REPORT_WRITE');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 
