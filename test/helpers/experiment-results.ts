@@ -8,11 +8,13 @@ export interface SyntheticOptions {
   readonly ratio?: number;
   readonly samples?: number;
   readonly modelled?: boolean;
+  /** Prefix of the leeches' ids. @default 'leech' */
+  readonly leechPrefix?: string;
 }
 
 const DURATION_S = 10;
 
-function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: number): ArmRun {
+function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: number, leech: string): ArmRun {
   const wobble = 1 + 0.04 * Math.sin(rep * 2.3 + (arm === 'cfs' ? 0 : 1));
   const packageJ = (arm === 'cfs' ? 300 : 220) * wobble;
   const primesPerJ = (arm === 'cfs' ? 2 : 2 * ratio) * (1 + 0.03 * Math.cos(rep * 1.7 + (arm === 'cfs' ? 0.5 : 0)));
@@ -25,8 +27,8 @@ function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: nu
   const agents = [
     { id: 'scientist-0', role: 'scientist' as const, verifiedPrimes: Math.ceil(verifiedPrimes / 2), joules: packageJ * 0.4, survivalS: null },
     { id: 'scientist-1', role: 'scientist' as const, verifiedPrimes: Math.floor(verifiedPrimes / 2), joules: packageJ * 0.4, survivalS: null },
-    { id: 'leech-0', role: 'leech' as const, verifiedPrimes: 0, joules: packageJ * 0.1, survivalS: leechDies(0) },
-    { id: 'leech-1', role: 'leech' as const, verifiedPrimes: 0, joules: packageJ * 0.1, survivalS: leechDies(1) },
+    { id: `${leech}-0`, role: 'leech' as const, verifiedPrimes: 0, joules: packageJ * 0.1, survivalS: leechDies(0) },
+    { id: `${leech}-1`, role: 'leech' as const, verifiedPrimes: 0, joules: packageJ * 0.1, survivalS: leechDies(1) },
   ];
   const deaths = agents.flatMap((a) => (a.survivalS === null ? [] : [{ agent: a.id, t: a.survivalS, cause: 'apoptosis' as const }]));
   const wallets =
@@ -35,7 +37,7 @@ function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: nu
       : agents.map((a) => ({
           agent: a.id,
           role: a.role,
-          balanceJ: t.map((s) => (a.survivalS !== null && s > a.survivalS ? null : a.role === 'leech' ? Math.max(0, 100 - (100 / a.survivalS!) * s) : 100 + 5 * s)),
+          balanceJ: t.map((s) => (a.survivalS !== null && s > a.survivalS ? null : a.role === 'leech' ? Math.max(0, 100 - (100 / a.survivalS!) * s) : a.id === 'scientist-0' ? 100 + 5 * s : 90 + 3 * s)),
         }));
   const aboveThrottleS = arm === 'cfs' ? 4.2 : 0;
   return {
@@ -99,8 +101,8 @@ export function syntheticResults(options: SyntheticOptions = {}): ExperimentResu
   const repetitions: Repetition[] = Array.from({ length: n }, (_, index) => ({
     index,
     order: index % 2 === 0 ? ['cfs', 'maxwell'] : ['maxwell', 'cfs'],
-    cfs: armRun('cfs', index, cores, ratio, samples),
-    maxwell: armRun('maxwell', index, cores, ratio, samples),
+    cfs: armRun('cfs', index, cores, ratio, samples, options.leechPrefix ?? 'leech'),
+    maxwell: armRun('maxwell', index, cores, ratio, samples, options.leechPrefix ?? 'leech'),
   }));
   return buildResults(syntheticMetadata(options), repetitions, ['synthetic data for tests']);
 }
