@@ -33,6 +33,26 @@ export interface RenderedReport {
 }
 
 /**
+ * Serialises a results document as indented JSON with every array of plain values (the time
+ * series) on one line: a 60 s arm sampled at 100 Hz stays a few megabytes instead of one number
+ * per line, and the structure stays readable. Non-finite numbers become null, as in JSON.
+ */
+export function stringifyResults(value: unknown, indent = ''): string {
+  if (Array.isArray(value)) {
+    if (value.every((v) => v === null || typeof v !== 'object')) return JSON.stringify(value);
+    const inner = `${indent}  `;
+    return `[\n${value.map((v) => inner + stringifyResults(v, inner)).join(',\n')}\n${indent}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return '{}';
+    const inner = `${indent}  `;
+    return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${stringifyResults(v, inner)}`).join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
  * Renders every file of the report. The results are validated first (`MXW_ERR_RESULTS_INVALID`
  * when they do not match the schema), so a report is never drawn from a broken document.
  */
@@ -40,7 +60,7 @@ export function renderReport(results: ExperimentResults, options: ChartOptions =
   const valid = validateResults(JSON.parse(toJson(results)));
   const charts = renderCharts(valid, options);
   const files: ReportFile[] = [
-    { name: RESULTS_FILE, content: `${toJson(valid)}\n` },
+    { name: RESULTS_FILE, content: `${stringifyResults(valid)}\n` },
     ...charts.map((c) => ({ name: c.file, content: c.svg })),
     { name: INDEX_FILE, content: renderHtml(valid, charts, RESULTS_FILE) },
   ];

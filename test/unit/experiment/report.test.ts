@@ -14,6 +14,7 @@ import {
   renderCharts,
   renderHtml,
   renderReport,
+  stringifyResults,
   writeReport,
 } from '../../../src/experiment/report/index.js';
 import type { ExperimentResults } from '../../../src/experiment/results.js';
@@ -143,6 +144,16 @@ test('writeReport writes the folder; results.json reads back; unwritable folders
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('results.json keeps the structure indented and each series on one line', () => {
+  const results = syntheticResults({ samples: 500 });
+  const text = stringifyResults(results);
+  assert.deepEqual(JSON.parse(text), JSON.parse(JSON.stringify(results)));
+  assert.match(text, /^ {10}"t": \[0,0\.02004\d*,/m, 'a series on one line');
+  assert.ok(text.split('\n').length < 2000, `${text.split('\n').length} lines`);
+  const tricky = { notes: ['interval [1.95, 2.06]'], nested: [[1, null], []], empty: {}, n: Number.NaN };
+  assert.deepEqual(JSON.parse(stringifyResults(tricky)), { notes: ['interval [1.95, 2.06]'], nested: [[1, null], []], empty: {}, n: null });
 });
 
 async function findChromium(): Promise<string | undefined> {
