@@ -44,6 +44,8 @@ export const ERROR_CODES = [
   'MXW_ERR_LEDGER_FUNDS',
   'MXW_ERR_LEDGER_REPLAY',
   'MXW_ERR_LEDGER_CORRUPT',
+  'MXW_ERR_RESULTS_INVALID',
+  'MXW_ERR_REPORT_WRITE',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -146,6 +148,10 @@ export const LedgerFundsError = defineError('LedgerFundsError', 'MXW_ERR_LEDGER_
 export const LedgerReplayError = defineError('LedgerReplayError', 'MXW_ERR_LEDGER_REPLAY');
 /** `ledger verify` found a broken chain, a bad signature, or joules that do not add up. */
 export const LedgerCorruptError = defineError('LedgerCorruptError', 'MXW_ERR_LEDGER_CORRUPT');
+/** An experiment results document (`results.json`) is not valid JSON or does not match the schema. */
+export const ResultsInvalidError = defineError('ResultsInvalidError', 'MXW_ERR_RESULTS_INVALID');
+/** The experiment report folder or one of its files could not be written. */
+export const ReportWriteError = defineError('ReportWriteError', 'MXW_ERR_REPORT_WRITE');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 

@@ -1,0 +1,57 @@
+/**
+ * The compact terminal summary of an experiment: one row per arm, the ratio with its interval,
+ * and PASS/MISS against the thesis. Uses the CLI's table formatter so it lines up with every
+ * other command's output.
+ */
+import { fmt, formatTable } from '../../cli/output.js';
+import type { ArmEstimate, ExperimentResults } from '../results.js';
+
+function estimate(e: ArmEstimate): string {
+  return e.low === null || e.high === null ? fmt(e.mean, 3) : `${fmt(e.mean, 3)} [${fmt(e.low, 3)}, ${fmt(e.high, 3)}]`;
+}
+
+function orNa(value: number | null, decimals: number): string {
+  return value === null ? 'n/a' : fmt(value, decimals);
+}
+
+/**
+ * Formats the summary for a terminal (plain text, no colour).
+ * @example
+ * process.stdout.write(formatSummaryTable(results));
+ */
+export function formatSummaryTable(results: ExperimentResults): string {
+  const { metadata: m, summary: s } = results;
+  const level = `${Math.round(s.ratio.level * 100)} %`;
+  const rows: string[][] = [
+    ['arm', `primes/J [${level} CI]`, 'primes', 'package J', 'peak °C', `s > ${m.throttlePointC} °C`, 'leeches dead', 'overhead %', 'p99 clear ms'],
+  ];
+  for (const arm of ['cfs', 'maxwell'] as const) {
+    const a = s.perArm[arm];
+    rows.push([
+      arm === 'cfs' ? 'CFS' : 'Maxwell',
+      estimate(a.primesPerJ),
+      fmt(a.verifiedPrimes, 0),
+      fmt(a.packageJ, 1),
+      fmt(a.peakC, 1),
+      fmt(a.aboveThrottleS, 1),
+      `${a.leechDeaths}/${a.leechesRun}`,
+      orNa(a.overheadFraction === null ? null : a.overheadFraction * 100, 2),
+      orNa(a.clearingP99Ms, 3),
+    ]);
+  }
+  const interval =
+    s.ratio.low !== null && s.ratio.high !== null
+      ? `[${fmt(s.ratio.low)}, ${fmt(s.ratio.high)}] (${level}, Fieller${s.ratio.method === 'fieller-paired' ? ', paired' : ''}, n = ${results.repetitions.length})`
+      : s.ratio.method === 'none'
+        ? '(one repetition: no interval)'
+        : '(unbounded: the CFS mean is not distinguishable from 0)';
+  const qualifier = s.thesis.metWithConfidence ? '' : s.thesis.met ? ' (interval reaches below the threshold)' : '';
+  const sources = `energy ${m.sources.energy.provenance} (${m.sources.energy.source}), temperature ${m.sources.temperature.provenance} (${m.sources.temperature.source})`;
+  return [
+    formatTable(rows),
+    `efficiency ratio Maxwell/CFS: ${fmt(s.ratio.estimate)}× ${interval}`,
+    `thesis ≥ ${fmt(s.thesis.threshold, 1)}×: ${s.thesis.verdict}${qualifier}`,
+    sources,
+    '',
+  ].join('\n');
+}
