@@ -8,7 +8,8 @@ import { after, before, test } from 'node:test';
 import { isMaxwellError } from '../../src/errors.js';
 import { connectMaxwell } from '../../src/protocol/client.js';
 import { FrameDecoder, encodeFrame, parseFrameBody } from '../../src/protocol/frames.js';
-import type { AgentMessage } from '../../src/protocol/messages.js';
+import { PrimeOracle } from '../../src/market/prime-oracle.js';
+import { toPrimeClaim, type AgentMessage } from '../../src/protocol/messages.js';
 import { ProtocolServer, type AgentEndpoint, type RejectedEvent } from '../../src/protocol/server.js';
 import { repoPath } from '../helpers/repo.js';
 
@@ -231,10 +232,30 @@ test('the scientist agent bids and reports verified primes to a real server', as
   assert.deepEqual(first.range, ['2', String(2 + 16 * 1024)]);
   assert.equal(first.primes.length, 1900); // π(16386) = 1900
   assert.equal(first.primes[0], '2');
+  // What it reports is what the oracle pays for: every prime new and verified.
+  const verdict = new PrimeOracle(1000n).verify('agent-a', toPrimeClaim(first));
+  assert.equal(verdict.counts.accepted, 1900);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   server.send('agent-a', { type: 'apoptosis', graceMs: 1000, balanceJ: 0 });
   assert.equal(await exited, 0);
   const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { type: string; segments: number };
   assert.equal(last.type, 'summary');
   await server.close();
+});
+
+test('the leech bids and, with --report-garbage, claims composites that the oracle rejects', async () => {
+  const { server, a, messages } = await setup();
+  const child = spawn(process.execPath, [repoPath('dist/src/agents/leech.js'), '--difficulty', '6', '--bid', '0.01', '--report-garbage', '--hashes-per-second', '2000'], {
+    env: { ...process.env, ...a.env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  while (!messages.some((m) => m.message.type === 'work')) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(messages[0]?.message, { type: 'bid', seq: 1, pricePerQuantumJ: 0.01 });
+  const work = messages.find((m) => m.message.type === 'work')?.message;
+  assert.ok(work?.type === 'work');
+  const verdict = new PrimeOracle(1000n).verify('agent-a', toPrimeClaim(work));
+  assert.deepEqual([verdict.counts.accepted, verdict.counts.composite], [0, 4]);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await server.close(); // the daemon going away ends the agent cleanly
+  assert.equal(await exited, 0);
 });
