@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { defaultConfig } from '../../../src/config/load.js';
 import { isMaxwellError } from '../../../src/errors.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -140,4 +141,8 @@ test('isU64Decimal accepts exactly the canonical decimals of [0, 2^64 − 1]', (
   for (const ok of ['0', '7', '18446744073709551615', '9999999999999999999']) assert.ok(isU64Decimal(ok), ok);
   for (const bad of ['', '-1', '01', '1.5', '18446744073709551616', '99999999999999999999', ' 1', '1e3']) assert.ok(!isU64Decimal(bad), bad);
   fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (n) => isU64Decimal(n.toString())));
+});
+
+test('the configuration defaults of protocol.* are the protocol defaults', () => {
+  assert.deepEqual(createProtocolLimits(defaultConfig().protocol), createProtocolLimits());
 });
