@@ -221,12 +221,25 @@ export class MaxwellClient extends EventEmitter<MaxwellClientEvents> {
         this.#bucket.take();
         const flushed = this.#socket.write(out.frame);
         out.resolve();
-        if (!flushed && !this.closed) await new Promise<void>((r) => { this.#socket.once('drain', r); this.#socket.once('close', r); });
+        if (!flushed && !this.closed) await this.#drained();
       }
     } finally {
       this.#pumping = false;
       for (const wake of this.#idleWaiters.splice(0)) wake();
     }
+  }
+
+  /** Resolves on `drain` or `close`, removing both listeners either way. */
+  #drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.#socket.off('drain', done);
+        this.#socket.off('close', done);
+        resolve();
+      };
+      this.#socket.on('drain', done);
+      this.#socket.on('close', done);
+    });
   }
 
   #onData(decoder: FrameDecoder, chunk: Buffer): void {
