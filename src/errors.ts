@@ -46,6 +46,18 @@ export const ERROR_CODES = [
   'MXW_ERR_LEDGER_CORRUPT',
   'MXW_ERR_RESULTS_INVALID',
   'MXW_ERR_REPORT_WRITE',
+  'MXW_ERR_PROTOCOL_FRAME_TOO_LARGE',
+  'MXW_ERR_PROTOCOL_MALFORMED',
+  'MXW_ERR_PROTOCOL_TRUNCATED',
+  'MXW_ERR_PROTOCOL_SCHEMA',
+  'MXW_ERR_PROTOCOL_UNAUTHENTICATED',
+  'MXW_ERR_PROTOCOL_AUTH',
+  'MXW_ERR_PROTOCOL_VERSION',
+  'MXW_ERR_PROTOCOL_RATE_LIMIT',
+  'MXW_ERR_PROTOCOL_BUSY',
+  'MXW_ERR_PROTOCOL_SLOW_READER',
+  'MXW_ERR_PROTOCOL_CLOSED',
+  'MXW_ERR_PROTOCOL_CONNECT',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -134,6 +146,30 @@ export const AgentStartError = defineError('AgentStartError', 'MXW_ERR_AGENT_STA
 export const AgentStateError = defineError('AgentStateError', 'MXW_ERR_AGENT_STATE');
 /** This runtime cannot do what was asked for this kind of agent (e.g. pin a WASM agent to a core). */
 export const AgentUnsupportedError = defineError('AgentUnsupportedError', 'MXW_ERR_AGENT_UNSUPPORTED');
+/** An agent-protocol frame's length prefix exceeds the frame size limit. */
+export const ProtocolFrameTooLargeError = defineError('ProtocolFrameTooLargeError', 'MXW_ERR_PROTOCOL_FRAME_TOO_LARGE');
+/** An agent-protocol frame is not a UTF-8 JSON document (or has length 0). */
+export const ProtocolMalformedError = defineError('ProtocolMalformedError', 'MXW_ERR_PROTOCOL_MALFORMED');
+/** An agent-protocol connection ended in the middle of a frame. */
+export const ProtocolTruncatedError = defineError('ProtocolTruncatedError', 'MXW_ERR_PROTOCOL_TRUNCATED');
+/** An agent-protocol message is valid JSON but not a valid message (unknown type, bad or extra fields). */
+export const ProtocolSchemaError = defineError('ProtocolSchemaError', 'MXW_ERR_PROTOCOL_SCHEMA');
+/** An agent-protocol connection sent something other than `hello` first, or no `hello` in time. */
+export const ProtocolUnauthenticatedError = defineError('ProtocolUnauthenticatedError', 'MXW_ERR_PROTOCOL_UNAUTHENTICATED');
+/** An agent-protocol `hello` carried the wrong token or agent id. */
+export const ProtocolAuthError = defineError('ProtocolAuthError', 'MXW_ERR_PROTOCOL_AUTH');
+/** An agent-protocol `hello` asked for a protocol version this daemon does not speak. */
+export const ProtocolVersionError = defineError('ProtocolVersionError', 'MXW_ERR_PROTOCOL_VERSION');
+/** An agent sent frames faster than its connection's rate limit. */
+export const ProtocolRateLimitError = defineError('ProtocolRateLimitError', 'MXW_ERR_PROTOCOL_RATE_LIMIT');
+/** An agent already has an authenticated connection; a second one was refused. */
+export const ProtocolBusyError = defineError('ProtocolBusyError', 'MXW_ERR_PROTOCOL_BUSY');
+/** An agent does not read its socket: notices for it queued beyond the limit. */
+export const ProtocolSlowReaderError = defineError('ProtocolSlowReaderError', 'MXW_ERR_PROTOCOL_SLOW_READER');
+/** An agent-protocol connection is closed; nothing more can be sent on it. */
+export const ProtocolClosedError = defineError('ProtocolClosedError', 'MXW_ERR_PROTOCOL_CLOSED');
+/** An agent could not connect to its Maxwell socket or was not welcomed. */
+export const ProtocolConnectError = defineError('ProtocolConnectError', 'MXW_ERR_PROTOCOL_CONNECT');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
 /** The ledger database could not be opened, or is not a Maxwell ledger. */

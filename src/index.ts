@@ -31,3 +31,7 @@ export { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } fro
 export { Clearing, BID_OUTCOMES, type ClearingMode, type BidOutcome } from './market/clearing.js';
 export { PrimeOracle, isPrime64, type WorkOracle, type PrimeClaim, type WorkVerdict } from './market/prime-oracle.js';
 export { landauerTax, BOLTZMANN_J_PER_K, DEFAULT_LANDAUER_MULTIPLIER, type LandauerCharge } from './market/landauer.js';
+export { ProtocolServer, AGENT_ENV, type AgentEndpoint, type ProtocolServerEvents, type ProtocolServerInit } from './protocol/server.js';
+export { connectMaxwell, MaxwellClient, type ConnectOptions, type BidRequest, type MaxwellClientEvents } from './protocol/client.js';
+export { PROTOCOL_VERSION, PROTOCOL_REJECTION_CODES, FrameDecoder, TokenBucket, createProtocolLimits, encodeFrame, type ProtocolLimits, type ProtocolRejectionCode } from './protocol/frames.js';
+export { parseAgentMessage, parseHello, toPrimeClaim, type AgentMessage, type DaemonMessage, type Notice } from './protocol/messages.js';

@@ -4,6 +4,7 @@
  * Maxwell (`node dist/src/agents/<name>.js --help`).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { MaxwellClient } from '../protocol/client.js';
 
 // A reader that goes away (a closed pipe) ends the agent quietly.
 process.stdout.on('error', () => process.exit(0));
@@ -38,6 +39,47 @@ export function intFlag(value: unknown, name: string, fallback: number, min = 0)
     process.exit(2);
   }
   return n;
+}
+
+/** A non-negative number flag with a default. */
+export function numberFlag(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n) || n < 0) {
+    process.stderr.write(`--${name} must be a number ≥ 0, got ${JSON.stringify(value)}\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+/**
+ * Connects to Maxwell when the agent runs under it (MAXWELL_SOCKET set), else returns null.
+ * The protocol client is loaded only then. On apoptosis the agent calls `finish` and exits 0;
+ * when the daemon closes the connection it calls `finish` and exits (1 when it closed with
+ * an error, which is printed). A failed connection exits 1.
+ */
+export async function underMaxwell(finish: () => void): Promise<MaxwellClient | null> {
+  if ((process.env['MAXWELL_SOCKET'] ?? '') === '') return null;
+  const { connectMaxwell } = await import('../protocol/client.js');
+  let client: MaxwellClient;
+  try {
+    client = await connectMaxwell();
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`${e.code ?? 'error'}: ${e.message ?? String(err)}\n`);
+    process.exit(1);
+  }
+  client.on('apoptosis', (n) => {
+    process.stderr.write(`apoptosis notice (balance ${n.balanceJ} J, grace ${n.graceMs} ms): stopping\n`);
+    finish();
+    process.exit(0);
+  });
+  client.on('close', ({ error }) => {
+    if (error !== null) process.stderr.write(`Maxwell closed the connection: ${error.code}: ${error.message}\n`);
+    finish();
+    process.exit(error === null ? 0 : 1);
+  });
+  return client;
 }
 
 /** Calls `onStop` once on SIGTERM or SIGINT, then exits 0. */

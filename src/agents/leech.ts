@@ -1,18 +1,33 @@
 /**
  * The Leech: mines SHA-256 hashes below a difficulty target. Nobody buys them.
+ * Under Maxwell (MAXWELL_SOCKET set) it bids for compute like anyone else but reports no
+ * useful work; with --report-garbage it claims composites as primes for each block, which
+ * the prime oracle rejects (docs/PROTOCOL.md).
  *
- *   node dist/src/agents/leech.js [--threads N] [--difficulty BITS] [--hashes-per-second R] [--hold-mb M]
+ *   node dist/src/agents/leech.js [--threads N] [--difficulty BITS] [--hashes-per-second R] [--hold-mb M] [--bid J] [--report-garbage]
  */
 import { createHash } from 'node:crypto';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { flags, holdMemory, intFlag, onStop, pause, report } from './common.js';
+import { flags, holdMemory, intFlag, numberFlag, onStop, pause, report, underMaxwell } from './common.js';
 
 const USAGE = `leech: mines SHA-256 hashes with a difficulty target; produces nothing anyone buys.
   --threads N             mining threads (default 1)
   --difficulty BITS       leading zero bits a block needs (default 20)
   --hashes-per-second R   rate limit per thread, 0 = as fast as possible (default 0)
   --hold-mb M             keep M MiB resident (default 0)
+  --bid J                 under Maxwell: price offered per 10 ms quantum, J (default 0.002)
+  --report-garbage        under Maxwell: claim four composites as primes for every block found
+Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) it bids once at start and
+exits on apoptosis. Without them it runs standalone. Either way blocks are JSON lines on stdout
+and SIGTERM prints a summary.
 `;
+
+/** Four composites (multiples of 3 above 3) in [lo, lo + 64): what --report-garbage claims. */
+export function garbageClaim(nonce: number): { range: [bigint, bigint]; primes: bigint[] } {
+  const lo = 1_000_000n + BigInt(nonce) * 64n;
+  const first = lo + ((3n - (lo % 3n)) % 3n);
+  return { range: [lo, lo + 64n], primes: [first, first + 3n, first + 6n, first + 9n] };
+}
 
 /** Number of leading zero bits of a digest. */
 export function leadingZeroBits(digest: Buffer): number {
@@ -49,19 +64,28 @@ async function mine(job: Job, emit: (m: Record<string, unknown>) => void): Promi
 if (!isMainThread) {
   void mine(workerData as Job, (m) => parentPort?.postMessage(m));
 } else if (process.argv[1]?.endsWith('leech.js') === true) {
-  const v = flags({ threads: { type: 'string' }, difficulty: { type: 'string' }, 'hashes-per-second': { type: 'string' }, 'hold-mb': { type: 'string' } }, USAGE);
+  const v = flags({ threads: { type: 'string' }, difficulty: { type: 'string' }, 'hashes-per-second': { type: 'string' }, 'hold-mb': { type: 'string' }, bid: { type: 'string' }, 'report-garbage': { type: 'boolean' } }, USAGE);
+  const bid = numberFlag(v['bid'], 'bid', 0.002);
+  const garbage = v['report-garbage'] === true;
   const threads = intFlag(v['threads'], 'threads', 1, 1);
   const job = { threads, difficulty: intFlag(v['difficulty'], 'difficulty', 20, 1), rate: intFlag(v['hashes-per-second'], 'hashes-per-second', 0) };
   const held = holdMemory(intFlag(v['hold-mb'], 'hold-mb', 0));
   let hashes = 0;
   let blocks = 0;
   const started = Date.now();
-  onStop(() => { report({ type: 'summary', hashes, blocks, heldMiB: held.length * 64, seconds: (Date.now() - started) / 1000 }); });
+  const summary = (): void => { report({ type: 'summary', hashes, blocks, heldMiB: held.length * 64, seconds: (Date.now() - started) / 1000 }); };
+  onStop(summary);
+  const client = await underMaxwell(summary);
+  if (client !== null) await client.bid({ pricePerQuantumJ: bid });
   const emit = (m: Record<string, unknown>): void => {
     if (m['type'] === 'hashes') hashes += Number(m['count']);
     else {
       blocks++;
       report(m);
+      if (client !== null && garbage && !client.closed) {
+        const claim = garbageClaim(Number(m['nonce']));
+        void client.reportPrimes(claim.range, claim.primes).catch(() => undefined);
+      }
     }
   };
   for (let thread = 1; thread < threads; thread++) new Worker(new URL(import.meta.url), { workerData: { ...job, thread } }).on('message', emit);

@@ -1,17 +1,25 @@
 /**
  * The Scientist: finds primes with a segmented sieve of Eratosthenes and reports each
- * segment's primes (count, last, and a checksum a verifier can recompute).
+ * segment's primes (count, last, and a checksum a verifier can recompute) as JSON lines.
+ * Under Maxwell (MAXWELL_SOCKET set) it also bids for compute and reports every prime it finds
+ * through the agent protocol, to be verified and paid (docs/PROTOCOL.md).
  *
- *   node dist/src/agents/scientist.js [--threads N] [--segments-per-second R] [--segment-kib K] [--start S]
+ *   node dist/src/agents/scientist.js [--threads N] [--segments-per-second R] [--segment-kib K] [--start S] [--bid J] [--budget J]
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { flags, intFlag, onStop, pause, report } from './common.js';
+import type { MaxwellClient } from '../protocol/client.js';
+import { flags, intFlag, numberFlag, onStop, pause, report, underMaxwell } from './common.js';
 
 const USAGE = `scientist: finds primes (segmented sieve) and reports each segment.
   --threads N              sieve threads (default 1)
   --segments-per-second R  rate limit per thread, 0 = as fast as possible (default 0)
   --segment-kib K          numbers per segment / 1024 (default 256)
   --start S                first number to sieve (default 2)
+  --bid J                  under Maxwell: price offered per 10 ms quantum, J (default 0.001)
+  --budget J               under Maxwell: most to spend, J (default: the whole wallet)
+Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) it bids once at start and
+reports every segment's primes as protocol work; it exits on apoptosis. Without them it runs
+standalone. Either way each segment is a JSON line on stdout and SIGTERM prints a summary.
 `;
 
 /** Primes below `limit` by a plain sieve (the base primes of a segment). */
@@ -26,8 +34,11 @@ export function basePrimes(limit: number): Uint32Array {
   return Uint32Array.from(out);
 }
 
-/** Sieves [lo, hi) and returns count, last prime and a checksum (sum of primes mod 2^32). */
-export function sieveSegment(lo: number, hi: number): { count: number; last: number; checksum: number } {
+/**
+ * Sieves [lo, hi) and returns count, last prime and a checksum (sum of primes mod 2^32);
+ * with `collect`, the primes themselves too (in order).
+ */
+export function sieveSegment(lo: number, hi: number, collect?: number[]): { count: number; last: number; checksum: number } {
   const base = basePrimes(Math.ceil(Math.sqrt(hi)));
   const composite = new Uint8Array(hi - lo);
   for (const p of base) {
@@ -41,6 +52,7 @@ export function sieveSegment(lo: number, hi: number): { count: number; last: num
     if (composite[n - lo] === 0) {
       count++;
       last = n;
+      collect?.push(n);
       checksum = (checksum + n) >>> 0;
     }
   }
@@ -53,33 +65,65 @@ interface Job {
   readonly segment: number;
   readonly start: number;
   readonly rate: number;
+  /** Collect the primes of each segment (to report them through the protocol). */
+  readonly collect: boolean;
 }
 
-async function sieveLoop(job: Job, emit: (m: Record<string, unknown>) => void): Promise<void> {
+/** One sieved segment; `primes` only when the job collects them. */
+interface Segment {
+  readonly type: 'primes';
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  readonly last: number;
+  readonly checksum: number;
+  readonly primes?: number[];
+}
+
+/** Sieves segment after segment; `emit` resolves when the segment has been reported. */
+async function sieveLoop(job: Job, emit: (m: Segment) => Promise<void>): Promise<void> {
   for (let k = job.thread; ; k += job.threads) {
     const lo = job.start + k * job.segment;
-    const result = sieveSegment(lo, lo + job.segment);
-    emit({ type: 'primes', from: lo, to: lo + job.segment, ...result });
+    const primes: number[] | undefined = job.collect ? [] : undefined;
+    const result = sieveSegment(lo, lo + job.segment, primes);
+    // Waiting for the report paces the sieve to what the protocol accepts.
+    await emit(primes === undefined ? { type: 'primes', from: lo, to: lo + job.segment, ...result } : { type: 'primes', from: lo, to: lo + job.segment, ...result, primes });
     // Always yield, so signals and messages are handled between segments.
     await pause(job.rate > 0 ? 1000 / job.rate : 0);
   }
 }
 
 if (!isMainThread) {
-  void sieveLoop(workerData as Job, (m) => parentPort?.postMessage(m));
+  const port = parentPort;
+  // Each segment waits for the main thread's acknowledgement once it is reported.
+  void sieveLoop(workerData as Job, (m) => new Promise<void>((resolve) => { port?.once('message', () => { resolve(); }); port?.postMessage(m); }));
 } else if (process.argv[1]?.endsWith('scientist.js') === true) {
-  const v = flags({ threads: { type: 'string' }, 'segments-per-second': { type: 'string' }, 'segment-kib': { type: 'string' }, start: { type: 'string' } }, USAGE);
+  const v = flags({ threads: { type: 'string' }, 'segments-per-second': { type: 'string' }, 'segment-kib': { type: 'string' }, start: { type: 'string' }, bid: { type: 'string' }, budget: { type: 'string' } }, USAGE);
   const threads = intFlag(v['threads'], 'threads', 1, 1);
-  const job = { threads, segment: intFlag(v['segment-kib'], 'segment-kib', 256, 1) * 1024, start: intFlag(v['start'], 'start', 2, 2), rate: intFlag(v['segments-per-second'], 'segments-per-second', 0) };
+  const bid = numberFlag(v['bid'], 'bid', 0.001);
+  const budget = v['budget'] === undefined ? undefined : numberFlag(v['budget'], 'budget', 0);
+  let finish = (): void => undefined;
+  const client: MaxwellClient | null = await underMaxwell(() => { finish(); });
+  const job = { threads, segment: intFlag(v['segment-kib'], 'segment-kib', 256, 1) * 1024, start: intFlag(v['start'], 'start', 2, 2), rate: intFlag(v['segments-per-second'], 'segments-per-second', 0), collect: client !== null };
   let primes = 0;
   let segments = 0;
   const started = Date.now();
-  onStop(() => { report({ type: 'summary', segments, primes, seconds: (Date.now() - started) / 1000 }); });
-  const emit = (m: Record<string, unknown>): void => {
+  const summary = (): void => { report({ type: 'summary', segments, primes, seconds: (Date.now() - started) / 1000 }); };
+  finish = summary;
+  onStop(summary);
+  const emit = async (m: Segment): Promise<void> => {
     segments++;
-    primes += Number(m['count']);
-    report(m);
+    primes += m.count;
+    const { primes: found, ...line } = m;
+    report(line);
+    if (client !== null && found !== undefined && !client.closed) await client.reportPrimes([m.from, m.to], found).catch(() => undefined);
   };
-  for (let thread = 1; thread < threads; thread++) new Worker(new URL(import.meta.url), { workerData: { ...job, thread } }).on('message', emit);
+  if (client !== null) {
+    await client.bid(budget === undefined ? { pricePerQuantumJ: bid } : { pricePerQuantumJ: bid, budgetJ: budget });
+  }
+  for (let thread = 1; thread < threads; thread++) {
+    const worker = new Worker(new URL(import.meta.url), { workerData: { ...job, thread } });
+    worker.on('message', (m: Segment) => { void emit(m).then(() => { worker.postMessage('ack'); }); });
+  }
   void sieveLoop({ ...job, thread: 0 }, emit);
 }

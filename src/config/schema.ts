@@ -81,6 +81,15 @@ export const configSchema = z.strictObject({
       printEveryS: positive().max(3600).describe('timeline row interval, s').default(0.5),
     })
     .prefault({}),
+  protocol: z
+    .strictObject({
+      maxFrameBytes: z.number().int().min(256).max(16_777_216).describe('largest agent-protocol frame body, bytes').default(65_536),
+      framesPerS: positive().max(1_000_000).describe('frames per second one agent connection may send, sustained (token bucket rate)').default(200),
+      burstFrames: z.number().int().min(1).max(1_000_000).describe('frames one agent connection may send at once (token bucket depth)').default(400),
+      helloTimeoutMs: z.number().int().min(1).max(3_600_000).describe('time a new agent connection has to send hello, ms').default(5_000),
+      maxQueuedBytes: z.number().int().min(1024).max(1_073_741_824).describe('notices that may queue unread for one agent before its connection is closed, bytes').default(1_048_576),
+    })
+    .prefault({}),
 });
 
 /** A validated configuration. */
