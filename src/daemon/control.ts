@@ -1,0 +1,118 @@
+/**
+ * What the daemon lets its operators do: the contract between the daemon (`daemon.ts`) and the
+ * control API (`src/api/`). The API validates requests and maps them onto these calls; the
+ * daemon owns every decision. Amounts cross this boundary in joules (numbers) for humans and
+ * µJ (decimal strings) where exactness matters.
+ */
+import type { VerifyReport } from '../ledger/verify.js';
+import type { LedgerEntry } from '../ledger/entries.js';
+import type { SubmitOutcome, Plane } from '../market/order-book.js';
+
+export type AgentRole = 'scientist' | 'leech' | 'other';
+
+export interface SpawnRequest {
+  /** Letters, digits, `_`, `-`; generated when absent. */
+  readonly id?: string;
+  readonly command: string;
+  readonly args?: readonly string[];
+  /** Joules minted into the agent's wallet at start. */
+  readonly walletJ: number;
+  /** The agent's opening bid (it may change it over its socket). */
+  readonly bid?: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane };
+  readonly role?: AgentRole;
+  readonly memoryLimitBytes?: number;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export type AgentPhase = 'starting' | 'running' | 'paused' | 'dying' | 'dead';
+
+export interface AgentView {
+  readonly id: string;
+  readonly role: AgentRole;
+  readonly pid: number | null;
+  readonly phase: AgentPhase;
+  readonly balanceJ: number;
+  readonly bid: { readonly pricePerQuantumJ: number; readonly budgetJ: number; readonly plane: Plane } | null;
+  /** Quanta won and joules paid since start. */
+  readonly quantaWon: number;
+  readonly paidJ: number;
+  readonly incomeJ: number;
+  readonly taxJ: number;
+  readonly verifiedPrimes: number;
+  readonly connected: boolean;
+  readonly startedAtMs: number;
+  /** Set once dead: why, and how long it lived. */
+  readonly ended: { readonly reason: string; readonly survivalMs: number; readonly finalBalanceJ: number } | null;
+}
+
+export interface WalletView {
+  readonly agentId: string;
+  readonly balanceJ: number;
+  readonly balanceMicroJ: string;
+}
+
+/** One line of the explainable decision log: what Maxwell did and which input made it do so. */
+export interface Decision {
+  readonly tick: number;
+  readonly atMs: number;
+  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued';
+  readonly agentId: string | null;
+  readonly plane: Plane | null;
+  /** The cause in words, naming the sensor, price, bid or balance, e.g. "outbid: 0.012 J < clearing 0.020 J on core 1". */
+  readonly because: string;
+}
+
+export interface PlaneSnapshot {
+  readonly plane: Plane;
+  readonly unit: number;
+  readonly temperatureC: number;
+  /** How the temperature was obtained, e.g. `modelled: thermal twin driven by /proc/stat`. */
+  readonly temperatureSource: string;
+  readonly multiplier: number;
+  readonly reservePerQuantumJ: number;
+  /** The controller's allowed fraction of the unit (1 = full). */
+  readonly allowance: number;
+}
+
+export interface DaemonSnapshot {
+  readonly tick: number;
+  readonly uptimeMs: number;
+  readonly rateHz: number;
+  readonly planes: readonly PlaneSnapshot[];
+  readonly agents: readonly AgentView[];
+  readonly powerW: number;
+  readonly energySource: string;
+  readonly clearingP99Ms: number;
+  readonly ledgerHead: string;
+  /** Maxwell's own CPU use since start, fraction of one core. */
+  readonly overheadFraction: number;
+}
+
+/** Published after every tick (the API streams these over WebSocket). */
+export interface TickEvent {
+  readonly tick: number;
+  readonly atMs: number;
+  readonly awards: readonly { readonly agentId: string; readonly unit: number; readonly paymentJ: number }[];
+  readonly temperaturesC: readonly number[];
+  readonly reservePerQuantumJ: readonly number[];
+  readonly powerW: number;
+  readonly decisions: readonly Decision[];
+}
+
+export interface DaemonControl {
+  spawnAgent(request: SpawnRequest): Promise<AgentView>;
+  listAgents(): readonly AgentView[];
+  /** Throws `MXW_ERR_AGENT_UNKNOWN` for an unknown id. */
+  agent(id: string): AgentView;
+  stopAgent(id: string): Promise<AgentView>;
+  setBid(id: string, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane }): SubmitOutcome;
+  wallet(id: string): WalletView;
+  /** Mints `joules` into the agent's wallet (rescues an agent in its grace period). */
+  topUp(id: string, joules: number): WalletView;
+  ledgerEntries(options: { readonly fromSeq?: number; readonly limit?: number; readonly agentId?: string }): readonly LedgerEntry[];
+  verifyLedger(): VerifyReport;
+  snapshot(): DaemonSnapshot;
+  decisions(limit?: number): readonly Decision[];
+  /** Returns an unsubscribe function. */
+  onTick(listener: (event: TickEvent) => void): () => void;
+}
