@@ -61,3 +61,17 @@ test('agents refuse bad flags with usage and exit 2', async () => {
   assert.equal(code, 2);
   assert.match(stderr, /--threads must be an integer/);
 });
+
+test('the Miller–Rabin scientist finds exactly the primes in the range it claims', async () => {
+  const { millerRabinBatch } = await import('../../src/agents/scientist.js');
+  const { isPrime64 } = await import('../../src/market/prime-oracle.js');
+  const found: bigint[] = [];
+  const from = (1n << 62n) + 1n;
+  const batch = millerRabinBatch(from, 5, found);
+  assert.equal(batch.count, found.length);
+  assert.ok(batch.count > 0 && batch.to > from);
+  let expected = 0;
+  for (let n = from; n < batch.to; n += 2n) if (isPrime64(n)) expected++;
+  assert.equal(expected, batch.count);
+  assert.equal(batch.last, found.at(-1));
+});
