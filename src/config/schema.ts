@@ -90,6 +90,21 @@ export const configSchema = z.strictObject({
       maxQueuedBytes: z.number().int().min(1024).max(1_073_741_824).describe('notices that may queue unread for one agent before its connection is closed, bytes').default(1_048_576),
     })
     .prefault({}),
+  daemon: z
+    .strictObject({
+      rateHz: positive().max(1000).describe('auction ticks per second').default(100),
+      clearing: z.enum(['gsp', 'vcg', 'uniform']).describe('auction mode: gsp (default), or the truthful vcg / uniform (k+1)-th price').default('gsp'),
+      tieRotationTicks: z.number().int().min(1).max(10_000).describe('ticks between turns of the tie-break: equal bidders share cores in turns this long (fewer freezes than turning every tick)').default(10),
+      settleEveryTicks: z.number().int().min(1).max(10_000).describe('ticks per ledger transaction: payments are summed per agent in between (balances are checked every tick)').default(10),
+      incomePerPrimeJ: nonNegative().max(1000).describe('joules paid per verified new prime (default: a Miller–Rabin scientist on a cool core earns ≈ 2× what its quanta cost)').default(0.01),
+      oracleSample: z.number().int().min(0).max(100_000).describe('primes verified per work report (0: every prime; a failed sample forfeits the report)').default(16),
+      landauerMultiplier: nonNegative().max(1e30).describe('policy multiplier on kT ln 2 per erased bit (docs/MARKET.md)').default(1e10),
+      graceMs: z.number().int().min(0).max(3_600_000).describe('apoptosis: from notice to SIGTERM, ms').default(1000),
+      killTimeoutMs: z.number().int().min(0).max(3_600_000).describe('apoptosis and stop: from SIGTERM to SIGKILL, ms').default(2000),
+      criticalC: z.number().min(20).max(150).describe('emergency: a core above this is paused at once, outside the auction, °C').default(95),
+      runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),
+    })
+    .prefault({}),
 });
 
 /** A validated configuration. */

@@ -46,6 +46,8 @@ export interface ClearingEngineOptions {
   readonly walletJ: (agentId: string) => number;
   /** Where costs are timed; default `performance.now`. */
   readonly nowMs?: () => number;
+  /** Ticks between turns of the tie-break (equal bids share slots in turns this long). @default 1 */
+  readonly tieRotationTicks?: number;
 }
 
 class PlaneArrays {
@@ -69,6 +71,7 @@ export class ClearingEngine {
   readonly #mode: ClearingMode;
   readonly #walletJ: (agentId: string) => number;
   readonly #nowMs: () => number;
+  readonly #tieRotation: number;
   readonly #planes = new Map<Plane, PlaneArrays>(PLANES.map((p) => [p, new PlaneArrays()]));
 
   constructor(options: ClearingEngineOptions) {
@@ -76,6 +79,7 @@ export class ClearingEngine {
     this.#mode = options.mode ?? 'gsp';
     this.#walletJ = options.walletJ;
     this.#nowMs = options.nowMs ?? (() => performance.now());
+    this.#tieRotation = Math.max(1, Math.floor(options.tieRotationTicks ?? 1));
   }
 
   get mode(): ClearingMode {
@@ -105,7 +109,7 @@ export class ClearingEngine {
         arrays.tieKey[i] = bid.index;
       }
       const c = arrays.clearing;
-      c.clear(this.#mode, offer.quality, offer.reserve, arrays.price, arrays.budget, arrays.tieKey, n, tick);
+      c.clear(this.#mode, offer.quality, offer.reserve, arrays.price, arrays.budget, arrays.tieKey, n, Math.floor(tick / this.#tieRotation));
       for (let i = 0; i < n; i++) {
         const outcome = BID_OUTCOMES[c.outcome[i] ?? 4] ?? 'invalid';
         outcomes[outcome] += 1;

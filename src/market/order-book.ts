@@ -42,6 +42,14 @@ interface AgentEntry {
   alive: boolean;
 }
 
+function checkBid(price: unknown, budget: unknown, plane: unknown): SubmitOutcome {
+  const b = budget ?? MAX_BID_J;
+  if (typeof price !== 'number' || typeof b !== 'number' || !Number.isFinite(price) || !Number.isFinite(b)) return 'invalid';
+  if (price < 0 || b < 0 || !PLANES.includes((plane ?? 'cpu') as Plane)) return 'invalid';
+  if (price > MAX_BID_J || b > MAX_BID_J) return 'absurd';
+  return 'accepted';
+}
+
 export class OrderBook {
   readonly #agents = new Map<string, AgentEntry>();
   readonly #bids = new Map<string, StandingBid>();
@@ -82,23 +90,45 @@ export class OrderBook {
     if (!Number.isSafeInteger(bid.seq)) return 'invalid';
     if (bid.seq === agent.lastSeq) return 'replayed';
     if (bid.seq < agent.lastSeq) return 'out-of-order';
-    const price = bid.pricePerQuantumJ;
-    const budget = bid.budgetJ ?? MAX_BID_J;
-    const plane = bid.plane ?? 'cpu';
-    if (typeof price !== 'number' || typeof budget !== 'number' || !Number.isFinite(price) || !Number.isFinite(budget)) return 'invalid';
-    if (price < 0 || budget < 0 || !PLANES.includes(plane)) return 'invalid';
-    if (price > MAX_BID_J || budget > MAX_BID_J) return 'absurd';
+    const checked = checkBid(bid.pricePerQuantumJ, bid.budgetJ, bid.plane);
+    if (checked !== 'accepted') return checked;
     // Only a well-formed message advances the sequence: garbage cannot burn future numbers.
     agent.lastSeq = bid.seq;
-    const standing = this.#bids.get(bid.agentId);
+    this.#store(bid.agentId, agent.index, bid.pricePerQuantumJ, bid.budgetJ ?? MAX_BID_J, bid.plane ?? 'cpu');
+    return 'accepted';
+  }
+
+  /**
+   * The operator's path (the control API, an opening bid): same checks, no sequence number —
+   * the agent's own numbering is left alone. Counted like any submission.
+   */
+  place(agentId: string, pricePerQuantumJ: number, budgetJ?: number, plane?: Plane): SubmitOutcome {
+    const agent = this.#agents.get(agentId);
+    let outcome: SubmitOutcome;
+    if (agent === undefined) outcome = 'unknown-agent';
+    else if (!agent.alive) outcome = 'dead-agent';
+    else {
+      outcome = checkBid(pricePerQuantumJ, budgetJ, plane);
+      if (outcome === 'accepted') this.#store(agentId, agent.index, pricePerQuantumJ, budgetJ ?? MAX_BID_J, plane ?? 'cpu');
+    }
+    this.#counts.set(outcome, (this.#counts.get(outcome) ?? 0) + 1);
+    return outcome;
+  }
+
+  /** The standing bid of an agent, if any. */
+  bidOf(agentId: string): StandingBid | undefined {
+    return this.#bids.get(agentId);
+  }
+
+  #store(agentId: string, index: number, price: number, budget: number, plane: Plane): void {
+    const standing = this.#bids.get(agentId);
     if (standing?.plane === plane) {
       standing.pricePerQuantumJ = price;
       standing.budgetJ = budget;
     } else {
-      this.#bids.set(bid.agentId, { agentId: bid.agentId, index: agent.index, plane, pricePerQuantumJ: price, budgetJ: budget });
+      this.#bids.set(agentId, { agentId, index, plane, pricePerQuantumJ: price, budgetJ: budget });
     }
     this.version += 1;
-    return 'accepted';
   }
 
   /** Withdraws the agent's bid (it keeps its sequence numbers). */

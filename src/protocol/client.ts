@@ -67,8 +67,8 @@ export interface BidRequest {
   readonly pricePerQuantumJ: number;
   /** Most the agent will spend, J (undefined: its whole wallet). */
   readonly budgetJ?: number;
-  /** The plane (core) wanted (undefined: any). */
-  readonly plane?: number;
+  /** The market: `cpu` (default) or `gpu`. */
+  readonly plane?: 'cpu' | 'gpu';
 }
 
 /** An integer as bigint, safe-integer number, or decimal string. */

@@ -16,7 +16,8 @@ const u64 = z.string().max(20).refine(isU64Decimal, { message: 'expected an unsi
 /** Per-agent sequence numbers: JSON numbers, exact up to 2⁵³ − 1. */
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const joules = z.number().min(0).max(1e15);
-const plane = z.number().int().min(0).max(4095);
+/** Which market a bid is for: the CPU cores or the GPU (the daemon picks the core). */
+const plane = z.enum(['cpu', 'gpu']);
 /** Result and reason codes: short kebab-case words, chosen by the daemon. */
 const outcomeCode = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/);
 

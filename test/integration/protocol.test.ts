@@ -64,13 +64,13 @@ test('round trip: hello → welcome, bid/work/ping reach the consumer with seq, 
   c.on('result', (r) => results.push(r));
   const pong = new Promise((resolve) => c.once('pong', resolve));
 
-  assert.equal(await c.bid({ pricePerQuantumJ: 0.002, plane: 1 }), 1);
+  assert.equal(await c.bid({ pricePerQuantumJ: 0.002, plane: 'cpu' }), 1);
   assert.deepEqual(await c.reportPrimes([100n, 110n], [107n, 101n, 103n, 109n]), [2]);
   await c.ping('n1');
   assert.deepEqual(await pong, { type: 'pong', nonce: 'n1' });
   while (messages.length < 3) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(messages.map((m) => m.message), [
-    { type: 'bid', seq: 1, pricePerQuantumJ: 0.002, plane: 1 },
+    { type: 'bid', seq: 1, pricePerQuantumJ: 0.002, plane: 'cpu' },
     { type: 'work', seq: 2, kind: 'primes', range: ['100', '110'], primes: ['101', '103', '107', '109'] },
     { type: 'ping', nonce: 'n1' },
   ]);

@@ -15,9 +15,9 @@ test('hello must come first and be complete', () => {
 });
 
 test('bids, work and pings parse; seq is kept as sent', () => {
-  const bid = parseAgentMessage({ type: 'bid', seq: 7, pricePerQuantumJ: 0.002, budgetJ: 10, plane: 1 });
+  const bid = parseAgentMessage({ type: 'bid', seq: 7, pricePerQuantumJ: 0.002, budgetJ: 10, plane: 'cpu' });
   assert.ok(bid.ok);
-  assert.deepEqual(bid.message, { type: 'bid', seq: 7, pricePerQuantumJ: 0.002, budgetJ: 10, plane: 1 });
+  assert.deepEqual(bid.message, { type: 'bid', seq: 7, pricePerQuantumJ: 0.002, budgetJ: 10, plane: 'cpu' });
   const work = parseAgentMessage({ type: 'work', seq: 8, kind: 'primes', range: ['100', '18446744073709551615'], primes: ['101', '18446744073709551557'] });
   assert.ok(work.ok && work.message.type === 'work' && work.message.seq === 8);
   assert.deepEqual(toPrimeClaim(work.message), { from: 100n, to: 18446744073709551615n, primes: [101n, 18446744073709551557n] });
@@ -30,7 +30,7 @@ test('schema-invalid messages are refused with MXW_ERR_PROTOCOL_SCHEMA naming th
     [{ type: 'bid', seq: 1.5, pricePerQuantumJ: 1 }, /seq/],
     [{ type: 'bid', seq: 1, pricePerQuantumJ: -1 }, /pricePerQuantumJ/],
     [{ type: 'bid', seq: 1, pricePerQuantumJ: 1, extra: true }, /extra|Unrecognized/],
-    [{ type: 'bid', seq: 1, pricePerQuantumJ: 1, plane: 5000 }, /plane/],
+    [{ type: 'bid', seq: 1, pricePerQuantumJ: 1, plane: 'tpu' }, /plane/],
     [{ type: 'work', seq: 1, kind: 'primes', range: ['5', '5'], primes: [] }, /range/],
     [{ type: 'work', seq: 1, kind: 'primes', range: ['1', '10'], primes: ['18446744073709551616'] }, /primes/],
     [{ type: 'work', seq: 1, kind: 'primes', range: ['1', '10'], primes: [7] }, /primes/],

@@ -1,0 +1,81 @@
+/** What the daemon remembers of each agent, and the explainable decision log. */
+import { toJoules } from '../ledger/entries.js';
+import type { OrderBook } from '../market/order-book.js';
+import type { AgentPhase, AgentRole, AgentView, Decision } from './control.js';
+
+export interface AgentRecord {
+  readonly id: string;
+  readonly role: AgentRole;
+  pid: number | null;
+  phase: AgentPhase;
+  quantaWon: number;
+  paidMicroJ: bigint;
+  incomeMicroJ: bigint;
+  taxMicroJ: bigint;
+  verifiedPrimes: number;
+  rejectedClaims: number;
+  readonly startedAtMs: number;
+  /** The core it won last tick (null: none). */
+  lastUnit: number | null;
+  ended: { reason: string; survivalMs: number; finalBalanceMicroJ: bigint } | null;
+}
+
+export function newRecord(id: string, role: AgentRole, startedAtMs: number): AgentRecord {
+  return { id, role, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, ended: null };
+}
+
+export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean): AgentView {
+  const bid = book.bidOf(record.id);
+  return {
+    id: record.id,
+    role: record.role,
+    pid: record.pid,
+    phase: record.phase,
+    balanceJ: toJoules(record.ended?.finalBalanceMicroJ ?? balanceMicroJ),
+    bid: bid === undefined ? null : { pricePerQuantumJ: bid.pricePerQuantumJ, budgetJ: bid.budgetJ, plane: bid.plane },
+    quantaWon: record.quantaWon,
+    paidJ: toJoules(record.paidMicroJ),
+    incomeJ: toJoules(record.incomeMicroJ),
+    taxJ: toJoules(record.taxMicroJ),
+    verifiedPrimes: record.verifiedPrimes,
+    connected,
+    startedAtMs: record.startedAtMs,
+    ended: record.ended === null ? null : { reason: record.ended.reason, survivalMs: record.ended.survivalMs, finalBalanceJ: toJoules(record.ended.finalBalanceMicroJ) },
+  };
+}
+
+/** The last `capacity` decisions, oldest first; `onDecision` sees every one (e.g. a log file). */
+export class DecisionLog {
+  readonly #items: Decision[] = [];
+  readonly #capacity: number;
+  readonly #listeners: ((d: Decision) => void)[] = [];
+  #pendingForTick: Decision[] = [];
+  total = 0;
+
+  constructor(capacity = 10_000) {
+    this.#capacity = capacity;
+  }
+
+  onDecision(listener: (d: Decision) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  add(decision: Decision): void {
+    this.total++;
+    this.#items.push(decision);
+    if (this.#items.length > this.#capacity) this.#items.splice(0, this.#items.length - this.#capacity);
+    this.#pendingForTick.push(decision);
+    for (const listener of this.#listeners) listener(decision);
+  }
+
+  /** Decisions since the last call (for the tick event). */
+  takeTickDecisions(): Decision[] {
+    const out = this.#pendingForTick;
+    this.#pendingForTick = [];
+    return out;
+  }
+
+  last(limit = 100): readonly Decision[] {
+    return this.#items.slice(-limit);
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Builds a daemon from configuration with the real parts this machine has: the process runtime
+ * (cgroups), the thermal state (sensors, or the twin driven by /proc/stat), and the best
+ * entropy source available. Used by `maxwell run`, the experiment and the end-to-end tests.
+ */
+import { availableParallelism } from 'node:os';
+import type { MaxwellConfig } from '../config/schema.js';
+import { ProcEntropyEstimate } from '../entropy/proc-estimate.js';
+import type { EntropySource } from '../market/entropy.js';
+import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import { Daemon, type DaemonMode } from './daemon.js';
+import { ThermalState } from './thermal.js';
+
+export interface AssembleOptions {
+  readonly mode?: DaemonMode;
+  /** Distinguishes this daemon's cgroups from another's. @default 'mxd' */
+  readonly tag?: string;
+  /** The entropy source; default: the /proc estimate. */
+  readonly entropy?: EntropySource;
+}
+
+export interface Assembled {
+  readonly daemon: Daemon;
+  readonly runtime: ProcessRuntime;
+  readonly thermal: ThermalState;
+  /** Stops the daemon, then the thermal state and the runtime (which removes its cgroups). */
+  readonly close: () => Promise<void>;
+}
+
+export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: AssembleOptions = {}): Promise<Assembled> {
+  const runtime = await ProcessRuntime.create({ tag: options.tag ?? 'mxd' });
+  let thermal: ThermalState | undefined;
+  try {
+    // The twin models this machine's own cores: one plane per CPU the kernel schedules on.
+    thermal = await ThermalState.start({ twin: { ...config.twin, cores: availableParallelism(), gpu: false }, setpointC: config.control.setpointC, rateHz: config.daemon.rateHz });
+    const daemon = await Daemon.start({ config, mode: options.mode ?? 'market', runtime, thermal, entropy: options.entropy ?? new ProcEntropyEstimate() });
+    const started = thermal;
+    return {
+      daemon,
+      runtime,
+      thermal: started,
+      close: async () => {
+        await daemon.stop();
+        await started.stop();
+        await runtime.close();
+      },
+    };
+  } catch (err) {
+    await thermal?.stop();
+    await runtime.close();
+    throw err;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Enforcement (DESIGN.md §2): the auction says who runs where; the enforcer makes the runtime
+ * agree. Each tick sets a *desired* state per agent (running on a core, or paused); a small
+ * per-agent reconciler carries out the difference one runtime call at a time, so a slow freeze
+ * never blocks the tick and the latest wish always wins. Everything it changed it restores.
+ */
+import type { AgentRuntime } from '../runtimes/runtime.js';
+
+interface Target {
+  run: boolean;
+  core: number | null;
+}
+
+interface Slot {
+  readonly desired: Target;
+  readonly actual: Target;
+  busy: boolean;
+  gone: boolean;
+}
+
+export interface EnforcerStats {
+  readonly pauses: number;
+  readonly resumes: number;
+  readonly pins: number;
+  readonly failures: number;
+}
+
+export class Enforcer {
+  readonly #runtime: AgentRuntime;
+  readonly #slots = new Map<string, Slot>();
+  readonly #pinning: boolean;
+  #stats = { pauses: 0, resumes: 0, pins: 0, failures: 0 };
+  #idle: Promise<void> = Promise.resolve();
+
+  /** @param pinning pin winners to the core they won (off for runtimes that cannot pin) */
+  constructor(runtime: AgentRuntime, pinning = true) {
+    this.#runtime = runtime;
+    this.#pinning = pinning;
+  }
+
+  get stats(): EnforcerStats {
+    return { ...this.#stats };
+  }
+
+  /** A new agent, running unpinned. */
+  admit(agentId: string): void {
+    this.#slots.set(agentId, { desired: { run: true, core: null }, actual: { run: true, core: null }, busy: false, gone: false });
+  }
+
+  forget(agentId: string): void {
+    const slot = this.#slots.get(agentId);
+    if (slot !== undefined) slot.gone = true;
+    this.#slots.delete(agentId);
+  }
+
+  isRunning(agentId: string): boolean {
+    return this.#slots.get(agentId)?.actual.run ?? false;
+  }
+
+  want(agentId: string, run: boolean, core: number | null = null): void {
+    const slot = this.#slots.get(agentId);
+    if (slot === undefined) return;
+    slot.desired.run = run;
+    if (run && this.#pinning && core !== null) slot.desired.core = core;
+    this.#reconcile(agentId, slot);
+  }
+
+  /** Pauses at once, waiting for confirmation (the emergency path); resolves to the latency, ms. */
+  async pauseNow(agentId: string): Promise<number> {
+    const slot = this.#slots.get(agentId);
+    if (slot === undefined) return Number.NaN;
+    slot.desired.run = false;
+    const result = await this.#runtime.pause(agentId).catch(() => null);
+    if (result !== null) slot.actual.run = false;
+    this.#reconcile(agentId, slot);
+    return result?.latencyMs ?? Number.NaN;
+  }
+
+  #reconcile(agentId: string, slot: Slot): void {
+    if (slot.busy || slot.gone) return;
+    const { desired, actual } = slot;
+    let op: (() => Promise<void>) | null = null;
+    if (desired.run && !actual.run) {
+      op = async () => {
+        await this.#runtime.resume(agentId);
+        actual.run = true;
+        this.#stats.resumes++;
+      };
+    } else if (!desired.run && actual.run) {
+      op = async () => {
+        await this.#runtime.pause(agentId);
+        actual.run = false;
+        this.#stats.pauses++;
+      };
+    } else if (desired.run && desired.core !== actual.core && desired.core !== null) {
+      const core = desired.core;
+      op = async () => {
+        await this.#runtime.pin(agentId, [core]);
+        actual.core = core;
+        this.#stats.pins++;
+      };
+    }
+    if (op === null) return;
+    slot.busy = true;
+    const done = op()
+      .catch(() => {
+        // The agent ended between the tick and the call: nothing left to enforce.
+        this.#stats.failures++;
+        slot.gone = true;
+      })
+      .finally(() => {
+        slot.busy = false;
+        this.#reconcile(agentId, slot);
+      });
+    this.#idle = Promise.all([this.#idle, done]).then(() => undefined);
+  }
+
+  /** Resumes and unpins every agent still here, and waits for all calls in flight. */
+  async restoreAll(): Promise<void> {
+    for (const [agentId, slot] of this.#slots) {
+      slot.desired.run = true;
+      slot.desired.core = null;
+      this.#reconcile(agentId, slot);
+    }
+    await this.#idle;
+    await Promise.all(
+      [...this.#slots].filter(([, s]) => s.actual.core !== null && !s.gone).map(([id]) => this.#runtime.pin(id, null).catch(() => undefined)),
+    );
+    await this.#idle;
+  }
+}

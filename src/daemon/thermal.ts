@@ -1,0 +1,136 @@
+/**
+ * The daemon's view of heat, once per tick: per-core temperatures and package power, one PID
+ * per core turning temperature error into how much of the core may be sold (its allowance),
+ * and the pricing that turns temperatures into reserve prices — packed as the auction's offer.
+ *
+ * On machines without thermal or energy sensors (the development VMs) the temperatures and
+ * power come from the thermal twin driven by the *measured* per-core utilisation in
+ * /proc/stat, and `source` says so. The PID gains come from the twin's model of a core
+ * (τ, θ, and the gain R·ΣK²·ΔP), the same derivation `maxwell calibrate` uses on identified
+ * parameters.
+ */
+import { PidController } from '../control/pid.js';
+import { tunePid } from '../control/tuning.js';
+import type { PlaneOffer } from '../market/engine.js';
+import { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from '../market/pricing.js';
+import { resolveTwinParams, type ThermalTwinParams } from '../physics/twin-params.js';
+import { ProcStatReader } from '../telemetry/procfs/proc-stat.js';
+import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
+import { TwinTelemetryReader } from '../telemetry/twin-reader.js';
+
+export interface ThermalOptions {
+  readonly twin: ThermalTwinParams;
+  readonly setpointC: number;
+  readonly rateHz: number;
+  readonly pricing?: PricingParams;
+  /** Where /proc is (tests); @default '/' */
+  readonly root?: string;
+}
+
+export interface ThermalTick {
+  readonly temperaturesC: Float64Array;
+  readonly powerW: number;
+  /** Package energy since start, J. */
+  readonly energyJ: number;
+  readonly allowance: Float64Array;
+  readonly multipliers: Float64Array;
+  /** Per core, J for a full quantum. */
+  readonly reservePerQuantumJ: Float64Array;
+  /** The cores on sale, best first. */
+  readonly offer: PlaneOffer;
+}
+
+/** A core offering less than this fraction of a quantum is not offered at all. */
+const MIN_ALLOWANCE = 0.05;
+
+export class ThermalState {
+  readonly source: string;
+  readonly cores: number;
+  readonly #stat: ProcStatReader;
+  readonly #twin: TwinTelemetryReader;
+  readonly #pids: PidController[];
+  readonly #pricing: ThermalPricing;
+  readonly #quantumS: number;
+  readonly #fullCoreW: number;
+  readonly #tick: ThermalTick;
+  readonly #order: number[];
+  readonly #quality: Float64Array;
+  readonly #reserve: Float64Array;
+  readonly #unit: Int32Array;
+
+  private constructor(options: ThermalOptions, stat: ProcStatReader, twin: TwinTelemetryReader) {
+    const params = resolveTwinParams(options.twin);
+    const cores = params.cores;
+    this.cores = cores;
+    this.#stat = stat;
+    this.#twin = twin;
+    this.#quantumS = 1 / options.rateHz;
+    this.#fullCoreW = params.core.idleW + params.core.dynamicW;
+    this.source = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
+    const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
+    const models = coupling.map((row) => ({
+      gain: params.coreResistanceKPerW * row.reduce((sum, k) => sum + k * k * params.core.dynamicW, 0),
+      tauS: params.core.tauS,
+      deadTimeS: params.core.deadTimeS,
+    }));
+    this.#pids = models.map((model) =>
+      new PidController(tunePid(model, { rule: 'simc', closedLoopTauS: null, sampleS: this.#quantumS, outputMin: 0, outputMax: 1 }).params, options.setpointC),
+    );
+    this.#pricing = new ThermalPricing(coupling, options.pricing ?? DEFAULT_PRICING);
+    this.#order = Array.from({ length: cores }, (_, i) => i);
+    this.#quality = new Float64Array(cores);
+    this.#reserve = new Float64Array(cores);
+    this.#unit = new Int32Array(cores);
+    this.#tick = {
+      temperaturesC: new Float64Array(cores),
+      powerW: 0,
+      energyJ: 0,
+      allowance: new Float64Array(cores).fill(1),
+      multipliers: new Float64Array(cores).fill(1),
+      reservePerQuantumJ: new Float64Array(cores),
+      offer: { quality: this.#quality, reserve: this.#reserve, unit: this.#unit },
+    };
+  }
+
+  static async start(options: ThermalOptions): Promise<ThermalState> {
+    const stat = new ProcStatReader(options.root === undefined ? {} : { root: options.root });
+    await stat.start();
+    const twin = new TwinTelemetryReader({ params: options.twin, stepS: 0.01, utilisation: procStatUtilisation(stat) });
+    await twin.start();
+    return new ThermalState(options, stat, twin);
+  }
+
+  /** Samples, steps the controllers, prices every core and builds the offer (reusing its arrays). */
+  read(): ThermalTick {
+    const tick = this.#tick as { -readonly [K in keyof ThermalTick]: ThermalTick[K] };
+    for (const r of this.#twin.sample()) {
+      if (r.channel === 'twin/package/power') tick.powerW = r.value;
+      else if (r.channel === 'twin/package/energy') tick.energyJ = r.value;
+      else if (r.channel.startsWith('twin/core')) {
+        const core = Number(r.channel.slice('twin/core'.length, r.channel.lastIndexOf('/')));
+        if (core < this.cores) tick.temperaturesC[core] = r.value;
+      }
+    }
+    for (let c = 0; c < this.cores; c++) tick.allowance[c] = this.#pids[c]?.update(tick.temperaturesC[c] ?? Number.NaN) ?? 1;
+    this.#pricing.multipliers(tick.temperaturesC, 0, tick.multipliers);
+    for (let c = 0; c < this.cores; c++) tick.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, tick.multipliers[c] ?? 1);
+    // Best slot first: most allowance, then the cheapest (coolest) core.
+    this.#order.sort((a, b) => (tick.allowance[b] ?? 0) - (tick.allowance[a] ?? 0) || (tick.reservePerQuantumJ[a] ?? 0) - (tick.reservePerQuantumJ[b] ?? 0));
+    let slots = 0;
+    for (const c of this.#order) {
+      const a = tick.allowance[c] ?? 0;
+      if (a < MIN_ALLOWANCE) continue;
+      this.#quality[slots] = a;
+      this.#reserve[slots] = tick.reservePerQuantumJ[c] ?? 0;
+      this.#unit[slots] = c;
+      slots++;
+    }
+    tick.offer = { quality: this.#quality.subarray(0, slots), reserve: this.#reserve.subarray(0, slots), unit: this.#unit.subarray(0, slots) };
+    return tick;
+  }
+
+  async stop(): Promise<void> {
+    await this.#twin.stop();
+    await this.#stat.stop();
+  }
+}

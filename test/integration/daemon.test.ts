@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config/load.js';
+import { assembleDaemon } from '../../src/daemon/assemble.js';
+import { verifyLedger } from '../../src/ledger/verify.js';
+import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
+import { repoPath } from '../helpers/repo.js';
+
+const layout = detectCgroups();
+const SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
+const SCIENTIST = repoPath('dist/src/agents/scientist.js');
+const LEECH = repoPath('dist/src/agents/leech.js');
+
+function configIn(dir: string, set: Record<string, unknown> = {}) {
+  const flags: Record<string, unknown> = {
+    ledger: { path: join(dir, 'ledger.sqlite'), keyPath: join(dir, 'node-key.pem') },
+    daemon: { runtimeDir: join(dir, 'run'), graceMs: 300, killTimeoutMs: 500, ...set },
+  };
+  return loadConfig({ env: {}, flags: [flags] });
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+test('market mode: a leech outbids the scientist, pays, goes broke and dies by apoptosis; the scientist earns; the ledger verifies', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  const config = configIn(dir);
+  const { daemon, close } = await assembleDaemon(config, { tag: 'dt1' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const scientist = await daemon.spawnAgent({ id: 'scientist-1', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '2'], walletJ: 50, role: 'scientist' });
+  assert.equal(scientist.phase, 'running');
+  // Two leeches, one per core of a two-core machine, bidding above the scientist with 3 J each.
+  for (const id of ['leech-1', 'leech-2']) await daemon.spawnAgent({ id, command: process.execPath, args: [LEECH, '--bid', '3'], walletJ: 6, role: 'leech' });
+  await until('both leeches to die', () => daemon.listAgents().filter((a) => a.role === 'leech').every((a) => a.phase === 'dead'));
+  await until('the scientist to earn', () => daemon.agent('scientist-1').verifiedPrimes > 0 && daemon.agent('scientist-1').incomeJ > 0);
+
+  for (const leech of daemon.listAgents().filter((a) => a.role === 'leech')) {
+    assert.equal(leech.ended?.reason, 'apoptosis', JSON.stringify(leech.ended));
+    assert.ok(leech.paidJ > 0 && leech.quantaWon > 0, 'it won quanta and paid for them');
+    assert.ok(leech.ended.survivalMs > 0);
+    assert.ok(leech.balanceJ < 0.5, `final balance ${String(leech.balanceJ)} J: less than a quantum costs`);
+  }
+  const actions = daemon.decisions(1000).filter((d) => d.agentId === 'leech-1').map((d) => d.action);
+  assert.ok(actions.includes('apoptosis-notice') && actions.includes('kill'), actions.join(','));
+  const notice = daemon.decisions(1000).find((d) => d.action === 'apoptosis-notice');
+  assert.match(notice?.because ?? '', /insolvent: balance .* buys the cheapest quantum/);
+  const snapshot = daemon.snapshot();
+  assert.match(snapshot.energySource, /modelled: thermal twin/);
+  assert.ok(snapshot.planes.every((p) => Number.isFinite(p.temperatureC) && p.reservePerQuantumJ > 0));
+  assert.equal(daemon.oracle.totals.composite, 0);
+
+  // Operator actions: a bid change, and garbage refused with a code.
+  assert.equal(daemon.setBid('scientist-1', { pricePerQuantumJ: 0.6 }), 'accepted');
+  assert.equal(daemon.setBid('scientist-1', { pricePerQuantumJ: Number.NaN }), 'invalid');
+  assert.equal(daemon.setBid('leech-1', { pricePerQuantumJ: 1 }), 'dead-agent');
+  assert.throws(() => daemon.topUp('leech-1', 5), { code: 'MXW_ERR_INVALID_ARG' });
+  assert.throws(() => daemon.agent('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+  await assert.rejects(daemon.spawnAgent({ id: 'bad id!', command: 'true', walletJ: 1 }), { code: 'MXW_ERR_AGENT_SPEC' });
+  await assert.rejects(daemon.spawnAgent({ command: 'true', walletJ: Number.NaN }), { code: 'MXW_ERR_INVALID_ARG' });
+
+  await close();
+  const report = verifyLedger(config.ledger.path);
+  assert.equal(report.ok, true, report.failure?.message);
+  assert.ok(report.totals.burnedMicroJ > 0n, 'payments were burned');
+});
+
+test('a top-up during the grace period saves the agent', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  const config = configIn(dir, { graceMs: 3000 });
+  const { daemon, close } = await assembleDaemon(config, { tag: 'dt2' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // Agents that ignore notices (plain sleeps), with bids placed by the operator.
+  await daemon.spawnAgent({ id: 'spender', command: 'sleep', args: ['60'], walletJ: 1, role: 'leech', bid: { pricePerQuantumJ: 3 } });
+  await until('the apoptosis notice', () => daemon.decisions(100).some((d) => d.action === 'apoptosis-notice'));
+  daemon.topUp('spender', 1000);
+  await until('the rescue', () => daemon.decisions(100).some((d) => d.action === 'rescued'));
+  await sleep(3500);
+  assert.notEqual(daemon.agent('spender').phase, 'dead', 'alive after its grace period would have ended');
+  // The same without a top-up: SIGTERM after the grace period, the final balance settled.
+  await daemon.spawnAgent({ id: 'doomed', command: 'sleep', args: ['60'], walletJ: 1, role: 'leech', bid: { pricePerQuantumJ: 3 } });
+  await until('the doomed agent to die', () => daemon.agent('doomed').phase === 'dead', 20_000);
+  assert.equal(daemon.agent('doomed').ended?.reason, 'apoptosis');
+  assert.ok((daemon.agent('doomed').ended?.survivalMs ?? 0) >= 3000, 'it lived through its 3 s grace period');
+  await close();
+  assert.equal(verifyLedger(config.ledger.path).ok, true);
+});
+
+test('observe mode (the CFS control arm) never pauses, charges or kills, but verifies work', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  const { daemon, close } = await assembleDaemon(configIn(dir), { tag: 'dt3', mode: 'observe' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await daemon.spawnAgent({ id: 'scientist', command: process.execPath, args: [SCIENTIST, '--method', 'mr'], walletJ: 0, role: 'scientist' });
+  await daemon.spawnAgent({ id: 'leech', command: process.execPath, args: [LEECH], walletJ: 0, role: 'leech' });
+  await until('verified primes', () => daemon.agent('scientist').verifiedPrimes > 1000);
+  await sleep(1500);
+  assert.equal(daemon.agent('leech').phase, 'running', 'a broke leech lives on under CFS');
+  assert.equal(daemon.agent('scientist').paidJ, 0);
+  assert.equal(daemon.decisions(100).length, 0, 'no decisions: Maxwell stays out of the way');
+});
