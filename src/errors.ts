@@ -38,6 +38,9 @@ export const ERROR_CODES = [
   'MXW_ERR_AGENT_STATE',
   'MXW_ERR_AGENT_UNSUPPORTED',
   'MXW_ERR_RUNTIME_UNSUPPORTED',
+  'MXW_ERR_EBPF_UNAVAILABLE',
+  'MXW_ERR_EBPF_PROTOCOL',
+  'MXW_ERR_EBPF_COMMAND',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -128,6 +131,12 @@ export const AgentStateError = defineError('AgentStateError', 'MXW_ERR_AGENT_STA
 export const AgentUnsupportedError = defineError('AgentUnsupportedError', 'MXW_ERR_AGENT_UNSUPPORTED');
 /** The Node.js runtime lacks something Maxwell needs. */
 export const RuntimeUnsupportedError = defineError('RuntimeUnsupportedError', 'MXW_ERR_RUNTIME_UNSUPPORTED');
+/** The eBPF erase loader could not start here (not root, no BTF, not built, attach refused). */
+export const EbpfUnavailableError = defineError('EbpfUnavailableError', 'MXW_ERR_EBPF_UNAVAILABLE');
+/** The eBPF loader's output broke the frame protocol (bad magic, version or size). */
+export const EbpfProtocolError = defineError('EbpfProtocolError', 'MXW_ERR_EBPF_PROTOCOL');
+/** The eBPF loader refused a command (a watch map full, a bad id) or died before answering. */
+export const EbpfCommandError = defineError('EbpfCommandError', 'MXW_ERR_EBPF_COMMAND');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 
