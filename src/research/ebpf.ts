@@ -11,6 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from '../errors.js';
@@ -90,6 +91,10 @@ export interface ChurnerOverhead {
   readonly cpuMsPerMiBNoProbe: number;
   /** Churner + loader CPU per MiB freed, probe attached and watching it, ms (median). */
   readonly cpuMsPerMiBProbe: number;
+  /** Of which the loader's CPU per MiB, ms (median). */
+  readonly loaderMsPerMiB: number;
+  /** Trial-to-trial spread of the no-probe arm, % of its median ((max − min) / median): the noise floor. */
+  readonly noiseSpreadPercent: number;
   readonly overheadPercent: number;
   /** Erase events the churner made per second while watched (median). */
   readonly eventsPerS: number;
@@ -97,6 +102,8 @@ export interface ChurnerOverhead {
 
 export interface EbpfResearchReport {
   readonly machine: MachineDescription;
+  /** 1-minute load average at the start and the end: other work on a shared machine adds noise. */
+  readonly loadAverage: readonly [number, number];
   readonly rows: readonly TransportRow[];
   readonly unwatched: UnwatchedTax | undefined;
   readonly churner: ChurnerOverhead | undefined;
@@ -149,7 +156,9 @@ async function withSource(config: EbpfConfig): Promise<{ source: EntropySource |
     }
     default: {
       const transport = config === 'ringbuf' ? 'ringbuf' : config === 'ringbuf-wakeup' ? 'ringbuf-wakeup' : 'perfbuf';
-      const source = await EbpfEntropySource.start({ transport, wakeupEvents: config === 'perfbuf-1000' ? 1000 : 1, brk: false, coalesce: false });
+      // The same memory for both transports: the perf buffers over all CPUs add up to the ring's 16 MiB.
+      const perfPages = 2 ** Math.floor(Math.log2((16 * 2 ** 20) / 4096 / Math.max(1, availableParallelism())));
+      const source = await EbpfEntropySource.start({ transport, wakeupEvents: config === 'perfbuf-1000' ? 1000 : 1, perfPages, brk: false, coalesce: false });
       return { source, consumerPid: () => source.loaderPid, lost: () => source.provenance().lostEvents, settle: () => Promise.resolve() };
     }
   }
@@ -196,7 +205,7 @@ async function runTrial(config: EbpfConfig, iterations: number, watch: boolean):
 
 const CHURNER = fileURLToPath(new URL('../agents/churner.js', import.meta.url));
 
-async function churnerTrial(seconds: number, probe: boolean): Promise<{ cpuMsPerMiB: number; eventsPerS: number }> {
+async function churnerTrial(seconds: number, probe: boolean): Promise<{ cpuMsPerMiB: number; loaderMsPerMiB: number; eventsPerS: number }> {
   const source = probe ? await EbpfEntropySource.start({ coalesce: false }) : undefined;
   try {
     const child = spawn(process.execPath, [CHURNER, '--mib-per-second', '0', '--chunk-mib', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -224,13 +233,14 @@ async function churnerTrial(seconds: number, probe: boolean): Promise<{ cpuMsPer
     await exited;
     if (source !== undefined) await source.flush();
     const events = source?.drain().filter((e) => e.agentId === 'churner').length ?? 0;
-    return { cpuMsPerMiB: (c1 + (l1 - l0)) / 1e6 / freedMiB, eventsPerS: events / elapsedS };
+    return { cpuMsPerMiB: c1 / 1e6 / freedMiB, loaderMsPerMiB: (l1 - l0) / 1e6 / freedMiB, eventsPerS: events / elapsedS };
   } finally {
     await source?.close();
   }
 }
 
 export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promise<EbpfResearchReport> {
+  const loadAtStart = loadavg()[0] ?? 0;
   const quick = options.quick === true;
   const iterations = options.iterations ?? (quick ? 20_000 : 200_000);
   const trials = options.trials ?? (quick ? 1 : 5);
@@ -312,13 +322,15 @@ export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promis
 
     const off: number[] = [];
     const on: number[] = [];
+    const loader: number[] = [];
     const rates: number[] = [];
     for (let t = 0; t < trials; t++) {
       progress(`churner, no probe, trial ${t + 1}/${trials}`);
       off.push((await churnerTrial(churnerSeconds, false)).cpuMsPerMiB);
       progress(`churner, watched, trial ${t + 1}/${trials}`);
       const r = await churnerTrial(churnerSeconds, true);
-      on.push(r.cpuMsPerMiB);
+      on.push(r.cpuMsPerMiB + r.loaderMsPerMiB);
+      loader.push(r.loaderMsPerMiB);
       rates.push(r.eventsPerS);
     }
     churner = {
@@ -326,13 +338,15 @@ export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promis
       trials,
       cpuMsPerMiBNoProbe: median(off),
       cpuMsPerMiBProbe: median(on),
+      loaderMsPerMiB: median(loader),
+      noiseSpreadPercent: (100 * (Math.max(...off) - Math.min(...off))) / median(off),
       overheadPercent: (100 * (median(on) - median(off))) / median(off),
       eventsPerS: median(rates),
     };
   } else {
     notMeasured.push({ what: 'tax on unwatched processes', why: ebpfWhy }, { what: 'churner overhead', why: ebpfWhy });
   }
-  return { machine: describeMachine(), rows, unwatched, churner, notMeasured, findings: ebpfFindings(rows, unwatched, churner) };
+  return { machine: describeMachine(), loadAverage: [loadAtStart, loadavg()[0] ?? 0], rows, unwatched, churner, notMeasured, findings: ebpfFindings(rows, unwatched, churner) };
 }
 
 /** Findings computed from the data, never asserted: each claim of DESIGN.md §6 question 2, tested. */
@@ -374,7 +388,7 @@ export function ebpfFindings(rows: readonly TransportRow[], unwatched: Unwatched
     out.push(
       Math.abs(churner.overheadPercent) < 1
         ? `the < 1 % overhead claim holds for the churner: ${churner.overheadPercent.toFixed(2)} % CPU per MiB freed (${churner.eventsPerS.toFixed(0)} erase events/s)`
-        : `the churner's CPU per MiB freed moved by ${churner.overheadPercent.toFixed(2)} % with the probe (${churner.eventsPerS.toFixed(0)} erase events/s); ${churner.overheadPercent > 1 ? 'the < 1 % claim is missed here' : 'below zero: within this machine\'s noise'}`,
+        : `the churner's CPU per MiB freed moved by ${churner.overheadPercent.toFixed(2)} % with the probe (${churner.eventsPerS.toFixed(0)} erase events/s, the loader's share ${((100 * churner.loaderMsPerMiB) / churner.cpuMsPerMiBNoProbe).toFixed(2)} %); ${Math.abs(churner.overheadPercent) <= churner.noiseSpreadPercent ? `not distinguishable from the trial-to-trial spread without the probe (${churner.noiseSpreadPercent.toFixed(1)} %): the < 1 % claim is neither shown nor refuted here` : churner.overheadPercent > 1 ? 'the < 1 % claim is missed here' : 'below zero'}`,
     );
   }
   return out;
