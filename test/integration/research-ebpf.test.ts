@@ -25,13 +25,14 @@ test('research ebpf --quick measures each transport, the unwatched tax and the c
 
 test('findings follow the data', () => {
   const row = (config: TransportRow['config'], probeCostNs: number): TransportRow => ({ config, label: config, trials: 3, iterations: 1000, perIterationNs: 7000, minPerIterationNs: 6900, maxPerIterationNs: 7100, perEventCostNs: 800, probeCostNs, cheapPerCallNs: 300 + probeCostNs, capturedPerS: 1e5, lost: config === 'perfbuf-1' ? 3 : 0, expected: 6000, consumerNsPerEvent: 40 });
-  const f = ebpfFindings([row('ringbuf', 400), row('perfbuf-1', 4000)], { iterations: 1, noProbeNs: 300, attachedNs: 650, taxNs: 350 }, { seconds: 1, trials: 1, cpuMsPerMiBNoProbe: 2, cpuMsPerMiBProbe: 2.01, loaderMsPerMiB: 0.001, noiseSpreadPercent: 3, overheadPercent: 0.5, eventsPerS: 60 });
+  const f = ebpfFindings([row('ringbuf', 400), row('perfbuf-1', 4000)], { iterations: 1, noProbeNs: 300, attachedNs: 650, taxNs: 350 }, { seconds: 1, trials: 1, cpuMsPerMiBNoProbe: 2, cpuMsPerMiBProbe: 2.01, loaderMsPerMiB: 0.001, noiseSpreadPercent: 3, estimatedOverheadPercent: 0.05, overheadPercent: 0.5, eventsPerS: 60 });
   assert.match(f[0]!, /400 ns .* 4000 ns \(10\.0×\): the ring buffer is cheaper/);
   assert.match(f[1]!, /claim holds/);
   assert.match(f.join('\n'), /lost by: perfbuf-1 \(3 of 6000\)/);
   assert.match(f.join('\n'), /pays 350 ns per munmap/);
   assert.match(f.join('\n'), /< 1 % overhead claim holds for the churner: 0\.50 %/);
-  const noisy = ebpfFindings([], undefined, { seconds: 1, trials: 3, cpuMsPerMiBNoProbe: 2, cpuMsPerMiBProbe: 2.08, loaderMsPerMiB: 0.001, noiseSpreadPercent: 6, overheadPercent: 4, eventsPerS: 12 });
+  assert.match(f.join('\n'), /an estimate\): .* 0\.050 %, within the < 1 % claim/);
+  const noisy = ebpfFindings([], undefined, { seconds: 1, trials: 3, cpuMsPerMiBNoProbe: 2, cpuMsPerMiBProbe: 2.08, loaderMsPerMiB: 0.001, noiseSpreadPercent: 6, estimatedOverheadPercent: undefined, overheadPercent: 4, eventsPerS: 12 });
   assert.match(noisy[0]!, /not distinguishable from the trial-to-trial spread without the probe \(6\.0 %\)/);
   const bad = ebpfFindings([row('ringbuf', 5000), row('perfbuf-1', 4000)], undefined, undefined);
   assert.match(bad[0]!, /does not hold here/);

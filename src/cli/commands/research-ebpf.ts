@@ -45,6 +45,7 @@ export function formatEbpfReport(report: EbpfResearchReport): string {
   if (u !== undefined) out += `\nunwatched process (munmap of an unmapped page × ${u.iterations}): ${fmt(u.noProbeNs, 0)} ns/call with no probe, ${fmt(u.attachedNs, 0)} ns with the probe attached → tax ${fmt(u.taxNs, 0)} ns per syscall\n`;
   const c = report.churner;
   if (c !== undefined) out += `churner (node, 1 MiB chunks, as fast as it can, ${c.seconds} s × ${c.trials}): ${fmt(c.cpuMsPerMiBNoProbe, 3)} ms CPU per MiB freed with no probe, ${fmt(c.cpuMsPerMiBProbe, 3)} ms watched (loader CPU included: ${fmt(c.loaderMsPerMiB, 3)} ms) → overhead ${fmt(c.overheadPercent, 2)} % at ${fmt(c.eventsPerS, 0)} erase events/s; trial-to-trial spread with no probe ${fmt(c.noiseSpreadPercent, 1)} %\n`;
+  if (c?.estimatedOverheadPercent !== undefined) out += `churner overhead ESTIMATED from measured parts (loader CPU + events × ring-buffer probe cost): ${fmt(c.estimatedOverheadPercent, 3)} %\n`;
   for (const n of report.notMeasured) out += `not measured: ${n.what} — ${n.why}\n`;
   out += `\n${report.findings.map((f) => `- ${f}`).join('\n')}\n`;
   return out;

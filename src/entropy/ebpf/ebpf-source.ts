@@ -83,7 +83,6 @@ export class EbpfEntropySource implements EntropySource {
   #nextTag = 1;
   #replies = 0;
   #stats: LoaderStats = EMPTY_STATS;
-  #statsWaiters: ((stats: LoaderStats) => void)[] = [];
   #unattributed = 0;
   #failure: Error | undefined;
   #closing = false;
@@ -150,7 +149,8 @@ export class EbpfEntropySource implements EntropySource {
       }
     });
     loader.once('error', (err) => { rejectStart(new EbpfUnavailableError(`cannot run ${path}: ${err.message}`, { cause: err })); });
-    loader.once('exit', (code, signal) => {
+    // 'close' rather than 'exit': it comes after stdout has ended, so the last records are decoded first.
+    loader.once('close', (code, signal) => {
       const why = `the eBPF loader exited (${signal ?? `status ${String(code)}`})${stderr.trim() === '' ? '' : `: ${stderr.trim()}`}`;
       if (source === undefined) rejectStart(new EbpfUnavailableError(why));
       else if (!source.#closing) source.fail(new EbpfUnavailableError(why));
@@ -252,9 +252,9 @@ export class EbpfEntropySource implements EntropySource {
    * erase made before the call is then in the next `drain()`.
    */
   async flush(): Promise<LoaderStats> {
-    const stats = new Promise<LoaderStats>((resolve) => this.#statsWaiters.push(resolve));
     await this.#command('flush');
-    return stats;
+    // The loader writes its STATS frame before the REPLY, so these are the counters after the flush.
+    return this.#stats;
   }
 
   drain(): readonly EraseEvent[] {
@@ -322,7 +322,6 @@ export class EbpfEntropySource implements EntropySource {
 
   private onStats(stats: LoaderStats): void {
     this.#stats = stats;
-    for (const w of this.#statsWaiters.splice(0)) w(stats);
   }
 
   private onReply(result: number, seq: number): void {
