@@ -31,3 +31,6 @@ export { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } fro
 export { Clearing, BID_OUTCOMES, type ClearingMode, type BidOutcome } from './market/clearing.js';
 export { PrimeOracle, isPrime64, type WorkOracle, type PrimeClaim, type WorkVerdict } from './market/prime-oracle.js';
 export { landauerTax, BOLTZMANN_J_PER_K, DEFAULT_LANDAUER_MULTIPLIER, type LandauerCharge } from './market/landauer.js';
+export { EbpfEntropySource, type EbpfSourceOptions } from './entropy/ebpf/ebpf-source.js';
+export { BpftraceEntropySource, type BpftraceSourceOptions } from './entropy/ebpf/bpftrace-source.js';
+export { selectEntropySource, FallbackEntropySource, type EntropyBackend, type EntropySelection, type EntropySelectionOptions } from './entropy/ebpf/select.js';
