@@ -58,6 +58,9 @@ export const ERROR_CODES = [
   'MXW_ERR_PROTOCOL_SLOW_READER',
   'MXW_ERR_PROTOCOL_CLOSED',
   'MXW_ERR_PROTOCOL_CONNECT',
+  'MXW_ERR_EBPF_UNAVAILABLE',
+  'MXW_ERR_EBPF_PROTOCOL',
+  'MXW_ERR_EBPF_COMMAND',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -188,6 +191,12 @@ export const LedgerCorruptError = defineError('LedgerCorruptError', 'MXW_ERR_LED
 export const ResultsInvalidError = defineError('ResultsInvalidError', 'MXW_ERR_RESULTS_INVALID');
 /** The experiment report folder or one of its files could not be written. */
 export const ReportWriteError = defineError('ReportWriteError', 'MXW_ERR_REPORT_WRITE');
+/** The eBPF erase loader could not start here (not root, no BTF, not built, attach refused). */
+export const EbpfUnavailableError = defineError('EbpfUnavailableError', 'MXW_ERR_EBPF_UNAVAILABLE');
+/** The eBPF loader's output broke the frame protocol (bad magic, version or size). */
+export const EbpfProtocolError = defineError('EbpfProtocolError', 'MXW_ERR_EBPF_PROTOCOL');
+/** The eBPF loader refused a command (a watch map full, a bad id) or died before answering. */
+export const EbpfCommandError = defineError('EbpfCommandError', 'MXW_ERR_EBPF_COMMAND');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 

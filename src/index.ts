@@ -35,3 +35,6 @@ export { ProtocolServer, AGENT_ENV, type AgentEndpoint, type ProtocolServerEvent
 export { connectMaxwell, MaxwellClient, type ConnectOptions, type BidRequest, type MaxwellClientEvents } from './protocol/client.js';
 export { PROTOCOL_VERSION, PROTOCOL_REJECTION_CODES, FrameDecoder, TokenBucket, createProtocolLimits, encodeFrame, type ProtocolLimits, type ProtocolRejectionCode } from './protocol/frames.js';
 export { parseAgentMessage, parseHello, toPrimeClaim, type AgentMessage, type DaemonMessage, type Notice } from './protocol/messages.js';
+export { EbpfEntropySource, type EbpfSourceOptions } from './entropy/ebpf/ebpf-source.js';
+export { BpftraceEntropySource, type BpftraceSourceOptions } from './entropy/ebpf/bpftrace-source.js';
+export { selectEntropySource, FallbackEntropySource, type EntropyBackend, type EntropySelection, type EntropySelectionOptions } from './entropy/ebpf/select.js';

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
 import { availablePauseMechanisms, runPauseResearch, type PauseResearchReport, type ProcessPauseMechanism, type Workload } from '../../research/pause.js';
+import { registerEbpfResearch } from './research-ebpf.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
 import type { GlobalOptions } from './common.js';
 
@@ -71,4 +72,5 @@ export function registerResearch(program: Command, io: CliIo): void {
         process.off('SIGTERM', onSignal);
       }
     });
+  registerEbpfResearch(research, io);
 }
