@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { MaxwellConfig } from '../config/schema.js';
+import { selectEntropySource } from '../entropy/ebpf/select.js';
 import { ProcEntropyEstimate } from '../entropy/proc-estimate.js';
 import type { EntropySource } from '../market/entropy.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
@@ -15,7 +16,7 @@ export interface AssembleOptions {
   readonly mode?: DaemonMode;
   /** Distinguishes this daemon's cgroups from another's. @default 'mxd' */
   readonly tag?: string;
-  /** The entropy source; default: the /proc estimate. */
+  /** The entropy source; default: the best this machine offers (eBPF → bpftrace → /proc estimate). */
   readonly entropy?: EntropySource;
 }
 
@@ -23,6 +24,8 @@ export interface Assembled {
   readonly daemon: Daemon;
   readonly runtime: ProcessRuntime;
   readonly thermal: ThermalState;
+  /** Which entropy source feeds the Landauer tax, and why that one. */
+  readonly entropySource: string;
   /** Stops the daemon, then the thermal state and the runtime (which removes its cgroups). */
   readonly close: () => Promise<void>;
 }
@@ -33,12 +36,20 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
   try {
     // The twin models this machine's own cores: one plane per CPU the kernel schedules on.
     thermal = await ThermalState.start({ twin: { ...config.twin, cores: availableParallelism(), gpu: false }, setpointC: config.control.setpointC, rateHz: config.daemon.rateHz });
-    const daemon = await Daemon.start({ config, mode: options.mode ?? 'market', runtime, thermal, entropy: options.entropy ?? new ProcEntropyEstimate() });
+    let entropy = options.entropy;
+    let entropySource = 'given by the caller';
+    if (entropy === undefined) {
+      const selection = await selectEntropySource({ estimated: () => new ProcEntropyEstimate() });
+      entropy = selection.source;
+      entropySource = `${selection.backend}: ${selection.reason}`;
+    }
+    const daemon = await Daemon.start({ config, mode: options.mode ?? 'market', runtime, thermal, entropy });
     const started = thermal;
     return {
       daemon,
       runtime,
       thermal: started,
+      entropySource,
       close: async () => {
         await daemon.stop();
         await started.stop();
