@@ -235,8 +235,10 @@ export class Daemon implements DaemonControl {
    * minus that reserve ("≤ 0" = cannot pay its rent).
    */
   #checkSolvency(nowMs: number, thermal: ThermalTick | null): void {
+    // Every core's reserve, offered this tick or not: a core the controller holds back for a
+    // moment must not make a broke agent look solvent.
     let cheapest = Number.POSITIVE_INFINITY;
-    const reserve = thermal?.offer.reserve ?? [];
+    const reserve = thermal?.reservePerQuantumJ ?? [];
     for (let i = 0; i < reserve.length; i++) cheapest = Math.min(cheapest, reserve[i] ?? Number.POSITIVE_INFINITY);
     const rentMicroJ = Number.isFinite(cheapest) ? toMicroJ(cheapest) : 0n;
     for (const record of this.#agents.values()) {

@@ -1,0 +1,100 @@
+/** `maxwell experiment scientist-vs-leech`: the headline experiment, to a report folder. */
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors.js';
+import { fmt, toJson, type CliIo } from '../output.js';
+import { configFor, type GlobalOptions } from './common.js';
+
+const AGENTS_DIR = fileURLToPath(new URL('../../agents/', import.meta.url));
+
+interface ExperimentFlags {
+  quick?: boolean;
+  duration?: string;
+  repetitions?: string;
+  scientists?: string;
+  leeches?: string;
+  scientist?: string;
+  leech?: string;
+  out?: string;
+  scientistWallet: string;
+  leechWallet: string;
+  scientistBid: string;
+  leechBid: string;
+}
+
+function positiveNumber(value: string | undefined, name: string, fallback: number, integer = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function registerExperiment(program: Command, io: CliIo, env: Readonly<Record<string, string | undefined>>, version: string): void {
+  const experiment = program.command('experiment').description('reproducible experiments on this machine');
+  experiment
+    .command('scientist-vs-leech')
+    .description('scientists (verified primes) and leeches (hash mining) under Linux CFS and under Maxwell; primes per joule with 95 % intervals, a report folder (needs root: cgroups)')
+    .option('--quick', 'short arms (10 s) for a first look')
+    .option('--duration <s>', 'seconds per arm (default 60, or 10 with --quick)')
+    .option('--repetitions <n>', 'repetitions, arms alternated (default 3)')
+    .option('--scientists <n>', 'scientist agents (default 2 × cores)')
+    .option('--leeches <n>', 'leech agents (default 2 × cores)')
+    .option('--scientist <cmd>', 'run this shell command as each scientist instead ({i} = its number); it must report primes through the agent protocol (docs/PROTOCOL.md) to earn')
+    .option('--leech <cmd>', 'run this shell command as each leech instead')
+    .option('--scientist-wallet <J>', 'opening wallet of a scientist, J', '100')
+    .option('--leech-wallet <J>', 'opening wallet of a leech, J', '20')
+    .option('--scientist-bid <J>', 'opening bid of a scientist, J per quantum', '2')
+    .option('--leech-bid <J>', 'opening bid of a leech, J per quantum (leeches outbid scientists at first)', '3')
+    .option('--out <dir>', 'report folder (default out/scientist-vs-leech-<time>)')
+    .option('--json', 'print results.json on stdout')
+    .action(async (flags: ExperimentFlags, cmd: Command) => {
+      const globals = cmd.optsWithGlobals<GlobalOptions>();
+      const config = configFor({}, globals, [], env);
+      const cores = availableParallelism();
+      const quick = flags.quick === true;
+      const durationS = positiveNumber(flags.duration, 'duration', quick ? 10 : 60);
+      const repetitions = positiveNumber(flags.repetitions, 'repetitions', 3, true);
+      const out = resolve(flags.out ?? join('out', `scientist-vs-leech-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+      const scientistBid = positiveNumber(flags.scientistBid, 'scientist-bid', 2);
+      const leechBid = positiveNumber(flags.leechBid, 'leech-bid', 3);
+      // Loaded lazily: ECharts takes a second to load, and only this command needs it.
+      const [{ runExperiment }, { writeReport, formatSummaryTable }] = await Promise.all([import('../../experiment/runner.js'), import('../../experiment/report/index.js')]);
+      const quiet = globals.quiet === true;
+      const tty = io.stderr.isTTY === true;
+      let lastLabel = '';
+      let lastDecile = -1;
+      const results = await runExperiment({
+        config,
+        scientists: positiveNumber(flags.scientists, 'scientists', 2 * cores, true),
+        leeches: positiveNumber(flags.leeches, 'leeches', 2 * cores, true),
+        durationS,
+        repetitions,
+        quick,
+        scientistCommand: flags.scientist === undefined ? [process.execPath, join(AGENTS_DIR, 'scientist.js'), '--method', 'mr', '--bid', String(scientistBid), '--start', '{start}'] : ['/bin/sh', '-c', flags.scientist],
+        leechCommand: flags.leech === undefined ? [process.execPath, join(AGENTS_DIR, 'leech.js'), '--bid', String(leechBid)] : ['/bin/sh', '-c', flags.leech],
+        scientistWalletJ: positiveNumber(flags.scientistWallet, 'scientist-wallet', 100),
+        leechWalletJ: positiveNumber(flags.leechWallet, 'leech-wallet', 20),
+        scientistBidJ: scientistBid,
+        leechBidJ: leechBid,
+        stateDir: join(out, 'ledgers'),
+        version,
+        onProgress: (fraction, label) => {
+          if (quiet) return;
+          const width = 30;
+          const filled = Math.round(fraction * width);
+          const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${fmt(100 * fraction, 0)} % ${label}`;
+          const decile = Math.floor(fraction * 10);
+          if (tty) io.stderr.write(`\r\x1b[2K${line}`);
+          else if (label !== lastLabel || decile !== lastDecile) io.stderr.write(`${line}\n`);
+          lastLabel = label;
+          lastDecile = decile;
+        },
+      });
+      if (!quiet && tty) io.stderr.write('\r\x1b[2K');
+      const written = await writeReport(results, out);
+      if (globals.json === true) io.stdout.write(`${toJson(results)}\n`);
+      else io.stdout.write(`${formatSummaryTable(results)}\nReport: ${written.index}\n`);
+    });
+}

@@ -1,0 +1,218 @@
+/**
+ * Scientist vs Leech (DESIGN.md §5): the same agents under plain Linux CFS (the control arm)
+ * and under the Maxwell daemon (the treatment arm), arms alternated over repetitions.
+ *
+ * Both arms run inside the same daemon code, in different modes (`observe` for CFS: it never
+ * pauses, charges or kills), so they share everything that measures: the energy and
+ * temperature source, the agent protocol and the prime oracle that counts verified primes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, hostname, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MaxwellConfig } from '../config/schema.js';
+import { assembleDaemon } from '../daemon/assemble.js';
+import { DEFAULT_PRICING } from '../market/pricing.js';
+import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, ExperimentResults, Repetition, WalletSeries } from './results.js';
+import { RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults } from './results.js';
+
+export interface ExperimentOptions {
+  readonly config: Readonly<MaxwellConfig>;
+  readonly scientists: number;
+  readonly leeches: number;
+  readonly durationS: number;
+  readonly repetitions: number;
+  readonly quick: boolean;
+  /**
+   * argv of a scientist: `{i}` in an argument becomes the agent's number, `{start}` a first
+   * number to search that keeps scientists apart (2⁶² + i·2⁵⁰).
+   */
+  readonly scientistCommand: readonly string[];
+  readonly leechCommand: readonly string[];
+  readonly scientistWalletJ: number;
+  readonly leechWalletJ: number;
+  /** Opening bids placed for each agent (agents may bid themselves too). */
+  readonly scientistBidJ: number;
+  readonly leechBidJ: number;
+  /** Where the ledgers go (one per arm and repetition). */
+  readonly stateDir: string;
+  readonly version: string;
+  /** Seconds between samples of the time series. @default 0.1 */
+  readonly sampleS?: number;
+  readonly onProgress?: (fraction: number, label: string) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function commandFor(argv: readonly string[], index: number): { command: string; args: string[] } {
+  const start = (2n ** 62n + BigInt(index) * 2n ** 50n).toString();
+  const [command = 'true', ...args] = argv.map((a) => a.replaceAll('{i}', String(index)).replaceAll('{start}', start));
+  return { command, args };
+}
+
+interface Tracked {
+  readonly id: string;
+  readonly role: AgentRole;
+  cpuS: number;
+  diedAtS: number | null;
+  cause: DeathEvent['cause'] | null;
+}
+
+async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progress: (armFraction: number) => void): Promise<ArmRun> {
+  const sockets = mkdtempSync(join(tmpdir(), 'maxwell-exp-'));
+  const config: Readonly<MaxwellConfig> = {
+    ...options.config,
+    ledger: { path: join(options.stateDir, `rep${String(rep)}-${arm}.sqlite`), keyPath: join(options.stateDir, 'node-key.pem') },
+    daemon: { ...options.config.daemon, runtimeDir: join(sockets, 'run') },
+  };
+  const assembled = await assembleDaemon(config, { mode: arm === 'cfs' ? 'observe' : 'market', tag: `x${String(rep)}${arm === 'cfs' ? 'c' : 'm'}` });
+  const { daemon, runtime } = assembled;
+  const tracked: Tracked[] = [];
+  const startedAt = new Date().toISOString();
+  try {
+    const spawn = async (role: AgentRole, i: number): Promise<void> => {
+      const scientist = role === 'scientist';
+      const { command, args } = commandFor(scientist ? options.scientistCommand : options.leechCommand, i);
+      const id = `${role}-${String(i)}`;
+      await daemon.spawnAgent({
+        id,
+        role,
+        command,
+        args,
+        walletJ: scientist ? options.scientistWalletJ : options.leechWalletJ,
+        bid: { pricePerQuantumJ: scientist ? options.scientistBidJ : options.leechBidJ },
+      });
+      tracked.push({ id, role, cpuS: 0, diedAtS: null, cause: null });
+    };
+    // Interleaved, so neither role gets a head start.
+    for (let i = 0; i < Math.max(options.scientists, options.leeches); i++) {
+      if (i < options.scientists) await spawn('scientist', i);
+      if (i < options.leeches) await spawn('leech', i);
+    }
+    const cores = assembled.thermal.cores;
+    const sampleS = options.sampleS ?? 0.1;
+    const series = { t: [] as number[], coreC: Array.from({ length: cores }, () => [] as number[]), packageW: [] as number[], corePrice: Array.from({ length: cores }, () => [] as number[]) };
+    const wallets = new Map<string, number[]>(tracked.map((a) => [a.id, []]));
+    const energy0 = daemon.energyJ();
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (;;) {
+      const t = (performance.now() - t0) / 1000;
+      const snapshot = daemon.snapshot();
+      series.t.push(Number(t.toFixed(3)));
+      snapshot.planes.forEach((p, c) => {
+        series.coreC[c]?.push(Number(p.temperatureC.toFixed(2)));
+        series.corePrice[c]?.push(Number(p.reservePerQuantumJ.toFixed(5)));
+      });
+      series.packageW.push(Number(snapshot.powerW.toFixed(2)));
+      for (const agent of snapshot.agents) wallets.get(agent.id)?.push(Number(agent.balanceJ.toFixed(4)));
+      for (const a of tracked) {
+        const view = snapshot.agents.find((v) => v.id === a.id);
+        if (view?.phase === 'dead' && a.diedAtS === null) {
+          a.diedAtS = t;
+          a.cause = view.ended?.reason === 'apoptosis' ? 'apoptosis' : view.ended?.reason === 'exited' ? 'exited' : 'killed';
+        }
+        if (a.diedAtS === null) a.cpuS = (await runtime.usage(a.id).catch(() => null))?.cpuS ?? a.cpuS;
+      }
+      progress(Math.min(1, t / options.durationS));
+      if (t >= options.durationS) break;
+      await sleep(sampleS * 1000);
+    }
+    const wallS = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const packageJ = daemon.energyJ() - energy0;
+    const records = new Map(daemon.records().map((r) => [r.id, r]));
+    const totalCpu = tracked.reduce((sum, a) => sum + a.cpuS, 0);
+    const verifiedPrimes = tracked.reduce((sum, a) => sum + (records.get(a.id)?.verifiedPrimes ?? 0), 0);
+    const throttle = DEFAULT_PRICING.throttleC;
+    const coreStats: CoreThermal[] = series.coreC.map((temps, core) => ({
+      core,
+      peakC: Math.max(...temps),
+      meanC: temps.reduce((s, x) => s + x, 0) / Math.max(1, temps.length),
+      aboveThrottleS: temps.filter((x) => x > throttle).length * sampleS,
+    }));
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    const walletSeries: WalletSeries[] = tracked.map((a) => ({ agent: a.id, role: a.role, balanceJ: wallets.get(a.id) ?? [] }));
+    return {
+      arm,
+      startedAt,
+      durationS: wallS,
+      verifiedPrimes,
+      packageJ,
+      primesPerJ: packageJ > 0 ? verifiedPrimes / packageJ : 0,
+      agents: tracked.map((a) => ({
+        id: a.id,
+        role: a.role,
+        verifiedPrimes: records.get(a.id)?.verifiedPrimes ?? 0,
+        joules: totalCpu > 0 ? (packageJ * a.cpuS) / totalCpu : 0,
+        survivalS: a.diedAtS,
+      })),
+      cores: coreStats,
+      aboveThrottleS: coreStats.reduce((s, c) => s + c.aboveThrottleS, 0),
+      overhead: { cpuS, fraction: cpuS / (wallS * cores) },
+      clearingP99Ms: arm === 'maxwell' ? daemon.clearingP99Ms : null,
+      series: {
+        t: series.t,
+        coreC: series.coreC,
+        packageW: series.packageW,
+        corePrice: arm === 'maxwell' ? series.corePrice : null,
+        wallets: arm === 'maxwell' ? walletSeries : [],
+        deaths: tracked.flatMap((a) => (a.diedAtS === null || a.cause === null ? [] : [{ agent: a.id, t: Number(a.diedAtS.toFixed(3)), cause: a.cause }])),
+      },
+    };
+  } finally {
+    await assembled.close();
+    rmSync(sockets, { recursive: true, force: true });
+  }
+}
+
+/** Runs every repetition (arms alternated) and summarises. */
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResults> {
+  const startedAt = new Date().toISOString();
+  const repetitions: Repetition[] = [];
+  const total = options.repetitions * 2;
+  let done = 0;
+  for (let rep = 0; rep < options.repetitions; rep++) {
+    const order: [Arm, Arm] = rep % 2 === 0 ? ['cfs', 'maxwell'] : ['maxwell', 'cfs'];
+    const runs: Partial<Record<Arm, ArmRun>> = {};
+    for (const arm of order) {
+      const label = `repetition ${String(rep + 1)}/${String(options.repetitions)}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
+      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / total, label));
+      done++;
+    }
+    const cfs = runs.cfs;
+    const maxwell = runs.maxwell;
+    if (cfs === undefined || maxwell === undefined) throw new Error('an arm did not run');
+    repetitions.push({ index: rep, order, cfs, maxwell });
+  }
+  const source = `thermal twin (${String(cpus().length)} cores) driven by measured per-core utilisation from /proc/stat`;
+  const modelled = { provenance: 'modelled' as const, source: 'thermal-twin', note: `this machine has no RAPL, hwmon or thermal sensor: ${source}` };
+  const metadata: ExperimentMetadata = {
+    schemaVersion: RESULTS_SCHEMA_VERSION,
+    experiment: 'scientist-vs-leech',
+    maxwellVersion: options.version,
+    machine: { hostname: hostname(), cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, kernel: release(), node: process.version },
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    armDurationS: options.durationS,
+    repetitions: options.repetitions,
+    quick: options.quick,
+    scientists: { count: options.scientists, command: options.scientistCommand.join(' ') },
+    leeches: { count: options.leeches, command: options.leechCommand.join(' ') },
+    sources: {
+      energy: modelled,
+      temperature: modelled,
+      agentEnergy: { provenance: 'modelled', source: 'package energy split by measured cgroup CPU time', note: 'per-agent joules = package joules × the agent’s share of the agents’ CPU time (cgroup cpuacct)' },
+      overhead: { provenance: 'measured', source: 'getrusage of the daemon process', note: 'CPU time of the process hosting the daemon (and this runner) over the arm, as a share of all cores' },
+    },
+    throttlePointC: DEFAULT_PRICING.throttleC,
+    priceUnit: 'J per 10 ms quantum',
+    thesisRatio: THESIS_RATIO,
+    confidenceLevel: 0.95,
+  };
+  const notes = [
+    `Energy and temperatures are MODELLED: ${source}. Both arms use the same source.`,
+    `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
+    'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',
+  ];
+  return buildResults(metadata, repetitions, notes);
+}
