@@ -35,7 +35,7 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
   let thermal: ThermalState | undefined;
   try {
     // The twin models this machine's own cores: one plane per CPU the kernel schedules on.
-    thermal = await ThermalState.start({ twin: { ...config.twin, cores: availableParallelism(), gpu: false }, setpointC: config.control.setpointC, rateHz: config.daemon.rateHz });
+    thermal = await ThermalState.start({ twin: { ...config.twin, cores: availableParallelism(), gpu: false }, setpointC: config.control.setpointC, criticalC: config.daemon.criticalC, rateHz: config.daemon.rateHz });
     let entropy = options.entropy;
     let entropySource = 'given by the caller';
     if (entropy === undefined) {

@@ -129,7 +129,8 @@ export class Daemon implements DaemonControl {
       const t = thermal.temperaturesC[core] ?? 0;
       if (!(t > critical)) continue;
       for (const record of this.#agents.values()) {
-        if (record.lastUnit !== core || record.phase !== 'running') continue;
+        // Its agents: those that won this core, and running agents not pinned anywhere yet.
+        if (record.phase !== 'running' || (record.lastUnit !== core && record.lastUnit !== null)) continue;
         record.phase = 'paused';
         record.lastUnit = null;
         const started = this.#nowMs();

@@ -21,6 +21,8 @@ import { TwinTelemetryReader } from '../telemetry/twin-reader.js';
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
   readonly setpointC: number;
+  /** A core above this is not offered at all (the daemon's emergency path pauses its agents). */
+  readonly criticalC: number;
   readonly rateHz: number;
   readonly pricing?: PricingParams;
   /** Where /proc is (tests); @default '/' */
@@ -52,6 +54,7 @@ export class ThermalState {
   readonly #pricing: ThermalPricing;
   readonly #quantumS: number;
   readonly #fullCoreW: number;
+  readonly #criticalC: number;
   readonly #tick: ThermalTick;
   readonly #order: number[];
   readonly #quality: Float64Array;
@@ -66,6 +69,7 @@ export class ThermalState {
     this.#twin = twin;
     this.#quantumS = 1 / options.rateHz;
     this.#fullCoreW = params.core.idleW + params.core.dynamicW;
+    this.#criticalC = options.criticalC;
     this.source = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
     const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
     const models = coupling.map((row) => ({
@@ -111,7 +115,11 @@ export class ThermalState {
         if (core < this.cores) tick.temperaturesC[core] = r.value;
       }
     }
-    for (let c = 0; c < this.cores; c++) tick.allowance[c] = this.#pids[c]?.update(tick.temperaturesC[c] ?? Number.NaN) ?? 1;
+    for (let c = 0; c < this.cores; c++) {
+      const t = tick.temperaturesC[c] ?? Number.NaN;
+      const allowed = this.#pids[c]?.update(t) ?? 1;
+      tick.allowance[c] = t > this.#criticalC ? 0 : allowed;
+    }
     this.#pricing.multipliers(tick.temperaturesC, 0, tick.multipliers);
     for (let c = 0; c < this.cores; c++) tick.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, tick.multipliers[c] ?? 1);
     // Best slot first: most allowance, then the cheapest (coolest) core.

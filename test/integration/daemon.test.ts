@@ -115,3 +115,21 @@ test('observe mode (the CFS control arm) never pauses, charges or kills, but ver
   assert.equal(daemon.agent('scientist').paidJ, 0);
   assert.equal(daemon.decisions(100).length, 0, 'no decisions: Maxwell stays out of the way');
 });
+
+test('the emergency path: a core above the critical temperature is not sold and its agents are paused at once, latency logged', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  // Every core of the twin idles above 20 °C: all of them are "critical".
+  const { daemon, close } = await assembleDaemon(configIn(dir, { criticalC: 20 }), { tag: 'dt4' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await daemon.spawnAgent({ id: 'hot', command: 'sleep', args: ['60'], walletJ: 100, bid: { pricePerQuantumJ: 5 } });
+  await until('an emergency pause', () => daemon.decisions(100).some((d) => d.action === 'emergency-pause'));
+  const decision = daemon.decisions(100).find((d) => d.action === 'emergency-pause');
+  assert.match(decision?.because ?? '', /core \d at [\d.]+ °C > critical 20 °C .*paused in [\d.]+ ms/);
+  assert.ok(daemon.emergencyLatenciesMs.every((ms) => Number.isFinite(ms)));
+  await sleep(300);
+  assert.equal(daemon.agent('hot').quantaWon, 0, 'no critical core is sold');
+  assert.equal(daemon.agent('hot').phase, 'paused');
+});
