@@ -58,6 +58,13 @@ export const ERROR_CODES = [
   'MXW_ERR_PROTOCOL_SLOW_READER',
   'MXW_ERR_PROTOCOL_CLOSED',
   'MXW_ERR_PROTOCOL_CONNECT',
+  'MXW_ERR_API_AUTH',
+  'MXW_ERR_API_VALIDATION',
+  'MXW_ERR_API_NOT_FOUND',
+  'MXW_ERR_API_BID_REJECTED',
+  'MXW_ERR_API_OPTIONS',
+  'MXW_ERR_API_DISCOVERY',
+  'MXW_ERR_DAEMON_UNREACHABLE',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -188,6 +195,20 @@ export const LedgerCorruptError = defineError('LedgerCorruptError', 'MXW_ERR_LED
 export const ResultsInvalidError = defineError('ResultsInvalidError', 'MXW_ERR_RESULTS_INVALID');
 /** The experiment report folder or one of its files could not be written. */
 export const ReportWriteError = defineError('ReportWriteError', 'MXW_ERR_REPORT_WRITE');
+/** A control-API request carried no bearer token, or a wrong one. */
+export const ApiAuthError = defineError('ApiAuthError', 'MXW_ERR_API_AUTH');
+/** A control-API request was malformed: not JSON, too large, an unknown or out-of-range field. */
+export const ApiValidationError = defineError('ApiValidationError', 'MXW_ERR_API_VALIDATION');
+/** A control-API request named a route that does not exist. */
+export const ApiNotFoundError = defineError('ApiNotFoundError', 'MXW_ERR_API_NOT_FOUND');
+/** The order book refused a bid set through the control API (the message carries its outcome). */
+export const ApiBidRejectedError = defineError('ApiBidRejectedError', 'MXW_ERR_API_BID_REJECTED');
+/** The control API was started with invalid options (a short token, a bad port or host). */
+export const ApiOptionsError = defineError('ApiOptionsError', 'MXW_ERR_API_OPTIONS');
+/** The daemon discovery file (`daemon.json`) could not be written or read, is malformed, or is readable by others. */
+export const ApiDiscoveryError = defineError('ApiDiscoveryError', 'MXW_ERR_API_DISCOVERY');
+/** No Maxwell daemon answers: none is running, or the URL or discovery file is stale. */
+export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'MXW_ERR_DAEMON_UNREACHABLE');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 
