@@ -120,9 +120,10 @@ export class ApiClient {
     } catch (err) {
       const error = toError(err);
       if (error.name === 'TimeoutError') throw new DaemonUnreachableError(`the daemon at ${this.url} did not answer within ${String(this.#timeoutMs)} ms`, { cause: err });
-      const cause = (error.cause as { code?: unknown } | undefined)?.code;
+      const cause = error.cause as { code?: unknown; message?: unknown } | undefined;
+      const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : error.message;
       throw new DaemonUnreachableError(
-        `nothing answers at ${this.url}${typeof cause === 'string' ? ` (${cause})` : ''}: is the daemon running? Start it with \`maxwell run\``,
+        `nothing answers at ${this.url} (${why}): is the daemon running? Start it with \`maxwell run\``,
         { cause: err },
       );
     }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerConfig } from './commands/config.js';
+import { registerDaemonApi } from './commands/daemon-api.js';
 import { registerLedger } from './commands/ledger.js';
 import { registerResearch } from './commands/research.js';
 import { registerSensors } from './commands/sensors.js';
@@ -45,6 +46,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerSensors(program, io);
   registerResearch(program, io);
   registerLedger(program, io, env);
+  registerDaemonApi(program, io, env);
   registerConfig(program, io, env);
   return program;
 }
