@@ -61,6 +61,13 @@ export const ERROR_CODES = [
   'MXW_ERR_EBPF_UNAVAILABLE',
   'MXW_ERR_EBPF_PROTOCOL',
   'MXW_ERR_EBPF_COMMAND',
+  'MXW_ERR_API_AUTH',
+  'MXW_ERR_API_VALIDATION',
+  'MXW_ERR_API_NOT_FOUND',
+  'MXW_ERR_API_BID_REJECTED',
+  'MXW_ERR_API_OPTIONS',
+  'MXW_ERR_API_DISCOVERY',
+  'MXW_ERR_DAEMON_UNREACHABLE',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -197,6 +204,20 @@ export const EbpfUnavailableError = defineError('EbpfUnavailableError', 'MXW_ERR
 export const EbpfProtocolError = defineError('EbpfProtocolError', 'MXW_ERR_EBPF_PROTOCOL');
 /** The eBPF loader refused a command (a watch map full, a bad id) or died before answering. */
 export const EbpfCommandError = defineError('EbpfCommandError', 'MXW_ERR_EBPF_COMMAND');
+/** A control-API request carried no bearer token, or a wrong one. */
+export const ApiAuthError = defineError('ApiAuthError', 'MXW_ERR_API_AUTH');
+/** A control-API request was malformed: not JSON, too large, an unknown or out-of-range field. */
+export const ApiValidationError = defineError('ApiValidationError', 'MXW_ERR_API_VALIDATION');
+/** A control-API request named a route that does not exist. */
+export const ApiNotFoundError = defineError('ApiNotFoundError', 'MXW_ERR_API_NOT_FOUND');
+/** The order book refused a bid set through the control API (the message carries its outcome). */
+export const ApiBidRejectedError = defineError('ApiBidRejectedError', 'MXW_ERR_API_BID_REJECTED');
+/** The control API was started with invalid options (a short token, a bad port or host). */
+export const ApiOptionsError = defineError('ApiOptionsError', 'MXW_ERR_API_OPTIONS');
+/** The daemon discovery file (`daemon.json`) could not be written or read, is malformed, or is readable by others. */
+export const ApiDiscoveryError = defineError('ApiDiscoveryError', 'MXW_ERR_API_DISCOVERY');
+/** No Maxwell daemon answers: none is running, or the URL or discovery file is stale. */
+export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'MXW_ERR_DAEMON_UNREACHABLE');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerConfig } from './commands/config.js';
 import { registerExperiment } from './commands/experiment.js';
+import { registerDaemonApi } from './commands/daemon-api.js';
 import { registerLedger } from './commands/ledger.js';
 import { registerResearch } from './commands/research.js';
 import { registerSensors } from './commands/sensors.js';
@@ -47,6 +48,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerResearch(program, io);
   registerLedger(program, io, env);
   registerExperiment(program, io, env, packageVersion());
+  registerDaemonApi(program, io, env);
   registerConfig(program, io, env);
   return program;
 }

@@ -74,6 +74,18 @@ export const configSchema = z.strictObject({
       keyPath: z.string().min(1).describe("the node's Ed25519 signing key (PKCS#8 PEM, mode 0600); created on first start").default('.maxwell/state/node-key.pem'),
     })
     .prefault({}),
+  state: z
+    .strictObject({
+      dir: z.string().min(1).describe("the daemon's state folder (mode 0700): its discovery file daemon.json (API URL, token, pid; mode 0600)").default('.maxwell/state'),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      host: z.string().min(1).max(255).describe('address the control API listens on; anything but loopback (127.0.0.1, ::1, localhost) prints MXW_WARN_API_NOT_LOOPBACK').default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).describe('TCP port of the control API (0: an ephemeral port, published in daemon.json)').default(0),
+      bodyLimitBytes: z.number().int().min(1024).max(16_777_216).describe('largest control-API request body, bytes (larger: HTTP 413)').default(65_536),
+    })
+    .prefault({}),
   demo: z
     .strictObject({
       durationS: positive().max(86_400).describe('simulated time of the twin demo, s').default(12),

@@ -27,7 +27,9 @@ export class Bank {
   readonly #ledger: Ledger;
   readonly #pending = new Map<string, Pending>();
   readonly #delta = new Map<string, bigint>();
-  readonly #settlements: Settlement[] = [];
+  readonly #settling: { agentId: string; survivalMs: number; reason: string }[] = [];
+  /** Agents settled or being settled: nothing moves in or out of their wallets any more. */
+  readonly #closed = new Set<string>();
   #nextLedgerTick: number;
 
   constructor(ledger: Ledger) {
@@ -45,7 +47,7 @@ export class Bank {
   }
 
   #add(agentId: string, kind: PendingKind, microJ: bigint): void {
-    if (microJ <= 0n) return;
+    if (microJ <= 0n || this.#closed.has(agentId)) return;
     const key = `${kind}\u0000${agentId}`;
     const entry = this.#pending.get(key);
     if (entry === undefined) this.#pending.set(key, { agentId, kind, microJ, count: 1 });
@@ -78,14 +80,26 @@ export class Bank {
     this.#add(agentId, 'tax', microJ);
   }
 
-  /** The agent is gone: at the next write, what it has left goes back to the treasury. */
+  /**
+   * The agent is gone: its wallet closes now (later movements are ignored) and at the next
+   * write what it has left goes back to the treasury.
+   */
   settle(agentId: string, survivalMs: number, reason: string): void {
-    this.#settlements.push({ agentId, finalBalanceMicroJ: this.balance(agentId), survivalMs, reason });
+    if (this.#closed.has(agentId)) return;
+    this.#closed.add(agentId);
+    this.#settling.push({ agentId, survivalMs, reason });
   }
 
-  /** Writes everything pending as one ledger tick; `memo` names the auction ticks it covers. */
+  isClosed(agentId: string): boolean {
+    return this.#closed.has(agentId);
+  }
+
+  /**
+   * Writes everything pending as one ledger tick; `memo` names the auction ticks it covers.
+   * If the write fails nothing pending is dropped: it is retried with the next flush.
+   */
   flush(memo: string): TickCommit | null {
-    if (this.#pending.size === 0 && this.#settlements.length === 0) return null;
+    if (this.#pending.size === 0 && this.#settling.length === 0) return null;
     const transfers: Transfer[] = [];
     for (const kind of ORDER) {
       for (const p of this.#pending.values()) {
@@ -96,13 +110,15 @@ export class Bank {
         else transfers.push({ kind, from: account, to: kind === 'payment' ? 'burn' : 'landauer', amountMicroJ: p.microJ, memo: `${memo}${suffix}` });
       }
     }
-    const settlements = this.#settlements.splice(0);
+    // Final balances are taken now, after every pending movement of the interval.
+    const settlements: Settlement[] = this.#settling.map((s) => ({ ...s, finalBalanceMicroJ: this.balance(s.agentId) }));
     for (const s of settlements) {
       const left = s.finalBalanceMicroJ;
       if (left > 0n) transfers.push({ kind: 'refund', from: agentAccount(s.agentId), to: 'treasury', amountMicroJ: left, memo: `settled: ${s.reason}` });
     }
     const commit = this.#ledger.commitTick(this.#nextLedgerTick, transfers, settlements);
     this.#nextLedgerTick += 1;
+    this.#settling.length = 0;
     this.#pending.clear();
     this.#delta.clear();
     return commit;

@@ -70,6 +70,9 @@ export class Daemon implements DaemonControl {
   #tick = 0;
   #emergencyLatenciesMs: number[] = [];
   #stopping = false;
+  #onLedgerFailure: ((err: Error) => void) | undefined;
+  /** Ledger writes that failed (their movements stayed pending and were retried). */
+  readonly ledgerFailures: string[] = [];
 
   private constructor(parts: DaemonParts, ledger: Ledger, protocol: ProtocolServer) {
     const { config } = parts;
@@ -262,7 +265,13 @@ export class Daemon implements DaemonControl {
 
   #flush(tick: number): void {
     const first = tick + 1 - this.#config.daemon.settleEveryTicks;
-    this.#bank.flush(`ticks ${String(Math.max(0, first))}–${String(tick)}`);
+    try {
+      this.#bank.flush(`ticks ${String(Math.max(0, first))}–${String(tick)}`);
+    } catch (err) {
+      // Nothing pending is dropped; the next flush retries. Said loudly, once per failure.
+      this.ledgerFailures.push(`tick ${String(tick)}: ${toError(err).message}`);
+      this.#onLedgerFailure?.(toError(err));
+    }
     for (const record of this.#agents.values()) {
       if (record.phase === 'dead') continue;
       this.protocol.send(record.id, { type: 'balance', balanceJ: toJoules(this.#bank.balance(record.id)) });
@@ -443,6 +452,11 @@ export class Daemon implements DaemonControl {
 
   decisions(limit?: number): readonly Decision[] {
     return this.decisionLog.last(limit);
+  }
+
+  /** Called when a ledger write fails (e.g. the disk is full); the daemon goes on and retries. */
+  onLedgerFailure(listener: (err: Error) => void): void {
+    this.#onLedgerFailure = listener;
   }
 
   onTick(listener: (event: TickEvent) => void): () => void {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import * as errors from '../../src/errors.js';
 import { ERROR_CODES, MaxwellError, isMaxwellError, toError } from '../../src/errors.js';
+import { API_WARNING_CODES } from '../../src/api/server.js';
 import { TELEMETRY_WARNING_CODES } from '../../src/telemetry/health.js';
 import { repoPath } from '../helpers/repo.js';
 
@@ -46,5 +47,5 @@ test('toError normalises anything thrown', () => {
 test('docs/ERRORS.md lists exactly the warning codes', () => {
   const doc = readFileSync(repoPath('docs/ERRORS.md'), 'utf8');
   const documented = [...doc.matchAll(/^\| `(MXW_WARN_[A-Z_]+)` \|/gm)].map((m) => m[1]);
-  assert.deepEqual([...documented].sort(), [...TELEMETRY_WARNING_CODES].sort());
+  assert.deepEqual([...documented].sort(), [...TELEMETRY_WARNING_CODES, ...API_WARNING_CODES].sort());
 });

@@ -1,0 +1,401 @@
+/**
+ * The control API: HTTP + JSON (fastify) and a WebSocket stream of ticks, in front of a
+ * {@link DaemonControl}. It validates and maps; the daemon decides. See docs/API.md.
+ *
+ * Security model:
+ * - It listens on 127.0.0.1 unless `host` says otherwise; any other host prints the warning
+ *   `MXW_WARN_API_NOT_LOOPBACK`, because the API then answers whoever can reach that address.
+ * - Every route but `GET /v1/health` needs `Authorization: Bearer <token>`, reads included:
+ *   wallets, the ledger and agent command lines are nobody else's business on a shared machine,
+ *   and the one client (the CLI) always has the token from `daemon.json` anyway. Only the tick
+ *   stream also takes `?token=` (browsers cannot set headers on a WebSocket); plain routes do
+ *   not, so that tokens do not end up in URLs and logs.
+ * - Tokens are compared in constant time (SHA-256 of both sides, then `timingSafeEqual`).
+ * - Bodies are JSON objects of at most `bodyLimitBytes`; every field is checked by schema and an
+ *   unknown field is an error.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import websocket from '@fastify/websocket';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { DaemonControl, SpawnRequest, TickEvent } from '../daemon/control.js';
+import { ApiAuthError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
+import type { LedgerEntry } from '../ledger/entries.js';
+import {
+  API_PREFIX,
+  DEFAULT_PAGE,
+  agentParamsSchema,
+  bidSchema,
+  decisionsQuerySchema,
+  emptyQuerySchema,
+  entriesQuerySchema,
+  parseRequest,
+  serialise,
+  spawnSchema,
+  ticksQuerySchema,
+  topUpSchema,
+  type AgentBody,
+  type AgentsBody,
+  type BidBody,
+  type DecisionsBody,
+  type EntriesBody,
+  type ErrorBody,
+  type HealthBody,
+  type SnapshotBody,
+  type VerifyBody,
+  type WalletBody,
+} from './wire.js';
+
+/** Warning codes of the API (documented in docs/ERRORS.md, never reused). */
+export const API_WARNING_CODES = ['MXW_WARN_API_NOT_LOOPBACK'] as const;
+
+/** Shortest token the server accepts: 16 characters (the daemon generates 43, 256 bits). */
+export const MIN_TOKEN_LENGTH = 16;
+/** Default largest request body, bytes (config `api.bodyLimitBytes`). */
+export const DEFAULT_BODY_LIMIT_BYTES = 65_536;
+/** A tick-stream client with more than this unsent is skipped until it catches up, bytes. */
+const MAX_WS_BUFFERED_BYTES = 1_048_576;
+/** The tick stream takes nothing from clients but close frames; anything larger is refused. */
+const MAX_WS_PAYLOAD_BYTES = 1024;
+
+/**
+ * HTTP status of each error code. Codes not named here are 500: anything unexpected is the
+ * daemon's fault, not the caller's.
+ */
+export const STATUS_OF_CODE: Readonly<Partial<Record<MaxwellErrorCode, number>>> = {
+  MXW_ERR_API_AUTH: 401,
+  MXW_ERR_API_VALIDATION: 400,
+  MXW_ERR_API_NOT_FOUND: 404,
+  MXW_ERR_API_BID_REJECTED: 400,
+  MXW_ERR_INVALID_ARG: 400,
+  MXW_ERR_UNIT_RANGE: 400,
+  MXW_ERR_AGENT_SPEC: 400,
+  MXW_ERR_LEDGER_TRANSFER: 400,
+  MXW_ERR_AGENT_UNKNOWN: 404,
+  MXW_ERR_AGENT_EXISTS: 409,
+  MXW_ERR_AGENT_STATE: 409,
+  MXW_ERR_LEDGER_FUNDS: 409,
+  MXW_ERR_AGENT_START: 422,
+  MXW_ERR_AGENT_UNSUPPORTED: 422,
+  MXW_ERR_ABORTED: 503,
+};
+
+/** What the server needs. */
+export interface ApiServerOptions {
+  readonly control: DaemonControl;
+  /** The bearer token clients must present; at least {@link MIN_TOKEN_LENGTH} characters. */
+  readonly token: string;
+  /** Listening address. @default '127.0.0.1' */
+  readonly host?: string;
+  /** TCP port; 0 picks an ephemeral one (read it from {@link ApiServer.url}). @default 0 */
+  readonly port?: number;
+  /** Largest request body, bytes. @default 65536 */
+  readonly bodyLimitBytes?: number;
+  /** Receives warnings; default `process.emitWarning`. */
+  readonly onWarning?: (message: string, code: (typeof API_WARNING_CODES)[number]) => void;
+}
+
+/** A listening control API. */
+export interface ApiServer {
+  /** Base URL, e.g. `http://127.0.0.1:43121` (no trailing slash). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Stops listening, closes tick streams, and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', 'ip6-localhost']);
+
+/** True for 127.0.0.0/8, ::1 and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  if (LOOPBACK_NAMES.has(host.toLowerCase())) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
+  return false;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function bearer(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+function statusOf(code: MaxwellErrorCode): number {
+  return STATUS_OF_CODE[code] ?? 500;
+}
+
+function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+/** A fastify error (body parsing, size, media type) becomes an API validation error with its status. */
+function isFastifyError(value: Error): value is FastifyError {
+  return typeof (value as Partial<FastifyError>).code === 'string' && (value as Partial<FastifyError>).code?.startsWith('FST_') === true;
+}
+
+function validateOptions(options: ApiServerOptions): void {
+  if (typeof options.token !== 'string' || options.token.length < MIN_TOKEN_LENGTH) {
+    throw new ApiOptionsError(`invalid token: at least ${MIN_TOKEN_LENGTH} characters are required`);
+  }
+  if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length === 0)) throw new ApiOptionsError('invalid host: an address or name is required');
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ApiOptionsError(`invalid port ${String(port)}: an integer in 0–65535 is required`);
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  if (!Number.isInteger(limit) || limit < 1024) throw new ApiOptionsError(`invalid bodyLimitBytes ${String(limit)}: an integer ≥ 1024 is required`);
+}
+
+function entryJson(entry: LedgerEntry): EntriesBody['entries'][number] {
+  return { ...entry, amountMicroJ: entry.amountMicroJ.toString() };
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Route needs no token (only the health check). */
+    readonly public?: boolean;
+    /** Route also takes the token as `?token=` (only the tick stream). */
+    readonly tokenInQuery?: boolean;
+  }
+}
+
+/**
+ * Builds the fastify application without listening (tests may `inject` into it).
+ * Prefer {@link startApiServer}.
+ */
+export async function createApiApp(options: ApiServerOptions): Promise<FastifyInstance> {
+  validateOptions(options);
+  const { control } = options;
+  const tokenDigest = digest(options.token);
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // Routes are matched exactly; `/v1/agents/` is not `/v1/agents`.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 128 },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+
+  app.setReplySerializer((payload) => serialise(payload));
+  // JSON only: fastify's default text/plain parser would let a string body reach the schemas.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((raw: unknown, _request: FastifyRequest, reply: FastifyReply) => {
+    const err = toError(raw);
+    if (isMaxwellError(err)) return reply.code(statusOf(err.code)).send(errorBody(err.code, err.message));
+    if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send(errorBody('MXW_ERR_API_VALIDATION', err.message));
+    }
+    return reply.code(500).send(errorBody('MXW_ERR_INTERNAL', `internal error: ${err.message}`));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const err = new ApiNotFoundError(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
+    return reply.code(404).send(errorBody(err.code, err.message));
+  });
+
+  // Before the auth hook: the plugin's own onRequest hook marks upgrade requests, so that a refused
+  // upgrade's socket is destroyed after the 401 is written.
+  await app.register(websocket, { options: { maxPayload: MAX_WS_PAYLOAD_BYTES } });
+
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config.public === true) return;
+    let presented = bearer(request.headers.authorization);
+    if (presented === undefined && config.tokenInQuery === true) {
+      const query = request.query as Record<string, unknown> | undefined;
+      const fromQuery = query?.['token'];
+      if (typeof fromQuery === 'string') presented = fromQuery;
+    }
+    if (presented === undefined) {
+      reply.header('www-authenticate', 'Bearer realm="maxwell"');
+      throw new ApiAuthError('a bearer token is required (Authorization: Bearer <token>; the token is in daemon.json)');
+    }
+    if (!timingSafeEqual(digest(presented), tokenDigest)) {
+      reply.header('www-authenticate', 'Bearer realm="maxwell", error="invalid_token"');
+      throw new ApiAuthError('the bearer token is wrong');
+    }
+  });
+
+
+  const p = API_PREFIX;
+  const agentId = (request: FastifyRequest): string => parseRequest(agentParamsSchema, request.params, 'params').id;
+  const noQuery = (request: FastifyRequest): void => {
+    parseRequest(emptyQuerySchema, request.query, 'query');
+  };
+
+  app.get(`${p}/health`, { config: { public: true } }, (request): HealthBody => {
+    noQuery(request);
+    return { ok: true, pid: process.pid };
+  });
+
+  app.post(`${p}/agents`, async (request, reply): Promise<AgentBody> => {
+    noQuery(request);
+    const body = parseRequest(spawnSchema, request.body, 'body');
+    const agent = await control.spawnAgent(toSpawnRequest(body));
+    void reply.code(201);
+    return { agent };
+  });
+
+  app.get(`${p}/agents`, (request): AgentsBody => {
+    noQuery(request);
+    return { agents: control.listAgents() };
+  });
+
+  app.get(`${p}/agents/:id`, (request): AgentBody => {
+    noQuery(request);
+    return { agent: control.agent(agentId(request)) };
+  });
+
+  app.delete(`${p}/agents/:id`, async (request): Promise<AgentBody> => {
+    noQuery(request);
+    return { agent: await control.stopAgent(agentId(request)) };
+  });
+
+  app.put(`${p}/agents/:id/bid`, (request): BidBody => {
+    noQuery(request);
+    const id = agentId(request);
+    const bid = parseRequest(bidSchema, request.body, 'body');
+    const outcome = control.setBid(id, toBid(bid));
+    switch (outcome) {
+      case 'accepted':
+        return { outcome, agent: control.agent(id) };
+      case 'unknown-agent':
+        throw new AgentUnknownError(`no agent "${id}"`);
+      case 'dead-agent':
+        throw new AgentStateError(`agent "${id}" has ended; it cannot bid`);
+      case 'invalid':
+      case 'absurd':
+        throw new ApiBidRejectedError(`the bid was refused as ${outcome}`);
+      case 'replayed':
+      case 'out-of-order':
+        // The daemon numbers API bids itself, so these mean a bug on its side.
+        throw new Error(`the order book answered ${outcome} to an API bid`);
+    }
+  });
+
+  app.get(`${p}/wallets/:id`, (request): WalletBody => {
+    noQuery(request);
+    return { wallet: control.wallet(agentId(request)) };
+  });
+
+  app.post(`${p}/wallets/:id/top-up`, (request): WalletBody => {
+    noQuery(request);
+    const id = agentId(request);
+    const { joules } = parseRequest(topUpSchema, request.body, 'body');
+    return { wallet: control.topUp(id, joules) };
+  });
+
+  app.get(`${p}/ledger/entries`, (request): EntriesBody => {
+    const query = parseRequest(entriesQuerySchema, request.query, 'query');
+    const limit = query.limit ?? DEFAULT_PAGE;
+    const entries = control.ledgerEntries(stripUndefined({ ...query, limit })).map(entryJson);
+    const last = entries.at(-1);
+    return { entries, nextSeq: entries.length === limit && last !== undefined ? last.seq + 1 : null };
+  });
+
+  app.get(`${p}/ledger/verify`, (request): VerifyBody => {
+    noQuery(request);
+    const report = control.verifyLedger();
+    const t = report.totals;
+    return {
+      report: {
+        ...report,
+        totals: {
+          mintedMicroJ: t.mintedMicroJ.toString(),
+          agentBalancesMicroJ: t.agentBalancesMicroJ.toString(),
+          burnedMicroJ: t.burnedMicroJ.toString(),
+          taxedMicroJ: t.taxedMicroJ.toString(),
+          escrowedMicroJ: t.escrowedMicroJ.toString(),
+        },
+      },
+    };
+  });
+
+  app.get(`${p}/state`, (request): SnapshotBody => {
+    noQuery(request);
+    return { snapshot: control.snapshot() };
+  });
+
+  app.get(`${p}/decisions`, (request): DecisionsBody => {
+    const query = parseRequest(decisionsQuerySchema, request.query, 'query');
+    return { decisions: control.decisions(query.limit ?? DEFAULT_PAGE) };
+  });
+
+  app.get(
+    `${p}/ticks`,
+    {
+      websocket: true,
+      config: { tokenInQuery: true },
+      // Runs before the upgrade: a bad query is an HTTP 400, never an open socket.
+      preValidation: (request, _reply, done) => {
+        try {
+          parseRequest(ticksQuerySchema, request.query, 'query');
+          done();
+        } catch (err) {
+          done(err as FastifyError);
+        }
+      },
+    },
+    (socket, request) => {
+      const every = parseRequest(ticksQuerySchema, request.query, 'query').every ?? 1;
+      let seen = 0;
+      const unsubscribe = control.onTick((event: TickEvent) => {
+        seen += 1;
+        if (seen % every !== 0) return;
+        // A client that does not read is skipped (the tick numbers show the gap), never buffered without bound.
+        if (socket.readyState !== socket.OPEN || socket.bufferedAmount > MAX_WS_BUFFERED_BYTES) return;
+        socket.send(serialise(event));
+      });
+      socket.on('close', unsubscribe);
+      socket.on('error', unsubscribe);
+      // The stream is one-way; anything a client sends is ignored.
+    },
+  );
+
+  return app;
+}
+
+/** Starts the control API and resolves once it listens. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const app = await createApiApp(options);
+  const host = options.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host)) {
+    const message = `the control API listens on ${host}, not only on loopback: anyone who can reach it and holds the token controls this daemon`;
+    if (options.onWarning !== undefined) options.onWarning(message, 'MXW_WARN_API_NOT_LOOPBACK');
+    else process.emitWarning(message, { code: 'MXW_WARN_API_NOT_LOOPBACK' });
+  }
+  await app.listen({ host, port: options.port ?? 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') {
+    await app.close();
+    throw new InternalError('the control API did not get a TCP address');
+  }
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${urlHost}:${String(address.port)}`,
+    host: address.address,
+    port: address.port,
+    close: () => app.close(),
+  };
+}
+
+/** The contract's optional fields are exact (absent, never `undefined`); zod's output allows both. */
+function toBid(bid: z.output<typeof bidSchema>): NonNullable<SpawnRequest['bid']> {
+  return stripUndefined(bid);
+}
+
+function toSpawnRequest(body: z.output<typeof spawnSchema>): SpawnRequest {
+  const { bid, ...rest } = body;
+  return { ...stripUndefined(rest), ...(bid === undefined ? {} : { bid: toBid(bid) }) };
+}
+
+/** Drops keys whose value is undefined. */
+type Defined<T> = { [K in keyof T]: Exclude<T[K], undefined> };
+function stripUndefined<T extends object>(value: T): Defined<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Defined<T>;
+}

@@ -1,0 +1,283 @@
+/**
+ * The commands that talk to a running daemon through its control API: `agent spawn|stop|bid`,
+ * `agents`, `wallet`, `status`, `decisions`, `watch`. They find the daemon through
+ * `<state.dir>/daemon.json`, or `--url`/`--token` (`MAXWELL_API_URL`/`MAXWELL_API_TOKEN`).
+ */
+import { Option, type Command } from 'commander';
+import { ApiClient, resolveApiEndpoint } from '../../api/client.js';
+import type { AgentView, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { Plane } from '../../market/order-book.js';
+import { fmt, formatTable, toJson, type CliIo } from '../output.js';
+import { addConfigFlags, configFor, type ConfigFlag, type GlobalOptions } from './common.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const STATE_FLAGS: readonly ConfigFlag[] = [{ flags: '--state-dir <dir>', description: "the daemon's state folder, holding daemon.json", property: 'stateDir', key: 'state.dir' }];
+
+const SI_PREFIX: Readonly<Record<string, number>> = { '': 1, u: 1e-6, µ: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9 };
+
+/**
+ * Parses an amount of energy: `5000`, `5000J`, `5kJ`, `2.5 MJ`, `20mJ`, `0.02`. The unit `J` may
+ * be left out only without a prefix (`5k` is refused: kilo or milli would be a guess). Refuses
+ * negative, non-finite and malformed values, naming `what`.
+ */
+export function parseJoules(text: string, what: string): number {
+  const match = /^\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d{1,3}))?\s*(?:([uµmkMG]?)J)?\s*$/.exec(text);
+  if (match === null) throw new InvalidArgumentError(`invalid ${what} "${text}": an amount of joules such as 5000, 5000J, 5kJ or 20mJ is required`);
+  const value = Number(`${match[1] ?? ''}e${match[2] ?? '0'}`) * (SI_PREFIX[match[3] ?? ''] ?? 1);
+  if (!Number.isFinite(value)) throw new InvalidArgumentError(`invalid ${what} "${text}": not a finite amount`);
+  return value;
+}
+
+function positiveJoules(text: string, what: string): number {
+  const value = parseJoules(text, what);
+  if (value <= 0) throw new InvalidArgumentError(`invalid ${what} "${text}": more than 0 J is required`);
+  return value;
+}
+
+function positiveInt(text: string, what: string): number {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`invalid ${what} "${text}": a positive integer is required`);
+  return Number(text);
+}
+
+interface ApiOptions extends Record<string, unknown> {
+  readonly url?: string;
+  readonly token?: string;
+}
+
+/** Adds the flags every API command takes. */
+function apiCommand(command: Command): Command {
+  return addConfigFlags(
+    command
+      .option('--url <url>', `control API of the daemon (default: $MAXWELL_API_URL, else daemon.json)`)
+      .option('--token <token>', 'its bearer token (default: $MAXWELL_API_TOKEN, else daemon.json)')
+      .option('--json', 'print one JSON document on stdout'),
+    STATE_FLAGS,
+  );
+}
+
+function clientFor(options: ApiOptions, cmd: Command, env: Env): ApiClient {
+  const config = configFor(options, cmd.optsWithGlobals<GlobalOptions>(), STATE_FLAGS, env);
+  return new ApiClient(resolveApiEndpoint({ url: options.url, token: options.token, env, stateDir: config.state.dir }));
+}
+
+function isJson(cmd: Command): boolean {
+  return cmd.optsWithGlobals<GlobalOptions>().json === true;
+}
+
+const j = (joules: number, decimals = 3): string => `${fmt(joules, decimals)} J`;
+
+/** The agents table of `maxwell agents` and `maxwell status`. */
+export function formatAgents(agents: readonly AgentView[]): string {
+  if (agents.length === 0) return 'No agents.\n';
+  return formatTable([
+    ['id', 'role', 'phase', 'pid', 'balance', 'bid/quantum', 'plane', 'won', 'paid', 'income', 'primes', 'socket'],
+    ...agents.map((a) => [
+      a.id,
+      a.role,
+      a.phase,
+      a.pid === null ? '-' : String(a.pid),
+      j(a.balanceJ),
+      a.bid === null ? '-' : j(a.bid.pricePerQuantumJ, 4),
+      a.bid?.plane ?? '-',
+      String(a.quantaWon),
+      j(a.paidJ),
+      j(a.incomeJ),
+      String(a.verifiedPrimes),
+      a.connected ? 'connected' : '-',
+    ]),
+  ]);
+}
+
+function formatAgent(agent: AgentView, verb: string): string {
+  let out = `${verb} agent ${agent.id} (${agent.role}, ${agent.phase}${agent.pid === null ? '' : `, pid ${String(agent.pid)}`}): balance ${j(agent.balanceJ)}`;
+  if (agent.bid !== null) out += `, bid ${j(agent.bid.pricePerQuantumJ, 4)} per quantum on ${agent.bid.plane} (budget ${j(agent.bid.budgetJ)} per tick)`;
+  if (agent.ended !== null) out += `\n  ended: ${agent.ended.reason} after ${fmt(agent.ended.survivalMs / 1000, 1)} s, final balance ${j(agent.ended.finalBalanceJ)}`;
+  return `${out}\n`;
+}
+
+function formatWallet(wallet: WalletView): string {
+  return `wallet of ${wallet.agentId}: ${j(wallet.balanceJ, 6)} (${wallet.balanceMicroJ} µJ)\n`;
+}
+
+/** The human form of `maxwell status`. */
+export function formatStatus(s: DaemonSnapshot): string {
+  let out = `Maxwell daemon: tick ${String(s.tick)} at ${fmt(s.rateHz, 0)} Hz, up ${fmt(s.uptimeMs / 1000, 1)} s\n`;
+  out += `  power        ${fmt(s.powerW, 1)} W (${s.energySource})\n`;
+  out += `  clearing p99 ${fmt(s.clearingP99Ms, 3)} ms\n`;
+  out += `  overhead     ${fmt(s.overheadFraction * 100, 1)} % of one core\n`;
+  out += `  ledger head  ${s.ledgerHead}\n\n`;
+  out += formatTable([
+    ['plane', 'unit', 'temp °C', 'multiplier', 'reserve/quantum', 'allowed', 'temperature source'],
+    ...s.planes.map((p) => [p.plane, String(p.unit), fmt(p.temperatureC, 1), fmt(p.multiplier, 3), j(p.reservePerQuantumJ, 4), fmt(p.allowance, 2), p.temperatureSource]),
+  ]);
+  return `${out}\n${formatAgents(s.agents)}`;
+}
+
+/** The human form of `maxwell decisions`. */
+export function formatDecisions(decisions: readonly Decision[]): string {
+  if (decisions.length === 0) return 'No decisions yet.\n';
+  return formatTable([
+    ['tick', 'action', 'agent', 'plane', 'because'],
+    ...decisions.map((d) => [String(d.tick), d.action, d.agentId ?? '-', d.plane ?? '-', d.because]),
+  ]);
+}
+
+/** One line per tick for `maxwell watch`. */
+export function formatTick(event: TickEvent): string {
+  const temps = event.temperaturesC.map((t) => fmt(t, 1)).join(' ');
+  const reserves = event.reservePerQuantumJ.map((r) => fmt(r, 4)).join(' ');
+  const awards = event.awards.map((a) => `${a.agentId}@${String(a.unit)}`).join(' ');
+  let line = `tick ${String(event.tick)}  ${fmt(event.powerW, 1)} W  °C [${temps}]  reserve J [${reserves}]  won: ${awards === '' ? '-' : awards}\n`;
+  for (const d of event.decisions) line += `  ${d.action} ${d.agentId ?? '-'}: ${d.because}\n`;
+  return line;
+}
+
+export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
+  const write = (cmd: Command, value: unknown, human: string): void => {
+    io.stdout.write(isJson(cmd) ? `${toJson(value)}\n` : human);
+  };
+
+  const agent = program.command('agent').description('spawn, stop and re-bid agents of the running daemon (through its control API)');
+
+  apiCommand(
+    agent
+      .command('spawn')
+      .description('start CMD ARGS… as an agent with a wallet and an opening bid, e.g. `maxwell agent spawn --wallet 5kJ --bid 0.02 -- node scientist.js`')
+      .argument('<command>', 'the agent program')
+      .argument('[args...]', 'its arguments (put -- before the command)')
+      .requiredOption('--wallet <joules>', 'joules minted into its wallet: 5000, 5000J, 5kJ')
+      .option('--bid <joules>', 'opening bid per 10 ms quantum, J')
+      .option('--budget <joules>', 'most it spends per tick, J (default: its whole balance)')
+      .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu']))
+      .addOption(new Option('--role <role>', 'its role in reports').choices(['scientist', 'leech', 'other']))
+      .option('--id <id>', 'its id: letters, digits, _ and - (default: generated)')
+      .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+  ).action(
+    async (
+      command: string,
+      args: string[],
+      options: ApiOptions & { wallet: string; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[] },
+      cmd: Command,
+    ) => {
+      if (options.bid === undefined && (options.budget !== undefined || options.plane !== undefined)) throw new InvalidArgumentError('--budget and --plane need --bid');
+      const envVars = Object.fromEntries(
+        (options.env ?? []).map((pair) => {
+          const at = pair.indexOf('=');
+          if (at < 1) throw new InvalidArgumentError(`invalid --env "${pair}": KEY=VALUE is required`);
+          return [pair.slice(0, at), pair.slice(at + 1)];
+        }),
+      );
+      const request: SpawnRequest = {
+        command,
+        args,
+        walletJ: positiveJoules(options.wallet, '--wallet'),
+        ...(options.id === undefined ? {} : { id: options.id }),
+        ...(options.role === undefined ? {} : { role: options.role }),
+        ...(options.env === undefined ? {} : { env: envVars }),
+        ...(options.bid === undefined
+          ? {}
+          : {
+              bid: {
+                pricePerQuantumJ: parseJoules(options.bid, '--bid'),
+                ...(options.budget === undefined ? {} : { budgetJ: positiveJoules(options.budget, '--budget') }),
+                ...(options.plane === undefined ? {} : { plane: options.plane }),
+              },
+            }),
+      };
+      const view = await clientFor(options, cmd, env).spawnAgent(request);
+      write(cmd, view, formatAgent(view, 'spawned'));
+    },
+  );
+
+  apiCommand(agent.command('stop').description('stop an agent (its balance is refunded to the treasury)').argument('<id>', 'the agent')).action(
+    async (id: string, options: ApiOptions, cmd: Command) => {
+      const view = await clientFor(options, cmd, env).stopAgent(id);
+      write(cmd, view, formatAgent(view, 'stopped'));
+    },
+  );
+
+  apiCommand(
+    agent
+      .command('bid')
+      .description("set an agent's standing bid per 10 ms quantum")
+      .argument('<id>', 'the agent')
+      .argument('<price>', 'joules per quantum, e.g. 0.02 or 20mJ')
+      .option('--budget <joules>', 'most it spends per tick, J')
+      .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu'])),
+  ).action(async (id: string, price: string, options: ApiOptions & { budget?: string; plane?: Plane }, cmd: Command) => {
+    const result = await clientFor(options, cmd, env).setBid(id, {
+      pricePerQuantumJ: parseJoules(price, 'price'),
+      ...(options.budget === undefined ? {} : { budgetJ: positiveJoules(options.budget, '--budget') }),
+      ...(options.plane === undefined ? {} : { plane: options.plane }),
+    });
+    write(cmd, result, formatAgent(result.agent, `bid ${result.outcome} for`));
+  });
+
+  apiCommand(program.command('agents').description("the running daemon's agents")).action(async (options: ApiOptions, cmd: Command) => {
+    const agents = await clientFor(options, cmd, env).listAgents();
+    write(cmd, agents, formatAgents(agents));
+  });
+
+  apiCommand(
+    program
+      .command('wallet')
+      .description("an agent's wallet; --top-up mints joules into it (rescues an agent in its grace period)")
+      .argument('<id>', 'the agent')
+      .option('--top-up <joules>', 'joules to mint into it: 500, 500J, 1kJ'),
+  ).action(async (id: string, options: ApiOptions & { topUp?: string }, cmd: Command) => {
+    const client = clientFor(options, cmd, env);
+    const wallet = options.topUp === undefined ? await client.wallet(id) : await client.topUp(id, positiveJoules(options.topUp, '--top-up'));
+    write(cmd, wallet, formatWallet(wallet));
+  });
+
+  apiCommand(program.command('status').description('the running daemon: planes with temperatures and their source, prices, agents, power, clearing p99, overhead')).action(
+    async (options: ApiOptions, cmd: Command) => {
+      const snapshot = await clientFor(options, cmd, env).snapshot();
+      write(cmd, snapshot, formatStatus(snapshot));
+    },
+  );
+
+  apiCommand(
+    program
+      .command('decisions')
+      .description('the explainable decision log: every pause, throttle or kill and what caused it')
+      .option('--limit <n>', 'the last n decisions', '50'),
+  ).action(async (options: ApiOptions & { limit: string }, cmd: Command) => {
+    const decisions = await clientFor(options, cmd, env).decisions(positiveInt(options.limit, '--limit'));
+    write(cmd, decisions, formatDecisions(decisions));
+  });
+
+  apiCommand(
+    program
+      .command('watch')
+      .description('stream ticks as they happen (with --json: one JSON document per line); Ctrl-C stops')
+      .option('--every <n>', 'show one tick in n (the daemon ticks at 100 Hz)', '50')
+      .option('--count <n>', 'stop after n ticks'),
+  ).action(async (options: ApiOptions & { every: string; count?: string }, cmd: Command) => {
+    const every = positiveInt(options.every, '--every');
+    const count = options.count === undefined ? Infinity : positiveInt(options.count, '--count');
+    const json = isJson(cmd);
+    const client = clientFor(options, cmd, env);
+    const stop = new AbortController();
+    const onSignal = (): void => {
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal);
+    let seen = 0;
+    try {
+      await client.streamTicks(
+        (event) => {
+          if (seen >= count) return;
+          seen += 1;
+          io.stdout.write(json ? `${JSON.stringify(event)}\n` : formatTick(event));
+          if (seen >= count) stop.abort();
+        },
+        { every, signal: stop.signal },
+      );
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+    }
+  });
+}

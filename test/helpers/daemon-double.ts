@@ -1,0 +1,187 @@
+/**
+ * A second, in-memory implementation of `DaemonControl`, for the control API's tests ONLY. It
+ * runs no processes, no auction and no ledger: it keeps agents in a map, fabricates ledger
+ * entries for mints, and publishes tick events when a test calls `emitTick()`. The real daemon
+ * (src/daemon/) is tested end to end separately.
+ */
+import type { AgentView, DaemonControl, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../src/daemon/control.js';
+import { AgentExistsError, AgentStartError, AgentUnknownError } from '../../src/errors.js';
+import type { LedgerEntry } from '../../src/ledger/entries.js';
+import type { VerifyReport } from '../../src/ledger/verify.js';
+import type { Plane, SubmitOutcome } from '../../src/market/order-book.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class DaemonDouble implements DaemonControl {
+  readonly agents = new Map<string, Mutable<AgentView>>();
+  readonly entries: LedgerEntry[] = [];
+  readonly decisionLog: Decision[] = [];
+  readonly spawned: SpawnRequest[] = [];
+  readonly #listeners = new Set<(event: TickEvent) => void>();
+  #tick = 0;
+  #next = 1;
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  async spawnAgent(request: SpawnRequest): Promise<AgentView> {
+    await Promise.resolve();
+    if (request.command === 'no-such-command') throw new AgentStartError('command not found: no-such-command');
+    const id = request.id ?? `agent-${String(this.#next++)}`;
+    if (this.agents.has(id)) throw new AgentExistsError(`agent "${id}" exists`);
+    this.spawned.push(request);
+    const agent: Mutable<AgentView> = {
+      id,
+      role: request.role ?? 'other',
+      pid: 10_000 + this.agents.size,
+      phase: 'running',
+      balanceJ: request.walletJ,
+      bid: request.bid === undefined ? null : { pricePerQuantumJ: request.bid.pricePerQuantumJ, budgetJ: request.bid.budgetJ ?? request.walletJ, plane: request.bid.plane ?? 'cpu' },
+      quantaWon: 0,
+      paidJ: 0,
+      incomeJ: 0,
+      taxJ: 0,
+      verifiedPrimes: 0,
+      connected: false,
+      startedAtMs: 1_000,
+      ended: null,
+    };
+    this.agents.set(id, agent);
+    this.#mint(id, request.walletJ, 'wallet at spawn');
+    return { ...agent };
+  }
+
+  listAgents(): readonly AgentView[] {
+    return [...this.agents.values()].map((a) => ({ ...a }));
+  }
+
+  agent(id: string): AgentView {
+    return { ...this.#get(id) };
+  }
+
+  async stopAgent(id: string): Promise<AgentView> {
+    await Promise.resolve();
+    const agent = this.#get(id);
+    agent.phase = 'dead';
+    agent.pid = null;
+    agent.bid = null;
+    agent.ended = { reason: 'stopped by operator', survivalMs: 5_000, finalBalanceJ: agent.balanceJ };
+    return { ...agent };
+  }
+
+  setBid(id: string, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane }): SubmitOutcome {
+    const agent = this.agents.get(id);
+    if (agent === undefined) return 'unknown-agent';
+    if (agent.phase === 'dead') return 'dead-agent';
+    // Mirrors the order book: a price above the balance is absurd.
+    if (bid.pricePerQuantumJ > agent.balanceJ) return 'absurd';
+    agent.bid = { pricePerQuantumJ: bid.pricePerQuantumJ, budgetJ: bid.budgetJ ?? agent.balanceJ, plane: bid.plane ?? 'cpu' };
+    return 'accepted';
+  }
+
+  wallet(id: string): WalletView {
+    const agent = this.#get(id);
+    return { agentId: id, balanceJ: agent.balanceJ, balanceMicroJ: BigInt(Math.round(agent.balanceJ * 1e6)).toString() };
+  }
+
+  topUp(id: string, joules: number): WalletView {
+    const agent = this.#get(id);
+    agent.balanceJ += joules;
+    this.#mint(id, joules, 'top-up');
+    return this.wallet(id);
+  }
+
+  ledgerEntries(options: { readonly fromSeq?: number; readonly limit?: number; readonly agentId?: string }): readonly LedgerEntry[] {
+    const account = options.agentId === undefined ? undefined : `agent:${options.agentId}`;
+    return this.entries
+      .filter((e) => e.seq >= (options.fromSeq ?? 1) && (account === undefined || e.from === account || e.to === account))
+      .slice(0, options.limit ?? 100);
+  }
+
+  verifyLedger(): VerifyReport {
+    const minted = this.entries.reduce((sum, e) => sum + e.amountMicroJ, 0n);
+    return {
+      ok: true,
+      path: '/double/ledger.sqlite',
+      entries: this.entries.length,
+      ticks: this.#tick,
+      headHash: this.entries.at(-1)?.hash ?? '0'.repeat(64),
+      publicKey: 'double-public-key',
+      totals: { mintedMicroJ: minted, agentBalancesMicroJ: minted, burnedMicroJ: 0n, taxedMicroJ: 0n, escrowedMicroJ: 0n },
+      failure: null,
+    };
+  }
+
+  snapshot(): DaemonSnapshot {
+    return {
+      tick: this.#tick,
+      uptimeMs: 12_345,
+      rateHz: 100,
+      planes: [0, 1].map((unit) => ({
+        plane: 'cpu' as const,
+        unit,
+        temperatureC: 55 + unit,
+        temperatureSource: 'modelled: thermal twin driven by /proc/stat',
+        multiplier: 1.25,
+        reservePerQuantumJ: 0.01,
+        allowance: 1,
+      })),
+      agents: this.listAgents(),
+      powerW: 42.5,
+      energySource: 'modelled: twin',
+      clearingP99Ms: 0.12,
+      ledgerHead: this.entries.at(-1)?.hash ?? '0'.repeat(64),
+      overheadFraction: 0.031,
+    };
+  }
+
+  decisions(limit = 100): readonly Decision[] {
+    return this.decisionLog.slice(-limit);
+  }
+
+  onTick(listener: (event: TickEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Publishes one tick to every listener (with one decision when `agentId` is given). */
+  emitTick(agentId?: string): TickEvent {
+    this.#tick += 1;
+    const decisions: Decision[] =
+      agentId === undefined ? [] : [{ tick: this.#tick, atMs: this.#tick * 10, action: 'pause', agentId, plane: 'cpu', because: 'outbid: 0.012 J < clearing 0.020 J on core 1' }];
+    this.decisionLog.push(...decisions);
+    const event: TickEvent = {
+      tick: this.#tick,
+      atMs: this.#tick * 10,
+      awards: agentId === undefined ? [] : [{ agentId, unit: 0, paymentJ: 0.02 }],
+      temperaturesC: [55, 56],
+      reservePerQuantumJ: [0.01, 0.011],
+      powerW: 42.5,
+      decisions,
+    };
+    for (const listener of this.#listeners) listener(event);
+    return event;
+  }
+
+  #get(id: string): Mutable<AgentView> {
+    const agent = this.agents.get(id);
+    if (agent === undefined) throw new AgentUnknownError(`no agent "${id}"`);
+    return agent;
+  }
+
+  #mint(id: string, joules: number, memo: string): void {
+    const seq = this.entries.length + 1;
+    this.entries.push({
+      seq,
+      tick: this.#tick,
+      kind: 'mint',
+      from: 'treasury',
+      to: `agent:${id}`,
+      amountMicroJ: BigInt(Math.round(joules * 1e6)),
+      memo,
+      prevHash: this.entries.at(-1)?.hash ?? '0'.repeat(64),
+      hash: seq.toString(16).padStart(64, '0'),
+    });
+  }
+}
