@@ -15,9 +15,10 @@ const USAGE = `leech: mines SHA-256 hashes with a difficulty target; produces no
   --difficulty BITS       leading zero bits a block needs (default 20)
   --hashes-per-second R   rate limit per thread, 0 = as fast as possible (default 0)
   --hold-mb M             keep M MiB resident (default 0)
-  --bid J                 under Maxwell: price offered per 10 ms quantum, J (default 0.002)
+  --bid J                 under Maxwell: price offered per 10 ms quantum, J (default: keep the
+                          opening bid the operator placed when spawning it)
   --report-garbage        under Maxwell: claim four composites as primes for every block found
-Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) it bids once at start and
+Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) with --bid it bids once at start, and it
 exits on apoptosis. Without them it runs standalone. Either way blocks are JSON lines on stdout
 and SIGTERM prints a summary.
 `;
@@ -65,7 +66,7 @@ if (!isMainThread) {
   void mine(workerData as Job, (m) => parentPort?.postMessage(m));
 } else if (process.argv[1]?.endsWith('leech.js') === true) {
   const v = flags({ threads: { type: 'string' }, difficulty: { type: 'string' }, 'hashes-per-second': { type: 'string' }, 'hold-mb': { type: 'string' }, bid: { type: 'string' }, 'report-garbage': { type: 'boolean' } }, USAGE);
-  const bid = numberFlag(v['bid'], 'bid', 0.002);
+  const bid = v['bid'] === undefined ? undefined : numberFlag(v['bid'], 'bid', 0);
   const garbage = v['report-garbage'] === true;
   const threads = intFlag(v['threads'], 'threads', 1, 1);
   const job = { threads, difficulty: intFlag(v['difficulty'], 'difficulty', 20, 1), rate: intFlag(v['hashes-per-second'], 'hashes-per-second', 0) };
@@ -76,7 +77,7 @@ if (!isMainThread) {
   const summary = (): void => { report({ type: 'summary', hashes, blocks, heldMiB: held.length * 64, seconds: (Date.now() - started) / 1000 }); };
   onStop(summary);
   const client = await underMaxwell(summary);
-  if (client !== null) await client.bid({ pricePerQuantumJ: bid });
+  if (client !== null && bid !== undefined) await client.bid({ pricePerQuantumJ: bid });
   const emit = (m: Record<string, unknown>): void => {
     if (m['type'] === 'hashes') hashes += Number(m['count']);
     else {

@@ -24,9 +24,10 @@ const USAGE = `scientist: finds primes (segmented sieve) and reports each segmen
   --start S                first number to search (default 2; with --method mr 2^62)
   --method sieve|mr        segmented sieve, or Miller-Rabin on 62-bit numbers (default sieve)
   --batch-ms T             with --method mr: report a batch every T ms (default 100)
-  --bid J                  under Maxwell: price offered per 10 ms quantum, J (default 0.001)
+  --bid J                  under Maxwell: price offered per 10 ms quantum, J (default: keep the
+                           opening bid the operator placed when spawning it)
   --budget J               under Maxwell: most to spend, J (default: the whole wallet)
-Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) it bids once at start and
+Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) with --bid it bids once at start; it
 reports every segment's primes as protocol work; it exits on apoptosis. Without them it runs
 standalone. Either way each segment is a JSON line on stdout and SIGTERM prints a summary.
 `;
@@ -148,7 +149,7 @@ if (!isMainThread) {
 } else if (process.argv[1]?.endsWith('scientist.js') === true) {
   const v = flags({ threads: { type: 'string' }, 'segments-per-second': { type: 'string' }, 'segment-kib': { type: 'string' }, start: { type: 'string' }, method: { type: 'string' }, 'batch-ms': { type: 'string' }, bid: { type: 'string' }, budget: { type: 'string' } }, USAGE);
   const threads = intFlag(v['threads'], 'threads', 1, 1);
-  const bid = numberFlag(v['bid'], 'bid', 0.001);
+  const bid = v['bid'] === undefined ? undefined : numberFlag(v['bid'], 'bid', 0);
   const budget = v['budget'] === undefined ? undefined : numberFlag(v['budget'], 'budget', 0);
   let finish = (): void => undefined;
   const client: MaxwellClient | null = await underMaxwell(() => { finish(); });
@@ -186,7 +187,7 @@ if (!isMainThread) {
     if (client !== null && found !== undefined && !client.closed) await client.reportPrimes([m.from, m.to], found).catch(() => undefined);
   };
   if (client !== null) {
-    await client.bid(budget === undefined ? { pricePerQuantumJ: bid } : { pricePerQuantumJ: bid, budgetJ: budget });
+    if (bid !== undefined) await client.bid(budget === undefined ? { pricePerQuantumJ: bid } : { pricePerQuantumJ: bid, budgetJ: budget });
   }
   for (let thread = 1; thread < threads; thread++) {
     const worker = new Worker(new URL(import.meta.url), { workerData: { ...job, thread } });

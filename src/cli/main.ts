@@ -6,6 +6,7 @@ import { registerConfig } from './commands/config.js';
 import { registerExperiment } from './commands/experiment.js';
 import { registerDaemonApi } from './commands/daemon-api.js';
 import { registerLedger } from './commands/ledger.js';
+import { registerRun } from './commands/run.js';
 import { registerResearch } from './commands/research.js';
 import { registerSensors } from './commands/sensors.js';
 import { registerTwin } from './commands/twin.js';
@@ -48,6 +49,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerResearch(program, io);
   registerLedger(program, io, env);
   registerExperiment(program, io, env, packageVersion());
+  registerRun(program, io, env);
   registerDaemonApi(program, io, env);
   registerConfig(program, io, env);
   return program;

@@ -14,6 +14,12 @@ import { configSchema, type MaxwellConfig } from './schema.js';
 
 /** Environment variable naming a configuration file. */
 export const CONFIG_FILE_ENV = 'MAXWELL_CONFIG';
+/**
+ * `MAXWELL_*` variables that are not configuration keys: where the CLI finds the control API,
+ * and what the daemon gives each agent (docs/API.md, docs/PROTOCOL.md). Config keys always
+ * hold a double underscore (`MAXWELL_SECTION__KEY`), so these cannot collide with one.
+ */
+export const NON_CONFIG_ENV = new Set([CONFIG_FILE_ENV, 'MAXWELL_API_URL', 'MAXWELL_API_TOKEN', 'MAXWELL_SOCKET', 'MAXWELL_TOKEN', 'MAXWELL_AGENT_ID']);
 const ENV_PREFIX = 'MAXWELL_';
 
 type Plain = Record<string, unknown>;
@@ -104,7 +110,7 @@ export function configFromEnv(env: Readonly<Record<string, string | undefined>>)
   const byName = new Map(configKeyPaths().map((path) => [envNameOf(path), path]));
   const layer: Plain = {};
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name === CONFIG_FILE_ENV || value === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || NON_CONFIG_ENV.has(name) || value === undefined) continue;
     const path = byName.get(name);
     if (path === undefined) throw new ConfigUnknownKeyError(`unknown configuration variable ${name} (from the environment)`);
     setPath(layer, path, parseValue(value));

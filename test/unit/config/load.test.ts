@@ -104,3 +104,9 @@ test('environment names follow the key paths', () => {
 test('docs/CONFIGURATION.md is generated from the schema and up to date (npm run docs)', () => {
   assert.equal(readFileSync(repoPath('docs/CONFIGURATION.md'), 'utf8'), renderConfigurationDoc());
 });
+
+test('MAXWELL_* variables that are not configuration (API endpoint, agent socket) are not refused as unknown keys', () => {
+  const env = { MAXWELL_API_URL: 'http://127.0.0.1:1', MAXWELL_API_TOKEN: 't', MAXWELL_SOCKET: '/x', MAXWELL_TOKEN: 't', MAXWELL_AGENT_ID: 'a' };
+  assert.doesNotThrow(() => loadConfig({ env }));
+  assert.throws(() => loadConfig({ env: { MAXWELL_API_URLS: 'x' } }), { code: 'MXW_ERR_CONFIG_UNKNOWN_KEY' });
+});

@@ -1,0 +1,67 @@
+/**
+ * `maxwell run`: the daemon in the foreground, with its control API on loopback, until SIGINT or
+ * SIGTERM; then a graceful shutdown that stops every agent, restores every knob, writes what is
+ * pending to the ledger and removes the discovery file.
+ */
+import type { Command } from 'commander';
+import { generateApiToken, removeDaemonFile, writeDaemonFile } from '../../api/discovery.js';
+import { startApiServer } from '../../api/server.js';
+import { assembleDaemon } from '../../daemon/assemble.js';
+import type { CliIo } from '../output.js';
+import { addConfigFlags, configFor, type ConfigFlag, type GlobalOptions } from './common.js';
+
+const FLAGS: readonly ConfigFlag[] = [
+  { flags: '--port <n>', description: 'control API port (0: ephemeral)', property: 'port', key: 'api.port' },
+  { flags: '--host <addr>', description: 'control API address', property: 'host', key: 'api.host' },
+  { flags: '--state-dir <dir>', description: 'state folder (daemon.json)', property: 'stateDir', key: 'state.dir' },
+  { flags: '--db <file>', description: 'ledger database', property: 'db', key: 'ledger.path' },
+  { flags: '--clearing <mode>', description: 'auction mode: gsp, vcg or uniform', property: 'clearing', key: 'daemon.clearing' },
+];
+
+export function registerRun(program: Command, io: CliIo, env: Readonly<Record<string, string | undefined>>): void {
+  addConfigFlags(
+    program
+      .command('run')
+      .description('run the daemon in the foreground: the 100 Hz market over this machine’s cores, agents over their sockets, the control API on loopback (needs root: cgroups)')
+      .option('--log-decisions', 'print every decision (pause, resume, kill, …) on stderr as it happens'),
+    FLAGS,
+  ).action(async (options: Record<string, unknown> & { logDecisions?: boolean }, cmd: Command) => {
+    const globals = cmd.optsWithGlobals<GlobalOptions>();
+    const config = configFor(options, globals, FLAGS, env);
+    const assembled = await assembleDaemon(config);
+    const { daemon } = assembled;
+    const token = generateApiToken();
+    const server = await startApiServer({ control: daemon, token, host: config.api.host, port: config.api.port, bodyLimitBytes: config.api.bodyLimitBytes }).catch(async (err: unknown) => {
+      await assembled.close();
+      throw err;
+    });
+    const discovery = writeDaemonFile(config.state.dir, { url: server.url, token, pid: process.pid });
+    daemon.onLedgerFailure((err) => io.stderr.write(`maxwell: ledger write failed, movements kept pending and retried: ${err.message}\n`));
+    if (options.logDecisions === true) {
+      daemon.decisionLog.onDecision((d) => io.stderr.write(`[tick ${String(d.tick)}] ${d.action} ${d.agentId ?? '-'}: ${d.because}\n`));
+    }
+    io.stdout.write(
+      `maxwell daemon running (pid ${String(process.pid)}, ${String(config.daemon.rateHz)} Hz, ${config.daemon.clearing} auction)\n` +
+        `  control API   ${server.url} (token in ${discovery}, mode 0600)\n` +
+        `  ledger        ${config.ledger.path} (head ${daemon.ledger.headHash.slice(0, 16)}…)\n` +
+        `  temperatures  ${assembled.thermal.source}\n` +
+        `  entropy       ${assembled.entropySource}\n` +
+        `Spawn an agent: maxwell agent spawn --wallet 5000J --bid 0.5 -- CMD ARGS…   Stop: Ctrl-C\n`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    io.stderr.write('maxwell: stopping: agents get SIGTERM, then every knob is restored…\n');
+    removeDaemonFile(config.state.dir);
+    await server.close();
+    await assembled.close();
+    const head = daemon.ledger.headHash;
+    io.stdout.write(`maxwell daemon stopped; ledger head ${head} (check it later with: maxwell ledger verify --expect-head ${head})\n`);
+  });
+}

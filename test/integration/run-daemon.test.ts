@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { repoPath } from '../helpers/repo.js';
+
+const BIN = repoPath('dist/src/cli/bin.js');
+const SKIP = process.getuid?.() !== 0 ? 'needs root: the daemon runs agents in cgroups' : false;
+
+test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions against the real daemon, then a clean stop', { skip: SKIP, timeout: 90_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-run-'));
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    MAXWELL_STATE__DIR: join(dir, 'state'),
+    MAXWELL_LEDGER__PATH: join(dir, 'ledger.sqlite'),
+    MAXWELL_LEDGER__KEY_PATH: join(dir, 'node-key.pem'),
+    MAXWELL_DAEMON__RUNTIME_DIR: join(dir, 'run'),
+  };
+  const daemon = spawn(process.execPath, [BIN, 'run', '--log-decisions'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  daemon.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  daemon.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  t.after(() => {
+    daemon.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 20_000;
+  while (!stdout.includes('Spawn an agent') && Date.now() < deadline) await sleep(50);
+  assert.match(stdout, /control API +http:\/\/127\.0\.0\.1:\d+/, stderr);
+  assert.match(stdout, /temperatures +modelled: thermal twin/);
+  assert.match(stdout, /entropy +(ebpf|bpftrace|estimated)/);
+
+  const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+  const spawned = cli('agent', 'spawn', '--wallet', '50J', '--bid', '2', '--id', 'sci', '--role', 'scientist', '--', process.execPath, repoPath('dist/src/agents/scientist.js'), '--method', 'mr');
+  assert.equal(spawned.status, 0, spawned.stderr);
+  const leech = cli('agent', 'spawn', '--wallet', '1J', '--bid', '3', '--id', 'parasite', '--role', 'leech', '--', process.execPath, repoPath('dist/src/agents/leech.js'));
+  assert.equal(leech.status, 0, leech.stderr);
+  await sleep(4000);
+  const agents = JSON.parse(cli('agents', '--json').stdout) as { id: string; phase: string; verifiedPrimes: number }[];
+  assert.deepEqual(agents.map((a) => a.id).sort(), ['parasite', 'sci']);
+  assert.equal(agents.find((a) => a.id === 'parasite')?.phase, 'dead', `the leech with 1 J died: ${cli('decisions', '--limit', '20').stdout}${JSON.stringify(agents)}`);
+  assert.ok((agents.find((a) => a.id === 'sci')?.verifiedPrimes ?? 0) > 0, 'the scientist was paid for verified primes');
+  assert.match(cli('wallet', 'sci').stdout, /sci/);
+  const status = cli('status');
+  assert.equal(status.status, 0, status.stderr);
+  assert.match(status.stdout, /modelled/);
+  assert.match(cli('decisions').stdout, /apoptosis-notice|kill/);
+  const wrong = spawnSync(process.execPath, [BIN, 'agents'], { env: { ...env, MAXWELL_API_TOKEN: 'wrong-token-wrong-token', MAXWELL_API_URL: /control API +(\S+)/.exec(stdout)?.[1] ?? '' }, encoding: 'utf8' });
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stderr, /MXW_ERR_API_AUTH/);
+
+  daemon.kill('SIGINT');
+  const [code] = (await once(daemon, 'exit')) as [number | null];
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /maxwell daemon stopped; ledger head [0-9a-f]{64}/);
+  const head = /ledger head ([0-9a-f]{64})/.exec(stdout)?.[1] ?? '';
+  const verify = cli('ledger', 'verify', '--db', env.MAXWELL_LEDGER__PATH, '--expect-head', head);
+  assert.equal(verify.status, 0, verify.stdout + verify.stderr);
+  assert.match(cli('agents').stderr, /MXW_ERR_DAEMON_UNREACHABLE/, 'after the stop the CLI says the daemon is gone');
+});
