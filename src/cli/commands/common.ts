@@ -49,3 +49,18 @@ export const TWIN_FLAGS: readonly ConfigFlag[] = [
   { flags: '--seed <n>', description: 'seed of the sensor noise', property: 'seed', key: 'twin.seed' },
   { flags: '--noise <celsius>', description: 'sensor noise σ, °C', property: 'noise', key: 'twin.sensor.noiseC' },
 ];
+
+/** An abort signal that SIGINT or SIGTERM fires (long research runs stop cleanly); dispose when done. */
+export function abortOnSignals(): { readonly signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = (): void => { controller.abort(); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

@@ -1,10 +1,10 @@
 /** `maxwell research ebpf`: research question 2, the cost of capturing memory erasure with eBPF. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { abortOnSignals, type GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { EBPF_CONFIGS, runEbpfResearch, type EbpfConfig, type EbpfResearchReport } from '../../research/ebpf.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
-import type { GlobalOptions } from './common.js';
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T[] | undefined {
   if (value === undefined) return undefined;
@@ -72,10 +72,7 @@ export function registerEbpfResearch(research: Command, io: CliIo): void {
         return n;
       };
       const progress = createProgress(io, globals.quiet === true);
-      const abort = new AbortController();
-      const onSignal = (): void => { abort.abort(); };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const abort = abortOnSignals();
       try {
         const configs = list<EbpfConfig>(options.configs, EBPF_CONFIGS, 'configs');
         const iterations = int(options.iterations, 'iterations');
@@ -95,8 +92,7 @@ export function registerEbpfResearch(research: Command, io: CliIo): void {
         if (options.out !== undefined) writeFileSync(options.out, `# eBPF erase capture on the development VM\n\n\`\`\`\n${text}\`\`\`\n`);
         io.stdout.write(globals.json === true ? `${toJson({ provenance: { kind: 'measured', source: 'this machine' }, ...report })}\n` : text);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        abort.dispose();
       }
     });
 }

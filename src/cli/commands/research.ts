@@ -1,11 +1,11 @@
 /** `maxwell research …`: the research questions as reproducible measurements. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { abortOnSignals, type GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { availablePauseMechanisms, runPauseResearch, type PauseResearchReport, type ProcessPauseMechanism, type Workload } from '../../research/pause.js';
 import { registerEbpfResearch } from './research-ebpf.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
-import type { GlobalOptions } from './common.js';
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T[] | undefined {
   if (value === undefined) return undefined;
@@ -49,10 +49,7 @@ export function registerResearch(program: Command, io: CliIo): void {
       const memoryMiB = options.memoryMb.split(',').map(Number);
       if (memoryMiB.some((v) => !Number.isInteger(v) || v < 0)) throw new InvalidArgumentError(`--memory-mb: expected integers, got ${options.memoryMb}`);
       const progress = createProgress(io, globals.quiet === true);
-      const abort = new AbortController();
-      const onSignal = (): void => { abort.abort(); };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const abort = abortOnSignals();
       try {
         const mechanisms = list<ProcessPauseMechanism>(options.mechanisms, availablePauseMechanisms(), 'mechanisms');
         const report = await runPauseResearch({
@@ -68,8 +65,7 @@ export function registerResearch(program: Command, io: CliIo): void {
         if (options.out !== undefined) writeFileSync(options.out, `\`\`\`\n${text}\`\`\`\n`);
         io.stdout.write(globals.json === true ? `${toJson({ provenance: { kind: 'measured', source: 'this machine' }, ...report })}\n` : text);
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        abort.dispose();
       }
     });
   registerEbpfResearch(research, io);
