@@ -2,4 +2,8 @@
 /** The `maxwell` executable. */
 import { main } from './main.js';
 
-process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, process.env);
+const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, process.env);
+process.exitCode = code;
+// A failed command may leave handles open (a socket, a timer): the error is reported, so leave.
+// (stdout and stderr are synchronous for files and pipes on Linux: nothing printed is lost.)
+if (code !== 0) process.exit(code);

@@ -51,9 +51,13 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
       thermal: started,
       entropySource,
       close: async () => {
-        await daemon.stop();
-        await started.stop();
-        await runtime.close();
+        // Whatever fails on the way, the agents are stopped and the cgroups removed.
+        try {
+          await daemon.stop();
+        } finally {
+          await started.stop();
+          await runtime.close();
+        }
       },
     };
   } catch (err) {

@@ -474,10 +474,16 @@ export class Daemon implements DaemonControl {
     );
     await this.#loop.stop();
     for (const record of this.#agents.values()) if (record.phase !== 'dead') this.#onExit(record.id, 'runtime-closed', '');
-    this.#bank.flush('shutdown');
-    await Promise.all(this.#exits.values());
-    await this.protocol.close();
-    await this.#entropy.close();
-    this.ledger.close();
+    try {
+      this.#bank.flush('shutdown');
+    } catch (err) {
+      this.ledgerFailures.push(`shutdown: ${toError(err).message}`);
+      this.#onLedgerFailure?.(toError(err));
+    } finally {
+      await Promise.all(this.#exits.values());
+      await this.protocol.close();
+      await this.#entropy.close();
+      this.ledger.close();
+    }
   }
 }
