@@ -430,7 +430,7 @@ export class Daemon implements DaemonControl {
       })),
       agents: this.listAgents(),
       powerW: thermal?.powerW ?? Number.NaN,
-      energySource: this.#thermal.source,
+      energySource: this.#thermal.energySource,
       clearingP99Ms: stats.clearP99Ms,
       ledgerHead: this.ledger.headHash,
       overheadFraction: uptimeMs > 0 ? (cpu.user + cpu.system) / 1000 / uptimeMs : 0,

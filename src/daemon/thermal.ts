@@ -15,6 +15,7 @@ import type { PlaneOffer } from '../market/engine.js';
 import { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from '../market/pricing.js';
 import { resolveTwinParams, type ThermalTwinParams } from '../physics/twin-params.js';
 import { ProcStatReader } from '../telemetry/procfs/proc-stat.js';
+import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader } from '../telemetry/twin-reader.js';
 
@@ -27,7 +28,12 @@ export interface ThermalOptions {
   readonly pricing?: PricingParams;
   /** Where /proc is (tests); @default '/' */
   readonly root?: string;
+  /** Where /sys is searched for energy sensors (tests pass a captured tree); @default '/' */
+  readonly sensorsRoot?: string;
 }
+
+/** Smoothing of the measured package power (RAPL counters tick at ≈ 1 kHz; a tick is 10 ms). */
+const POWER_EMA = 0.2;
 
 export interface ThermalTick {
   readonly temperaturesC: Float64Array;
@@ -46,10 +52,18 @@ export interface ThermalTick {
 const MIN_ALLOWANCE = 0.05;
 
 export class ThermalState {
+  /** Where temperatures come from (and whether measured or modelled). */
   readonly source: string;
+  /** Where package energy and power come from. */
+  readonly energySource: string;
+  readonly energyMeasured: boolean;
   readonly cores: number;
   readonly #stat: ProcStatReader;
   readonly #twin: TwinTelemetryReader;
+  readonly #rapl: PowercapRaplReader | null;
+  readonly #packageChannels: ReadonlySet<string>;
+  #lastEnergy = { joules: Number.NaN, atS: Number.NaN };
+  #measuredPowerW = Number.NaN;
   readonly #pids: PidController[];
   readonly #pricing: ThermalPricing;
   readonly #quantumS: number;
@@ -61,7 +75,7 @@ export class ThermalState {
   readonly #reserve: Float64Array;
   readonly #unit: Int32Array;
 
-  private constructor(options: ThermalOptions, stat: ProcStatReader, twin: TwinTelemetryReader) {
+  private constructor(options: ThermalOptions, stat: ProcStatReader, twin: TwinTelemetryReader, rapl: { reader: PowercapRaplReader; packages: string[] } | null) {
     const params = resolveTwinParams(options.twin);
     const cores = params.cores;
     this.cores = cores;
@@ -71,6 +85,10 @@ export class ThermalState {
     this.#fullCoreW = params.core.idleW + params.core.dynamicW;
     this.#criticalC = options.criticalC;
     this.source = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
+    this.#rapl = rapl?.reader ?? null;
+    this.#packageChannels = new Set(rapl?.packages ?? []);
+    this.energyMeasured = rapl !== null;
+    this.energySource = rapl === null ? this.source : `measured: RAPL powercap (${rapl.packages.map((p) => p.split('/').at(-1) ?? p).join(', ')})`;
     const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
     const models = coupling.map((row) => ({
       gain: params.coreResistanceKPerW * row.reduce((sum, k) => sum + k * k * params.core.dynamicW, 0),
@@ -101,7 +119,7 @@ export class ThermalState {
     await stat.start();
     const twin = new TwinTelemetryReader({ params: options.twin, stepS: 0.01, utilisation: procStatUtilisation(stat) });
     await twin.start();
-    return new ThermalState(options, stat, twin);
+    return new ThermalState(options, stat, twin, await startRapl(options.sensorsRoot ?? '/'));
   }
 
   /** Samples, steps the controllers, prices every core and builds the offer (reusing its arrays). */
@@ -115,6 +133,7 @@ export class ThermalState {
         if (core < this.cores) tick.temperaturesC[core] = r.value;
       }
     }
+    if (this.#rapl !== null) this.#measureEnergy(tick);
     for (let c = 0; c < this.cores; c++) {
       const t = tick.temperaturesC[c] ?? Number.NaN;
       const allowed = this.#pids[c]?.update(t) ?? 1;
@@ -137,8 +156,35 @@ export class ThermalState {
     return tick;
   }
 
+  /** Package energy from RAPL (every package zone summed) replaces the twin's; power is its smoothed rate. */
+  #measureEnergy(tick: { energyJ: number; powerW: number }): void {
+    let joules = 0;
+    for (const r of this.#rapl?.sample() ?? []) if (this.#packageChannels.has(r.channel) && r.trusted) joules += r.value;
+    const now = performance.now() / 1000;
+    const last = this.#lastEnergy;
+    if (Number.isFinite(last.joules) && now > last.atS) {
+      const watts = (joules - last.joules) / (now - last.atS);
+      this.#measuredPowerW = Number.isFinite(this.#measuredPowerW) ? (1 - POWER_EMA) * this.#measuredPowerW + POWER_EMA * watts : watts;
+    }
+    tick.powerW = Number.isFinite(this.#measuredPowerW) ? this.#measuredPowerW : 0;
+    tick.energyJ = joules;
+    this.#lastEnergy = { joules, atS: now };
+  }
+
   async stop(): Promise<void> {
+    await this.#rapl?.stop();
     await this.#twin.stop();
     await this.#stat.stop();
   }
+}
+
+/** The RAPL package zones under `root`, started; null when there are none (or they cannot be read). */
+async function startRapl(root: string): Promise<{ reader: PowercapRaplReader; packages: string[] } | null> {
+  const reader = new PowercapRaplReader({ root });
+  const probe = await reader.probe();
+  if (probe.state !== 'present') return null;
+  const packages = probe.channels.filter((c) => /\/package-\d+$/.test(c.id)).map((c) => c.id);
+  if (packages.length === 0) return null;
+  await reader.start();
+  return { reader, packages };
 }

@@ -57,7 +57,14 @@ interface Tracked {
   cause: DeathEvent['cause'] | null;
 }
 
-async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progress: (armFraction: number) => void): Promise<ArmRun> {
+/** Where an arm's figures came from, as the daemon's thermal state says. */
+interface ArmSources {
+  temperature: string;
+  energy: string;
+  energyMeasured: boolean;
+}
+
+async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progress: (armFraction: number) => void, sources: (s: ArmSources) => void): Promise<ArmRun> {
   const sockets = mkdtempSync(join(tmpdir(), 'maxwell-exp-'));
   const config: Readonly<MaxwellConfig> = {
     ...options.config,
@@ -66,6 +73,7 @@ async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progres
   };
   const assembled = await assembleDaemon(config, { mode: arm === 'cfs' ? 'observe' : 'market', tag: `x${String(rep)}${arm === 'cfs' ? 'c' : 'm'}` });
   const { daemon, runtime } = assembled;
+  sources({ temperature: assembled.thermal.source, energy: assembled.thermal.energySource, energyMeasured: assembled.thermal.energyMeasured });
   const tracked: Tracked[] = [];
   const startedAt = new Date().toISOString();
   try {
@@ -171,12 +179,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const repetitions: Repetition[] = [];
   const total = options.repetitions * 2;
   let done = 0;
+  const seen: { value: ArmSources | null } = { value: null };
   for (let rep = 0; rep < options.repetitions; rep++) {
     const order: [Arm, Arm] = rep % 2 === 0 ? ['cfs', 'maxwell'] : ['maxwell', 'cfs'];
     const runs: Partial<Record<Arm, ArmRun>> = {};
     for (const arm of order) {
       const label = `repetition ${String(rep + 1)}/${String(options.repetitions)}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
-      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / total, label));
+      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / total, label), (s) => (seen.value = s));
       done++;
     }
     const cfs = runs.cfs;
@@ -184,8 +193,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     if (cfs === undefined || maxwell === undefined) throw new Error('an arm did not run');
     repetitions.push({ index: rep, order, cfs, maxwell });
   }
-  const source = `thermal twin (${String(cpus().length)} cores) driven by measured per-core utilisation from /proc/stat`;
-  const modelled = { provenance: 'modelled' as const, source: 'thermal-twin', note: `this machine has no RAPL, hwmon or thermal sensor: ${source}` };
+  const armSources: ArmSources = seen.value ?? { temperature: 'unknown', energy: 'unknown', energyMeasured: false };
+  const temperature = { provenance: 'modelled' as const, source: 'thermal-twin', note: armSources.temperature };
+  const energy = armSources.energyMeasured
+    ? { provenance: 'measured' as const, source: 'powercap-rapl', note: armSources.energy }
+    : { provenance: 'modelled' as const, source: 'thermal-twin', note: `no RAPL on this machine: ${armSources.energy}` };
   const metadata: ExperimentMetadata = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     experiment: 'scientist-vs-leech',
@@ -199,8 +211,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     scientists: { count: options.scientists, command: options.scientistCommand.join(' ') },
     leeches: { count: options.leeches, command: options.leechCommand.join(' ') },
     sources: {
-      energy: modelled,
-      temperature: modelled,
+      energy,
+      temperature,
       agentEnergy: { provenance: 'modelled', source: 'package energy split by measured cgroup CPU time', note: 'per-agent joules = package joules × the agent’s share of the agents’ CPU time (cgroup cpuacct)' },
       overhead: { provenance: 'measured', source: 'getrusage of the daemon process', note: 'CPU time of the process hosting the daemon (and this runner) over the arm, as a share of all cores' },
     },
@@ -210,7 +222,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     confidenceLevel: 0.95,
   };
   const notes = [
-    `Energy and temperatures are MODELLED: ${source}. Both arms use the same source.`,
+    `Energy: ${armSources.energy}. Temperatures: ${armSources.temperature}. Both arms use the same sources.`,
     `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
     'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',
   ];
