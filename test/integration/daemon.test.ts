@@ -133,3 +133,24 @@ test('the emergency path: a core above the critical temperature is not sold and 
   assert.equal(daemon.agent('hot').quantaWon, 0, 'no critical core is sold');
   assert.equal(daemon.agent('hot').phase, 'paused');
 });
+
+test('the Landauer tax in the ledger is fed by the entropy source the daemon chose (the eBPF ring buffer here)', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  const config = configIn(dir);
+  const assembled = await assembleDaemon(config, { tag: 'dt5' });
+  t.after(async () => {
+    await assembled.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  t.diagnostic(`entropy source: ${assembled.entropySource}`);
+  const { daemon } = assembled;
+  await daemon.spawnAgent({ id: 'churner', command: process.execPath, args: [repoPath('dist/src/agents/churner.js'), '--mib-per-second', '256'], walletJ: 1000, bid: { pricePerQuantumJ: 5 } });
+  await until('a Landauer tax', () => daemon.agent('churner').taxJ > 0);
+  await assembled.close();
+  const { Ledger } = await import('../../src/ledger/ledger.js');
+  const ledger = Ledger.open(config.ledger);
+  const taxes = ledger.entries({ account: 'agent:churner', limit: 10_000 }).filter((e) => e.kind === 'tax');
+  ledger.close();
+  assert.ok(taxes.length > 0 && taxes.every((e) => e.to === 'landauer' && e.amountMicroJ > 0n));
+  if (process.env['CI'] === 'true') assert.match(assembled.entropySource, /^ebpf/, 'CI builds the loader: the measured source is used');
+});
