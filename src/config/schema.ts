@@ -109,7 +109,7 @@ export const configSchema = z.strictObject({
       tieRotationTicks: z.number().int().min(1).max(10_000).describe('ticks between turns of the tie-break: equal bidders share cores in turns this long (fewer freezes than turning every tick)').default(10),
       settleEveryTicks: z.number().int().min(1).max(10_000).describe('ticks per ledger transaction: payments are summed per agent in between (balances are checked every tick)').default(10),
       incomePerPrimeJ: nonNegative().max(1000).describe('joules paid per verified new prime (default: a Miller–Rabin scientist on a cool core earns ≈ 2× what its quanta cost)').default(0.01),
-      oracleSample: z.number().int().min(0).max(100_000).describe('primes verified per work report (0: every prime; a failed sample forfeits the report)').default(16),
+      oracleSample: z.number().int().min(0).max(100_000).describe('primes verified per work report (0: every prime; a failed sample forfeits the report, so any sample ≥ 2 makes padding with composites lose money)').default(4),
       landauerMultiplier: nonNegative().max(1e30).describe('policy multiplier on kT ln 2 per erased bit (docs/MARKET.md)').default(1e10),
       graceMs: z.number().int().min(0).max(3_600_000).describe('apoptosis: from notice to SIGTERM, ms').default(1000),
       killTimeoutMs: z.number().int().min(0).max(3_600_000).describe('apoptosis and stop: from SIGTERM to SIGKILL, ms').default(2000),
