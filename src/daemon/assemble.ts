@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { MaxwellConfig } from '../config/schema.js';
+import { RuntimeSetupError } from '../errors.js';
 import { selectEntropySource } from '../entropy/ebpf/select.js';
 import { ProcEntropyEstimate } from '../entropy/proc-estimate.js';
 import type { EntropySource } from '../market/entropy.js';
@@ -31,6 +32,9 @@ export interface Assembled {
 }
 
 export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: AssembleOptions = {}): Promise<Assembled> {
+  if (process.getuid?.() !== 0) {
+    throw new RuntimeSetupError('the daemon runs every agent in its own cgroups (freeze, CPU accounting, cpuset), which needs root here: run it with sudo (e.g. sudo npm start)');
+  }
   const runtime = await ProcessRuntime.create({ tag: options.tag ?? 'mxd' });
   let thermal: ThermalState | undefined;
   try {

@@ -103,3 +103,11 @@ test('sensors on a captured tree finds RAPL, hwmon, thermal zones and the GPU', 
   assert.equal(report.temperature.reader, 'hwmon');
   assert.equal(report.gpu?.reader, 'nvidia-smi');
 });
+
+test('the experiment and the daemon say they need root, with the fix, instead of failing somewhere in cgroups', { skip: process.getuid?.() !== 0 ? 'needs root to run the command as another user' : false }, () => {
+  for (const args of [['experiment', 'scientist-vs-leech', '--quick'], ['run']]) {
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: '/tmp' }, cwd: '/tmp' });
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(run.stderr, /MXW_ERR_RUNTIME_SETUP: .*needs root here: run it with sudo/);
+  }
+});
