@@ -213,7 +213,9 @@ export class Daemon implements DaemonControl {
         record.phase = running ? 'running' : 'paused';
       }
       record.lastUnit = unit ?? null;
-      if (record.phase !== 'dying') this.#enforcer.want(record.id, running, unit ?? null);
+      // The controller's allowance for the core becomes the winner's CPU quota on it.
+      const allowance = unit === undefined ? null : (thermal?.allowance[unit] ?? null);
+      if (record.phase !== 'dying') this.#enforcer.want(record.id, running, unit ?? null, allowance);
     }
   }
 

@@ -9,6 +9,16 @@ import type { AgentRuntime } from '../runtimes/runtime.js';
 interface Target {
   run: boolean;
   core: number | null;
+  /** Share of one CPU (the core's allowance), null = unlimited. */
+  share: number | null;
+}
+
+/** Quota changes smaller than this are not written (each is a cgroup write). */
+const SHARE_STEP = 0.05;
+
+function sameShare(a: number | null, b: number | null): boolean {
+  if (a === null || b === null) return a === b;
+  return Math.abs(a - b) < SHARE_STEP;
 }
 
 interface Slot {
@@ -22,6 +32,7 @@ export interface EnforcerStats {
   readonly pauses: number;
   readonly resumes: number;
   readonly pins: number;
+  readonly quotas: number;
   readonly failures: number;
 }
 
@@ -29,7 +40,7 @@ export class Enforcer {
   readonly #runtime: AgentRuntime;
   readonly #slots = new Map<string, Slot>();
   readonly #pinning: boolean;
-  #stats = { pauses: 0, resumes: 0, pins: 0, failures: 0 };
+  #stats = { pauses: 0, resumes: 0, pins: 0, quotas: 0, failures: 0 };
   #idle: Promise<void> = Promise.resolve();
 
   /** @param pinning pin winners to the core they won (off for runtimes that cannot pin) */
@@ -44,7 +55,7 @@ export class Enforcer {
 
   /** A new agent, running unpinned. */
   admit(agentId: string): void {
-    this.#slots.set(agentId, { desired: { run: true, core: null }, actual: { run: true, core: null }, busy: false, gone: false });
+    this.#slots.set(agentId, { desired: { run: true, core: null, share: null }, actual: { run: true, core: null, share: null }, busy: false, gone: false });
   }
 
   forget(agentId: string): void {
@@ -57,11 +68,16 @@ export class Enforcer {
     return this.#slots.get(agentId)?.actual.run ?? false;
   }
 
-  want(agentId: string, run: boolean, core: number | null = null): void {
+  /**
+   * What the agent should do now: run (on `core`, within `share` of it: the controller's
+   * allowance, null or ≥ 1 for all of it) or wait.
+   */
+  want(agentId: string, run: boolean, core: number | null = null, share: number | null = null): void {
     const slot = this.#slots.get(agentId);
     if (slot === undefined) return;
     slot.desired.run = run;
     if (run && this.#pinning && core !== null) slot.desired.core = core;
+    if (run) slot.desired.share = share === null || share >= 1 - SHARE_STEP ? null : Math.max(0.01, share);
     this.#reconcile(agentId, slot);
   }
 
@@ -92,6 +108,13 @@ export class Enforcer {
         actual.run = false;
         this.#stats.pauses++;
       };
+    } else if (desired.run && !sameShare(desired.share, actual.share)) {
+      const share = desired.share;
+      op = async () => {
+        await this.#runtime.setCpuShare(agentId, share);
+        actual.share = share;
+        this.#stats.quotas++;
+      };
     } else if (desired.run && desired.core !== actual.core && desired.core !== null) {
       const core = desired.core;
       op = async () => {
@@ -115,11 +138,12 @@ export class Enforcer {
     this.#idle = Promise.all([this.#idle, done]).then(() => undefined);
   }
 
-  /** Resumes and unpins every agent still here, and waits for all calls in flight. */
+  /** Resumes, unthrottles and unpins every agent still here, and waits for all calls in flight. */
   async restoreAll(): Promise<void> {
     for (const [agentId, slot] of this.#slots) {
       slot.desired.run = true;
       slot.desired.core = null;
+      slot.desired.share = null;
       this.#reconcile(agentId, slot);
     }
     await this.#idle;
