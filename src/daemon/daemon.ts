@@ -6,6 +6,9 @@
  * - `market`: the auction decides who runs; winners pay, insolvent agents die.
  * - `observe`: plain Linux CFS schedules; the daemon only measures (same telemetry, same
  *   protocol, same prime oracle), never pauses, charges or kills.
+ *
+ * One class of ≈ 500 lines on purpose: the tick and the operators' calls share its private state
+ * (agents, book, bank), and splitting them would expose that state to each other.
  */
 import { randomBytes } from 'node:crypto';
 import { createMonotonicClock, type Clock } from '../clock/clock.js';
