@@ -104,13 +104,15 @@ export class Enforcer {
     let op: (() => Promise<void>) | null = null;
     if (desired.run && !actual.run) {
       op = async () => {
-        await this.#runtime.resume(agentId);
+        await this.#runtime.resume(agentId, { confirm: false });
         actual.run = true;
         this.#stats.resumes++;
       };
     } else if (!desired.run && actual.run) {
+      // Routine turn-taking: the freeze is requested, not waited for (confirmation polls the
+      // kernel on the daemon's thread: 3 % of a core in the experiment). The emergency path confirms.
       op = async () => {
-        await this.#runtime.pause(agentId);
+        await this.#runtime.pause(agentId, { confirm: false });
         actual.run = false;
         this.#stats.pauses++;
       };

@@ -67,14 +67,25 @@ export interface AgentInfo {
   readonly state: AgentState;
 }
 
+export interface PauseOptions extends AbortOptions {
+  /**
+   * Wait until the pause (or resume) is seen to take effect, falling back to SIGSTOP when a
+   * freeze is not confirmed in time. Default true. The market's routine turn-taking passes
+   * false: it only needs the request made (confirmation polls the kernel and costs CPU on the
+   * daemon's thread); the emergency path always confirms. Runtimes whose pause is already
+   * synchronous ignore it.
+   */
+  readonly confirm?: boolean;
+}
+
 /** One runtime. Every method takes an optional abort signal. */
 export interface AgentRuntime {
   readonly kind: 'process' | 'wasm' | 'vm';
   /** Which mechanisms this runtime found and uses, in words. */
   readonly mechanisms: Readonly<Record<string, string>>;
   start(spec: AgentSpec, options?: AbortOptions): Promise<AgentInfo>;
-  pause(id: string, options?: AbortOptions): Promise<PauseResult>;
-  resume(id: string, options?: AbortOptions): Promise<void>;
+  pause(id: string, options?: PauseOptions): Promise<PauseResult>;
+  resume(id: string, options?: PauseOptions): Promise<void>;
   setCpuShare(id: string, share: number | null): Promise<void>;
   pin(id: string, cores: readonly number[] | null): Promise<void>;
   usage(id: string): Promise<AgentUsage>;

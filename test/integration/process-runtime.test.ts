@@ -198,3 +198,24 @@ test('close() leaves no cgroup of this runtime behind', { skip: SKIP }, async ()
     if (existsSync(top)) assert.ok(!readdirSync(top).some((d) => d.startsWith(`p${process.pid}-tidy`)), `leftover in ${top}`);
   }
 });
+
+test('an unconfirmed pause (the market’s routine turns) requests the freeze and returns; the agent does stop running', { skip: SKIP || (layout.freezer === undefined && layout.v2 === undefined ? 'no freezer' : false) }, async () => {
+  const runtime = await ProcessRuntime.create({ tag: 'uncf' });
+  try {
+    await runtime.start(agents.busy('spinner'));
+    await sleep(200);
+    const result = await runtime.pause('spinner', { confirm: false });
+    assert.equal(result.confirmed, false);
+    assert.notEqual(result.mechanism, 'sigstop', 'no SIGSTOP fallback without confirmation');
+    assert.equal(runtime.info('spinner').state, 'paused');
+    await sleep(100);
+    const before = (await runtime.usage('spinner')).cpuS;
+    await sleep(300);
+    assert.ok((await runtime.usage('spinner')).cpuS - before < 0.01, 'frozen: no CPU time while paused');
+    await runtime.resume('spinner', { confirm: false });
+    await sleep(300);
+    assert.ok((await runtime.usage('spinner')).cpuS - before > 0.1, 'runs again after resume');
+  } finally {
+    await runtime.close();
+  }
+});

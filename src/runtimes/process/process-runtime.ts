@@ -21,7 +21,7 @@ import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock
 import { seconds } from '../../units/units.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
-import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseMechanism, PauseResult } from '../runtime.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseMechanism, PauseOptions, PauseResult } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
 
@@ -369,7 +369,7 @@ export class ProcessRuntime implements AgentRuntime {
     writeControl(dir, 'cpuset.cpus', cores === null || cores.length === 0 ? all : cores.join(','));
   }
 
-  async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
+  async pause(id: string, options: PauseOptions = {}): Promise<PauseResult> {
     const agent = this.#agent(id);
     if (agent.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
     if (agent.state === 'paused') return { latencyMs: 0, mechanism: agent.pausedBy ?? this.#options.pauseMechanism, confirmed: true };
@@ -379,14 +379,18 @@ export class ProcessRuntime implements AgentRuntime {
     const mechanism = this.#options.pauseMechanism;
     let used: PauseMechanism = mechanism;
     let confirmed = false;
+    const confirm = options.confirm ?? true;
+    let requested = false;
     if (mechanism === 'cgroup2-freeze' && agent.dirs.v2 !== undefined) {
       writeControl(agent.dirs.v2, 'cgroup.freeze', '1');
-      confirmed = await confirmFrozen(agent.dirs.v2, 'v2', this.#options.confirmTimeoutMs);
+      requested = true;
+      confirmed = confirm && (await confirmFrozen(agent.dirs.v2, 'v2', this.#options.confirmTimeoutMs));
     } else if (mechanism === 'cgroup1-freezer' && agent.dirs.freezer !== undefined) {
       writeControl(agent.dirs.freezer, 'freezer.state', 'FROZEN');
-      confirmed = await confirmFrozen(agent.dirs.freezer, 'freezer', this.#options.confirmTimeoutMs);
+      requested = true;
+      confirmed = confirm && (await confirmFrozen(agent.dirs.freezer, 'freezer', this.#options.confirmTimeoutMs));
     }
-    if (!confirmed) {
+    if (!confirmed && !(requested && !confirm)) {
       // Not confirmed in time (or SIGSTOP chosen): stop the whole process group.
       used = 'sigstop';
       process.kill(-agent.pid, 'SIGSTOP');
@@ -397,22 +401,22 @@ export class ProcessRuntime implements AgentRuntime {
     return { latencyMs: (this.#clock.now() - t0) * 1000, mechanism: used, confirmed };
   }
 
-  async resume(id: string): Promise<void> {
+  async resume(id: string, options: PauseOptions = {}): Promise<void> {
     const agent = this.#agent(id);
     if (agent.state !== 'paused') return;
-    await this.#thaw(agent);
+    await this.#thaw(agent, options.confirm ?? true);
     agent.state = 'running';
     agent.pausedBy = null;
   }
 
-  async #thaw(agent: Agent): Promise<void> {
+  async #thaw(agent: Agent, confirm = true): Promise<void> {
     if (agent.dirs.v2 !== undefined && hasFreeze(agent.dirs.v2)) {
       writeControl(agent.dirs.v2, 'cgroup.freeze', '0');
-      await confirmThawed(agent.dirs.v2, 'v2', this.#options.confirmTimeoutMs);
+      if (confirm) await confirmThawed(agent.dirs.v2, 'v2', this.#options.confirmTimeoutMs);
     }
     if (agent.dirs.freezer !== undefined) {
       writeControl(agent.dirs.freezer, 'freezer.state', 'THAWED');
-      await confirmThawed(agent.dirs.freezer, 'freezer', this.#options.confirmTimeoutMs);
+      if (confirm) await confirmThawed(agent.dirs.freezer, 'freezer', this.#options.confirmTimeoutMs);
     }
     if (agent.pausedBy === 'sigstop') {
       try {
