@@ -50,7 +50,6 @@ export class DecisionLog {
   readonly #capacity: number;
   readonly #listeners: ((d: Decision) => void)[] = [];
   #pendingForTick: Decision[] = [];
-  total = 0;
 
   constructor(capacity = 10_000) {
     this.#capacity = capacity;
@@ -61,7 +60,6 @@ export class DecisionLog {
   }
 
   add(decision: Decision): void {
-    this.total++;
     this.#items.push(decision);
     if (this.#items.length > this.#capacity) this.#items.splice(0, this.#items.length - this.#capacity);
     this.#pendingForTick.push(decision);

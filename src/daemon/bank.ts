@@ -90,10 +90,6 @@ export class Bank {
     this.#settling.push({ agentId, survivalMs, reason });
   }
 
-  isClosed(agentId: string): boolean {
-    return this.#closed.has(agentId);
-  }
-
   /**
    * Writes everything pending as one ledger tick; `memo` names the auction ticks it covers.
    * If the write fails nothing pending is dropped: it is retried with the next flush.

@@ -70,6 +70,9 @@ export class Daemon implements DaemonControl {
   readonly #startedMs: number;
   readonly #cpuAtStart = process.cpuUsage();
   #lastThermal: ThermalTick | null = null;
+  /** Reused every tick (the 100 Hz path allocates as little as it can). */
+  readonly #offerMap = new Map<Plane, PlaneOffer>();
+  readonly #noOffers: ReadonlyMap<Plane, PlaneOffer> = new Map();
   #tick = 0;
   #emergencyLatenciesMs: number[] = [];
   #stopping = false;
@@ -123,9 +126,10 @@ export class Daemon implements DaemonControl {
   #offers(): ReadonlyMap<Plane, PlaneOffer> {
     const thermal = this.#thermal.read();
     this.#lastThermal = thermal;
-    if (this.mode === 'observe') return new Map();
+    if (this.mode === 'observe') return this.#noOffers;
     this.#emergency(thermal);
-    return new Map([['cpu', thermal.offer]]);
+    this.#offerMap.set('cpu', thermal.offer);
+    return this.#offerMap;
   }
 
   /** A core above the critical temperature: its agents are paused now, outside the auction. */

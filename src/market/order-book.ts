@@ -55,8 +55,6 @@ export class OrderBook {
   readonly #bids = new Map<string, StandingBid>();
   readonly #counts = new Map<SubmitOutcome, number>(SUBMIT_OUTCOMES.map((o) => [o, 0]));
   #nextIndex = 0;
-  /** Bumped on every change, so a tick can reuse its arrays when nothing moved. */
-  version = 0;
 
   /** Makes `agentId` able to bid. Idempotent for a live agent. */
   register(agentId: string): void {
@@ -70,7 +68,7 @@ export class OrderBook {
     const agent = this.#agents.get(agentId);
     if (agent === undefined) return;
     agent.alive = false;
-    if (this.#bids.delete(agentId)) this.version += 1;
+    this.#bids.delete(agentId);
   }
 
   isAlive(agentId: string): boolean {
@@ -128,12 +126,11 @@ export class OrderBook {
     } else {
       this.#bids.set(agentId, { agentId, index, plane, pricePerQuantumJ: price, budgetJ: budget });
     }
-    this.version += 1;
   }
 
   /** Withdraws the agent's bid (it keeps its sequence numbers). */
   withdraw(agentId: string): void {
-    if (this.#bids.delete(agentId)) this.version += 1;
+    this.#bids.delete(agentId);
   }
 
   bids(): IterableIterator<StandingBid> {
