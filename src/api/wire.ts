@@ -12,6 +12,7 @@ import type { LedgerEntry } from '../ledger/entries.js';
 import type { LedgerTotals, VerifyReport } from '../ledger/verify.js';
 import { MAX_BID_J } from '../market/clearing.js';
 import { PLANES, type SubmitOutcome } from '../market/order-book.js';
+import { RUNTIME_KINDS } from '../runtimes/runtime.js';
 import type { AgentView, DaemonSnapshot, Decision, WalletView } from '../daemon/control.js';
 
 /** The API's version prefix: every route starts with it. */
@@ -48,6 +49,7 @@ export const bidSchema = z.strictObject({
 /** `POST /v1/agents`. */
 export const spawnSchema = z.strictObject({
   id: agentId.optional(),
+  runtime: z.enum(RUNTIME_KINDS).optional(),
   command: z.string().min(1).max(MAX_ARG_LENGTH),
   args: z.array(z.string().max(MAX_ARG_LENGTH)).max(MAX_ARGS).optional(),
   walletJ: joules(MAX_WALLET_J),

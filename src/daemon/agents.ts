@@ -1,11 +1,13 @@
 /** What the daemon remembers of each agent, and the explainable decision log. */
 import { toJoules } from '../ledger/entries.js';
 import type { OrderBook } from '../market/order-book.js';
+import type { RuntimeKind } from '../runtimes/runtime.js';
 import type { AgentPhase, AgentRole, AgentView, Decision } from './control.js';
 
 export interface AgentRecord {
   readonly id: string;
   readonly role: AgentRole;
+  readonly runtime: RuntimeKind;
   pid: number | null;
   phase: AgentPhase;
   quantaWon: number;
@@ -20,8 +22,8 @@ export interface AgentRecord {
   ended: { reason: string; survivalMs: number; finalBalanceMicroJ: bigint } | null;
 }
 
-export function newRecord(id: string, role: AgentRole, startedAtMs: number): AgentRecord {
-  return { id, role, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, ended: null };
+export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
+  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, ended: null };
 }
 
 export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean): AgentView {
@@ -29,6 +31,7 @@ export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBo
   return {
     id: record.id,
     role: record.role,
+    runtime: record.runtime,
     pid: record.pid,
     phase: record.phase,
     balanceJ: toJoules(record.ended?.finalBalanceMicroJ ?? balanceMicroJ),

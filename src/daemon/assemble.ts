@@ -1,6 +1,6 @@
 /**
- * Builds a daemon from configuration with the real parts this machine has: the process runtime
- * (cgroups), the thermal state (sensors, or the twin driven by /proc/stat), and the best
+ * Builds a daemon from configuration with the real parts this machine has: the agent runtimes
+ * (processes in cgroups; WASM modules and QEMU VMs created on their first agent), the thermal state (sensors, or the twin driven by /proc/stat), and the best
  * entropy source available. Used by `maxwell run`, the experiment and the end-to-end tests.
  */
 import { availableParallelism } from 'node:os';
@@ -9,7 +9,10 @@ import { RuntimeSetupError } from '../errors.js';
 import { selectEntropySource } from '../entropy/ebpf/select.js';
 import { ProcEntropyEstimate } from '../entropy/proc-estimate.js';
 import type { EntropySource } from '../market/entropy.js';
+import { CompositeRuntime } from '../runtimes/composite.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import { VmRuntime } from '../runtimes/vm/vm-runtime.js';
+import { WasmRuntime } from '../runtimes/wasm/wasm-runtime.js';
 import { Daemon, type DaemonMode } from './daemon.js';
 import { ThermalState } from './thermal.js';
 
@@ -23,7 +26,7 @@ export interface AssembleOptions {
 
 export interface Assembled {
   readonly daemon: Daemon;
-  readonly runtime: ProcessRuntime;
+  readonly runtime: CompositeRuntime;
   readonly thermal: ThermalState;
   /** Which entropy source feeds the Landauer tax, and why that one. */
   readonly entropySource: string;
@@ -35,7 +38,12 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
   if (process.getuid?.() !== 0) {
     throw new RuntimeSetupError('the daemon runs every agent in its own cgroups (freeze, CPU accounting, cpuset), which needs root here: run it with sudo (e.g. sudo npm start)');
   }
-  const runtime = await ProcessRuntime.create({ tag: options.tag ?? 'mxd' });
+  const tag = options.tag ?? 'mxd';
+  const runtime = await CompositeRuntime.create({
+    process: () => ProcessRuntime.create({ tag }),
+    wasm: () => Promise.resolve(new WasmRuntime()),
+    vm: () => VmRuntime.create({ tag: `${tag}-vm` }),
+  });
   let thermal: ThermalState | undefined;
   try {
     // The twin models this machine's own cores: one plane per CPU the kernel schedules on.

@@ -7,12 +7,18 @@
 import type { VerifyReport } from '../ledger/verify.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { SubmitOutcome, Plane } from '../market/order-book.js';
+import type { RuntimeKind } from '../runtimes/runtime.js';
 
 export type AgentRole = 'scientist' | 'leech' | 'other';
 
 export interface SpawnRequest {
   /** Letters, digits, `_`, `-`; generated when absent. */
   readonly id?: string;
+  /**
+   * What runs it: a process (`command` is the program), a WASM module (`command` is the .wasm
+   * path) or a VM (`command` is the guest program). @default 'process'
+   */
+  readonly runtime?: RuntimeKind;
   readonly command: string;
   readonly args?: readonly string[];
   /** Joules minted into the agent's wallet at start. */
@@ -29,6 +35,8 @@ export type AgentPhase = 'starting' | 'running' | 'paused' | 'dying' | 'dead';
 export interface AgentView {
   readonly id: string;
   readonly role: AgentRole;
+  readonly runtime: RuntimeKind;
+  /** The process id (for a VM: its QEMU process; null for a WASM agent, which is a thread). */
   readonly pid: number | null;
   readonly phase: AgentPhase;
   readonly balanceJ: number;

@@ -25,7 +25,7 @@ import { OrderBook, type Plane, type SubmitOutcome } from '../market/order-book.
 import { PrimeOracle } from '../market/prime-oracle.js';
 import { toPrimeClaim, type AgentMessage } from '../protocol/messages.js';
 import { ProtocolServer } from '../protocol/server.js';
-import type { AgentRuntime } from '../runtimes/runtime.js';
+import type { AgentRuntime, RuntimeKind } from '../runtimes/runtime.js';
 import { DecisionLog, newRecord, viewOf, type AgentRecord } from './agents.js';
 import { Bank } from './bank.js';
 import type { AgentView, DaemonControl, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from './control.js';
@@ -93,7 +93,7 @@ export class Daemon implements DaemonControl {
     this.#bank = new Bank(ledger);
     this.oracle = new PrimeOracle(toMicroJ(config.daemon.incomePerPrimeJ), { sample: config.daemon.oracleSample });
     this.#apoptosis = new Apoptosis({ graceMs: config.daemon.graceMs });
-    this.#enforcer = new Enforcer(parts.runtime, parts.runtime.kind === 'process');
+    this.#enforcer = new Enforcer(parts.runtime);
     const engine = new ClearingEngine({
       book: this.#book,
       mode: config.daemon.clearing,
@@ -332,8 +332,9 @@ export class Daemon implements DaemonControl {
     if (!AGENT_ID.test(id)) throw new AgentSpecError(`invalid agent id ${JSON.stringify(id)}: letters, digits, '_' and '-', at most 48`);
     if (this.#agents.has(id)) throw new AgentSpecError(`an agent named ${id} exists (ids are never reused: its ledger account stays)`);
     if (!(request.walletJ >= 0 && request.walletJ <= MAX_WALLET_J)) throw new InvalidArgumentError(`wallet must be 0–${String(MAX_WALLET_J)} J, got ${String(request.walletJ)}`);
+    const runtime = this.#runtimeKindFor(request.runtime);
     const endpoint = await this.protocol.addAgent(id);
-    const record = newRecord(id, request.role ?? 'other', this.#nowMs());
+    const record = newRecord(id, request.role ?? 'other', runtime, this.#nowMs());
     this.#agents.set(id, record);
     // Everything is in place before the process starts: its first bid may arrive at once.
     this.#book.register(id);
@@ -341,6 +342,7 @@ export class Daemon implements DaemonControl {
     try {
       const info = await this.#runtime.start({
         id,
+        runtime,
         command: request.command,
         args: request.args ?? [],
         env: { ...request.env, ...endpoint.env },
@@ -355,10 +357,21 @@ export class Daemon implements DaemonControl {
     }
     record.phase = 'running';
     this.#bank.mint(id, toMicroJ(request.walletJ));
-    this.#enforcer.admit(id);
+    // Worker threads have no CPU affinity: a WASM agent is scheduled, never pinned.
+    this.#enforcer.admit(id, runtime !== 'wasm');
     this.#apoptosis.admit(id, record.startedAtMs);
     if (record.pid !== null) this.#entropy.watch({ agentId: id, pid: record.pid });
     return this.agent(id);
+  }
+
+  /** The runtime kind a spawn gets: what it asked for, if this daemon's runtime runs that kind. */
+  #runtimeKindFor(requested: RuntimeKind | undefined): RuntimeKind {
+    const own = this.#runtime.kind;
+    if (own !== 'composite') {
+      if (requested !== undefined && requested !== own) throw new AgentSpecError(`this daemon runs only ${own} agents, not ${requested}`);
+      return own;
+    }
+    return requested ?? 'process';
   }
 
   listAgents(): readonly AgentView[] {

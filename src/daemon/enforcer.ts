@@ -27,6 +27,7 @@ function sameShare(a: number | null, b: number | null): boolean {
 }
 
 interface Slot {
+  readonly pinning: boolean;
   readonly desired: Target;
   readonly actual: Target;
   shareWrittenAtMs: number;
@@ -45,23 +46,20 @@ export interface EnforcerStats {
 export class Enforcer {
   readonly #runtime: AgentRuntime;
   readonly #slots = new Map<string, Slot>();
-  readonly #pinning: boolean;
   #stats = { pauses: 0, resumes: 0, pins: 0, quotas: 0, failures: 0 };
   #idle: Promise<void> = Promise.resolve();
 
-  /** @param pinning pin winners to the core they won (off for runtimes that cannot pin) */
-  constructor(runtime: AgentRuntime, pinning = true) {
+  constructor(runtime: AgentRuntime) {
     this.#runtime = runtime;
-    this.#pinning = pinning;
   }
 
   get stats(): EnforcerStats {
     return { ...this.#stats };
   }
 
-  /** A new agent, running unpinned. */
-  admit(agentId: string): void {
-    this.#slots.set(agentId, { desired: { run: true, core: null, share: null }, actual: { run: true, core: null, share: null }, shareWrittenAtMs: Number.NEGATIVE_INFINITY, busy: false, gone: false });
+  /** A new agent, running unpinned; `pinning`: pin it to the core it wins (off for agents that cannot be pinned). */
+  admit(agentId: string, pinning = true): void {
+    this.#slots.set(agentId, { pinning, desired: { run: true, core: null, share: null }, actual: { run: true, core: null, share: null }, shareWrittenAtMs: Number.NEGATIVE_INFINITY, busy: false, gone: false });
   }
 
   forget(agentId: string): void {
@@ -82,7 +80,7 @@ export class Enforcer {
     const slot = this.#slots.get(agentId);
     if (slot === undefined) return;
     slot.desired.run = run;
-    if (run && this.#pinning && core !== null) slot.desired.core = core;
+    if (run && slot.pinning && core !== null) slot.desired.core = core;
     if (run) slot.desired.share = share === null || share >= 1 - SHARE_STEP ? null : Math.max(0.01, share);
     this.#reconcile(agentId, slot);
   }

@@ -5,10 +5,19 @@
  */
 import type { AbortOptions } from '../clock/clock.js';
 
+/** The kinds of agent Maxwell runs. */
+export const RUNTIME_KINDS = ['process', 'wasm', 'vm'] as const;
+export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
+
 /** What to run. */
 export interface AgentSpec {
   /** Unique within the runtime: letters, digits, `-`, `_` (it names cgroups). */
   readonly id: string;
+  /**
+   * Which runtime runs it, for a runtime that fronts several (`CompositeRuntime`); single
+   * runtimes ignore it. @default 'process'
+   */
+  readonly runtime?: RuntimeKind;
   readonly command: string;
   readonly args?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
@@ -80,7 +89,8 @@ export interface PauseOptions extends AbortOptions {
 
 /** One runtime. Every method takes an optional abort signal. */
 export interface AgentRuntime {
-  readonly kind: 'process' | 'wasm' | 'vm';
+  /** `composite` routes each agent to one of the others. */
+  readonly kind: RuntimeKind | 'composite';
   /** Which mechanisms this runtime found and uses, in words. */
   readonly mechanisms: Readonly<Record<string, string>>;
   start(spec: AgentSpec, options?: AbortOptions): Promise<AgentInfo>;

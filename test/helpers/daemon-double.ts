@@ -34,6 +34,7 @@ export class DaemonDouble implements DaemonControl {
     const agent: Mutable<AgentView> = {
       id,
       role: request.role ?? 'other',
+      runtime: request.runtime ?? 'process',
       pid: 10_000 + this.agents.size,
       phase: 'running',
       balanceJ: request.walletJ,

@@ -63,21 +63,29 @@ describe('the CLI against a running control API (daemon test double)', () => {
       walletJ: 5000,
       id: 's1',
       role: 'scientist',
+      runtime: 'process',
       env: { A: 'b=c' },
       bid: { pricePerQuantumJ: 0.02, budgetJ: 2 },
     });
     const human = await maxwell(['agent', 'spawn', '--wallet', '300', '--id', 'l1', '--role', 'leech', '--', 'sleep', '100'], env);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /spawned agent l1 \(leech, running, pid \d+\): balance 300\.000 J/);
+    assert.match(human.stdout, /spawned agent l1 \(leech, process, running, pid \d+\): balance 300\.000 J/);
+    const wasm = await maxwell(['agent', 'spawn', '--wallet', '1', '--id', 'w1', '--runtime', 'wasm', '--json', '--', '/tmp/agent.wasm'], env);
+    assert.equal(wasm.code, 0, wasm.stderr);
+    assert.equal((JSON.parse(wasm.stdout) as AgentView).runtime, 'wasm');
+    assert.equal(daemon.spawned.at(-1)?.runtime, 'wasm');
+    const bogus = await maxwell(['agent', 'spawn', '--wallet', '1', '--runtime', 'docker', '--', 'x'], env);
+    assert.notEqual(bogus.code, 0);
+    assert.match(bogus.stderr, /--runtime <kind>.*Allowed choices are process, wasm, vm/);
   });
 
   test('agents lists them as a table and as JSON', async () => {
     const table = await maxwell(['agents'], env);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /^id\s+role\s+phase/);
-    assert.match(table.stdout, /\ns1\s+scientist\s+running/);
+    assert.match(table.stdout, /^id\s+role\s+runtime\s+phase/);
+    assert.match(table.stdout, /\ns1\s+scientist\s+process\s+running/);
     const json = JSON.parse((await maxwell(['agents', '--json'], env)).stdout) as AgentView[];
-    assert.deepEqual(json.map((a) => a.id), ['s1', 'l1']);
+    assert.deepEqual(json.map((a) => a.id), ['s1', 'l1', 'w1']);
   });
 
   test('agent bid and wallet --top-up', async () => {

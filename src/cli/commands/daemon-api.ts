@@ -8,6 +8,7 @@ import { ApiClient, resolveApiEndpoint } from '../../api/client.js';
 import type { AgentView, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Plane } from '../../market/order-book.js';
+import { RUNTIME_KINDS, type RuntimeKind } from '../../runtimes/runtime.js';
 import { fmt, formatTable, toJson, type CliIo } from '../output.js';
 import { addConfigFlags, configFor, type ConfigFlag, type GlobalOptions } from './common.js';
 
@@ -72,10 +73,11 @@ const j = (joules: number, decimals = 3): string => `${fmt(joules, decimals)} J`
 export function formatAgents(agents: readonly AgentView[]): string {
   if (agents.length === 0) return 'No agents.\n';
   return formatTable([
-    ['id', 'role', 'phase', 'pid', 'balance', 'bid/quantum', 'plane', 'won', 'paid', 'income', 'primes', 'socket'],
+    ['id', 'role', 'runtime', 'phase', 'pid', 'balance', 'bid/quantum', 'plane', 'won', 'paid', 'income', 'primes', 'socket'],
     ...agents.map((a) => [
       a.id,
       a.role,
+      a.runtime,
       a.phase,
       a.pid === null ? '-' : String(a.pid),
       j(a.balanceJ),
@@ -91,7 +93,7 @@ export function formatAgents(agents: readonly AgentView[]): string {
 }
 
 function formatAgent(agent: AgentView, verb: string): string {
-  let out = `${verb} agent ${agent.id} (${agent.role}, ${agent.phase}${agent.pid === null ? '' : `, pid ${String(agent.pid)}`}): balance ${j(agent.balanceJ)}`;
+  let out = `${verb} agent ${agent.id} (${agent.role}, ${agent.runtime}, ${agent.phase}${agent.pid === null ? '' : `, pid ${String(agent.pid)}`}): balance ${j(agent.balanceJ)}`;
   if (agent.bid !== null) out += `, bid ${j(agent.bid.pricePerQuantumJ, 4)} per quantum on ${agent.bid.plane} (budget ${j(agent.bid.budgetJ)} per tick)`;
   if (agent.ended !== null) out += `\n  ended: ${agent.ended.reason} after ${fmt(agent.ended.survivalMs / 1000, 1)} s, final balance ${j(agent.ended.finalBalanceJ)}`;
   return `${out}\n`;
@@ -145,12 +147,13 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
     agent
       .command('spawn')
       .description('start CMD ARGS… as an agent with a wallet and an opening bid, e.g. `maxwell agent spawn --wallet 5kJ --bid 0.02 -- node scientist.js`')
-      .argument('<command>', 'the agent program')
+      .argument('<command>', 'the agent program (for --runtime wasm the .wasm file, for vm the guest program)')
       .argument('[args...]', 'its arguments (put -- before the command)')
       .requiredOption('--wallet <joules>', 'joules minted into its wallet: 5000, 5000J, 5kJ')
       .option('--bid <joules>', 'opening bid per 10 ms quantum, J')
       .option('--budget <joules>', 'most it spends per tick, J (default: its whole balance)')
       .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu']))
+      .addOption(new Option('--runtime <kind>', 'what runs it: a process in cgroups, a WASM module in a worker thread, or a QEMU VM').choices([...RUNTIME_KINDS]).default('process'))
       .addOption(new Option('--role <role>', 'its role in reports').choices(['scientist', 'leech', 'other']))
       .option('--id <id>', 'its id: letters, digits, _ and - (default: generated)')
       .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
@@ -158,7 +161,7 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
     async (
       command: string,
       args: string[],
-      options: ApiOptions & { wallet: string; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[] },
+      options: ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[] },
       cmd: Command,
     ) => {
       if (options.bid === undefined && (options.budget !== undefined || options.plane !== undefined)) throw new InvalidArgumentError('--budget and --plane need --bid');
@@ -170,6 +173,7 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
         }),
       );
       const request: SpawnRequest = {
+        runtime: options.runtime,
         command,
         args,
         walletJ: positiveJoules(options.wallet, '--wallet'),

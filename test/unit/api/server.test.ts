@@ -139,6 +139,9 @@ describe('control API over real HTTP on 127.0.0.1', () => {
     assert.equal(answer.status, 400);
     assert.equal(answer.body.error?.code, 'MXW_ERR_API_VALIDATION');
     assert.match(answer.body.error.message, /wallet/);
+    const runtime = await call('POST', '/v1/agents', { body: { command: 'x', walletJ: 1, runtime: 'docker' } });
+    assert.equal(runtime.status, 400);
+    assert.match(runtime.body.error?.message ?? '', /runtime/);
     const nested = await call('POST', '/v1/agents', { body: { command: 'x', walletJ: 1, bid: { pricePerQuantumJ: 1, max: 2 } } });
     assert.equal(nested.status, 400);
     const bid = await call('PUT', '/v1/agents/a/bid', { body: { pricePerQuantumJ: 1, seq: 3 } });
