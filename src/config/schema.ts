@@ -112,6 +112,7 @@ export const configSchema = z.strictObject({
       oracleSample: z.number().int().min(0).max(100_000).describe('primes verified per work report (0: every prime; a failed sample forfeits the report, so any sample ≥ 2 makes padding with composites lose money)').default(4),
       landauerMultiplier: nonNegative().max(1e30).describe('policy multiplier on kT ln 2 per erased bit (docs/MARKET.md)').default(1e10),
       graceMs: z.number().int().min(0).max(3_600_000).describe('apoptosis: from notice to SIGTERM, ms').default(1000),
+      rescueMarginPercent: z.number().int().min(100).max(10_000).describe('apoptosis: an agent in its grace period is rescued by a balance above this percentage of the cheapest quantum (hysteresis against price jitter)').default(150),
       killTimeoutMs: z.number().int().min(0).max(3_600_000).describe('apoptosis and stop: from SIGTERM to SIGKILL, ms').default(2000),
       criticalC: z.number().min(20).max(150).describe('emergency: a core above this is paused at once, outside the auction, °C').default(95),
       runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),

@@ -92,7 +92,7 @@ export class Daemon implements DaemonControl {
     this.protocol = protocol;
     this.#bank = new Bank(ledger);
     this.oracle = new PrimeOracle(toMicroJ(config.daemon.incomePerPrimeJ), { sample: config.daemon.oracleSample });
-    this.#apoptosis = new Apoptosis({ graceMs: config.daemon.graceMs });
+    this.#apoptosis = new Apoptosis({ graceMs: config.daemon.graceMs, rescueMarginPercent: config.daemon.rescueMarginPercent });
     this.#enforcer = new Enforcer(parts.runtime);
     const engine = new ClearingEngine({
       book: this.#book,
@@ -256,14 +256,14 @@ export class Daemon implements DaemonControl {
     const rentMicroJ = Number.isFinite(cheapest) ? toMicroJ(cheapest) : 0n;
     for (const record of this.#agents.values()) {
       if (record.phase === 'dead' || record.phase === 'dying' || record.phase === 'starting') continue;
-      const action = this.#apoptosis.observe(record.id, this.#bank.balance(record.id) - rentMicroJ, nowMs);
+      const action = this.#apoptosis.observe(record.id, this.#bank.balance(record.id), nowMs, rentMicroJ);
       if (action === null) continue;
       const balance = `${toJoules(this.#bank.balance(record.id)).toFixed(6)} J (${toJoules(rentMicroJ).toFixed(6)} J buys the cheapest quantum)`;
       if (action.kind === 'notice') {
         this.protocol.send(record.id, { type: 'apoptosis', graceMs: action.graceMs, balanceJ: toJoules(this.#bank.balance(record.id)) });
         this.#decide({ action: 'apoptosis-notice', agentId: record.id, plane: null, because: `insolvent: balance ${balance}; SIGTERM in ${String(action.graceMs)} ms unless topped up` });
       } else if (action.kind === 'rescued') {
-        this.#decide({ action: 'rescued', agentId: record.id, plane: null, because: `balance back to ${balance} during the grace period` });
+        this.#decide({ action: 'rescued', agentId: record.id, plane: null, because: `balance back to ${balance}, above ${String(this.#apoptosis.rescueMarginPercent)} % of the price, during the grace period` });
       } else {
         record.phase = 'dying';
         this.#decide({ action: 'kill', agentId: record.id, plane: null, because: `insolvent: balance ${balance} after a ${String(this.#config.daemon.graceMs)} ms grace period; SIGTERM, SIGKILL after ${String(this.#config.daemon.killTimeoutMs)} ms` });

@@ -1,12 +1,16 @@
 /**
  * Apoptosis (DESIGN.md §1.5): an agent that cannot pay dies gracefully.
  *
- *   alive ──balance ≤ 0──► grace (notice sent) ──deadline──► terminating (SIGTERM, SIGKILL
- *     ▲                      │                                after the kill timeout; the
- *     └──balance > 0 again───┘ (rescued: a top-up or income)   daemon settles the wallet)
+ *   alive ──balance ≤ price──► grace (notice sent) ──deadline──► terminating (SIGTERM, SIGKILL
+ *     ▲                          │                                after the kill timeout; the
+ *     └─balance > margin × price─┘ (rescued: a top-up or income)   daemon settles the wallet)
  *
- * A pure state machine driven once per tick with the agent's balance and the time; the daemon
- * carries out what it returns (send the notice, stop the agent, settle the ledger).
+ * `price` is what the cheapest quantum costs now. Leaving grace takes a margin above it
+ * (hysteresis): a balance near one quantum's price, with the price jittering tick to tick,
+ * otherwise flipped an agent between notice and rescue for ever.
+ *
+ * A pure state machine driven once per tick with the agent's balance, the price and the time;
+ * the daemon carries out what it returns (send the notice, stop the agent, settle the ledger).
  */
 import { InvalidArgumentError } from '../errors.js';
 
@@ -20,6 +24,8 @@ export type ApoptosisAction =
 export interface ApoptosisOptions {
   /** From notice to SIGTERM, ms. @default 1000 */
   readonly graceMs?: number;
+  /** Balance, as a percentage of the price, that ends a grace period. @default 150 */
+  readonly rescueMarginPercent?: number;
 }
 
 interface Life {
@@ -30,12 +36,16 @@ interface Life {
 
 export class Apoptosis {
   readonly graceMs: number;
+  readonly rescueMarginPercent: number;
   readonly #lives = new Map<string, Life>();
 
   constructor(options: ApoptosisOptions = {}) {
     const graceMs = options.graceMs ?? 1000;
     if (!(graceMs >= 0 && Number.isFinite(graceMs))) throw new InvalidArgumentError(`invalid grace period: ${String(graceMs)} ms`);
     this.graceMs = graceMs;
+    const margin = options.rescueMarginPercent ?? 150;
+    if (!(Number.isInteger(margin) && margin >= 100 && margin <= 10_000)) throw new InvalidArgumentError(`invalid rescue margin: ${String(margin)} % (an integer, 100–10000)`);
+    this.rescueMarginPercent = margin;
   }
 
   admit(agentId: string, startedAtMs: number): void {
@@ -56,17 +66,20 @@ export class Apoptosis {
     return life === undefined ? Number.NaN : nowMs - life.startedAtMs;
   }
 
-  /** Feeds one tick's balance; returns what the daemon must do now, if anything. */
-  observe(agentId: string, balanceMicroJ: bigint, nowMs: number): ApoptosisAction | null {
+  /**
+   * Feeds one tick's balance and the price of the cheapest quantum (0 when nothing is sold);
+   * returns what the daemon must do now, if anything.
+   */
+  observe(agentId: string, balanceMicroJ: bigint, nowMs: number, priceMicroJ = 0n): ApoptosisAction | null {
     const life = this.#lives.get(agentId);
     if (life === undefined || life.phase === 'terminating') return null;
     if (life.phase === 'alive') {
-      if (balanceMicroJ > 0n) return null;
+      if (balanceMicroJ > priceMicroJ) return null;
       life.phase = 'grace';
       life.deadlineMs = nowMs + this.graceMs;
       return { kind: 'notice', agentId, balanceMicroJ, graceMs: this.graceMs, deadlineMs: life.deadlineMs };
     }
-    if (balanceMicroJ > 0n) {
+    if (balanceMicroJ > (priceMicroJ * BigInt(this.rescueMarginPercent)) / 100n) {
       life.phase = 'alive';
       life.deadlineMs = Number.POSITIVE_INFINITY;
       return { kind: 'rescued', agentId, balanceMicroJ };
