@@ -10,12 +10,13 @@
  * Under Maxwell (MAXWELL_SOCKET set) it also bids for compute and reports every prime it finds
  * through the agent protocol, to be verified and paid (docs/PROTOCOL.md).
  *
- *   node dist/src/agents/scientist.js [--threads N] [--segments-per-second R] [--segment-kib K] [--start S] [--bid J] [--budget J]
+ *   node dist/src/agents/scientist.js [--threads N] [--segments-per-second R] [--segment-kib K] [--start S] [--bid J] [--bid-share F] [--budget J]
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { isPrime64 } from '../market/prime-oracle.js';
 import type { MaxwellClient } from '../protocol/client.js';
 import { flags, intFlag, numberFlag, onStop, pause, report, underMaxwell } from './common.js';
+import { bidFromValue } from './value-bid.js';
 
 const USAGE = `scientist: finds primes (segmented sieve) and reports each segment.
   --threads N              sieve threads (default 1)
@@ -26,6 +27,8 @@ const USAGE = `scientist: finds primes (segmented sieve) and reports each segmen
   --batch-ms T             with --method mr: report a batch every T ms (default 100)
   --bid J                  under Maxwell: price offered per 10 ms quantum, J (default: keep the
                            opening bid the operator placed when spawning it)
+  --bid-share F            under Maxwell: every second, re-bid F (0 < F <= 1) times what a quantum
+                           earns it (income per verified prime x primes per CPU-second x 10 ms)
   --budget J               under Maxwell: most to spend, J (default: the whole wallet)
 Under Maxwell (MAXWELL_SOCKET, MAXWELL_TOKEN, MAXWELL_AGENT_ID set) with --bid it bids once at start; it
 reports every segment's primes as protocol work; it exits on apoptosis. Without them it runs
@@ -147,10 +150,15 @@ if (!isMainThread) {
   // Each segment waits for the main thread's acknowledgement once it is reported.
   void sieveLoop(workerData as Job, (m) => new Promise<void>((resolve) => { port?.once('message', () => { resolve(); }); port?.postMessage(m); }));
 } else if (process.argv[1]?.endsWith('scientist.js') === true) {
-  const v = flags({ threads: { type: 'string' }, 'segments-per-second': { type: 'string' }, 'segment-kib': { type: 'string' }, start: { type: 'string' }, method: { type: 'string' }, 'batch-ms': { type: 'string' }, bid: { type: 'string' }, budget: { type: 'string' } }, USAGE);
+  const v = flags({ threads: { type: 'string' }, 'segments-per-second': { type: 'string' }, 'segment-kib': { type: 'string' }, start: { type: 'string' }, method: { type: 'string' }, 'batch-ms': { type: 'string' }, bid: { type: 'string' }, 'bid-share': { type: 'string' }, budget: { type: 'string' } }, USAGE);
   const threads = intFlag(v['threads'], 'threads', 1, 1);
   const bid = v['bid'] === undefined ? undefined : numberFlag(v['bid'], 'bid', 0);
   const budget = v['budget'] === undefined ? undefined : numberFlag(v['budget'], 'budget', 0);
+  const bidShare = v['bid-share'] === undefined ? undefined : numberFlag(v['bid-share'], 'bid-share', 0);
+  if (bidShare !== undefined && !(bidShare > 0 && bidShare <= 1)) {
+    process.stderr.write(`scientist: --bid-share must be in (0, 1], got ${String(bidShare)}\n`);
+    process.exit(2);
+  }
   let finish = (): void => undefined;
   const client: MaxwellClient | null = await underMaxwell(() => { finish(); });
   const method = v['method'] ?? 'sieve';
@@ -188,6 +196,7 @@ if (!isMainThread) {
   };
   if (client !== null) {
     if (bid !== undefined) await client.bid(budget === undefined ? { pricePerQuantumJ: bid } : { pricePerQuantumJ: bid, budgetJ: budget });
+    if (bidShare !== undefined) bidFromValue(client, { share: bidShare, primesFound: () => primes, ...(budget === undefined ? {} : { budgetJ: budget }) });
   }
   for (let thread = 1; thread < threads; thread++) {
     const worker = new Worker(new URL(import.meta.url), { workerData: { ...job, thread } });

@@ -76,6 +76,21 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
   assert.ok(report.totals.burnedMicroJ > 0n, 'payments were burned');
 });
 
+test('a scientist with --bid-share re-bids a share of what a quantum earns it', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  const { daemon, close } = await assembleDaemon(configIn(dir), { tag: 'dt-value' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await daemon.spawnAgent({ id: 'valued', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '5', '--bid-share', '0.5'], walletJ: 500, role: 'scientist' });
+  await until('a re-bid', () => daemon.agent('valued').bid?.pricePerQuantumJ !== 5);
+  const { bid, incomeJ, verifiedPrimes } = daemon.agent('valued');
+  // 0.01 J a prime; a Miller–Rabin thread finds thousands a CPU-second: worth tenths of a joule to a few joules a quantum.
+  assert.ok(bid !== null && bid.pricePerQuantumJ > 0.01 && bid.pricePerQuantumJ < 5, JSON.stringify(bid));
+  assert.ok(incomeJ > 0 && verifiedPrimes > 0);
+});
+
 test('a top-up during the grace period saves the agent', { skip: SKIP, timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
   const config = configIn(dir, { graceMs: 3000 });

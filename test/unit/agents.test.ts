@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { createModel, forward, inputFor } from '../../src/agents/inference.js';
 import { leadingZeroBits } from '../../src/agents/leech.js';
 import { basePrimes, sieveSegment } from '../../src/agents/scientist.js';
+import { valuePerQuantumJ } from '../../src/agents/value-bid.js';
 import { repoPath } from '../helpers/repo.js';
 
 test('the segmented sieve counts primes exactly (π(10⁶) = 78 498), across segment boundaries', () => {
@@ -13,6 +14,15 @@ test('the segmented sieve counts primes exactly (π(10⁶) = 78 498), across seg
   assert.equal(count, 78_498);
   assert.deepEqual(Array.from(basePrimes(30)), [2, 3, 5, 7, 11, 13, 17, 19, 23, 29]);
   assert.deepEqual(sieveSegment(90, 100), { count: 1, last: 97, checksum: 97 });
+});
+
+test('a quantum is worth the income per prime times primes per CPU-second times 10 ms; unknown until something was paid', () => {
+  // 0.01 J a prime, 12 000 primes per CPU-second: 120 primes in a 10 ms quantum, 1.2 J.
+  const value = valuePerQuantumJ({ incomeJ: 30, acceptedPrimes: 3000, primesFound: 24_000, cpuS: 2 });
+  assert.ok(value !== null && Math.abs(value - 1.2) < 1e-9, String(value));
+  assert.equal(valuePerQuantumJ({ incomeJ: 0, acceptedPrimes: 0, primesFound: 24_000, cpuS: 2 }), null, 'no result yet');
+  assert.equal(valuePerQuantumJ({ incomeJ: 1, acceptedPrimes: 100, primesFound: 10, cpuS: 0.01 }), null, 'too little CPU time to tell');
+  assert.equal(valuePerQuantumJ({ incomeJ: 0, acceptedPrimes: 100, primesFound: 1000, cpuS: 1 }), 0, 'an observer daemon pays nothing: worth nothing');
 });
 
 test('leading zero bits of a digest', () => {
