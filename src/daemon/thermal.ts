@@ -206,7 +206,8 @@ export class ThermalState {
 
   /** Where core `core`'s temperature in the last tick came from, in words. */
   coreSource(core: number): string {
-    const fellBack = this.#tick.measured[core] === 0 && this.temperatureSources[core]?.startsWith('measured') === true;
+    // Unmeasured with rejected reads behind it: the last read failed (before the first read, nothing has).
+    const fellBack = this.#tick.measured[core] === 0 && (this.#sensors?.rejectedOf(core) ?? 0) > 0;
     return (fellBack ? this.#fallbackSources[core] : this.temperatureSources[core]) ?? this.#modelledSource;
   }
 

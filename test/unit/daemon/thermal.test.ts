@@ -107,6 +107,7 @@ test('coretemp through the CPU topology: each logical CPU gets its core\'s senso
     `modelled: ${twinText} (no sensor)`,
     `modelled: ${twinText} (no sensor)`,
   ]);
+  assert.equal(thermal.coreSource(1), 'measured: hwmon coretemp Core 1 (package 0)', 'before the first read: the planned sensor');
   const { tick, twin } = next();
   assert.deepEqual([...tick.temperaturesC.subarray(0, 6)], [45, 44, 46, 45, 44, 46]);
   assert.deepEqual([...tick.measured], [1, 1, 1, 1, 1, 1, 0, 0]);
