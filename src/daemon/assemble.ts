@@ -22,6 +22,8 @@ export interface AssembleOptions {
   readonly tag?: string;
   /** The entropy source; default: the best this machine offers (eBPF → bpftrace → /proc estimate). */
   readonly entropy?: EntropySource;
+  /** Where /sys is searched for temperature and energy sensors (tests pass a captured tree). @default '/' */
+  readonly sensorsRoot?: string;
 }
 
 export interface Assembled {
@@ -47,7 +49,13 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
   let thermal: ThermalState | undefined;
   try {
     // The twin models this machine's own cores: one plane per CPU the kernel schedules on.
-    thermal = await ThermalState.start({ twin: { ...config.twin, cores: availableParallelism(), gpu: false }, setpointC: config.control.setpointC, criticalC: config.daemon.criticalC, rateHz: config.daemon.rateHz });
+    thermal = await ThermalState.start({
+      twin: { ...config.twin, cores: availableParallelism(), gpu: false },
+      setpointC: config.control.setpointC,
+      criticalC: config.daemon.criticalC,
+      rateHz: config.daemon.rateHz,
+      ...(options.sensorsRoot === undefined ? {} : { sensorsRoot: options.sensorsRoot }),
+    });
     let entropy = options.entropy;
     let entropySource = 'given by the caller';
     if (entropy === undefined) {

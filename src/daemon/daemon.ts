@@ -138,6 +138,7 @@ export class Daemon implements DaemonControl {
     for (let core = 0; core < thermal.temperaturesC.length; core++) {
       const t = thermal.temperaturesC[core] ?? 0;
       if (!(t > critical)) continue;
+      const source = this.#thermal.coreSource(core);
       for (const record of this.#agents.values()) {
         // Its agents: those that won this core, and running agents not pinned anywhere yet.
         if (record.phase !== 'running' || (record.lastUnit !== core && record.lastUnit !== null)) continue;
@@ -146,7 +147,7 @@ export class Daemon implements DaemonControl {
         const started = this.#nowMs();
         void this.#enforcer.pauseNow(record.id).then((latencyMs) => {
           this.#emergencyLatenciesMs.push(latencyMs);
-          this.#decide({ action: 'emergency-pause', agentId: record.id, plane: 'cpu', because: `core ${String(core)} at ${t.toFixed(1)} °C > critical ${String(critical)} °C (${this.#thermal.source}); paused in ${latencyMs.toFixed(2)} ms (${(this.#nowMs() - started).toFixed(2)} ms from detection)` });
+          this.#decide({ action: 'emergency-pause', agentId: record.id, plane: 'cpu', because: `core ${String(core)} at ${t.toFixed(1)} °C > critical ${String(critical)} °C (${source}); paused in ${latencyMs.toFixed(2)} ms (${(this.#nowMs() - started).toFixed(2)} ms from detection)` });
         });
       }
     }
@@ -445,7 +446,7 @@ export class Daemon implements DaemonControl {
         plane: 'cpu' as const,
         unit: core,
         temperatureC: thermal?.temperaturesC[core] ?? Number.NaN,
-        temperatureSource: this.#thermal.source,
+        temperatureSource: this.#thermal.coreSource(core),
         multiplier: thermal?.multipliers[core] ?? Number.NaN,
         reservePerQuantumJ: thermal?.reservePerQuantumJ[core] ?? Number.NaN,
         allowance: thermal?.allowance[core] ?? Number.NaN,

@@ -3,21 +3,31 @@
  * per core turning temperature error into how much of the core may be sold (its allowance),
  * and the pricing that turns temperatures into reserve prices — packed as the auction's offer.
  *
- * On machines without thermal or energy sensors (the development VMs) the temperatures and
- * power come from the thermal twin driven by the *measured* per-core utilisation in
- * /proc/stat, and `source` says so. The PID gains come from the twin's model of a core
- * (τ, θ, and the gain R·ΣK²·ΔP), the same derivation `maxwell calibrate` uses on identified
- * parameters.
+ * Where the figures come from (`source`, `energySource`, `temperatureSources`, docs/DAEMON.md):
+ *
+ * - Temperatures: *measured* per core where `sensorsRoot` has CPU temperature sensors
+ *   (hwmon coretemp per core through the CPU topology, k10temp/zenpower or an x86_pkg_temp zone
+ *   package-level; `sensor-temperatures.ts`), read at most every 100 ms. Every other core, and a
+ *   covered core whose last sensor read was not trusted, gets the thermal twin's value for the
+ *   tick; rejected reads are counted and `source` says so.
+ * - The thermal twin always runs, driven by the *measured* per-core utilisation in /proc/stat:
+ *   it is the fallback, and on machines without sensors (the development VMs) the only source.
+ * - Package energy: *measured* from RAPL powercap package zones where present, else the twin's.
+ *
+ * The PID gains come from the twin's model of a core (τ, θ, and the gain R·ΣK²·ΔP), the same
+ * derivation `maxwell calibrate` uses on identified parameters.
  */
 import { PidController } from '../control/pid.js';
 import { tunePid } from '../control/tuning.js';
 import type { PlaneOffer } from '../market/engine.js';
 import { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from '../market/pricing.js';
 import { resolveTwinParams, type ThermalTwinParams } from '../physics/twin-params.js';
+import type { WarningSink } from '../telemetry/health.js';
 import { ProcStatReader } from '../telemetry/procfs/proc-stat.js';
 import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
-import { TwinTelemetryReader } from '../telemetry/twin-reader.js';
+import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
+import { SensorTemperatures } from './sensor-temperatures.js';
 
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
@@ -28,8 +38,12 @@ export interface ThermalOptions {
   readonly pricing?: PricingParams;
   /** Where /proc is (tests); @default '/' */
   readonly root?: string;
-  /** Where /sys is searched for energy sensors (tests pass a captured tree); @default '/' */
+  /** Where /sys is searched for temperature and energy sensors (tests pass a captured tree); @default '/' */
   readonly sensorsRoot?: string;
+  /** Seconds since an arbitrary origin, for the twin, sensor reads and power (tests pass a manual clock). @default performance.now */
+  readonly now?: () => number;
+  /** Receives the sensor readers' coded warnings (out of range, stuck, cannot open). @default ignored */
+  readonly onWarning?: WarningSink;
 }
 
 /** Smoothing of the measured package power (RAPL counters tick at ≈ 1 kHz; a tick is 10 ms). */
@@ -37,6 +51,8 @@ const POWER_EMA = 0.2;
 
 export interface ThermalTick {
   readonly temperaturesC: Float64Array;
+  /** Per core, 1 where this tick's temperature was measured by a sensor, 0 where the twin gave it. */
+  readonly measured: Uint8Array;
   readonly powerW: number;
   /** Package energy since start, J. */
   readonly energyJ: number;
@@ -51,15 +67,28 @@ export interface ThermalTick {
 /** A core offering less than this fraction of a quantum is not offered at all. */
 const MIN_ALLOWANCE = 0.05;
 
+/** The twin's description, as every modelled figure says it. */
+const TWIN = 'thermal twin driven by measured per-core utilisation from /proc/stat';
+
 export class ThermalState {
-  /** Where temperatures come from (and whether measured or modelled). */
-  readonly source: string;
   /** Where package energy and power come from. */
   readonly energySource: string;
   readonly energyMeasured: boolean;
   readonly cores: number;
+  /** Per core, where its temperature comes from when its sensor reads trusted (`modelled: …` for cores without one). */
+  readonly temperatureSources: readonly string[];
+  /** Cores whose temperature a sensor measures (the others are modelled by the twin). */
+  readonly measuredCores: number;
+  /** The sensor family that measures them, e.g. `hwmon coretemp`; null without sensors. */
+  readonly temperatureSensor: string | null;
+  readonly #modelledSource: string;
   readonly #stat: ProcStatReader;
   readonly #twin: TwinTelemetryReader;
+  readonly #sensors: SensorTemperatures | null;
+  readonly #now: () => number;
+  /** Per core, what `coreSource` says after a rejected read. */
+  readonly #fallbackSources: readonly string[];
+  #source = { rejected: -1, text: '' };
   readonly #rapl: PowercapRaplReader | null;
   readonly #packageChannels: ReadonlySet<string>;
   #lastEnergy = { joules: Number.NaN, atS: Number.NaN };
@@ -75,20 +104,32 @@ export class ThermalState {
   readonly #reserve: Float64Array;
   readonly #unit: Int32Array;
 
-  private constructor(options: ThermalOptions, stat: ProcStatReader, twin: TwinTelemetryReader, rapl: { reader: PowercapRaplReader; packages: string[] } | null) {
+  private constructor(
+    options: ThermalOptions,
+    parts: { stat: ProcStatReader; twin: TwinTelemetryReader; rapl: { reader: PowercapRaplReader; packages: string[] } | null; sensors: SensorTemperatures | null; now: () => number },
+  ) {
     const params = resolveTwinParams(options.twin);
     const cores = params.cores;
+    const { stat, twin, rapl, sensors } = parts;
     this.cores = cores;
     this.#stat = stat;
     this.#twin = twin;
+    this.#sensors = sensors;
+    this.#now = parts.now;
     this.#quantumS = 1 / options.rateHz;
     this.#fullCoreW = params.core.idleW + params.core.dynamicW;
     this.#criticalC = options.criticalC;
-    this.source = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
+    this.#modelledSource = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
+    // Precomputed once (H3): the daemon asks per core when it explains a decision or a snapshot.
+    const sensorNames = Array.from({ length: cores }, (_, c) => sensors?.sensorOf(c) ?? null);
+    this.temperatureSources = sensorNames.map((name) => (name === null ? `modelled: ${TWIN} (no sensor)` : `measured: ${name}`));
+    this.#fallbackSources = sensorNames.map((name) => `modelled: ${TWIN} (the last read of ${name ?? 'its sensor'} was not trusted)`);
+    this.measuredCores = sensorNames.filter((n) => n !== null).length;
+    this.temperatureSensor = sensors?.plan.family ?? null;
     this.#rapl = rapl?.reader ?? null;
     this.#packageChannels = new Set(rapl?.packages ?? []);
     this.energyMeasured = rapl !== null;
-    this.energySource = rapl === null ? this.source : `measured: RAPL powercap (${rapl.packages.map((p) => p.split('/').at(-1) ?? p).join(', ')})`;
+    this.energySource = rapl === null ? this.#modelledSource : `measured: RAPL powercap (${rapl.packages.map((p) => p.split('/').at(-1) ?? p).join(', ')})`;
     const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
     const models = coupling.map((row) => ({
       gain: params.coreResistanceKPerW * row.reduce((sum, k) => sum + k * k * params.core.dynamicW, 0),
@@ -105,6 +146,7 @@ export class ThermalState {
     this.#unit = new Int32Array(cores);
     this.#tick = {
       temperaturesC: new Float64Array(cores),
+      measured: new Uint8Array(cores),
       powerW: 0,
       energyJ: 0,
       allowance: new Float64Array(cores).fill(1),
@@ -115,11 +157,58 @@ export class ThermalState {
   }
 
   static async start(options: ThermalOptions): Promise<ThermalState> {
+    const now = options.now ?? (() => performance.now() / 1000);
     const stat = new ProcStatReader(options.root === undefined ? {} : { root: options.root });
     await stat.start();
-    const twin = new TwinTelemetryReader({ params: options.twin, stepS: 0.01, utilisation: procStatUtilisation(stat) });
+    const measured = procStatUtilisation(stat);
+    // The machine's mean utilisation, for the sensors' stuck check (a live sensor follows the load).
+    let activity: number | undefined;
+    const utilisation: UtilisationSource = {
+      description: measured.description,
+      sample() {
+        const values = measured.sample();
+        let sum = 0;
+        for (let i = 0; i < values.length; i++) sum += values[i] ?? 0;
+        activity = values.length > 0 ? sum / values.length : undefined;
+        return values;
+      },
+    };
+    const twin = new TwinTelemetryReader({ params: options.twin, stepS: 0.01, utilisation, now });
     await twin.start();
-    return new ThermalState(options, stat, twin, await startRapl(options.sensorsRoot ?? '/'));
+    const root = options.sensorsRoot ?? '/';
+    const rapl = await startRapl(root, now);
+    const sensors = await SensorTemperatures.start({
+      root,
+      cores: resolveTwinParams(options.twin).cores,
+      now,
+      activity: () => activity,
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    });
+    return new ThermalState(options, { stat, twin, rapl, sensors, now });
+  }
+
+  /**
+   * Where temperatures come from, in words: `modelled: thermal twin …` without sensors, else the
+   * measured cores, the sensor family and mapping, the twin's cores, and rejected reads so far.
+   */
+  get source(): string {
+    const sensors = this.#sensors;
+    if (sensors === null) return this.#modelledSource;
+    // Rebuilt only when a read was rejected since (it is read per decision and snapshot, not per tick).
+    if (this.#source.rejected !== sensors.rejected) this.#source = { rejected: sensors.rejected, text: sensors.describe(TWIN) };
+    return this.#source.text;
+  }
+
+  /** Sensor reads rejected so far (each made a core take the twin's value until the next read). */
+  get temperatureFallbacks(): number {
+    return this.#sensors?.rejected ?? 0;
+  }
+
+  /** Where core `core`'s temperature in the last tick came from, in words. */
+  coreSource(core: number): string {
+    // Unmeasured with rejected reads behind it: the last read failed (before the first read, nothing has).
+    const fellBack = this.#tick.measured[core] === 0 && (this.#sensors?.rejectedOf(core) ?? 0) > 0;
+    return (fellBack ? this.#fallbackSources[core] : this.temperatureSources[core]) ?? this.#modelledSource;
   }
 
   /** Samples, steps the controllers, prices every core and builds the offer (reusing its arrays). */
@@ -132,6 +221,11 @@ export class ThermalState {
         const core = Number(r.channel.slice('twin/core'.length, r.channel.lastIndexOf('/')));
         if (core < this.cores) tick.temperaturesC[core] = r.value;
       }
+    }
+    const sensors = this.#sensors;
+    if (sensors !== null) {
+      sensors.refresh(this.#now());
+      sensors.apply(tick.temperaturesC, tick.measured);
     }
     if (this.#rapl !== null) this.#measureEnergy(tick);
     for (let c = 0; c < this.cores; c++) {
@@ -160,7 +254,7 @@ export class ThermalState {
   #measureEnergy(tick: { energyJ: number; powerW: number }): void {
     let joules = 0;
     for (const r of this.#rapl?.sample() ?? []) if (this.#packageChannels.has(r.channel) && r.trusted) joules += r.value;
-    const now = performance.now() / 1000;
+    const now = this.#now();
     const last = this.#lastEnergy;
     if (Number.isFinite(last.joules) && now > last.atS) {
       const watts = (joules - last.joules) / (now - last.atS);
@@ -172,6 +266,7 @@ export class ThermalState {
   }
 
   async stop(): Promise<void> {
+    await this.#sensors?.stop();
     await this.#rapl?.stop();
     await this.#twin.stop();
     await this.#stat.stop();
@@ -179,8 +274,8 @@ export class ThermalState {
 }
 
 /** The RAPL package zones under `root`, started; null when there are none (or they cannot be read). */
-async function startRapl(root: string): Promise<{ reader: PowercapRaplReader; packages: string[] } | null> {
-  const reader = new PowercapRaplReader({ root });
+async function startRapl(root: string, now: () => number): Promise<{ reader: PowercapRaplReader; packages: string[] } | null> {
+  const reader = new PowercapRaplReader({ root, now });
   const probe = await reader.probe();
   if (probe.state !== 'present') return null;
   const packages = probe.channels.filter((c) => /\/package-\d+$/.test(c.id)).map((c) => c.id);

@@ -11,8 +11,9 @@ import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MaxwellConfig } from '../config/schema.js';
 import { assembleDaemon } from '../daemon/assemble.js';
+import type { ThermalState } from '../daemon/thermal.js';
 import { DEFAULT_PRICING } from '../market/pricing.js';
-import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, ExperimentResults, Repetition, WalletSeries } from './results.js';
+import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, FigureSource, ExperimentResults, Repetition, WalletSeries } from './results.js';
 import { RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults } from './results.js';
 
 export interface ExperimentOptions {
@@ -58,10 +59,35 @@ interface Tracked {
 }
 
 /** Where an arm's figures came from, as the daemon's thermal state says. */
-interface ArmSources {
+export interface ArmSources {
   temperature: string;
   energy: string;
   energyMeasured: boolean;
+  /** The temperature sensor family (null: the twin for every core) and how many cores it covers. */
+  temperatureSensor: string | null;
+  measuredCores: number;
+  cores: number;
+}
+
+function armSources(thermal: ThermalState): ArmSources {
+  return {
+    temperature: thermal.source,
+    energy: thermal.energySource,
+    energyMeasured: thermal.energyMeasured,
+    temperatureSensor: thermal.temperatureSensor,
+    measuredCores: thermal.measuredCores,
+    cores: thermal.cores,
+  };
+}
+
+/**
+ * The report's origin of core temperatures: measured only when a sensor covers every core; a
+ * partly measured machine is labelled modelled, its source naming both.
+ */
+export function temperatureOrigin(s: ArmSources): FigureSource {
+  if (s.temperatureSensor === null || s.measuredCores === 0) return { provenance: 'modelled', source: 'thermal-twin', note: s.temperature };
+  if (s.measuredCores === s.cores) return { provenance: 'measured', source: s.temperatureSensor, note: s.temperature };
+  return { provenance: 'modelled', source: `${s.temperatureSensor} for ${String(s.measuredCores)} of ${String(s.cores)} cores, thermal-twin for the rest`, note: s.temperature };
 }
 
 async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progress: (armFraction: number) => void, sources: (s: ArmSources) => void): Promise<ArmRun> {
@@ -73,7 +99,7 @@ async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progres
   };
   const assembled = await assembleDaemon(config, { mode: arm === 'cfs' ? 'observe' : 'market', tag: `x${String(rep)}${arm === 'cfs' ? 'c' : 'm'}` });
   const { daemon, runtime } = assembled;
-  sources({ temperature: assembled.thermal.source, energy: assembled.thermal.energySource, energyMeasured: assembled.thermal.energyMeasured });
+  sources(armSources(assembled.thermal));
   const tracked: Tracked[] = [];
   const startedAt = new Date().toISOString();
   try {
@@ -126,6 +152,8 @@ async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progres
       await sleep(sampleS * 1000);
     }
     const wallS = (performance.now() - t0) / 1000;
+    // Again at the end: the temperature source now counts the sensor reads rejected during the arm.
+    sources(armSources(assembled.thermal));
     const cpu = process.cpuUsage(cpu0);
     const packageJ = daemon.energyJ() - energy0;
     const records = new Map(daemon.records().map((r) => [r.id, r]));
@@ -193,11 +221,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     if (cfs === undefined || maxwell === undefined) throw new Error('an arm did not run');
     repetitions.push({ index: rep, order, cfs, maxwell });
   }
-  const armSources: ArmSources = seen.value ?? { temperature: 'unknown', energy: 'unknown', energyMeasured: false };
-  const temperature = { provenance: 'modelled' as const, source: 'thermal-twin', note: armSources.temperature };
-  const energy = armSources.energyMeasured
-    ? { provenance: 'measured' as const, source: 'powercap-rapl', note: armSources.energy }
-    : { provenance: 'modelled' as const, source: 'thermal-twin', note: `no RAPL on this machine: ${armSources.energy}` };
+  const seenSources: ArmSources = seen.value ?? { temperature: 'unknown', energy: 'unknown', energyMeasured: false, temperatureSensor: null, measuredCores: 0, cores: 0 };
+  const temperature = temperatureOrigin(seenSources);
+  const energy = seenSources.energyMeasured
+    ? { provenance: 'measured' as const, source: 'powercap-rapl', note: seenSources.energy }
+    : { provenance: 'modelled' as const, source: 'thermal-twin', note: `no RAPL on this machine: ${seenSources.energy}` };
   const metadata: ExperimentMetadata = {
     schemaVersion: RESULTS_SCHEMA_VERSION,
     experiment: 'scientist-vs-leech',
@@ -222,7 +250,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     confidenceLevel: 0.95,
   };
   const notes = [
-    `Energy: ${armSources.energy}. Temperatures: ${armSources.temperature}. Both arms use the same sources.`,
+    `Energy: ${seenSources.energy}. Temperatures: ${seenSources.temperature}. Both arms use the same sources.`,
     `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
     'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',
   ];

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { assembleDaemon } from '../../src/daemon/assemble.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
+import { copyFixture, writeAttribute } from '../helpers/fixtures.js';
 import { repoPath } from '../helpers/repo.js';
 
 const layout = detectCgroups();
@@ -147,6 +148,28 @@ test('the emergency path: a core above the critical temperature is not sold and 
   await sleep(300);
   assert.equal(daemon.agent('hot').quantaWon, 0, 'no critical core is sold');
   assert.equal(daemon.agent('hot').phase, 'paused');
+});
+
+test('the emergency path from a measured temperature: the core whose sensor reads above critical pauses its agents, and the decision names the sensor', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  // The captured desktop tree: cpu0 is core_id 0, whose coretemp sensor now reads 99 °C (critical:
+  // the default 95 °C, far above where the twin idles).
+  const sensors = copyFixture('sysfs/intel-desktop');
+  writeAttribute(sensors, 'sys/class/hwmon/hwmon0/temp2_input', 99_000);
+  const { daemon, close } = await assembleDaemon(configIn(dir), { tag: 'dt6', sensorsRoot: sensors });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(sensors, { recursive: true, force: true });
+  });
+  await daemon.spawnAgent({ id: 'hot', command: 'sleep', args: ['60'], walletJ: 100, bid: { pricePerQuantumJ: 5 } });
+  await until('an emergency pause', () => daemon.decisions(100).some((d) => d.action === 'emergency-pause'));
+  const decision = daemon.decisions(100).find((d) => d.action === 'emergency-pause');
+  assert.match(decision?.because ?? '', /^core 0 at 99\.0 °C > critical 95 °C \(measured: hwmon coretemp Core 0 \(package 0\)\); paused in/);
+  const plane = daemon.snapshot().planes[0];
+  assert.equal(plane?.temperatureC, 99);
+  assert.equal(plane.temperatureSource, 'measured: hwmon coretemp Core 0 (package 0)');
+  assert.equal(plane.allowance, 0);
 });
 
 test('the Landauer tax in the ledger is fed by the entropy source the daemon chose (the eBPF ring buffer here)', { skip: SKIP, timeout: 60_000 }, async (t) => {

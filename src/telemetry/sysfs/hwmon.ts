@@ -35,6 +35,30 @@ interface OpenAttribute extends Attribute {
 }
 
 const PATTERN = /^(temp|power|energy)(\d+)_(input|average)$/;
+const CHANNEL_ID = /^hwmon\/(hwmon\d+):([^/]*)\/(.*)$/;
+
+/**
+ * The parts of an hwmon channel id (`hwmon/<hwmonN>:<chip>/<label>`), for consumers that map
+ * sensors by chip and label (the daemon's per-core temperatures); null for another reader's id.
+ *
+ * @example hwmonChannelParts('hwmon/hwmon0:coretemp/Core 4') // { hwmon: 'hwmon0', chip: 'coretemp', label: 'Core 4' }
+ */
+export function hwmonChannelParts(id: string): { readonly hwmon: string; readonly chip: string; readonly label: string } | null {
+  const m = CHANNEL_ID.exec(id);
+  if (m === null) return null;
+  const [, hwmon = '', chip = '', label = ''] = m;
+  return { hwmon, chip, label };
+}
+
+export interface HwmonReaderOptions extends SysfsReaderOptions {
+  /** Machine utilisation (0–1) for the stuck-sensor check, when known. */
+  readonly activity?: () => number | undefined;
+  /**
+   * Only chips whose `name` passes are read (e.g. the CPU's coretemp, not an NVMe drive, whose
+   * every read is an admin command to the drive). @default every chip
+   */
+  readonly includeChip?: (name: string) => boolean;
+}
 
 export class HwmonReader implements TelemetryReader {
   readonly name = 'hwmon';
@@ -44,12 +68,14 @@ export class HwmonReader implements TelemetryReader {
   readonly #now: () => number;
   #open: OpenAttribute[] | null = null;
   #activity: (() => number | undefined) | undefined;
+  readonly #includeChip: (name: string) => boolean;
 
-  constructor(options: SysfsReaderOptions & { activity?: () => number | undefined } = {}) {
+  constructor(options: HwmonReaderOptions = {}) {
     this.#root = options.root ?? '/';
     this.#warn = options.onWarning ?? (() => undefined);
     this.#now = options.now ?? (() => performance.now() / 1000);
     this.#activity = options.activity;
+    this.#includeChip = options.includeChip ?? (() => true);
   }
 
   #find(): Attribute[] {
@@ -63,6 +89,7 @@ export class HwmonReader implements TelemetryReader {
         let dir = join(classDir, hwmon);
         if (!existsSync(join(dir, 'name')) && existsSync(join(dir, 'device', 'name'))) dir = join(dir, 'device');
         const chip = readText(join(dir, 'name')) ?? 'unknown';
+        if (!this.#includeChip(chip)) return [];
         const entries = readdirSync(dir);
         return entries.flatMap((file): Attribute[] => {
           const m = PATTERN.exec(file);

@@ -16,6 +16,16 @@ interface Zone {
   readonly type: string;
 }
 
+export interface ThermalZoneReaderOptions extends SysfsReaderOptions {
+  /** Machine utilisation (0–1) for the stuck-sensor check, when known. */
+  readonly activity?: () => number | undefined;
+  /**
+   * Only zones whose `type` passes are read (an `acpitz` read may evaluate ACPI methods for
+   * milliseconds). @default every zone
+   */
+  readonly includeZone?: (type: string) => boolean;
+}
+
 export class ThermalZoneReader implements TelemetryReader {
   readonly name = 'thermal-zones';
   readonly source = 'thermal' as const;
@@ -23,13 +33,15 @@ export class ThermalZoneReader implements TelemetryReader {
   readonly #warn: WarningSink;
   readonly #now: () => number;
   readonly #activity: (() => number | undefined) | undefined;
+  readonly #includeZone: (type: string) => boolean;
   #open: { zone: Zone; file: AttributeFile; health: SensorHealth }[] | null = null;
 
-  constructor(options: SysfsReaderOptions & { activity?: () => number | undefined } = {}) {
+  constructor(options: ThermalZoneReaderOptions = {}) {
     this.#root = options.root ?? '/';
     this.#warn = options.onWarning ?? (() => undefined);
     this.#now = options.now ?? (() => performance.now() / 1000);
     this.#activity = options.activity;
+    this.#includeZone = options.includeZone ?? (() => true);
   }
 
   #find(): Zone[] {
@@ -42,6 +54,7 @@ export class ThermalZoneReader implements TelemetryReader {
         const path = join(dir, entry, 'temp');
         if (!existsSync(path)) return [];
         const type = readText(join(dir, entry, 'type')) ?? 'unknown';
+        if (!this.#includeZone(type)) return [];
         return [{ id: `thermal/${entry}/${type}`, path, type }];
       });
   }

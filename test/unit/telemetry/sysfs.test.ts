@@ -4,7 +4,7 @@ import { chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { TelemetryWarning } from '../../../src/telemetry/health.js';
-import { HwmonReader } from '../../../src/telemetry/sysfs/hwmon.js';
+import { HwmonReader, hwmonChannelParts } from '../../../src/telemetry/sysfs/hwmon.js';
 import { PowercapRaplReader } from '../../../src/telemetry/sysfs/powercap.js';
 import { ThermalZoneReader } from '../../../src/telemetry/sysfs/thermal-zone.js';
 import { telemetryReaderCompliance } from '../../compliance/telemetry-reader.js';
@@ -18,6 +18,15 @@ for (const machine of ['intel-server', 'amd-workstation']) {
   telemetryReaderCompliance({ name: `hwmon (${machine})`, present: () => new HwmonReader({ root: fixture(machine) }), absent: () => new HwmonReader({ root: emptyRoot() }) });
 }
 telemetryReaderCompliance({ name: 'thermal-zones (intel-server)', present: () => new ThermalZoneReader({ root: fixture('intel-server') }), absent: () => new ThermalZoneReader({ root: emptyRoot() }) });
+
+test('hwmon and thermal zones read only the chips and zones asked for', async () => {
+  const hwmon = await new HwmonReader({ root: fixture('intel-server'), includeChip: (name) => name === 'coretemp' }).probe();
+  assert.deepEqual(hwmon.state === 'present' ? hwmon.channels.map((c) => c.id) : [], ['hwmon/hwmon0:coretemp/Package id 0', 'hwmon/hwmon0:coretemp/Core 0', 'hwmon/hwmon0:coretemp/Core 1']);
+  const zones = await new ThermalZoneReader({ root: fixture('intel-server'), includeZone: (type) => type === 'x86_pkg_temp' }).probe();
+  assert.deepEqual(zones.state === 'present' ? zones.channels.map((c) => c.id) : [], ['thermal/thermal_zone0/x86_pkg_temp']);
+  assert.deepEqual(hwmonChannelParts('hwmon/hwmon0:coretemp/Package id 0'), { hwmon: 'hwmon0', chip: 'coretemp', label: 'Package id 0' });
+  assert.equal(hwmonChannelParts('thermal/thermal_zone0/x86_pkg_temp'), null);
+});
 
 test('powercap finds package and DRAM zones and skips the control-type directory', async () => {
   const probe = await new PowercapRaplReader({ root: fixture('intel-server') }).probe();
