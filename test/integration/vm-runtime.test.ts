@@ -1,30 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { VmRuntime } from '../../src/runtimes/vm/vm-runtime.js';
 import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
-import { repoPath } from '../helpers/repo.js';
-
-const kernel = repoPath('.maxwell/vm/vmlinuz');
-const initrd = repoPath('.maxwell/vm/initramfs.gz');
-function qemuPresent(): boolean {
-  try {
-    execFileSync('qemu-system-x86_64', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const SKIP =
-  process.getuid?.() !== 0
-    ? 'needs root (the QEMU process runs in cgroups)'
-    : !qemuPresent()
-      ? 'qemu-system-x86_64 is not installed (.ci/run installs it)'
-      : !existsSync(kernel) || !existsSync(initrd)
-        ? 'no guest image: run scripts/build-vm-guest.sh (.ci/run does)'
-        : false;
+import { VM_INITRD as initrd, VM_KERNEL as kernel, VM_SKIP as SKIP } from '../helpers/vm.js';
 
 let tags = 0;
 agentRuntimeCompliance({

@@ -9,6 +9,13 @@
  * `maxwell.mode=` on the kernel command line) and talks to the host over its second serial
  * port, a Unix socket here: it says `READY <mode>` when up and `EXIT <code>` before powering
  * off; the host may send `stop`. `spec.args` are appended to the kernel command line.
+ *
+ * Agent protocol: when `spec.env` carries `MAXWELL_SOCKET`, `MAXWELL_TOKEN` and
+ * `MAXWELL_AGENT_ID` (what `ProtocolServer.addAgent` returns), the guest gets a third serial
+ * port. A guest that says `READY <mode> protocol` has it connected by QEMU to that socket (QMP
+ * `chardev-change`) and then receives `TOKEN <agentId> <token>` on the control channel; its
+ * frames reach the daemon unchanged. The token never appears on a command line
+ * (protocol-channel.ts says why each step is done this way).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -17,9 +24,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AbortOptions } from '../../clock/clock.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
-import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
+import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError, toError } from '../../errors.js';
 import { ProcessRuntime } from '../process/process-runtime.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
+import { connectProtocolPort, protocolEndpointOf, protocolPortArgs, tokenLine } from './protocol-channel.js';
 import { QmpClient } from './qmp.js';
 
 export interface VmRuntimeOptions {
@@ -81,6 +89,7 @@ export class VmRuntime implements AgentRuntime {
       pin: `${processes.mechanisms['pin'] ?? 'none'} on the QEMU process`,
       memory: `guest RAM ${options.memoryMiB} MiB; ${processes.mechanisms['memory'] ?? 'none'} on the QEMU process`,
       cpuTime: `${processes.mechanisms['cpuTime'] ?? 'unknown'} of the QEMU process (emulation included)`,
+      protocol: 'guest ttyS2 bridged by QEMU to the agent socket; token over the control channel',
     };
   }
 
@@ -112,6 +121,7 @@ export class VmRuntime implements AgentRuntime {
     if (/\s/.test(spec.command)) {
       throw new AgentSpecError(`agent "${spec.id}": command (the guest program) must be one word`);
     }
+    const endpoint = protocolEndpointOf(spec);
     options.signal?.throwIfAborted();
     const dir = mkdtempSync(join(tmpdir(), `maxwell-vm-${spec.id}-`));
     const channelPath = join(dir, 'agent.sock');
@@ -124,6 +134,7 @@ export class VmRuntime implements AgentRuntime {
       '-serial', `file:${join(dir, 'console.log')}`,
       '-chardev', `socket,id=agent,path=${channelPath},server=on,wait=off`, '-serial', 'chardev:agent',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
+      ...(endpoint === null ? [] : protocolPortArgs()),
     ];
     const cleanup = (): void => {
       rmSync(dir, { recursive: true, force: true });
@@ -168,8 +179,8 @@ export class VmRuntime implements AgentRuntime {
       exited: new Promise((resolve) => { resolveExit = resolve; }),
       stopReason: null,
     };
-    let ready: (() => void) | null = null;
-    const readyPromise = new Promise<void>((resolve) => { ready = resolve; });
+    let ready: ((words: string[]) => void) | null = null;
+    const readyPromise = new Promise<string[]>((resolve) => { ready = resolve; });
     let buffer = '';
     channel.on('data', (chunk: string) => {
       buffer = (buffer + chunk).slice(-65536);
@@ -177,7 +188,7 @@ export class VmRuntime implements AgentRuntime {
       while ((nl = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
-        if (line.startsWith('READY')) ready?.();
+        if (line.startsWith('READY')) ready?.(line.split(/\s+/).slice(1));
         const exit = /^EXIT (\d+)$/.exec(line);
         if (exit?.[1] !== undefined) vm.guestExitCode = Number(exit[1]);
       }
@@ -196,8 +207,12 @@ export class VmRuntime implements AgentRuntime {
     });
     this.#vms.set(spec.id, vm);
     const bootTimer = new AbortController();
+    let readyWords: string[] = [];
     const booted = await Promise.race([
-      readyPromise.then(() => 'ready' as const),
+      readyPromise.then((words) => {
+        readyWords = words;
+        return 'ready' as const;
+      }),
       vm.exited.then(() => 'exited' as const),
       sleep(o.bootTimeoutMs, undefined, { signal: bootTimer.signal }).then(
         () => 'timeout' as const,
@@ -209,6 +224,16 @@ export class VmRuntime implements AgentRuntime {
     if (booted !== 'ready') {
       this.#vms.delete(spec.id);
       return fail(booted === 'timeout' ? `the guest did not boot within ${o.bootTimeoutMs / 1000} s` : 'QEMU exited before the guest booted');
+    }
+    // `READY <mode> protocol`: the guest will speak the protocol on ttyS2 once it has its token.
+    if (endpoint !== null && readyWords.includes('protocol')) {
+      try {
+        await connectProtocolPort(qmp, endpoint);
+      } catch (err) {
+        this.#vms.delete(spec.id);
+        return fail(`cannot connect the protocol channel to ${endpoint.socketPath}: ${toError(err).message}`);
+      }
+      channel.write(tokenLine(endpoint));
     }
     const early = await Promise.race([vm.exited, sleep(GUEST_GRACE_MS).then(() => null)]);
     if (early !== null && early.code !== 0) {
