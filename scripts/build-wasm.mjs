@@ -1,11 +1,18 @@
 #!/usr/bin/env node
-// Compiles src/physics/matvec.wat into a TypeScript module holding the binary as base64,
-// so the runtime needs no toolchain. `--check` fails when the generated file is stale (CI).
-import { readFile, writeFile } from 'node:fs/promises';
+// WebAssembly builds, with the `wabt` dev dependency:
+// - (no flag) compiles src/physics/matvec.wat into a TypeScript module holding the binary as
+//   base64, so the runtime needs no toolchain; `--check` fails when that file is stale (CI).
+// - `--agents` compiles each src/agents/wasm/<name>.wat to dist/src/agents/wasm/<name>.wasm,
+//   where src/agents/wasm/wasm-agents.ts expects it. `npm run build` runs it after tsc, so the
+//   reference WASM agents exist at a stable path after `npm ci && npm run build`, with no
+//   generated file to keep in sync.
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import initWabt from 'wabt';
 
 const SOURCE = new URL('../src/physics/matvec.wat', import.meta.url);
 const TARGET = new URL('../src/physics/matvec-wasm.generated.ts', import.meta.url);
+const AGENTS_SOURCE = new URL('../src/agents/wasm/', import.meta.url);
+const AGENTS_TARGET = new URL('../dist/src/agents/wasm/', import.meta.url);
 
 export async function renderGenerated() {
   const wabt = await initWabt();
@@ -23,14 +30,34 @@ export async function renderGenerated() {
   ].join('\n');
 }
 
-const rendered = await renderGenerated();
-if (process.argv.includes('--check')) {
-  const current = await readFile(TARGET, 'utf8').catch(() => '');
-  if (current !== rendered) {
-    console.error('src/physics/matvec-wasm.generated.ts is stale: run `npm run build:wasm`');
-    process.exit(1);
+/** Compiles every agent .wat (MVP plus saturating truncation: what fuel metering supports). */
+export async function buildAgents() {
+  const wabt = await initWabt();
+  await mkdir(AGENTS_TARGET, { recursive: true });
+  const names = (await readdir(AGENTS_SOURCE)).filter((f) => f.endsWith('.wat')).sort();
+  for (const file of names) {
+    const module = wabt.parseWat(file, await readFile(new URL(file, AGENTS_SOURCE), 'utf8'), { sat_float_to_int: true });
+    module.validate();
+    const { buffer } = module.toBinary({});
+    module.destroy();
+    await writeFile(new URL(file.replace(/\.wat$/, '.wasm'), AGENTS_TARGET), buffer);
   }
+  return names;
+}
+
+if (process.argv.includes('--agents')) {
+  const names = await buildAgents();
+  console.error(`compiled ${names.length} WASM agent(s) into dist/src/agents/wasm/`);
 } else {
-  await writeFile(TARGET, rendered);
-  console.error('wrote src/physics/matvec-wasm.generated.ts');
+  const rendered = await renderGenerated();
+  if (process.argv.includes('--check')) {
+    const current = await readFile(TARGET, 'utf8').catch(() => '');
+    if (current !== rendered) {
+      console.error('src/physics/matvec-wasm.generated.ts is stale: run `npm run build:wasm`');
+      process.exit(1);
+    }
+  } else {
+    await writeFile(TARGET, rendered);
+    console.error('wrote src/physics/matvec-wasm.generated.ts');
+  }
 }

@@ -1,4 +1,4 @@
-// The subset of the WebAssembly JS API the twin uses. @types/node 20 does not declare the
+// The subset of the WebAssembly JS API Maxwell uses (the twin, the WASM runtime and its tests). @types/node 20 does not declare the
 // global (it lives in TypeScript's DOM lib, which a Node program should not pull in).
 declare namespace WebAssembly {
   // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- mirrors the JS API's opaque class
@@ -10,6 +10,7 @@ declare namespace WebAssembly {
     readonly exports: Record<string, unknown>;
   }
   class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
     readonly buffer: ArrayBuffer;
     grow(pages: number): number;
   }

@@ -11,7 +11,7 @@ export async function wasmFixture(name: string): Promise<string> {
   dir ??= mkdtempSync(join(tmpdir(), 'maxwell-wasm-'));
   const out = join(dir, `${name}.wasm`);
   const wabt = await initWabt();
-  const module = wabt.parseWat(`${name}.wat`, readFileSync(repoPath(`test/fixtures/wasm/${name}.wat`), 'utf8'));
+  const module = wabt.parseWat(`${name}.wat`, readFileSync(repoPath(`test/fixtures/wasm/${name}.wat`), 'utf8'), { sat_float_to_int: true });
   writeFileSync(out, module.toBinary({}).buffer);
   module.destroy();
   return out;

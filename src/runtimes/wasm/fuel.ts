@@ -15,7 +15,9 @@
  *
  * Supported: the MVP instruction set, sign extension, saturating truncation, bulk memory and
  * reference types. Modules using SIMD, threads, exceptions or tail calls are refused with
- * `MXW_ERR_AGENT_SPEC` rather than metered wrongly.
+ * `MXW_ERR_AGENT_SPEC` rather than metered wrongly, and so is a module that imports
+ * `maxwell.refuel` itself. The module's own imports (`env.*`, the protocol's `maxwell.*`)
+ * keep their indices: ours is appended after them.
  */
 import { AgentSpecError } from '../../errors.js';
 
@@ -259,6 +261,87 @@ function rewriteConstExpr(r: Reader, ctx: Context): number[] {
   return decodeBody(r, ctx).flatMap((i) => i.bytes);
 }
 
+/** A WebAssembly value type, by its text-format name. */
+export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
+
+const VALUE_TYPES: Readonly<Record<number, WasmValueType>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64', 0x7b: 'v128', 0x70: 'funcref', 0x6f: 'externref' };
+
+/** One import of a module, with its signature when it is a function. */
+export interface ModuleImport {
+  readonly module: string;
+  readonly name: string;
+  /** `function`, or the kind of a non-function import. */
+  readonly kind: 'function' | 'table' | 'memory' | 'global';
+  /** Parameter and result types (functions only; empty for the others). */
+  readonly params: readonly WasmValueType[];
+  readonly results: readonly WasmValueType[];
+}
+
+function valueTypes(r: Reader): WasmValueType[] {
+  const n = r.u32();
+  const out: WasmValueType[] = [];
+  for (let i = 0; i < n; i++) {
+    const code = r.byte();
+    const type = VALUE_TYPES[code];
+    if (type === undefined) throw new AgentSpecError(`unknown WebAssembly value type 0x${code.toString(16)}`);
+    out.push(type);
+  }
+  return out;
+}
+
+/**
+ * Lists a module's imports with function signatures, which `WebAssembly.Module.imports` does
+ * not give: the runtime checks its host functions' signatures against them before it starts a
+ * worker, so that a mismatch is a spec error, not a trap deep in a call.
+ * Throws `MXW_ERR_AGENT_SPEC` for a malformed module.
+ */
+export function listImports(module: Uint8Array): ModuleImport[] {
+  if (!MAGIC.every((b, i) => module[i] === b)) throw new AgentSpecError('not a WebAssembly module (bad magic or version)');
+  const r = new Reader(module, 8);
+  const types: { params: WasmValueType[]; results: WasmValueType[] }[] = [];
+  const imports: ModuleImport[] = [];
+  while (r.pos < module.length) {
+    const id = r.byte();
+    const size = r.u32();
+    const end = r.pos + size;
+    if (id === 1) {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        if (r.byte() !== 0x60) throw new AgentSpecError('malformed WebAssembly type section');
+        types.push({ params: valueTypes(r), results: valueTypes(r) });
+      }
+    } else if (id === 2) {
+      const n = r.u32();
+      for (let i = 0; i < n; i++) {
+        const moduleName = r.name();
+        const name = r.name();
+        const kind = r.byte();
+        if (kind === 0) {
+          const type = types[r.u32()];
+          if (type === undefined) throw new AgentSpecError(`import ${moduleName}.${name}: unknown type index`);
+          imports.push({ module: moduleName, name, kind: 'function', ...type });
+        } else if (kind === 1 || kind === 2) {
+          if (kind === 1) r.byte();
+          const flags = r.u32();
+          r.u32();
+          if ((flags & 1) !== 0) r.u32();
+          imports.push({ module: moduleName, name, kind: kind === 1 ? 'table' : 'memory', params: [], results: [] });
+        } else if (kind === 3) {
+          r.byte();
+          r.byte();
+          imports.push({ module: moduleName, name, kind: 'global', params: [], results: [] });
+        } else {
+          throw new AgentSpecError(`unsupported import kind ${kind}`);
+        }
+      }
+      // The import section follows the type section; nothing after it matters here.
+      return imports;
+    }
+    r.pos = end;
+  }
+  return imports;
+}
+
 export interface MeterOptions {
   /** Cap on linear memory, bytes: the module's declared maximum is lowered to it. */
   readonly memoryLimitBytes?: number;
@@ -293,9 +376,12 @@ export function meterModule(module: Uint8Array, options: MeterOptions = {}): Uin
     const n = ir.u32();
     for (let i = 0; i < n; i++) {
       const start = ir.pos;
-      ir.name();
-      ir.name();
+      const moduleName = ir.name();
+      const importName = ir.name();
       const kind = ir.byte();
+      // Our own import is appended below; a module that imports the name itself would get it
+      // with whatever signature it declared.
+      if (moduleName === 'maxwell' && importName === 'refuel') throw new AgentSpecError('the import maxwell.refuel is reserved for fuel metering');
       if (kind === 0) {
         ir.u32();
         importedFuncs++;

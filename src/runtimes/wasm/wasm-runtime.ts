@@ -7,17 +7,28 @@
  * CPU share below one is a rest between quanta, and a stop is an exception thrown from the
  * refuel call that unwinds the module. A module that never comes back for fuel (stuck in a
  * host call) is terminated after the grace period. Its linear memory maximum is lowered to
- * the memory cap. Imports it may use: `env.elapsed_ms(): f64`, `env.block(ms: f64)`,
- * `env.report(value: i32)`.
+ * the memory cap. The functions it may import are listed in host-abi.ts (`env.elapsed_ms`,
+ * `env.block`, `env.report`, `env.arg_f64`, and the protocol's `maxwell.bid`, `maxwell.work`,
+ * `maxwell.state`, `maxwell.balance_j`, `maxwell.price_j`); any other import, or a known one
+ * with another signature, is refused with `MXW_ERR_AGENT_SPEC` before a worker starts.
+ *
+ * The agent protocol: when `spec.env` carries `MAXWELL_SOCKET`, `MAXWELL_TOKEN` and
+ * `MAXWELL_AGENT_ID` (all three, or none) and the module imports a `maxwell.*` function, the
+ * worker gets one end of a `MessageChannel` and this thread connects to the socket: the worker
+ * builds the frames, this thread relays their bytes unchanged (protocol-bridge.ts). Without
+ * the variables such a module still runs, and its protocol calls return `NO_ENDPOINT`.
  */
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { AGENT_ENV } from '../../protocol/server.js';
 import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, AgentUnsupportedError, toError } from '../../errors.js';
 import { seconds } from '../../units/units.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
-import { meterModule } from './fuel.js';
+import { listImports, meterModule } from './fuel.js';
+import { checkHostImports, createLinkBlock } from './host-abi.js';
+import { ProtocolBridge, type LinkInfo } from './protocol-bridge.js';
 import { FUEL, MEMORY, PAUSE, RUN_S, SHARE, STATE, STOP, type WasmWorkerData } from './wasm-worker.js';
 
 export interface WasmRuntimeOptions {
@@ -27,7 +38,30 @@ export interface WasmRuntimeOptions {
   readonly startupGraceMs?: number;
   /** How long a pause may take to be confirmed, ms. @default 1000 */
   readonly confirmTimeoutMs?: number;
+  /**
+   * Protocol frame bytes an agent may have waiting to be written to its socket; beyond it its
+   * `maxwell.bid`/`maxwell.work` calls return `BUSY`. Bounds what a module that floods can
+   * queue in this process before the daemon closes it for its rate. @default 1048576
+   */
+  readonly protocolBacklogBytes?: number;
   readonly clock?: Clock;
+}
+
+/** Default of {@link WasmRuntimeOptions.protocolBacklogBytes}, bytes (1 MiB). */
+export const DEFAULT_PROTOCOL_BACKLOG_BYTES = 1_048_576;
+
+const NO_LINK: LinkInfo = { state: 'none', closeCode: null, framesSent: 0, framesReceived: 0 };
+
+/** The endpoint in `env`: all three variables, or none (null); anything between is a spec error. */
+function endpointOf(id: string, env: Readonly<Record<string, string>> | undefined): { socketPath: string; token: string; agentId: string } | null {
+  const socketPath = env?.[AGENT_ENV.socket];
+  const token = env?.[AGENT_ENV.token];
+  const agentId = env?.[AGENT_ENV.agentId];
+  if (socketPath === undefined && token === undefined && agentId === undefined) return null;
+  if (socketPath === undefined || token === undefined || agentId === undefined || socketPath === '' || token === '' || agentId === '') {
+    throw new AgentSpecError(`agent "${id}": set all of ${AGENT_ENV.socket}, ${AGENT_ENV.token} and ${AGENT_ENV.agentId}, or none`);
+  }
+  return { socketPath, token, agentId };
 }
 
 
@@ -41,6 +75,7 @@ interface Agent {
   readonly exited: Promise<AgentExit>;
   stopReason: AgentExit['reason'] | null;
   reports: number[];
+  readonly bridge: ProtocolBridge | null;
 }
 
 type WorkerMessage = { type: 'ready' } | { type: 'report'; value: number } | { type: 'exit'; code: number | null; stopped?: boolean; error?: string };
@@ -58,6 +93,7 @@ export class WasmRuntime implements AgentRuntime {
   readonly #quantum: number;
   readonly #graceMs: number;
   readonly #confirmMs: number;
+  readonly #backlogBytes: number;
   readonly #clock: Clock;
   readonly #agents = new Map<string, Agent>();
   readonly #listeners: ((exit: AgentExit) => void)[] = [];
@@ -68,6 +104,10 @@ export class WasmRuntime implements AgentRuntime {
     if (!Number.isInteger(this.#quantum) || this.#quantum < 1000) throw new AgentSpecError(`invalid quantum: ${String(options.quantum)} (an integer ≥ 1000)`);
     this.#graceMs = options.startupGraceMs ?? 150;
     this.#confirmMs = options.confirmTimeoutMs ?? 1000;
+    this.#backlogBytes = options.protocolBacklogBytes ?? DEFAULT_PROTOCOL_BACKLOG_BYTES;
+    if (!Number.isInteger(this.#backlogBytes) || this.#backlogBytes < 65_536 || this.#backlogBytes > 2 ** 30) {
+      throw new AgentSpecError(`invalid protocolBacklogBytes: ${String(options.protocolBacklogBytes)} (an integer in [65536, 2^30])`);
+    }
     this.#clock = options.clock ?? createMonotonicClock();
   }
 
@@ -88,11 +128,24 @@ export class WasmRuntime implements AgentRuntime {
       throw new AgentStartError(`agent "${spec.id}": cannot read ${spec.command}: ${toError(err).message}`, { cause: err });
     }
     const metered = meterModule(bytes, spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes });
+    const { usesProtocol } = checkHostImports(listImports(bytes));
+    const endpoint = endpointOf(spec.id, spec.env);
     const control = new Int32Array(new SharedArrayBuffer(16));
     const figures = new Float64Array(new SharedArrayBuffer(24));
     Atomics.store(control, SHARE, Math.round(Math.min(1, spec.cpuShare ?? 1) * 1000));
-    const data: WasmWorkerData = { modulePath: spec.command, metered, quantum: this.#quantum, control, figures, entry: spec.args?.[0] ?? 'run' };
-    const worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    const base = { modulePath: spec.command, metered, quantum: this.#quantum, control, figures, args: [...(spec.args ?? [])] };
+    let bridge: ProtocolBridge | null = null;
+    let worker: Worker;
+    if (endpoint !== null && usesProtocol) {
+      const { port1, port2 } = new MessageChannel();
+      const block = createLinkBlock();
+      bridge = new ProtocolBridge(endpoint.socketPath, port1, block);
+      const data: WasmWorkerData = { ...base, link: { port: port2, agentId: endpoint.agentId, token: endpoint.token, block, backlogBytes: this.#backlogBytes } };
+      worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: data, transferList: [port2], stdout: false, stderr: false });
+    } else {
+      const data: WasmWorkerData = base;
+      worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    }
     let resolveExit: (exit: AgentExit) => void = () => undefined;
     const agent: Agent = {
       spec,
@@ -104,6 +157,7 @@ export class WasmRuntime implements AgentRuntime {
       exited: new Promise((resolve) => { resolveExit = resolve; }),
       stopReason: null,
       reports: [],
+      bridge,
     };
     let ready: () => void = () => undefined;
     const readyPromise = new Promise<void>((resolve) => { ready = resolve; });
@@ -111,6 +165,7 @@ export class WasmRuntime implements AgentRuntime {
       if (agent.exit !== null) return;
       agent.state = 'exited';
       agent.exit = { id: spec.id, code, signal: null, reason: agent.stopReason ?? reason };
+      agent.bridge?.end();
       resolveExit(agent.exit);
       for (const listener of this.#listeners) listener(agent.exit);
     };
@@ -195,6 +250,11 @@ export class WasmRuntime implements AgentRuntime {
       majorFaults: Number.NaN,
       cpuSource: `${this.mechanisms.cpuTime}; fuel used ${String(agent.figures[FUEL] ?? 0)}`,
     });
+  }
+
+  /** The agent's protocol link: state, the daemon's closing code, frames each way. */
+  protocol(id: string): LinkInfo {
+    return this.#agent(id).bridge?.info ?? NO_LINK;
   }
 
   /** Values the agent sent through `env.report`. */

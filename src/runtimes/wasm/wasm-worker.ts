@@ -6,8 +6,15 @@
  * Shared control block (Int32Array): [PAUSE] 1 = paused, [STOP] 1 = stop, [STATE] 0 running,
  * 1 waiting for fuel, 2 finished, [SHARE] per-mille of one CPU. Shared figures
  * (Float64Array): [RUN_S] seconds spent running, [FUEL] fuel used, [MEMORY] memory bytes.
+ *
+ * With a protocol link (`link`: the agent has an endpoint and imports `maxwell.*`), the
+ * `maxwell` imports come from protocol-imports.ts and post frames to `link.port`; without
+ * one they return `NO_ENDPOINT`. Imports are checked against host-abi.ts before the worker
+ * starts, so every import the module names exists here with the right signature.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { argAsNumber, type LinkBlock } from './host-abi.js';
+import { createOfflineImports, createProtocolImports } from './protocol-imports.js';
 
 export const PAUSE = 0;
 export const STOP = 1;
@@ -23,7 +30,15 @@ export interface WasmWorkerData {
   readonly quantum: number;
   readonly control: Int32Array;
   readonly figures: Float64Array;
-  readonly entry: string;
+  /** `spec.args`, read by `env.arg_f64`. */
+  readonly args: readonly string[];
+  readonly link?: {
+    readonly port: MessagePort;
+    readonly agentId: string;
+    readonly token: string;
+    readonly block: LinkBlock;
+    readonly backlogBytes: number;
+  };
 }
 
 class StopRequested extends Error {}
@@ -71,8 +86,12 @@ if (data !== undefined && parentPort !== null) {
     since = performance.now();
     return BigInt(quantum);
   };
+  const link = data.link;
+  const protocol = link === undefined
+    ? createOfflineImports()
+    : createProtocolImports(link.port, link, () => memory);
   const imports = {
-    maxwell: { refuel },
+    maxwell: { refuel, ...protocol },
     env: {
       /** Milliseconds since the agent started. */
       elapsed_ms: (): number => performance.now() - started,
@@ -84,6 +103,8 @@ if (data !== undefined && parentPort !== null) {
       report: (value: number): void => {
         port.postMessage({ type: 'report', value });
       },
+      /** `spec.args[index]` as a number (NaN when absent or not a number). */
+      arg_f64: (index: number): number => argAsNumber(data.args, index),
     },
   };
   const started = performance.now();
@@ -92,8 +113,8 @@ if (data !== undefined && parentPort !== null) {
     const instance = new WebAssembly.Instance(module, imports);
     const exported = instance.exports;
     memory = exported['memory'] as WebAssembly.Memory | undefined;
-    const entry = exported[data.entry];
-    if (typeof entry !== 'function') throw new Error(`${data.modulePath} exports no function "${data.entry}"`);
+    const entry = exported['run'];
+    if (typeof entry !== 'function') throw new Error(`${data.modulePath} exports no function "run"`);
     port.postMessage({ type: 'ready' });
     since = performance.now();
     const result = (entry as () => unknown)();
