@@ -1,0 +1,94 @@
+/**
+ * The daemon runs all three kinds of agent side by side: a WASM Scientist (worker thread,
+ * protocol over a message port) and a VM Scientist (QEMU under TCG, protocol over the guest's
+ * serial channel) bid, win quanta, report primes and are paid, next to a process leech that
+ * dies by apoptosis; the ledger verifies.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WASM_SCIENTIST_PATH } from '../../src/agents/wasm/wasm-agents.js';
+import { loadConfig } from '../../src/config/load.js';
+import { assembleDaemon } from '../../src/daemon/assemble.js';
+import { verifyLedger } from '../../src/ledger/verify.js';
+import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
+import { repoPath } from '../helpers/repo.js';
+import { VM_INITRD, VM_SKIP } from '../helpers/vm.js';
+
+const layout = detectCgroups();
+const SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
+const VM_DAEMON_SKIP =
+  SKIP !== false ? SKIP : VM_SKIP !== false ? VM_SKIP : !gunzipSync(readFileSync(VM_INITRD)).includes('scientist)') ? 'the guest image predates the scientist program: rerun scripts/build-vm-guest.sh' : false;
+const LEECH = repoPath('dist/src/agents/leech.js');
+
+function configIn(dir: string) {
+  return loadConfig({ env: {}, flags: [{ ledger: { path: join(dir, 'ledger.sqlite'), keyPath: join(dir, 'node-key.pem') }, daemon: { runtimeDir: join(dir, 'run'), graceMs: 300, killTimeoutMs: 500 } }] });
+}
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+test('a WASM scientist under the daemon bids over its message port, wins quanta, is paid for verified primes; never pinned', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-rt-'));
+  const config = configIn(dir);
+  const { daemon, runtime, close } = await assembleDaemon(config, { tag: 'drt1' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // The module bids 5 J a quantum itself (args[0]); no opening bid from the operator.
+  const spawned = await daemon.spawnAgent({ id: 'wasm-sci', runtime: 'wasm', command: WASM_SCIENTIST_PATH, args: ['5'], walletJ: 500, role: 'scientist' });
+  assert.equal(spawned.runtime, 'wasm');
+  assert.equal(spawned.pid, null, 'a WASM agent is a thread, not a process');
+  assert.equal(runtime.kindOf('wasm-sci'), 'wasm');
+  await daemon.spawnAgent({ id: 'leech', command: process.execPath, args: [LEECH, '--bid', '1'], walletJ: 3, role: 'leech' });
+  await until('the WASM scientist to bid, win and earn', () => {
+    const a = daemon.agent('wasm-sci');
+    return a.connected && a.bid?.pricePerQuantumJ === 5 && a.quantaWon > 0 && a.verifiedPrimes > 0 && a.incomeJ > 0;
+  });
+  await until('the leech to die', () => daemon.agent('leech').phase === 'dead');
+  assert.equal(daemon.agent('leech').ended?.reason, 'apoptosis');
+  assert.equal(daemon.oracle.totals.composite, 0, 'the WASM scientist reports only primes');
+  assert.ok(daemon.decisions(10_000).every((d) => d.agentId !== 'wasm-sci' || d.action !== 'kill'));
+  assert.match(JSON.stringify(runtime.mechanisms), /wasm\.pause/);
+  const stopped = await daemon.stopAgent('wasm-sci');
+  assert.equal(stopped.phase, 'dead');
+  await close();
+  const report = verifyLedger(config.ledger.path);
+  assert.equal(report.ok, true, report.failure?.message);
+});
+
+test('a VM scientist under the daemon speaks the protocol over its serial channel and is paid for verified primes', { skip: VM_DAEMON_SKIP, timeout: 120_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-rt-'));
+  const config = configIn(dir);
+  const { daemon, runtime, close } = await assembleDaemon(config, { tag: 'drt2' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const spawned = await daemon.spawnAgent({ id: 'vm-sci', runtime: 'vm', command: 'scientist', args: ['maxwell.bid=5', 'maxwell.start=1000'], walletJ: 500, role: 'scientist' });
+  assert.equal(spawned.runtime, 'vm');
+  assert.ok(spawned.pid !== null, 'its QEMU process');
+  assert.equal(runtime.kindOf('vm-sci'), 'vm');
+  await until('the VM scientist to bid, win and earn', () => {
+    const a = daemon.agent('vm-sci');
+    return a.connected && a.bid?.pricePerQuantumJ === 5 && a.quantaWon > 0 && a.verifiedPrimes > 0 && a.incomeJ > 0;
+  }, 90_000);
+  assert.equal(daemon.oracle.totals.composite, 0);
+  // A process spawn still works beside it, and an unknown kind is refused with a code.
+  await assert.rejects(daemon.spawnAgent({ id: 'x', runtime: 'docker' as 'vm', command: 'x', walletJ: 1 }), { code: 'MXW_ERR_AGENT_SPEC' });
+  await daemon.stopAgent('vm-sci');
+  assert.equal(daemon.agent('vm-sci').phase, 'dead');
+  await close();
+  const report = verifyLedger(config.ledger.path);
+  assert.equal(report.ok, true, report.failure?.message);
+});
