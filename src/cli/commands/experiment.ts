@@ -21,6 +21,7 @@ interface ExperimentFlags {
   scientistWallet: string;
   leechWallet: string;
   scientistBid: string;
+  scientistBidShare: string;
   leechBid: string;
 }
 
@@ -46,6 +47,7 @@ export function registerExperiment(program: Command, io: CliIo, env: Readonly<Re
     .option('--scientist-wallet <J>', 'opening wallet of a scientist, J', '100')
     .option('--leech-wallet <J>', 'opening wallet of a leech, J', '20')
     .option('--scientist-bid <J>', 'opening bid of a scientist, J per quantum', '2')
+    .option('--scientist-bid-share <F>', 'after the first second a scientist bids F × what a quantum earns it (0 < F ≤ 1)', '0.8')
     .option('--leech-bid <J>', 'opening bid of a leech, J per quantum (leeches outbid scientists at first)', '3')
     .option('--out <dir>', 'report folder (default out/scientist-vs-leech-<time>)')
     .option('--json', 'print results.json on stdout')
@@ -58,6 +60,8 @@ export function registerExperiment(program: Command, io: CliIo, env: Readonly<Re
       const repetitions = positiveNumber(flags.repetitions, 'repetitions', 3, true);
       const out = resolve(flags.out ?? join('out', `scientist-vs-leech-${new Date().toISOString().replace(/[:.]/g, '-')}`));
       const scientistBid = positiveNumber(flags.scientistBid, 'scientist-bid', 2);
+      const bidShare = positiveNumber(flags.scientistBidShare, 'scientist-bid-share', 0.8);
+      if (bidShare > 1) throw new InvalidArgumentError(`--scientist-bid-share must be in (0, 1], got ${String(bidShare)}`);
       const leechBid = positiveNumber(flags.leechBid, 'leech-bid', 3);
       // Loaded lazily: ECharts takes a second to load, and only this command needs it.
       const [{ runExperiment }, { writeReport, formatSummaryTable }] = await Promise.all([import('../../experiment/runner.js'), import('../../experiment/report/index.js')]);
@@ -72,7 +76,7 @@ export function registerExperiment(program: Command, io: CliIo, env: Readonly<Re
         durationS,
         repetitions,
         quick,
-        scientistCommand: flags.scientist === undefined ? [process.execPath, join(AGENTS_DIR, 'scientist.js'), '--method', 'mr', '--bid', String(scientistBid), '--start', '{start}'] : ['/bin/sh', '-c', flags.scientist],
+        scientistCommand: flags.scientist === undefined ? [process.execPath, join(AGENTS_DIR, 'scientist.js'), '--method', 'mr', '--bid', String(scientistBid), '--bid-share', String(bidShare), '--start', '{start}'] : ['/bin/sh', '-c', flags.scientist],
         leechCommand: flags.leech === undefined ? [process.execPath, join(AGENTS_DIR, 'leech.js'), '--bid', String(leechBid)] : ['/bin/sh', '-c', flags.leech],
         scientistWalletJ: positiveNumber(flags.scientistWallet, 'scientist-wallet', 100),
         leechWalletJ: positiveNumber(flags.leechWallet, 'leech-wallet', 20),
