@@ -28,6 +28,7 @@ import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
+import { reorderOffer } from './offer-order.js';
 
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
@@ -235,8 +236,8 @@ export class ThermalState {
     }
     this.#pricing.multipliers(tick.temperaturesC, 0, tick.multipliers);
     for (let c = 0; c < this.cores; c++) tick.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, tick.multipliers[c] ?? 1);
-    // Best slot first: most allowance, then the cheapest (coolest) core.
-    this.#order.sort((a, b) => (tick.allowance[b] ?? 0) - (tick.allowance[a] ?? 0) || (tick.reservePerQuantumJ[a] ?? 0) - (tick.reservePerQuantumJ[b] ?? 0));
+    // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
+    reorderOffer(this.#order, tick.allowance, tick.reservePerQuantumJ);
     let slots = 0;
     for (const c of this.#order) {
       const a = tick.allowance[c] ?? 0;
