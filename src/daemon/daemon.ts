@@ -340,6 +340,10 @@ export class Daemon implements DaemonControl {
     // Everything is in place before the process starts: its first bid may arrive at once.
     this.#book.register(id);
     if (request.bid !== undefined) this.#book.place(id, request.bid.pricePerQuantumJ, request.bid.budgetJ, request.bid.plane);
+    // Erasure is watched from the agent's first instruction where the source can filter by cgroup;
+    // a refused watch is not fatal: the pid watch below still follows the agent after start.
+    const entropy = this.#entropy;
+    const beforeExec = entropy.watchCgroups === undefined ? {} : { beforeExec: (dirs: readonly string[]) => (entropy.watchCgroups?.(id, dirs) ?? Promise.resolve()).catch(() => undefined) };
     try {
       const info = await this.#runtime.start({
         id,
@@ -348,9 +352,10 @@ export class Daemon implements DaemonControl {
         args: request.args ?? [],
         env: { ...request.env, ...endpoint.env },
         ...(request.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: request.memoryLimitBytes }),
-      });
+      }, beforeExec);
       record.pid = info.pid;
     } catch (err) {
+      this.#entropy.unwatch(id);
       this.#book.retire(id);
       this.#agents.delete(id);
       await this.protocol.removeAgent(id);

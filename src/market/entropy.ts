@@ -50,6 +50,11 @@ export interface EntropySource {
   provenance(): EntropyProvenance;
   /** Starts attributing erasure by the agent's processes to it. */
   watch(agent: WatchedAgent): void;
+  /**
+   * Starts attributing erasure in these cgroups to the agent before any of its processes exist,
+   * resolving once that is in effect. Sources that can only follow pids do not have it.
+   */
+  watchCgroups?(agentId: string, cgroupDirs: readonly string[]): Promise<void>;
   unwatch(agentId: string): void;
   /** Everything seen since the last drain, oldest first. Never throws for a vanished process. */
   drain(): readonly EraseEvent[];

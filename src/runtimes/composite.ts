@@ -7,7 +7,7 @@
  */
 import type { AbortOptions } from '../clock/clock.js';
 import { AgentExistsError, AgentSpecError, AgentStateError, AgentUnknownError } from '../errors.js';
-import { RUNTIME_KINDS, type AgentExit, type AgentInfo, type AgentRuntime, type AgentSpec, type AgentUsage, type PauseOptions, type PauseResult, type RuntimeKind } from './runtime.js';
+import { RUNTIME_KINDS, type AgentExit, type AgentInfo, type AgentRuntime, type AgentSpec, type AgentUsage, type PauseOptions, type PauseResult, type RuntimeKind, type StartOptions } from './runtime.js';
 
 /** How to make each runtime; `process` is required, the others are optional. */
 export type RuntimeFactories = { readonly process: () => Promise<AgentRuntime> } & Partial<Record<Exclude<RuntimeKind, 'process'>, () => Promise<AgentRuntime>>>;
@@ -52,7 +52,7 @@ export class CompositeRuntime implements AgentRuntime {
     return this.#owners.get(id);
   }
 
-  async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
+  async start(spec: AgentSpec, options: StartOptions = {}): Promise<AgentInfo> {
     if (this.#closed) throw new AgentStateError('the runtime is closed');
     const kind = spec.runtime ?? 'process';
     if (!RUNTIME_KINDS.includes(kind)) throw new AgentSpecError(`agent "${spec.id}": unknown runtime ${JSON.stringify(kind)} (one of ${RUNTIME_KINDS.join(', ')})`);

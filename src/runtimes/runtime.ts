@@ -87,13 +87,23 @@ export interface PauseOptions extends AbortOptions {
   readonly confirm?: boolean;
 }
 
+export interface StartOptions extends AbortOptions {
+  /**
+   * Called with the agent's cgroup directories once they exist and before the agent's program
+   * runs; its start waits for the promise (a rejection fails the start). The daemon uses it to
+   * watch the groups for memory erasure from the first instruction, where watching a pid after
+   * start would miss the first milliseconds. Runtimes without cgroups (WASM) do not call it.
+   */
+  readonly beforeExec?: (cgroupDirs: readonly string[]) => Promise<void>;
+}
+
 /** One runtime. Every method takes an optional abort signal. */
 export interface AgentRuntime {
   /** `composite` routes each agent to one of the others. */
   readonly kind: RuntimeKind | 'composite';
   /** Which mechanisms this runtime found and uses, in words. */
   readonly mechanisms: Readonly<Record<string, string>>;
-  start(spec: AgentSpec, options?: AbortOptions): Promise<AgentInfo>;
+  start(spec: AgentSpec, options?: StartOptions): Promise<AgentInfo>;
   pause(id: string, options?: PauseOptions): Promise<PauseResult>;
   resume(id: string, options?: PauseOptions): Promise<void>;
   setCpuShare(id: string, share: number | null): Promise<void>;

@@ -7,7 +7,11 @@ import { EbpfEntropySource } from '../../src/entropy/ebpf/ebpf-source.js';
 import { DEFAULT_BENCH_PATH, bpftraceBlocker, ebpfBlocker } from '../../src/entropy/ebpf/paths.js';
 import { selectEntropySource } from '../../src/entropy/ebpf/select.js';
 import type { EntropyProvenance, EntropySource, EraseEvent } from '../../src/market/entropy.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessRuntime } from '../../src/runtimes/process/process-runtime.js';
+import type { AgentExit } from '../../src/runtimes/runtime.js';
 
 const EBPF_SKIP = ebpfBlocker() ?? (existsSync(DEFAULT_BENCH_PATH) ? false : `erase-bench is not built: run bash scripts/build-ebpf.sh`);
 const BPFTRACE_SKIP = EBPF_SKIP !== false ? EBPF_SKIP : bpftraceBlocker() ?? false;
@@ -49,6 +53,39 @@ test('every byte a program munmaps and madvises away is counted, exactly, by kin
     noise?.kill('SIGKILL');
     await source.close();
   }
+});
+
+test('a cgroup watched before exec counts the erasure of an agent from its first instruction; a pid watch after start misses it', { skip: EBPF_SKIP, timeout: 60_000 }, async (t) => {
+  const source = await EbpfEntropySource.start({ brk: false });
+  const runtime = await ProcessRuntime.create({ tag: 'ebx' });
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-ebx-'));
+  t.after(async () => {
+    await runtime.close();
+    await source.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const go = join(dir, 'go');
+  writeFileSync(go, 'go\n');
+  // The `known` mix is deterministic: run once outside, it says how many bytes of each kind it erases.
+  const expected = JSON.parse(execFileSync(DEFAULT_BENCH_PATH, ['known'], { input: 'go\n' }).toString().trim().split('\n').at(-1) ?? '{}') as Record<string, number>;
+  // The bench reads "go" from a file, so it erases within microseconds of exec: before any pid is known.
+  const run = async (id: string, early: boolean): Promise<Record<string, number>> => {
+    const exited = new Promise<AgentExit>((resolve) => { runtime.onExit((e) => { if (e.id === id) resolve(e); }); });
+    const info = await runtime.start({ id, command: '/bin/sh', args: ['-c', `exec ${DEFAULT_BENCH_PATH} known < ${go}`] }, early ? { beforeExec: (dirs) => source.watchCgroups(id, dirs) } : {});
+    if (!early && info.pid !== null) await source.watchAsync({ agentId: id, pid: info.pid }).catch(() => undefined);
+    assert.equal((await exited).code, 0);
+    await source.flush();
+    return bytesByKind(source.drain(), id);
+  };
+  const early = await run('early', true);
+  for (const kind of ['madvise-dontneed', 'madvise-free', 'madvise-remove'] as const) {
+    const key = { 'madvise-dontneed': 'dontneedBytes', 'madvise-free': 'freeBytes', 'madvise-remove': 'removeBytes' }[kind];
+    assert.equal(early[kind], expected[key], `${kind}: ${JSON.stringify(early)} vs ${JSON.stringify(expected)}`);
+  }
+  // The launcher shell's own unmapping before exec is in the group too.
+  assert.ok((early['munmap'] ?? 0) >= (expected['munmapBytes'] ?? Number.NaN), JSON.stringify(early));
+  const late = await run('late', false);
+  assert.ok((late['madvise-dontneed'] ?? 0) < (expected['dontneedBytes'] ?? 0), `a pid watch after start is too late: ${JSON.stringify(late)}`);
 });
 
 test('no loss at a realistic rate: 200,000 erases at 50,000/s all arrive', { skip: EBPF_SKIP, timeout: 60_000 }, async () => {

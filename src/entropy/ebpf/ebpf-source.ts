@@ -220,18 +220,37 @@ export class EbpfEntropySource implements EntropySource {
    * are seen); rejects with `MXW_ERR_EBPF_COMMAND` when the loader refused.
    */
   async watchAsync(agent: WatchedAgent): Promise<void> {
-    let tag = this.#agentToTag.get(agent.agentId);
+    const tag = this.#tagFor(agent.agentId);
+    await Promise.all([this.#command(`watch-tgid ${agent.pid} ${tag}`), ...this.#cgroupCommands(agent.cgroupDirs ?? [], tag)]);
+  }
+
+  /**
+   * Watches the agent's cgroups before its first process runs (the runtime's `beforeExec`):
+   * every task in them is attributed to the agent from its first instruction. Only cgroup2
+   * directories can match (`bpf_get_current_cgroup_id()` is the task's cgroup2 id); v1
+   * directories are sent too and simply never match.
+   */
+  async watchCgroups(agentId: string, cgroupDirs: readonly string[]): Promise<void> {
+    await Promise.all(this.#cgroupCommands(cgroupDirs, this.#tagFor(agentId)));
+  }
+
+  #tagFor(agentId: string): number {
+    let tag = this.#agentToTag.get(agentId);
     if (tag === undefined) {
       tag = this.#nextTag++;
-      this.#agentToTag.set(agent.agentId, tag);
-      this.#tagToAgent.set(tag, agent.agentId);
+      this.#agentToTag.set(agentId, tag);
+      this.#tagToAgent.set(tag, agentId);
     }
-    const commands = [this.#command(`watch-tgid ${agent.pid} ${tag}`)];
-    for (const dir of agent.cgroupDirs ?? []) {
+    return tag;
+  }
+
+  #cgroupCommands(dirs: readonly string[], tag: number): Promise<void>[] {
+    const commands: Promise<void>[] = [];
+    for (const dir of dirs) {
       const id = cgroupIdOf(dir);
       if (id !== undefined) commands.push(this.#command(`watch-cgroup ${id} ${tag}`));
     }
-    await Promise.all(commands);
+    return commands;
   }
 
   unwatch(agentId: string): void {

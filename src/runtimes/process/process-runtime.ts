@@ -21,7 +21,7 @@ import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock
 import { seconds } from '../../units/units.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
-import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseMechanism, PauseOptions, PauseResult } from '../runtime.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
 
@@ -178,7 +178,7 @@ export class ProcessRuntime implements AgentRuntime {
     return agent;
   }
 
-  async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
+  async start(spec: AgentSpec, options: StartOptions = {}): Promise<AgentInfo> {
     this.#validate(spec);
     options.signal?.throwIfAborted();
     const dirs: Partial<Record<Hierarchy, string>> = {};
@@ -189,6 +189,8 @@ export class ProcessRuntime implements AgentRuntime {
     }
     try {
       this.#applyLimits(dirs, spec);
+      await options.beforeExec?.(Object.values(dirs));
+      options.signal?.throwIfAborted();
     } catch (err) {
       for (const [h, dir] of Object.entries(dirs) as [Hierarchy, string][]) destroyGroup(dir, h);
       throw err;

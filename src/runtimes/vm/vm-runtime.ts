@@ -26,7 +26,7 @@ import type { AbortOptions } from '../../clock/clock.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError, toError } from '../../errors.js';
 import { ProcessRuntime } from '../process/process-runtime.js';
-import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult, StartOptions } from '../runtime.js';
 import { connectProtocolPort, protocolEndpointOf, protocolPortArgs, tokenLine } from './protocol-channel.js';
 import { QmpClient } from './qmp.js';
 
@@ -116,7 +116,7 @@ export class VmRuntime implements AgentRuntime {
     return vm;
   }
 
-  async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
+  async start(spec: AgentSpec, options: StartOptions = {}): Promise<AgentInfo> {
     checkSpecBasics(spec, this.#closed, this.#vms.has(spec.id), 'command (the guest program)');
     if (/\s/.test(spec.command)) {
       throw new AgentSpecError(`agent "${spec.id}": command (the guest program) must be one word`);
@@ -147,7 +147,7 @@ export class VmRuntime implements AgentRuntime {
         ...(spec.cpuShare === undefined ? {} : { cpuShare: spec.cpuShare }),
         ...(spec.cores === undefined ? {} : { cores: spec.cores }),
         ...(spec.memoryLimitBytes === undefined ? {} : { memoryLimitBytes: spec.memoryLimitBytes }),
-      });
+      }, options.beforeExec === undefined ? {} : { beforeExec: options.beforeExec });
     } catch (err) {
       cleanup();
       throw err;
