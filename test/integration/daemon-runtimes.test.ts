@@ -10,32 +10,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { WASM_SCIENTIST_PATH } from '../../src/agents/wasm/wasm-agents.js';
-import { loadConfig } from '../../src/config/load.js';
 import { assembleDaemon } from '../../src/daemon/assemble.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { repoPath } from '../helpers/repo.js';
 import { VM_INITRD, VM_SKIP } from '../helpers/vm.js';
+import { until } from '../helpers/wait.js';
+import { daemonConfigIn as configIn } from '../helpers/daemon-config.js';
 
 const layout = detectCgroups();
 const SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
 const VM_DAEMON_SKIP =
   SKIP !== false ? SKIP : VM_SKIP !== false ? VM_SKIP : !gunzipSync(readFileSync(VM_INITRD)).includes('scientist)') ? 'the guest image predates the scientist program: rerun scripts/build-vm-guest.sh' : false;
 const LEECH = repoPath('dist/src/agents/leech.js');
-
-function configIn(dir: string) {
-  return loadConfig({ env: {}, flags: [{ ledger: { path: join(dir, 'ledger.sqlite'), keyPath: join(dir, 'node-key.pem') }, daemon: { runtimeDir: join(dir, 'run'), graceMs: 300, killTimeoutMs: 500 } }] });
-}
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 test('a WASM scientist under the daemon bids over its message port, wins quanta, is paid for verified primes; never pinned', { skip: SKIP, timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-rt-'));

@@ -4,33 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../src/config/load.js';
 import { assembleDaemon } from '../../src/daemon/assemble.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { copyFixture, writeAttribute } from '../helpers/fixtures.js';
 import { repoPath } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
+import { daemonConfigIn as configIn } from '../helpers/daemon-config.js';
 
 const layout = detectCgroups();
 const SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
 const SCIENTIST = repoPath('dist/src/agents/scientist.js');
 const LEECH = repoPath('dist/src/agents/leech.js');
-
-function configIn(dir: string, set: Record<string, unknown> = {}) {
-  const flags: Record<string, unknown> = {
-    ledger: { path: join(dir, 'ledger.sqlite'), keyPath: join(dir, 'node-key.pem') },
-    daemon: { runtimeDir: join(dir, 'run'), graceMs: 300, killTimeoutMs: 500, ...set },
-  };
-  return loadConfig({ env: {}, flags: [flags] });
-}
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 test('market mode: a leech outbids the scientist, pays, goes broke and dies by apoptosis; the scientist earns; the ledger verifies', { skip: SKIP, timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));

@@ -15,6 +15,7 @@ import type { AgentMessage, BidMessage, WorkMessage } from '../../src/protocol/m
 import { ProtocolServer, type RejectedEvent } from '../../src/protocol/server.js';
 import { VmRuntime } from '../../src/runtimes/vm/vm-runtime.js';
 import { VM_INITRD as initrd, VM_KERNEL as kernel, VM_SKIP } from '../helpers/vm.js';
+import { until } from '../helpers/wait.js';
 
 const SKIP =
   VM_SKIP !== false
@@ -32,15 +33,6 @@ function primesIn(lo: number, hi: number): string[] {
     if (d * d > n) out.push(String(n));
   }
   return out;
-}
-
-/** Resolves when `check` holds, polling every 20 ms; rejects after `timeoutMs`. */
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 interface Harness {

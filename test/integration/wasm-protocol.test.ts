@@ -14,6 +14,7 @@ import { ProtocolServer, type RejectedEvent } from '../../src/protocol/server.js
 import { WASM_STATUS } from '../../src/runtimes/wasm/host-abi.js';
 import { WasmRuntime } from '../../src/runtimes/wasm/wasm-runtime.js';
 import { wasmFixture, watBytes } from '../helpers/wasm.js';
+import { until } from '../helpers/wait.js';
 
 const paths = {
   flood: await wasmFixture('flood'),
@@ -62,14 +63,6 @@ function harness(): Harness {
       await server.close();
     },
   };
-}
-
-async function until(what: string, ok: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!ok()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 const works = (h: Harness, id: string): WorkMessage[] => (h.messages.get(id) ?? []).filter((m): m is WorkMessage => m.type === 'work');

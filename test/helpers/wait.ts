@@ -1,0 +1,11 @@
+/** Polling waits for integration tests. */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Resolves once `check` holds, polling every `everyMs`; rejects naming `what` after `timeoutMs`. */
+export async function until(what: string, check: () => boolean, timeoutMs = 15_000, everyMs = 20): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
