@@ -20,10 +20,12 @@ export interface AgentRecord {
   /** The core it won last tick (null: none). */
   lastUnit: number | null;
   ended: { reason: string; survivalMs: number; finalBalanceMicroJ: bigint } | null;
+  /** CPU seconds of an agent that runs as a thread of the daemon's own process (WASM), last read. */
+  hostedCpuS: number;
 }
 
 export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
-  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, ended: null };
+  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, ended: null, hostedCpuS: 0 };
 }
 
 export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean): AgentView {

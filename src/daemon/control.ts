@@ -92,7 +92,7 @@ export interface DaemonSnapshot {
   readonly energySource: string;
   readonly clearingP99Ms: number;
   readonly ledgerHead: string;
-  /** Maxwell's own CPU use since start, fraction of one core. */
+  /** Maxwell's own CPU use since start, fraction of one core (WASM agents, threads of its process, excluded). */
   readonly overheadFraction: number;
 }
 

@@ -47,6 +47,8 @@ const AGENT_ID = /^[A-Za-z0-9_-]{1,48}$/;
 const MAX_WALLET_J = 1e9;
 /** How long a new agent without a bid is left running so it can connect and bid, ms. */
 const STARTUP_MS = 2000;
+/** How often the CPU of WASM agents (threads of this process) is read, ticks. */
+const HOSTED_CPU_EVERY_TICKS = 100;
 
 export class Daemon implements DaemonControl {
   readonly mode: DaemonMode;
@@ -165,6 +167,7 @@ export class Daemon implements DaemonControl {
       this.#tax(thermal);
     }
     if ((result.tick + 1) % this.#config.daemon.settleEveryTicks === 0) this.#flush(result.tick);
+    if (result.tick % HOSTED_CPU_EVERY_TICKS === 0) this.#readHostedCpu();
     if (this.#tickListeners.size > 0 && thermal !== null) {
       const event: TickEvent = {
         tick: result.tick,
@@ -177,6 +180,20 @@ export class Daemon implements DaemonControl {
       };
       for (const listener of this.#tickListeners) listener(event);
     } else this.decisionLog.takeTickDecisions();
+  }
+
+  /**
+   * WASM agents are threads of this process, so getrusage counts their CPU as the daemon's:
+   * read it, to take it out of the overhead. An ended agent keeps its last reading.
+   */
+  #readHostedCpu(): void {
+    for (const record of this.#agents.values()) {
+      if (record.runtime !== 'wasm' || record.phase === 'dead' || record.phase === 'starting') continue;
+      this.#runtime.usage(record.id).then(
+        (usage) => { record.hostedCpuS = usage.cpuS; },
+        () => undefined,
+      );
+    }
   }
 
   #enforce(result: EngineTick, thermal: ThermalTick | null): void {
@@ -442,6 +459,8 @@ export class Daemon implements DaemonControl {
     const thermal = this.#lastThermal;
     const stats = this.#loop.stats();
     const cpu = process.cpuUsage(this.#cpuAtStart);
+    let hostedCpuMs = 0;
+    for (const record of this.#agents.values()) hostedCpuMs += record.hostedCpuS * 1000;
     const uptimeMs = this.#nowMs() - this.#startedMs;
     return {
       tick: this.#tick,
@@ -461,7 +480,7 @@ export class Daemon implements DaemonControl {
       energySource: this.#thermal.energySource,
       clearingP99Ms: stats.clearP99Ms,
       ledgerHead: this.ledger.headHash,
-      overheadFraction: uptimeMs > 0 ? (cpu.user + cpu.system) / 1000 / uptimeMs : 0,
+      overheadFraction: uptimeMs > 0 ? Math.max(0, (cpu.user + cpu.system) / 1000 - hostedCpuMs) / uptimeMs : 0,
     };
   }
 

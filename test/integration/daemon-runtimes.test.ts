@@ -16,6 +16,7 @@ import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { repoPath } from '../helpers/repo.js';
 import { VM_INITRD, VM_SKIP } from '../helpers/vm.js';
+import { wasmFixture } from '../helpers/wasm.js';
 import { until } from '../helpers/wait.js';
 import { daemonConfigIn as configIn } from '../helpers/daemon-config.js';
 
@@ -53,6 +54,23 @@ test('a WASM scientist under the daemon bids over its message port, wins quanta,
   await close();
   const report = verifyLedger(config.ledger.path);
   assert.equal(report.ok, true, report.failure?.message);
+});
+
+test('a WASM agent is a thread of the daemon process: its CPU is not counted as daemon overhead', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-rt-'));
+  const { daemon, runtime, close } = await assembleDaemon(configIn(dir), { tag: 'drt3' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await daemon.spawnAgent({ id: 'spin', runtime: 'wasm', command: await wasmFixture('busy'), walletJ: 5000, bid: { pricePerQuantumJ: 5 } });
+  await until('two CPU-seconds of the spinning module, read by the daemon', () => daemon.records().some((r) => r.id === 'spin' && r.hostedCpuS > 2), 20_000);
+  const { overheadFraction, uptimeMs } = daemon.snapshot();
+  const spun = (await runtime.usage('spin')).cpuS / (uptimeMs / 1000);
+  t.diagnostic(`daemon overhead ${overheadFraction.toFixed(3)} of a core while the module used ${spun.toFixed(3)}`);
+  assert.match((await runtime.usage('spin')).cpuSource, /worker thread utime \+ stime/);
+  assert.ok(spun > 0.5, `the module spins: ${spun.toFixed(3)} of a core`);
+  assert.ok(overheadFraction < spun / 2, `overhead ${overheadFraction.toFixed(3)} of a core excludes the module's ${spun.toFixed(3)}`);
 });
 
 test('a VM scientist under the daemon speaks the protocol over its serial channel and is paid for verified primes', { skip: VM_DAEMON_SKIP, timeout: 120_000 }, async (t) => {

@@ -29,7 +29,9 @@ import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseRe
 import { listImports, meterModule } from './fuel.js';
 import { checkHostImports, createLinkBlock } from './host-abi.js';
 import { ProtocolBridge, type LinkInfo } from './protocol-bridge.js';
-import { FUEL, MEMORY, PAUSE, RUN_S, SHARE, STATE, STOP, type WasmWorkerData } from './wasm-worker.js';
+import { parsePidStat } from '../../telemetry/procfs/process-stats.js';
+import { USER_HZ } from '../../telemetry/procfs/proc-stat.js';
+import { FIGURES_BYTES, FUEL, MEMORY, PAUSE, RUN_S, SHARE, STATE, STOP, TID, type WasmWorkerData } from './wasm-worker.js';
 
 export interface WasmRuntimeOptions {
   /** Fuel per quantum (≈ instructions between host checks). @default 200000 */
@@ -88,7 +90,7 @@ export class WasmRuntime implements AgentRuntime {
     cpuShare: 'duty cycle between fuel quanta',
     pin: 'unsupported (worker threads have no CPU affinity)',
     memory: "the module's linear-memory maximum, lowered to the cap",
-    cpuTime: 'wall time while holding fuel (fuel used is reported too)',
+    cpuTime: "the worker thread's utime + stime (/proc/self/task/<tid>/stat, 10 ms ticks); wall time while holding fuel where that cannot be read",
   } as const;
   readonly #quantum: number;
   readonly #graceMs: number;
@@ -131,7 +133,8 @@ export class WasmRuntime implements AgentRuntime {
     const { usesProtocol } = checkHostImports(listImports(bytes));
     const endpoint = endpointOf(spec.id, spec.env);
     const control = new Int32Array(new SharedArrayBuffer(16));
-    const figures = new Float64Array(new SharedArrayBuffer(24));
+    const figures = new Float64Array(new SharedArrayBuffer(FIGURES_BYTES));
+    figures[TID] = Number.NaN;
     Atomics.store(control, SHARE, Math.round(Math.min(1, spec.cpuShare ?? 1) * 1000));
     const base = { modulePath: spec.command, metered, quantum: this.#quantum, control, figures, args: [...(spec.args ?? [])] };
     let bridge: ProtocolBridge | null = null;
@@ -243,12 +246,15 @@ export class WasmRuntime implements AgentRuntime {
 
   usage(id: string): Promise<AgentUsage> {
     const agent = this.#agent(id);
+    // The thread's CPU time: what the daemon subtracts from its own overhead, since the worker
+    // is a thread of its process. Wall time running is the fallback (it counts time descheduled).
+    const threadCpuS = threadCpuSeconds(agent.figures[TID] ?? Number.NaN);
     return Promise.resolve({
-      cpuS: agent.figures[RUN_S] ?? Number.NaN,
+      cpuS: threadCpuS ?? agent.figures[RUN_S] ?? Number.NaN,
       memoryBytes: agent.figures[MEMORY] ?? Number.NaN,
       minorFaults: Number.NaN,
       majorFaults: Number.NaN,
-      cpuSource: `${this.mechanisms.cpuTime}; fuel used ${String(agent.figures[FUEL] ?? 0)}`,
+      cpuSource: `${threadCpuS === null ? 'wall time while holding fuel' : 'worker thread utime + stime'}; fuel used ${String(agent.figures[FUEL] ?? 0)}`,
     });
   }
 
@@ -300,5 +306,16 @@ export class WasmRuntime implements AgentRuntime {
       a.stopReason = 'runtime-closed';
       await this.stop(a.spec.id, { graceS: 1 });
     }));
+  }
+}
+
+/** utime + stime of one thread of this process, s, or null when it cannot be read. */
+function threadCpuSeconds(tid: number): number | null {
+  if (!Number.isInteger(tid) || tid <= 0) return null;
+  try {
+    const parsed = parsePidStat(readFileSync(`/proc/self/task/${String(tid)}/stat`, 'latin1'));
+    return parsed === undefined ? null : parsed.cpuTicks / USER_HZ;
+  } catch {
+    return null;
   }
 }

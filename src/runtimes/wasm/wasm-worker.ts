@@ -5,13 +5,15 @@
  *
  * Shared control block (Int32Array): [PAUSE] 1 = paused, [STOP] 1 = stop, [STATE] 0 running,
  * 1 waiting for fuel, 2 finished, [SHARE] per-mille of one CPU. Shared figures
- * (Float64Array): [RUN_S] seconds spent running, [FUEL] fuel used, [MEMORY] memory bytes.
+ * (Float64Array): [RUN_S] seconds spent running, [FUEL] fuel used, [MEMORY] memory bytes,
+ * [TID] the worker's kernel thread id (NaN when unknown), whose CPU time the runtime reads.
  *
  * With a protocol link (`link`: the agent has an endpoint and imports `maxwell.*`), the
  * `maxwell` imports come from protocol-imports.ts and post frames to `link.port`; without
  * one they return `NO_ENDPOINT`. Imports are checked against host-abi.ts before the worker
  * starts, so every import the module names exists here with the right signature.
  */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { argAsNumber, type LinkBlock } from './host-abi.js';
 import { createOfflineImports, createProtocolImports } from './protocol-imports.js';
@@ -23,6 +25,9 @@ export const SHARE = 3;
 export const RUN_S = 0;
 export const FUEL = 1;
 export const MEMORY = 2;
+export const TID = 3;
+/** Bytes of the shared figures. */
+export const FIGURES_BYTES = 4 * Float64Array.BYTES_PER_ELEMENT;
 
 export interface WasmWorkerData {
   readonly modulePath: string;
@@ -47,6 +52,12 @@ const data = workerData as WasmWorkerData | undefined;
 if (data !== undefined && parentPort !== null) {
   const port = parentPort;
   const { control, figures, quantum } = data;
+  // This thread's id, so that the runtime can read its CPU time in /proc/self/task/<tid>/stat.
+  try {
+    figures[TID] = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  } catch {
+    figures[TID] = Number.NaN;
+  }
   let memory: WebAssembly.Memory | undefined;
   let since = performance.now();
   let dutyShare = -1;
