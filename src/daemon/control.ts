@@ -94,6 +94,10 @@ export interface DaemonSnapshot {
   readonly ledgerHead: string;
   /** Maxwell's own CPU use since start, fraction of one core (WASM agents, threads of its process, excluded). */
   readonly overheadFraction: number;
+  /** Runtime calls the enforcer made since start (each is a kernel write or a QMP/fuel command). */
+  /** Ticks skipped because something threw (`Daemon.tickFailures` has the last messages); 0 when healthy. */
+  readonly failedTicks: number;
+  readonly enforcement: { readonly pauses: number; readonly resumes: number; readonly pins: number; readonly quotas: number; readonly failures: number };
 }
 
 /** Published after every tick (the API streams these over WebSocket). */

@@ -49,6 +49,8 @@ const MAX_WALLET_J = 1e9;
 const STARTUP_MS = 2000;
 /** How often the CPU of WASM agents (threads of this process) is read, ticks. */
 const HOSTED_CPU_EVERY_TICKS = 100;
+/** Failed-tick messages kept for reports. */
+const MAX_TICK_FAILURES_KEPT = 20;
 
 export class Daemon implements DaemonControl {
   readonly mode: DaemonMode;
@@ -81,6 +83,9 @@ export class Daemon implements DaemonControl {
   #onLedgerFailure: ((err: Error) => void) | undefined;
   /** Ledger writes that failed (their movements stayed pending and were retried). */
   readonly ledgerFailures: string[] = [];
+  /** The last ticks that failed (something threw; the tick was skipped), newest last. */
+  readonly tickFailures: string[] = [];
+  #onTickFailure: ((message: string) => void) | undefined;
 
   private constructor(parts: DaemonParts, ledger: Ledger, protocol: ProtocolServer) {
     const { config } = parts;
@@ -102,7 +107,7 @@ export class Daemon implements DaemonControl {
       tieRotationTicks: config.daemon.tieRotationTicks,
       walletJ: (id) => toJoules(this.#bank.balance(id)),
     });
-    this.#loop = new EngineLoop({ clock: this.#clock, engine, rateHz: config.daemon.rateHz, offers: () => this.#offers(), onTick: (r) => { this.#onTick(r); } });
+    this.#loop = new EngineLoop({ clock: this.#clock, engine, rateHz: config.daemon.rateHz, offers: () => this.#offers(), onTick: (r) => { this.#onTick(r); }, onTickError: (err, tick) => { this.#tickFailed(err, tick); } });
     this.#startedMs = this.#nowMs();
     protocol.on('message', ({ agentId, message }) => { this.#onMessage(agentId, message); });
     parts.runtime.onExit((exit) => { this.#onExit(exit.id, exit.reason, exit.signal ?? (exit.code === null ? '' : `code ${String(exit.code)}`)); });
@@ -115,6 +120,18 @@ export class Daemon implements DaemonControl {
     const daemon = new Daemon(parts, ledger, protocol);
     await daemon.#loop.start();
     return daemon;
+  }
+
+  #tickFailed(err: Error, tick: number): void {
+    const message = `tick ${String(tick)}: ${err.message}`;
+    this.tickFailures.push(message);
+    if (this.tickFailures.length > MAX_TICK_FAILURES_KEPT) this.tickFailures.shift();
+    this.#onTickFailure?.(message);
+  }
+
+  /** Called for every failed tick (e.g. to print it), besides counting it in the snapshot. */
+  onTickFailure(listener: (message: string) => void): void {
+    this.#onTickFailure = listener;
   }
 
   #nowMs(): number {
@@ -481,6 +498,8 @@ export class Daemon implements DaemonControl {
       clearingP99Ms: stats.clearP99Ms,
       ledgerHead: this.ledger.headHash,
       overheadFraction: uptimeMs > 0 ? Math.max(0, (cpu.user + cpu.system) / 1000 - hostedCpuMs) / uptimeMs : 0,
+      enforcement: this.#enforcer.stats,
+      failedTicks: stats.failedTicks,
     };
   }
 

@@ -35,3 +35,34 @@ export function reorderOffer(order: number[], allowance: ArrayLike<number>, rese
     order[j + 1] = core;
   }
 }
+
+/** The offer's arrays, filled in place (allocated once by the caller). */
+export interface OfferArrays {
+  readonly quality: Float64Array;
+  readonly reserve: Float64Array;
+  readonly unit: Int32Array | Float64Array;
+}
+
+/**
+ * Writes the offer in `order`, skipping cores with less than `minAllowance`; returns the slot
+ * count. The clearing needs qualities best first (non-increasing), and the order above may keep
+ * a core whose allowance is up to the tolerance above the one before it: such a slot's quality
+ * is capped at the previous slot's (its winner still gets the core's whole allowance as quota;
+ * only the clearing's view of the slot is the lower one). Without the cap the clearing refused
+ * the offer and the daemon skipped the tick.
+ */
+export function fillOffer(order: readonly number[], allowance: ArrayLike<number>, reserve: ArrayLike<number>, minAllowance: number, out: OfferArrays): number {
+  let slots = 0;
+  let cap = Number.POSITIVE_INFINITY;
+  for (const core of order) {
+    const a = allowance[core] ?? 0;
+    if (!(a >= minAllowance)) continue;
+    const quality = Math.min(a, cap);
+    out.quality[slots] = quality;
+    out.reserve[slots] = reserve[core] ?? 0;
+    out.unit[slots] = core;
+    cap = quality;
+    slots++;
+  }
+  return slots;
+}

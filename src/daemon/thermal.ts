@@ -28,7 +28,7 @@ import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
-import { reorderOffer } from './offer-order.js';
+import { fillOffer, reorderOffer } from './offer-order.js';
 
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
@@ -238,15 +238,7 @@ export class ThermalState {
     for (let c = 0; c < this.cores; c++) tick.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, tick.multipliers[c] ?? 1);
     // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
     reorderOffer(this.#order, tick.allowance, tick.reservePerQuantumJ);
-    let slots = 0;
-    for (const c of this.#order) {
-      const a = tick.allowance[c] ?? 0;
-      if (a < MIN_ALLOWANCE) continue;
-      this.#quality[slots] = a;
-      this.#reserve[slots] = tick.reservePerQuantumJ[c] ?? 0;
-      this.#unit[slots] = c;
-      slots++;
-    }
+    const slots = fillOffer(this.#order, tick.allowance, tick.reservePerQuantumJ, MIN_ALLOWANCE, { quality: this.#quality, reserve: this.#reserve, unit: this.#unit });
     tick.offer = { quality: this.#quality.subarray(0, slots), reserve: this.#reserve.subarray(0, slots), unit: this.#unit.subarray(0, slots) };
     return tick;
   }

@@ -8,6 +8,7 @@
  * award can exceed a balance. Arrays are reused between ticks; a tick allocates only its awards.
  */
 import type { Clock } from '../clock/clock.js';
+import { toError } from '../errors.js';
 import { LatencyHistogram, Sampler, type WaitUntil } from '../telemetry/sampler.js';
 import { Clearing, BID_OUTCOMES, type BidOutcome, type ClearingMode } from './clearing.js';
 import { PLANES, type OrderBook, type Plane, type StandingBid } from './order-book.js';
@@ -131,8 +132,13 @@ export interface EngineLoopOptions {
   readonly rateHz?: number;
   /** What each plane offers at this tick (from the controllers and pricing). */
   readonly offers: (tick: number) => ReadonlyMap<Plane, PlaneOffer>;
-  /** Receives every cleared tick (enforcement, metering, the ledger). Errors are the caller's. */
+  /** Receives every cleared tick (enforcement, metering, the ledger). */
   readonly onTick: (result: EngineTick) => void;
+  /**
+   * Called when a tick failed (the offer, the clearing or `onTick` threw): the tick is skipped,
+   * the loop goes on, and the failure is counted in `stats().failedTicks`.
+   */
+  readonly onTickError?: (error: Error, tick: number) => void;
   readonly waitUntil?: WaitUntil;
 }
 
@@ -145,6 +151,8 @@ export interface EngineLoopStats {
   readonly clearP99Ms: number;
   readonly clearMaxMs: number;
   readonly rateHz: number;
+  /** Ticks skipped because something threw (see `onTickError`). */
+  readonly failedTicks: number;
 }
 
 /**
@@ -155,6 +163,7 @@ export class EngineLoop {
   readonly #loop: Sampler;
   readonly #cost = new LatencyHistogram();
   #tick = 0;
+  #failedTicks = 0;
 
   constructor(options: EngineLoopOptions) {
     this.#loop = new Sampler({
@@ -164,9 +173,15 @@ export class EngineLoop {
       ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }),
       onTick: () => {
         const tick = this.#tick++;
-        const result = options.engine.clearTick(tick, options.offers(tick));
-        this.#cost.record(result.costMs);
-        options.onTick(result);
+        // Caught here, not by the sampler (which would only warn): a failed tick must be seen.
+        try {
+          const result = options.engine.clearTick(tick, options.offers(tick));
+          this.#cost.record(result.costMs);
+          options.onTick(result);
+        } catch (err) {
+          this.#failedTicks++;
+          options.onTickError?.(toError(err), tick);
+        }
       },
     });
   }
@@ -190,6 +205,7 @@ export class EngineLoop {
       clearP99Ms: this.#cost.quantile(0.99),
       clearMaxMs: this.#cost.max,
       rateHz: loop.rateHz,
+      failedTicks: this.#failedTicks,
     };
   }
 }

@@ -134,6 +134,8 @@ export class DaemonDouble implements DaemonControl {
       clearingP99Ms: 0.12,
       ledgerHead: this.entries.at(-1)?.hash ?? '0'.repeat(64),
       overheadFraction: 0.031,
+      failedTicks: 0,
+      enforcement: { pauses: 3, resumes: 2, pins: 1, quotas: 4, failures: 0 },
     };
   }
 

@@ -43,6 +43,8 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
   const notice = daemon.decisions(1000).find((d) => d.action === 'apoptosis-notice');
   assert.match(notice?.because ?? '', /insolvent: balance .* buys the cheapest quantum/);
   const snapshot = daemon.snapshot();
+  assert.equal(snapshot.failedTicks, 0, daemon.tickFailures.join('; '));
+  assert.ok(snapshot.enforcement.pauses > 0 && snapshot.enforcement.failures >= 0, JSON.stringify(snapshot.enforcement));
   assert.match(snapshot.energySource, /modelled: thermal twin/);
   assert.ok(snapshot.planes.every((p) => Number.isFinite(p.temperatureC) && p.reservePerQuantumJ > 0));
   assert.equal(daemon.oracle.totals.composite, 0);

@@ -109,6 +109,9 @@ export function formatStatus(s: DaemonSnapshot): string {
   out += `  power        ${fmt(s.powerW, 1)} W (${s.energySource})\n`;
   out += `  clearing p99 ${fmt(s.clearingP99Ms, 3)} ms\n`;
   out += `  overhead     ${fmt(s.overheadFraction * 100, 1)} % of one core\n`;
+  if (s.failedTicks > 0) out += `  FAILED TICKS ${String(s.failedTicks)} (skipped; the daemon's stderr has each reason)\n`;
+  const e = s.enforcement;
+  out += `  enforcement  ${String(e.pauses)} pauses, ${String(e.resumes)} resumes, ${String(e.pins)} pins, ${String(e.quotas)} quota writes, ${String(e.failures)} failed\n`;
   out += `  ledger head  ${s.ledgerHead}\n\n`;
   out += formatTable([
     ['plane', 'unit', 'temp °C', 'multiplier', 'reserve/quantum', 'allowed', 'temperature source'],

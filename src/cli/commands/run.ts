@@ -37,6 +37,7 @@ export function registerRun(program: Command, io: CliIo, env: Readonly<Record<st
     });
     const discovery = writeDaemonFile(config.state.dir, { url: server.url, token, pid: process.pid });
     daemon.onLedgerFailure((err) => io.stderr.write(`maxwell: ledger write failed, movements kept pending and retried: ${err.message}\n`));
+    daemon.onTickFailure((message) => io.stderr.write(`maxwell: a tick failed and was skipped: ${message}\n`));
     if (options.logDecisions === true) {
       daemon.decisionLog.onDecision((d) => io.stderr.write(`[tick ${String(d.tick)}] ${d.action} ${d.agentId ?? '-'}: ${d.because}\n`));
     }

@@ -52,6 +52,8 @@ export function formatSummaryTable(results: ExperimentResults): string {
     `efficiency ratio Maxwell/CFS: ${fmt(s.ratio.estimate)}× ${interval}`,
     `thesis ≥ ${fmt(s.thesis.threshold, 1)}×: ${s.thesis.verdict}${qualifier}`,
     sources,
+    // Warnings from the run itself (e.g. failed daemon ticks) belong next to the verdict they qualify.
+    ...results.notes.filter((n) => n.startsWith('WARNING')),
     '',
   ].join('\n');
 }

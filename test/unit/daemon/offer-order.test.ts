@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { reorderOffer } from '../../../src/daemon/offer-order.js';
+import { fillOffer, reorderOffer } from '../../../src/daemon/offer-order.js';
+import { Clearing } from '../../../src/market/clearing.js';
 import { SeededRandom } from '../../../src/internal/seeded-random.js';
 
 test('a clearly better core moves ahead: more allowance first, then the cheaper reserve', () => {
@@ -46,4 +47,34 @@ test('a permutation of many cores is put in order', () => {
   const reserve = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
   reorderOffer(order, allowance, reserve);
   assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+});
+
+test('the offer stays valid for the clearing when the kept order is not sorted by allowance: the later slot is capped', () => {
+  const out = { quality: new Float64Array(2), reserve: new Float64Array(2), unit: new Int32Array(2) };
+  // Core 1 has 0.04 more allowance than core 0: within the tolerance, so the order [0, 1] stands.
+  const order = [0, 1];
+  reorderOffer(order, [0.8, 0.84], [0.7, 0.7]);
+  assert.deepEqual(order, [0, 1]);
+  assert.equal(fillOffer(order, [0.8, 0.84], [0.7, 0.7], 0.05, out), 2);
+  assert.deepEqual([...out.quality], [0.8, 0.8]);
+  assert.deepEqual([...out.unit], [0, 1]);
+  // A core under the minimum allowance is not offered.
+  assert.equal(fillOffer([0, 1], [0.8, 0.01], [0.7, 0.7], 0.05, out), 1);
+});
+
+test('over noisy ticks, every offer is accepted by the clearing (an unsorted one made the daemon skip the tick)', () => {
+  const seeded = new SeededRandom(11);
+  const clearing = new Clearing(8);
+  const out = { quality: new Float64Array(4), reserve: new Float64Array(4), unit: new Int32Array(4) };
+  const order = [0, 1, 2, 3];
+  const price = Float64Array.from([2, 1.5, 1, 0.5]);
+  const budget = Float64Array.from([100, 100, 100, 100]);
+  const tieKey = Int32Array.from([0, 1, 2, 3]);
+  for (let tick = 0; tick < 5000; tick++) {
+    const allowance = Array.from({ length: 4 }, () => 0.5 + 0.3 * seeded.uniform());
+    const reserve = Array.from({ length: 4 }, () => 0.6 + 0.05 * seeded.uniform());
+    reorderOffer(order, allowance, reserve);
+    const slots = fillOffer(order, allowance, reserve, 0.05, out);
+    assert.doesNotThrow(() => { clearing.clear('gsp', out.quality.subarray(0, slots), out.reserve.subarray(0, slots), price, budget, tieKey, 4, tick); });
+  }
 });

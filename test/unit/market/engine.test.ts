@@ -96,3 +96,30 @@ test('the engine loop clears on a real clock, publishes every tick, and reports 
   assert.equal(seen[0]?.awards.length, 60, '64 bids over 64 cores with a reserve of 0.05 J: the 4 below it lose');
   assert.ok(Number.isFinite(stats.clearP99Ms) && stats.clearP99Ms >= stats.clearP50Ms);
 });
+
+test('a tick that throws is skipped, counted and reported; the loop goes on', async () => {
+  const book = new OrderBook();
+  book.register('a');
+  book.place('a', 1);
+  const engine = new ClearingEngine({ book, walletJ: () => 1e6 });
+  const errors: string[] = [];
+  let handled = 0;
+  const loop = new EngineLoop({
+    clock: createMonotonicClock(),
+    engine,
+    rateHz: 200,
+    offers: (tick) => {
+      if (tick % 5 === 2) throw new Error(`bad offer at ${String(tick)}`);
+      return cores(2, 0.05);
+    },
+    onTick: () => { handled++; },
+    onTickError: (err, tick) => { errors.push(`${String(tick)}: ${err.message}`); },
+  });
+  await loop.start();
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  const stats = await loop.stop();
+  assert.ok(stats.failedTicks >= 2, JSON.stringify(stats));
+  assert.equal(errors.length, stats.failedTicks);
+  assert.equal(errors[0], '2: bad offer at 2');
+  assert.equal(handled + stats.failedTicks, stats.ticks, 'every other tick was handled');
+});
