@@ -90,7 +90,15 @@ export function temperatureOrigin(s: ArmSources): FigureSource {
   return { provenance: 'modelled', source: `${s.temperatureSensor} for ${String(s.measuredCores)} of ${String(s.cores)} cores, thermal-twin for the rest`, note: s.temperature };
 }
 
-async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progress: (armFraction: number) => void, sources: (s: ArmSources) => void, failures: string[]): Promise<ArmRun> {
+async function runArm(
+  options: ExperimentOptions,
+  arm: Arm,
+  rep: number,
+  progress: (armFraction: number) => void,
+  sources: (s: ArmSources) => void,
+  failures: string[],
+  entropySources: Set<string>,
+): Promise<ArmRun> {
   const sockets = mkdtempSync(join(tmpdir(), 'maxwell-exp-'));
   const config: Readonly<MaxwellConfig> = {
     ...options.config,
@@ -156,6 +164,7 @@ async function runArm(options: ExperimentOptions, arm: Arm, rep: number, progres
     sources(armSources(assembled.thermal));
     const cpu = process.cpuUsage(cpu0);
     const packageJ = daemon.energyJ() - energy0;
+    if (arm === 'maxwell') entropySources.add(assembled.entropySource);
     const failed = daemon.snapshot().failedTicks;
     if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${arm}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
     const records = new Map(daemon.records().map((r) => [r.id, r]));
@@ -211,12 +220,13 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   let done = 0;
   const seen: { value: ArmSources | null } = { value: null };
   const tickFailures: string[] = [];
+  const entropySources = new Set<string>();
   for (let rep = 0; rep < options.repetitions; rep++) {
     const order: [Arm, Arm] = rep % 2 === 0 ? ['cfs', 'maxwell'] : ['maxwell', 'cfs'];
     const runs: Partial<Record<Arm, ArmRun>> = {};
     for (const arm of order) {
       const label = `repetition ${String(rep + 1)}/${String(options.repetitions)}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
-      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / total, label), (s) => (seen.value = s), tickFailures);
+      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / total, label), (s) => (seen.value = s), tickFailures, entropySources);
       done++;
     }
     const cfs = runs.cfs;
@@ -257,6 +267,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     `Energy: ${seenSources.energy}. Temperatures: ${seenSources.temperature}. Both arms use the same sources.`,
     `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
     'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',
+    `Landauer tax (treatment arm) from: ${[...entropySources].join('; ') || 'unknown'}.`,
   ];
   return buildResults(metadata, repetitions, notes);
 }

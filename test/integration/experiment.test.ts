@@ -39,6 +39,9 @@ test('maxwell experiment scientist-vs-leech runs both arms to a report; leeches 
       }
     }
     assert.ok(results.summary.ratio.estimate > 0);
+    assert.ok(results.notes.some((n) => /^Landauer tax \(treatment arm\) from: (ebpf|bpftrace|estimated)/.test(n)), results.notes.join('\n'));
+    assert.ok(!results.notes.some((n) => n.startsWith('WARNING')), 'no daemon tick failed');
+    assert.doesNotMatch(run.stdout, /WARNING/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
