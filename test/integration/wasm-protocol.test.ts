@@ -13,6 +13,7 @@ import type { AgentMessage, WorkMessage } from '../../src/protocol/messages.js';
 import { ProtocolServer, type RejectedEvent } from '../../src/protocol/server.js';
 import { WASM_STATUS } from '../../src/runtimes/wasm/host-abi.js';
 import { WasmRuntime } from '../../src/runtimes/wasm/wasm-runtime.js';
+import type { AgentExit } from '../../src/runtimes/runtime.js';
 import { wasmFixture, watBytes } from '../helpers/wasm.js';
 import { until } from '../helpers/wait.js';
 
@@ -120,6 +121,23 @@ test('the WASM scientist connects through its socket, bids, and reports exactly 
     await h.runtime.stop('wasm-sci');
     assert.deepEqual(await disconnected, { agentId: 'wasm-sci', code: null });
     assert.equal(h.runtime.protocol('wasm-sci').state, 'closed');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an apoptosis notice ends the WASM scientist by itself (exit code 0), within its grace period', async () => {
+  const h = harness();
+  try {
+    const ep = await h.server.addAgent('doomed');
+    const exited = new Promise<AgentExit>((resolve) => { h.runtime.onExit((e) => { if (e.id === 'doomed') resolve(e); }); });
+    await h.runtime.start({ id: 'doomed', command: WASM_SCIENTIST_PATH, env: ep.env });
+    await until('some work', () => works(h, 'doomed').length >= 2);
+    const sentAt = performance.now();
+    assert.ok(h.server.send('doomed', { type: 'apoptosis', graceMs: 1000, balanceJ: 0.01 }));
+    const exit = await exited;
+    assert.deepEqual({ code: exit.code, reason: exit.reason }, { code: 0, reason: 'exited' }, JSON.stringify(exit));
+    assert.ok(performance.now() - sentAt < 1000, 'before the grace period ran out');
   } finally {
     await h.close();
   }

@@ -17,7 +17,9 @@
 ;;
 ;; Each report's status (0 sent, negative: see WASM_STATUS) is passed to env.report whenever
 ;; it changes, so the host sees -1 once when run without Maxwell, or -5 once when the
-;; daemon closed the connection. It keeps searching either way, and never returns.
+;; daemon closed the connection. It keeps searching either way; it returns (exit code 0) only
+;; when Maxwell sends it an apoptosis notice (maxwell.apoptosis_ms is then a number): it cannot
+;; pay, so it ends itself within the grace period instead of waiting to be stopped.
 (module
   (import "env" "elapsed_ms" (func $elapsed_ms (result f64)))
   (import "env" "block" (func $block (param f64)))
@@ -25,6 +27,7 @@
   (import "env" "arg_f64" (func $arg_f64 (param i32) (result f64)))
   (import "maxwell" "bid" (func $bid (param f64) (result i32)))
   (import "maxwell" "work" (func $work (param i64 i64 i32 i32) (result i32)))
+  (import "maxwell" "apoptosis_ms" (func $apoptosis_ms (result f64)))
   ;; Primes of the current range, u64 little-endian from address 0 (16 KiB of one page).
   (memory (export "memory") 1)
   (global $SEND_INTERVAL_MS f64 (f64.const 20))
@@ -88,6 +91,9 @@
               (call $note_status (call $work (local.get $lo) (local.get $n) (i32.const 0) (local.get $count)))
               (local.set $lo (local.get $n))
               (local.set $count (i32.const 0))
-              (local.set $since (call $elapsed_ms))))))
+              (local.set $since (call $elapsed_ms))
+              ;; An apoptosis notice (a number, not NaN): end gracefully.
+              (local.set $wait (call $apoptosis_ms))
+              (if (f64.eq (local.get $wait) (local.get $wait)) (then (return (i32.const 0))))))))
       (br $search))
     (i32.const 0)))

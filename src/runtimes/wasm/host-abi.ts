@@ -34,6 +34,9 @@ export interface HostFunctionType {
  * - `maxwell.state(): i32` — the connection, {@link WASM_LINK_STATE}.
  * - `maxwell.balance_j(): f64` — the last `balance` (or `apoptosis`) notice's balance, J; NaN before one.
  * - `maxwell.price_j(plane: i32): f64` — the last `price` notice's reserve for `plane`, J; NaN before one.
+ * - `maxwell.apoptosis_ms(): f64` — the grace period of the `apoptosis` notice the agent got, ms; NaN
+ *   while it has none. An agent that sees a number should end (return from `run`) within it: it
+ *   cannot pay, and after the grace period the runtime stops it.
  */
 export const HOST_IMPORTS = {
   env: {
@@ -48,6 +51,7 @@ export const HOST_IMPORTS = {
     state: { params: [], results: ['i32'] },
     balance_j: { params: [], results: ['f64'] },
     price_j: { params: ['i32'], results: ['f64'] },
+    apoptosis_ms: { params: [], results: ['f64'] },
   },
 } as const satisfies Readonly<Record<string, Readonly<Record<string, HostFunctionType>>>>;
 
@@ -103,6 +107,8 @@ export const NOTE_BALANCE = 0;
 export const NOTE_PRICE = 1;
 /** Planes whose reserve price is kept (one plane per CPU core today); higher planes read NaN. */
 export const MAX_PRICED_PLANES = 256;
+/** Slot of the last apoptosis notice's grace period, ms. */
+export const NOTE_APOPTOSIS = NOTE_PRICE + MAX_PRICED_PLANES;
 
 /** The shared block of one agent's protocol link. */
 export interface LinkBlock {
@@ -120,7 +126,7 @@ const NAN_BITS = ((): bigint => {
 /** A fresh block: state NONE, every note NaN. */
 export function createLinkBlock(): LinkBlock {
   const ints = new Int32Array(new SharedArrayBuffer(LINK_INTS * 4));
-  const notes = new BigInt64Array(new SharedArrayBuffer((NOTE_PRICE + MAX_PRICED_PLANES) * 8));
+  const notes = new BigInt64Array(new SharedArrayBuffer((NOTE_APOPTOSIS + 1) * 8));
   notes.fill(NAN_BITS);
   return { ints, notes };
 }

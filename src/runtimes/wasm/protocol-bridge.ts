@@ -13,7 +13,7 @@
 import { connect, type Socket } from 'node:net';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { FrameDecoder, parseFrameBody } from '../../protocol/frames.js';
-import { LINK_BACKLOG, LINK_MAX_FRAME, LINK_STATE, MAX_PRICED_PLANES, NOTE_BALANCE, NOTE_PRICE, WASM_LINK_STATE, storeNote, type LinkBlock } from './host-abi.js';
+import { LINK_BACKLOG, LINK_MAX_FRAME, LINK_STATE, MAX_PRICED_PLANES, NOTE_APOPTOSIS, NOTE_BALANCE, NOTE_PRICE, WASM_LINK_STATE, storeNote, type LinkBlock } from './host-abi.js';
 
 /** Largest frame accepted from the daemon, bytes (the daemon is trusted, but bounded; as the client). */
 const MAX_INCOMING_FRAME_BYTES = 16 * 1_048_576;
@@ -115,8 +115,11 @@ export class ProtocolBridge {
         if (Atomics.load(ints, LINK_STATE) === WASM_LINK_STATE.CONNECTING) Atomics.store(ints, LINK_STATE, WASM_LINK_STATE.OPEN);
         break;
       case 'balance':
+        if (isNumber(m['balanceJ'])) storeNote(notes, NOTE_BALANCE, m['balanceJ']);
+        break;
       case 'apoptosis':
         if (isNumber(m['balanceJ'])) storeNote(notes, NOTE_BALANCE, m['balanceJ']);
+        storeNote(notes, NOTE_APOPTOSIS, isNumber(m['graceMs']) ? m['graceMs'] : 0);
         break;
       case 'price': {
         const reserves = m['reservePerPlane'];

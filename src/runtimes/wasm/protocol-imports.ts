@@ -12,7 +12,7 @@
  * reach the host's event loop with an exception.
  */
 import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from '../../protocol/frames.js';
-import { LINK_BACKLOG, LINK_MAX_FRAME, LINK_STATE, NOTE_BALANCE, NOTE_PRICE, WASM_LINK_STATE, WASM_STATUS, loadNote, type LinkBlock, type WasmStatus } from './host-abi.js';
+import { LINK_BACKLOG, LINK_MAX_FRAME, LINK_STATE, NOTE_APOPTOSIS, NOTE_BALANCE, NOTE_PRICE, WASM_LINK_STATE, WASM_STATUS, loadNote, type LinkBlock, type WasmStatus } from './host-abi.js';
 
 /** Where frames go: a `MessagePort` in the worker, anything with `postMessage` in tests. */
 export interface FrameSink {
@@ -35,6 +35,7 @@ export interface ProtocolImports {
   state(): number;
   balance_j(): number;
   price_j(plane: number): number;
+  apoptosis_ms(): number;
 }
 
 /** The largest price a `bid` may carry, J (the schema's bound). */
@@ -51,6 +52,7 @@ export function createOfflineImports(): ProtocolImports {
     state: () => WASM_LINK_STATE.NONE,
     balance_j: () => Number.NaN,
     price_j: () => Number.NaN,
+    apoptosis_ms: () => Number.NaN,
   };
 }
 
@@ -118,5 +120,6 @@ export function createProtocolImports(sink: FrameSink, init: LinkInit, memory: (
     state: () => Atomics.load(ints, LINK_STATE),
     balance_j: () => loadNote(notes, NOTE_BALANCE),
     price_j: (plane: number) => (plane >= 0 ? loadNote(notes, NOTE_PRICE + plane) : Number.NaN),
+    apoptosis_ms: () => loadNote(notes, NOTE_APOPTOSIS),
   };
 }
