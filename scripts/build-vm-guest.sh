@@ -8,7 +8,7 @@
 # bridges to the daemon's socket for the agent (src/runtimes/vm/vm-runtime.ts):
 #   guest: READY scientist protocol     (ttyS1; "protocol": connect my ttyS2 and send my token)
 #   host:  TOKEN <agentId> <token>      (ttyS1; the token JSON-escaped to printable ASCII)
-#   guest: hello, [bid], work, work...  (ttyS2, frames; notices are read and dropped)
+#   guest: hello, [bid], work, work...  (ttyS2, frames; notices are read: an apoptosis notice ends it)
 # Needs: apt-get (or an existing vmlinuz), busybox-static, gzip.
 # Output: .maxwell/vm/{vmlinuz,initramfs.gz}
 set -euo pipefail
@@ -97,7 +97,7 @@ scientist() {
   fi
   lo=$(arg start)
   echo "$lo" | grep -qE '^(0|[1-9][0-9]{0,11})$' || lo=2
-  while [ ! -e /tmp/error ]; do
+  while [ ! -e /tmp/error ] && [ ! -e /tmp/apoptosis ]; do
     hi=$((lo + SPAN))
     primes "$lo" "$hi"
     frame "{\"type\":\"work\",\"seq\":$seq,\"kind\":\"primes\",\"range\":[\"$lo\",\"$hi\"],\"primes\":[$list]}"
@@ -105,19 +105,22 @@ scientist() {
     # At most 50 frames/s, well under the daemon's rate limit even on a fast CPU.
     usleep 20000
   done
+  # It cannot pay: end within the grace period rather than wait to be stopped.
+  if [ -e /tmp/apoptosis ]; then echo "scientist: apoptosis notice: ending"; finish 0; fi
   echo "scientist: connection closed: $(cat /tmp/error)"
   while :; do sleep 3600; done
 }
 if [ "$mode" = scientist ] && stty -F $pch raw -echo 2>/dev/null; then
   exec 4<>$pch
   proto=' protocol'
-  # Read every notice (else the daemon closes us as a slow reader); note welcome and error.
+  # Read every notice (else the daemon closes us as a slow reader); note welcome, error and apoptosis.
   # Control bytes (length prefixes) and '}' become newlines, so a frame's "type" (the first
   # key the daemon writes) is on a line of its own, ended as soon as the frame is.
   tr '\000-\037}\177-\377' '\n' <&4 | while read -r f; do
     case "$f" in
       *'"type":"welcome"'*) : > /tmp/welcome ;;
       *'"type":"error"'*) echo "$f" > /tmp/error ;;
+      *'"type":"apoptosis"'*) : > /tmp/apoptosis ;;
     esac
   done &
 fi

@@ -14,6 +14,7 @@ import { isMaxwellError } from '../../src/errors.js';
 import type { AgentMessage, BidMessage, WorkMessage } from '../../src/protocol/messages.js';
 import { ProtocolServer, type RejectedEvent } from '../../src/protocol/server.js';
 import { VmRuntime } from '../../src/runtimes/vm/vm-runtime.js';
+import type { AgentExit } from '../../src/runtimes/runtime.js';
 import { VM_INITRD as initrd, VM_KERNEL as kernel, VM_SKIP } from '../helpers/vm.js';
 import { until } from '../helpers/wait.js';
 
@@ -111,8 +112,11 @@ test('a scientist guest connects over its VM channel, bids, and reports exactly 
     await until('work after resume', () => h.messages.length > before, 15_000);
     assert.deepEqual(h.rejections, []);
 
-    const exit = await h.runtime.stop('sci');
-    assert.equal(exit.code, 0);
+    // An apoptosis notice: the guest ends itself (EXIT 0, power off) instead of waiting to be stopped.
+    const exited = new Promise<AgentExit>((resolve) => { h.runtime.onExit((e) => { if (e.id === 'sci') resolve(e); }); });
+    assert.ok(h.server.send('sci', { type: 'apoptosis', graceMs: 5000, balanceJ: 0 }));
+    const exit = await exited;
+    assert.deepEqual({ code: exit.code, reason: exit.reason }, { code: 0, reason: 'exited' }, JSON.stringify(exit));
   } finally {
     await h.close();
   }
