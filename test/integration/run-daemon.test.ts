@@ -34,6 +34,7 @@ test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions a
   assert.match(stdout, /control API +http:\/\/127\.0\.0\.1:\d+/, stderr);
   assert.match(stdout, /temperatures +modelled: thermal twin/);
   assert.match(stdout, /entropy +(ebpf|bpftrace|estimated)/);
+  assert.match(stdout, /runtimes +process \(cgroups\), wasm \(worker threads\), vm \((QEMU, guest in \.maxwell\/vm|unavailable: .+)\)/);
 
   const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
   const spawned = cli('agent', 'spawn', '--wallet', '50J', '--bid', '2', '--id', 'sci', '--role', 'scientist', '--', process.execPath, repoPath('dist/src/agents/scientist.js'), '--method', 'mr');
@@ -49,6 +50,8 @@ test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions a
   const status = cli('status');
   assert.equal(status.status, 0, status.stderr);
   assert.match(status.stdout, /modelled/);
+  assert.match(status.stdout, /enforcement +\d+ pauses, \d+ resumes, \d+ pins, \d+ quota writes, 0 failed/);
+  assert.doesNotMatch(status.stdout, /FAILED TICKS/);
   assert.match(cli('decisions').stdout, /apoptosis-notice|kill/);
   const wrong = spawnSync(process.execPath, [BIN, 'agents'], { env: { ...env, MAXWELL_API_TOKEN: 'wrong-token-wrong-token', MAXWELL_API_URL: /control API +(\S+)/.exec(stdout)?.[1] ?? '' }, encoding: 'utf8' });
   assert.notEqual(wrong.status, 0);

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { generateApiToken, removeDaemonFile, writeDaemonFile } from '../../api/discovery.js';
 import { startApiServer } from '../../api/server.js';
 import { assembleDaemon } from '../../daemon/assemble.js';
+import { VmRuntime } from '../../runtimes/vm/vm-runtime.js';
 import type { CliIo } from '../output.js';
 import { addConfigFlags, configFor, type ConfigFlag, type GlobalOptions } from './common.js';
 
@@ -41,12 +42,14 @@ export function registerRun(program: Command, io: CliIo, env: Readonly<Record<st
     if (options.logDecisions === true) {
       daemon.decisionLog.onDecision((d) => io.stderr.write(`[tick ${String(d.tick)}] ${d.action} ${d.agentId ?? '-'}: ${d.because}\n`));
     }
+    const vmMissing = VmRuntime.missing();
     io.stdout.write(
       `maxwell daemon running (pid ${String(process.pid)}, ${String(config.daemon.rateHz)} Hz, ${config.daemon.clearing} auction)\n` +
         `  control API   ${server.url} (token in ${discovery}, mode 0600)\n` +
         `  ledger        ${config.ledger.path} (head ${daemon.ledger.headHash.slice(0, 16)}…)\n` +
         `  temperatures  ${assembled.thermal.source}\n` +
         `  entropy       ${assembled.entropySource}\n` +
+        `  runtimes      process (cgroups), wasm (worker threads), vm (${vmMissing === null ? 'QEMU, guest in .maxwell/vm' : `unavailable: ${vmMissing}`})\n` +
         `Spawn an agent: maxwell agent spawn --wallet 5000J --bid 0.5 -- CMD ARGS…   Stop: Ctrl-C\n`,
     );
     await new Promise<void>((resolve) => {

@@ -56,6 +56,17 @@ interface Vm {
   stopReason: AgentExit['reason'] | null;
 }
 
+function withDefaults(options: VmRuntimeOptions): Required<VmRuntimeOptions> {
+  return {
+    kernel: options.kernel ?? join(process.cwd(), '.maxwell/vm/vmlinuz'),
+    initrd: options.initrd ?? join(process.cwd(), '.maxwell/vm/initramfs.gz'),
+    qemu: options.qemu ?? 'qemu-system-x86_64',
+    memoryMiB: options.memoryMiB ?? 256,
+    bootTimeoutMs: options.bootTimeoutMs ?? 60_000,
+    tag: options.tag ?? 'vm',
+  };
+}
+
 /** After READY, a guest that exits within this time failed to start (e.g. an unknown program). */
 const GUEST_GRACE_MS = 300;
 
@@ -93,19 +104,21 @@ export class VmRuntime implements AgentRuntime {
     };
   }
 
+  /** What stops VM agents from running here (no QEMU, no guest), in words; null when nothing does. */
+  static missing(options: VmRuntimeOptions = {}): string | null {
+    const full = withDefaults(options);
+    for (const [what, path] of [['kernel', full.kernel], ['initramfs', full.initrd]] as const) {
+      if (!existsSync(path)) return `no guest ${what} at ${path}: run scripts/build-vm-guest.sh`;
+    }
+    const found = full.qemu.includes('/') ? existsSync(full.qemu) : (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, full.qemu)));
+    return found ? null : `${full.qemu} is not installed (apt-get install qemu-system-x86)`;
+  }
+
   /** Checks for QEMU and the guest, and sets up the process runtime the VMs run in. Throws `MXW_ERR_RUNTIME_SETUP`. */
   static async create(options: VmRuntimeOptions = {}): Promise<VmRuntime> {
-    const full: Required<VmRuntimeOptions> = {
-      kernel: options.kernel ?? join(process.cwd(), '.maxwell/vm/vmlinuz'),
-      initrd: options.initrd ?? join(process.cwd(), '.maxwell/vm/initramfs.gz'),
-      qemu: options.qemu ?? 'qemu-system-x86_64',
-      memoryMiB: options.memoryMiB ?? 256,
-      bootTimeoutMs: options.bootTimeoutMs ?? 60_000,
-      tag: options.tag ?? 'vm',
-    };
-    for (const [what, path] of [['kernel', full.kernel], ['initramfs', full.initrd]] as const) {
-      if (!existsSync(path)) throw new RuntimeSetupError(`no guest ${what} at ${path}: run scripts/build-vm-guest.sh`);
-    }
+    const full = withDefaults(options);
+    const missing = VmRuntime.missing(full);
+    if (missing !== null) throw new RuntimeSetupError(missing);
     const processes = await ProcessRuntime.create({ tag: full.tag, startupGraceMs: 50 });
     return new VmRuntime(processes, full);
   }
