@@ -130,7 +130,39 @@ function temperatureOption(results: ExperimentResults, cfs: ArmSeries, maxwell: 
   };
 }
 
+/** Power averaged over this trailing window, s: the samples swing as cores go idle and busy between turns. */
+const POWER_MEAN_WINDOW_S = 1;
+
+/** Trailing mean of `values` over `windowS` of `t` (each point: the mean of the samples in (t − windowS, t]). */
+export function trailingMean(t: readonly number[], values: readonly (number | null)[], windowS: number): (number | null)[] {
+  const out: (number | null)[] = [];
+  let from = 0;
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < t.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined && Number.isFinite(v)) {
+      sum += v;
+      count++;
+    }
+    while ((t[from] ?? 0) <= (t[i] ?? 0) - windowS) {
+      const old = values[from];
+      if (old !== null && old !== undefined && Number.isFinite(old)) {
+        sum -= old;
+        count--;
+      }
+      from++;
+    }
+    out.push(count > 0 ? sum / count : null);
+  }
+  return out;
+}
+
 function powerOption(cfs: ArmSeries, maxwell: ArmSeries, title: string): ChartOption {
+  // One colour per arm (ECharts' first two), so each mean sits on its own samples.
+  const colour = { cfs: '#5470c6', maxwell: '#91cc75' } as const;
+  const faint = (arm: 'cfs' | 'maxwell') => ({ color: colour[arm], lineStyle: { width: 1, opacity: 0.35 } });
+  const mean = (arm: 'cfs' | 'maxwell') => ({ color: colour[arm], lineStyle: { width: 2.5 } });
   return {
     title: { text: title, left: 'center', textStyle: { fontSize: 15 } },
     legend: { top: 'bottom' },
@@ -138,8 +170,10 @@ function powerOption(cfs: ArmSeries, maxwell: ArmSeries, title: string): ChartOp
     xAxis: { ...baseAxis('time, s'), scale: false },
     yAxis: { ...baseAxis('W'), nameGap: 36 },
     series: [
-      { name: ARM_LABEL.cfs, type: 'line', showSymbol: false, sampling: 'lttb', data: points(cfs.t, cfs.packageW) },
-      { name: ARM_LABEL.maxwell, type: 'line', showSymbol: false, sampling: 'lttb', data: points(maxwell.t, maxwell.packageW) },
+      { name: ARM_LABEL.cfs, type: 'line', showSymbol: false, sampling: 'lttb', ...faint('cfs'), data: points(cfs.t, cfs.packageW) },
+      { name: ARM_LABEL.maxwell, type: 'line', showSymbol: false, sampling: 'lttb', ...faint('maxwell'), data: points(maxwell.t, maxwell.packageW) },
+      { name: `${ARM_LABEL.cfs}, ${String(POWER_MEAN_WINDOW_S)} s mean`, type: 'line', showSymbol: false, ...mean('cfs'), data: points(cfs.t, trailingMean(cfs.t, cfs.packageW, POWER_MEAN_WINDOW_S)) },
+      { name: `${ARM_LABEL.maxwell}, ${String(POWER_MEAN_WINDOW_S)} s mean`, type: 'line', showSymbol: false, ...mean('maxwell'), data: points(maxwell.t, trailingMean(maxwell.t, maxwell.packageW, POWER_MEAN_WINDOW_S)) },
     ],
   };
 }
@@ -246,7 +280,7 @@ export function renderCharts(results: ExperimentResults, options: ChartOptions =
     chart(
       'power',
       'Package power',
-      `Package power over ${which}, both arms. Power is ${provenanceText(sources.energy)}: ${sources.energy.note}.`,
+      `Package power over ${which}, both arms: the samples (faint) and their ${String(POWER_MEAN_WINDOW_S)} s trailing mean. Under Maxwell the samples swing as cores go idle and busy between turns and as the reserve price crosses the bids; energy follows the mean. Power is ${provenanceText(sources.energy)}: ${sources.energy.note}.`,
       powerOption(cfs, maxwell, `Package power (${which})`),
     ),
     chart(

@@ -18,6 +18,7 @@ import {
   writeReport,
 } from '../../../src/experiment/report/index.js';
 import type { ExperimentResults } from '../../../src/experiment/results.js';
+import { trailingMean } from '../../../src/experiment/report/charts.js';
 import { syntheticResults } from '../../helpers/experiment-results.js';
 
 const run = promisify(execFile);
@@ -55,7 +56,7 @@ test('four charts, each a well-formed SVG from ECharts with its series, axes and
   }
   const [temperature, power, prices, wallets] = charts.map((c) => svgText(c.svg));
   for (const label of ['core 0', 'core 1', 'CFS', 'Maxwell', 'throttle 85 °C', 'time, s', '°C']) assert.ok(temperature!.includes(label), `temperature chart lacks "${label}"`);
-  for (const label of ['CFS', 'Maxwell', 'W']) assert.ok(power!.includes(label), `power chart lacks "${label}"`);
+  for (const label of ['CFS', 'Maxwell', 'W', 'CFS, 1 s mean', 'Maxwell, 1 s mean']) assert.ok(power!.includes(label), `power chart lacks "${label}"`);
   for (const label of ['core 0', 'core 1', 'µJ per 10 ms quantum']) assert.ok(prices!.includes(label), `prices chart lacks "${label}"`);
   const deaths = results.repetitions[0]!.maxwell.series.deaths;
   assert.equal(deaths.length, 2);
@@ -190,4 +191,12 @@ test('a real browser loads the page and decodes every chart', async (t) => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('the power chart trailing mean averages the samples of the last second, skipping gaps', () => {
+  const t = [0, 0.5, 1, 1.5, 2, 2.5];
+  const w = [10, 20, null, 30, 40, 50];
+  assert.deepEqual(trailingMean(t, w, 1), [10, 15, 20, 30, 35, 45]);
+  assert.deepEqual(trailingMean([], [], 1), []);
+  assert.deepEqual(trailingMean([0, 1], [null, null], 1), [null, null]);
 });
