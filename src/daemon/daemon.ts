@@ -376,8 +376,8 @@ export class Daemon implements DaemonControl {
     if (request.bid !== undefined) this.#book.place(id, request.bid.pricePerQuantumJ, request.bid.budgetJ, request.bid.plane);
     // Erasure is watched from the agent's first instruction where the source can filter by cgroup;
     // a refused watch is not fatal: the pid watch below still follows the agent after start.
-    const entropy = this.#entropy;
-    const beforeExec = entropy.watchCgroups === undefined ? {} : { beforeExec: (dirs: readonly string[]) => (entropy.watchCgroups?.(id, dirs) ?? Promise.resolve()).catch(() => undefined) };
+    const watchCgroups = this.#entropy.watchCgroups?.bind(this.#entropy);
+    const beforeExec = watchCgroups === undefined ? {} : { beforeExec: (dirs: readonly string[]) => watchCgroups(id, dirs).catch(() => undefined) };
     try {
       const info = await this.#runtime.start({
         id,

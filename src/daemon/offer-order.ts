@@ -44,7 +44,7 @@ export function reorderOffer(order: number[], allowance: ArrayLike<number>, rese
 export interface OfferArrays {
   readonly quality: Float64Array;
   readonly reserve: Float64Array;
-  readonly unit: Int32Array | Float64Array;
+  readonly unit: Int32Array;
 }
 
 /**

@@ -28,7 +28,7 @@ import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
-import { fillOffer, reorderOffer } from './offer-order.js';
+import { fillOffer, reorderOffer, type OfferArrays } from './offer-order.js';
 
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
@@ -101,9 +101,8 @@ export class ThermalState {
   readonly #criticalC: number;
   readonly #tick: ThermalTick;
   readonly #order: number[];
-  readonly #quality: Float64Array;
-  readonly #reserve: Float64Array;
-  readonly #unit: Int32Array;
+  /** The offer's arrays, filled in place each tick. */
+  readonly #slots: OfferArrays;
 
   private constructor(
     options: ThermalOptions,
@@ -142,9 +141,7 @@ export class ThermalState {
     );
     this.#pricing = new ThermalPricing(coupling, options.pricing ?? DEFAULT_PRICING);
     this.#order = Array.from({ length: cores }, (_, i) => i);
-    this.#quality = new Float64Array(cores);
-    this.#reserve = new Float64Array(cores);
-    this.#unit = new Int32Array(cores);
+    this.#slots = { quality: new Float64Array(cores), reserve: new Float64Array(cores), unit: new Int32Array(cores) };
     this.#tick = {
       temperaturesC: new Float64Array(cores),
       measured: new Uint8Array(cores),
@@ -153,7 +150,7 @@ export class ThermalState {
       allowance: new Float64Array(cores).fill(1),
       multipliers: new Float64Array(cores).fill(1),
       reservePerQuantumJ: new Float64Array(cores),
-      offer: { quality: this.#quality, reserve: this.#reserve, unit: this.#unit },
+      offer: this.#slots,
     };
   }
 
@@ -238,8 +235,9 @@ export class ThermalState {
     for (let c = 0; c < this.cores; c++) tick.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, tick.multipliers[c] ?? 1);
     // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
     reorderOffer(this.#order, tick.allowance, tick.reservePerQuantumJ);
-    const slots = fillOffer(this.#order, tick.allowance, tick.reservePerQuantumJ, MIN_ALLOWANCE, { quality: this.#quality, reserve: this.#reserve, unit: this.#unit });
-    tick.offer = { quality: this.#quality.subarray(0, slots), reserve: this.#reserve.subarray(0, slots), unit: this.#unit.subarray(0, slots) };
+    const slots = fillOffer(this.#order, tick.allowance, tick.reservePerQuantumJ, MIN_ALLOWANCE, this.#slots);
+    const { quality, reserve, unit } = this.#slots;
+    tick.offer = { quality: quality.subarray(0, slots), reserve: reserve.subarray(0, slots), unit: unit.subarray(0, slots) };
     return tick;
   }
 
