@@ -12,9 +12,14 @@
  * Payment of the winner of slot s (total, J):
  * - `gsp`: q_s · max(r_s, e of the next-ranked bid) — the next bid per unit (Edelman,
  *   Ostrovsky & Schwarz 2007; Varian 2007). Not truthful. With one slot it is Vickrey.
- * - `vcg`: max(q_s · r_s, Σ_{t ≥ s} (q_t − q_{t+1}) · e_{t+1}), the externality it imposes
- *   (q beyond the last winner is 0; e after the last winner is the best losing bid).
- *   Truthful when reserves are uniform.
+ * - `vcg`: the threshold (Myerson) payment: each unit of quality the winner holds is priced at
+ *   the lowest bid that would still have won it, the others' bids fixed. With a uniform reserve
+ *   r, or reserves that rise along the slots, that is Σ_{j=s}^{m−1} (q_j − q_{j+1}) ·
+ *   max(r_j, e_{j+1}) over the m winners (q_m = 0; e_m is the best losing bid, 0 if none): the
+ *   reserve inside every term (Edelman, Ostrovsky & Schwarz 2007; Varian 2007, with a reserve).
+ *   Truthful (for bidders whose budget does not bind) for any reserves, since the allocation is
+ *   monotone in a bid; where a reserve falls along the slots a winner may pay less per unit
+ *   than its own slot's reserve (it would have won the cheaper slot below anyway).
  * - `uniform`: q_s · max(r_s, e of the best losing bid) — the (k+1)-th price for everyone.
  *
  * Hot path: arrays are preallocated to a capacity and reused; nothing per tick is allocated in
@@ -143,18 +148,41 @@ export class Clearing {
       } else if (mode === 'uniform') {
         pay = Math.max(floor, q * bestLosing);
       } else {
-        let externality = 0;
-        for (let t = s; t < k; t++) {
-          const below = t + 1 < k ? (quality[t + 1] ?? 0) : 0;
-          const nextBid = t + 1 < valid ? (eff[ranked[t + 1] ?? 0] ?? 0) : 0;
-          externality += ((quality[t] ?? 0) - below) * nextBid;
-        }
-        pay = Math.max(floor, externality);
+        pay = this.#thresholdPayment(s, k, valid, quality, reserve);
       }
       // Never above its own (effective) bid for the slot.
       this.payment[a] = Math.min(pay, q * (eff[a] ?? 0));
       this.slotOf[a] = s;
       this.outcome[a] = 0;
     }
+  }
+
+  /**
+   * VCG: the Myerson threshold payment of the winner ranked `s` among `winners`, i.e. its
+   * effective bid's worth q_s·e minus ∫₀^e x(z) dz, where x(z) is the quality it would win
+   * bidding z with every other bid fixed. Lowering z walks it down the positions: at
+   * position j it sits below the others' bids c_0…c_{j−1} and above c_j (the others in rank
+   * order without it), wins q_j once z ≥ r_j, and only while every other bid moved up one
+   * place still clears its new slot's reserve (c_t ≥ r_t); the first that does not ends the
+   * sale above it. With reserves that do not fall along the slots this is
+   * Σ_{j=s}^{m−1} (q_j − q_{j+1}) · max(r_j, c_j): the reserve inside every term.
+   */
+  #thresholdPayment(s: number, winners: number, valid: number, quality: ArrayLike<number>, reserve: ArrayLike<number>): number {
+    const ranked = this.#order;
+    const eff = this.#effective;
+    const own = eff[ranked[s] ?? 0] ?? 0;
+    let won = 0;
+    let upper = own;
+    for (let j = s; j < winners; j++) {
+      // The others' bid at position j (j ≥ s) is the bid ranked j + 1 overall (0 when none).
+      const below = j + 1 < valid ? (eff[ranked[j + 1] ?? 0] ?? 0) : 0;
+      const lower = Math.max(below, reserve[j] ?? Infinity);
+      if (upper > lower) won += (quality[j] ?? 0) * (upper - lower);
+      // Below `below` the bidder drops a place and `below` moves up into slot j: the sale
+      // ends there unless it clears slot j's reserve.
+      if (below < (reserve[j] ?? Infinity)) break;
+      upper = Math.min(upper, below);
+    }
+    return (quality[s] ?? 0) * own - won;
   }
 }

@@ -14,11 +14,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { InvalidArgumentError } from '../errors.js';
+import { EbpfUnavailableError, InvalidArgumentError } from '../errors.js';
 import { startBench, type BenchResult } from '../entropy/ebpf/bench-process.js';
 import { BpftraceEntropySource } from '../entropy/ebpf/bpftrace-source.js';
 import { EbpfEntropySource } from '../entropy/ebpf/ebpf-source.js';
-import { bpftraceBlocker, ebpfBlocker } from '../entropy/ebpf/paths.js';
+import { benchBlocker, bpftraceBlocker, DEFAULT_BENCH_PATH, ebpfBlocker } from '../entropy/ebpf/paths.js';
 import type { EntropySource } from '../market/entropy.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 
@@ -43,6 +43,8 @@ export interface EbpfResearchOptions {
   /** Seconds the churner runs per trial. @default 5 (quick: 1) */
   readonly churnerSeconds?: number;
   readonly quick?: boolean;
+  /** The erase workload (native/ebpf/erase-bench.c). @default .maxwell/ebpf/erase-bench */
+  readonly benchPath?: string;
   readonly onProgress?: (done: number, total: number, label: string) => void;
   readonly signal?: AbortSignal;
 }
@@ -176,12 +178,12 @@ async function withSource(config: EbpfConfig): Promise<{ source: EntropySource |
  * syscall (`munmap-cheap`, an unmapped page: what the probe itself costs), both watched — or,
  * with `watch` false, both left unwatched while another (impossible) tgid is.
  */
-async function runTrial(config: EbpfConfig, iterations: number, watch: boolean): Promise<{ real: Trial; cheap: Trial }> {
+async function runTrial(config: EbpfConfig, iterations: number, watch: boolean, benchPath: string): Promise<{ real: Trial; cheap: Trial }> {
   const { source, consumerPid, lost, settle } = await withSource(config);
   const cheapIterations = iterations * 5;
   try {
-    const real = await startBench(['mmap-munmap', String(iterations)]);
-    const cheap = await startBench(['munmap-cheap', String(cheapIterations)]);
+    const real = await startBench(['mmap-munmap', String(iterations)], benchPath);
+    const cheap = await startBench(['munmap-cheap', String(cheapIterations)], benchPath);
     const agents = watch ? [{ agentId: 'real', pid: real.pid }, { agentId: 'cheap', pid: cheap.pid }] : [{ agentId: 'nobody', pid: NOBODY }];
     if (source instanceof EbpfEntropySource) await Promise.all(agents.map((a) => source.watchAsync(a)));
     else for (const a of agents) source?.watch(a);
@@ -254,6 +256,11 @@ export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promis
   const churnerSeconds = options.churnerSeconds ?? (quick ? 1 : 5);
   if (!Number.isInteger(iterations) || iterations < 1000) throw new InvalidArgumentError(`iterations must be an integer ≥ 1000, got ${iterations}`);
   if (!Number.isInteger(trials) || trials < 1) throw new InvalidArgumentError(`trials must be a positive integer, got ${trials}`);
+  // Every row, the no-probe baseline included, times the native erase workload: without it
+  // nothing can be measured, so say what is missing instead of failing at the first spawn.
+  const benchPath = options.benchPath ?? DEFAULT_BENCH_PATH;
+  const benchWhy = benchBlocker(benchPath);
+  if (benchWhy !== undefined) throw new EbpfUnavailableError(`maxwell research ebpf cannot run: ${benchWhy}`);
   const notMeasured: { what: string; why: string }[] = [];
   const ebpfWhy = ebpfBlocker();
   const bpftraceWhy = ebpfWhy ?? bpftraceBlocker();
@@ -281,7 +288,7 @@ export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promis
   for (let t = 0; t < trials; t++) {
     for (const config of configs) {
       progress(`${LABELS[config]}, trial ${t + 1}/${trials}`);
-      const { real, cheap } = await runTrial(config, iterations, true);
+      const { real, cheap } = await runTrial(config, iterations, true, benchPath);
       results.get(config)?.push(real);
       cheapResults.get(config)?.push(cheap);
     }
@@ -321,9 +328,9 @@ export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promis
     const cheap = iterations * 5;
     for (let t = 0; t < trials; t++) {
       progress(`unwatched munmap, no probe, trial ${t + 1}/${trials}`);
-      none.push((await runTrial('no-probe', iterations, false)).cheap.perIterationNs);
+      none.push((await runTrial('no-probe', iterations, false, benchPath)).cheap.perIterationNs);
       progress(`unwatched munmap, probe attached, trial ${t + 1}/${trials}`);
-      attached.push((await runTrial('ringbuf', iterations, false)).cheap.perIterationNs);
+      attached.push((await runTrial('ringbuf', iterations, false, benchPath)).cheap.perIterationNs);
     }
     unwatched = { iterations: cheap, noProbeNs: median(none), attachedNs: median(attached), taxNs: median(attached) - median(none) };
 

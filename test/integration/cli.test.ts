@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { join } from 'node:path';
+import { worldReadableCheckout } from '../helpers/readable-copy.js';
 import { repoPath } from '../helpers/repo.js';
 
 const BIN = repoPath('dist/src/cli/bin.js');
@@ -105,9 +107,18 @@ test('sensors on a captured tree finds RAPL, hwmon, thermal zones and the GPU', 
 });
 
 test('the experiment and the daemon say they need root, with the fix, instead of failing somewhere in cgroups', { skip: process.getuid?.() !== 0 ? 'needs root to run the command as another user' : false }, () => {
+  // Another user may not be able to reach this checkout (a clone in a 0700 directory): run a copy anyone can read.
+  const bin = join(worldReadableCheckout(), 'dist/src/cli/bin.js');
   for (const args of [['experiment', 'scientist-vs-leech', '--quick'], ['run']]) {
-    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: '/tmp' }, cwd: '/tmp' });
+    const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: '/tmp' }, cwd: '/tmp' });
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /MXW_ERR_RUNTIME_SETUP: .*needs root here: run it with sudo/);
   }
+});
+
+test('research ebpf without the built erase workload says what is missing and how to build it, with a code', () => {
+  const run = maxwell(['research', 'ebpf', '--quick', '--workload', '/nonexistent/erase-bench']);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /MXW_ERR_EBPF_UNAVAILABLE: .*erase workload is not built \(\/nonexistent\/erase-bench\): run bash scripts\/build-ebpf\.sh/);
+  assert.doesNotMatch(run.stderr, /MXW_ERR_INTERNAL|\n\s+at /, 'no internal error, no stack trace');
 });

@@ -73,7 +73,11 @@ test('a scientist with --bid-share re-bids a share of what a quantum earns it', 
     rmSync(dir, { recursive: true, force: true });
   });
   await daemon.spawnAgent({ id: 'valued', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '5', '--bid-share', '0.5'], walletJ: 500, role: 'scientist' });
-  await until('a re-bid', () => daemon.agent('valued').bid?.pricePerQuantumJ !== 5);
+  // The re-bid and the first paid prime arrive in either order: wait for both.
+  await until('a re-bid and a paid prime', () => {
+    const agent = daemon.agent('valued');
+    return agent.bid?.pricePerQuantumJ !== 5 && agent.incomeJ > 0 && agent.verifiedPrimes > 0;
+  });
   const { bid, incomeJ, verifiedPrimes } = daemon.agent('valued');
   // 0.01 J a prime; a Miller–Rabin thread finds thousands a CPU-second: worth tenths of a joule to a few joules a quantum.
   assert.ok(bid !== null && bid.pricePerQuantumJ > 0.01 && bid.pricePerQuantumJ < 5, JSON.stringify(bid));

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { abortOnSignals, type GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { DEFAULT_BENCH_PATH } from '../../entropy/ebpf/paths.js';
 import { EBPF_CONFIGS, runEbpfResearch, type EbpfConfig, type EbpfResearchReport } from '../../research/ebpf.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
 
@@ -61,9 +62,10 @@ export function registerEbpfResearch(research: Command, io: CliIo): void {
     .option('--trials <n>', 'trials per configuration, interleaved (default 5, quick 1)')
     .option('--configs <list>', `comma-separated subset of: ${EBPF_CONFIGS.join(', ')}`)
     .option('--churner-seconds <n>', 'seconds the churner runs per trial (default 5, quick 1)')
+    .option('--workload <path>', 'the native erase workload built by scripts/build-ebpf.sh', DEFAULT_BENCH_PATH)
     .option('--out <file>', 'also write the report (markdown) to this file')
     .option('--json', 'print one JSON document on stdout')
-    .action(async (options: { quick?: boolean; iterations?: string; trials?: string; configs?: string; churnerSeconds?: string; out?: string }, cmd: Command) => {
+    .action(async (options: { quick?: boolean; iterations?: string; trials?: string; configs?: string; churnerSeconds?: string; workload: string; out?: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       const int = (v: string | undefined, name: string): number | undefined => {
         if (v === undefined) return undefined;
@@ -80,6 +82,7 @@ export function registerEbpfResearch(research: Command, io: CliIo): void {
         const churnerSeconds = int(options.churnerSeconds, 'churner-seconds');
         const report = await runEbpfResearch({
           quick: options.quick === true,
+          benchPath: options.workload,
           ...(iterations === undefined ? {} : { iterations }),
           ...(trials === undefined ? {} : { trials }),
           ...(churnerSeconds === undefined ? {} : { churnerSeconds }),

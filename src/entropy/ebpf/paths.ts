@@ -53,6 +53,16 @@ export function ebpfBlocker(loaderPath = DEFAULT_LOADER_PATH): string | undefine
   return ensureTracefs();
 }
 
+/** Why the native erase workload (the research's timed loop) cannot run, or `undefined`. */
+export function benchBlocker(benchPath = DEFAULT_BENCH_PATH): string | undefined {
+  if (process.platform !== 'linux') return `the erase workload needs Linux (this is ${process.platform})`;
+  if (!executable(benchPath)) {
+    return `the erase workload is not built (${benchPath}): run bash scripts/build-ebpf.sh ` +
+      '(needs apt-get install -y clang libbpf-dev bpftool gcc libc6-dev)';
+  }
+  return undefined;
+}
+
 /** Why bpftrace cannot run here, or `undefined`. */
 export function bpftraceBlocker(bpftracePath = 'bpftrace'): string | undefined {
   if (process.platform !== 'linux') return `bpftrace needs Linux (this is ${process.platform})`;

@@ -9,6 +9,7 @@ import { PowercapRaplReader } from '../../../src/telemetry/sysfs/powercap.js';
 import { ThermalZoneReader } from '../../../src/telemetry/sysfs/thermal-zone.js';
 import { telemetryReaderCompliance } from '../../compliance/telemetry-reader.js';
 import { copyFixture, emptyRoot, manualNow, writeAttribute } from '../../helpers/fixtures.js';
+import { worldReadableCheckout } from '../../helpers/readable-copy.js';
 import { repoPath } from '../../helpers/repo.js';
 
 const fixture = (name: string): string => repoPath(`test/fixtures/sysfs/${name}`);
@@ -82,7 +83,9 @@ test('RAPL readable by root only is reported as denied, with the fix', { skip: p
   const zones = ['intel-rapl:0', 'intel-rapl:0:0', 'intel-rapl:1', 'intel-rapl:1:0'];
   for (const z of zones) chmodSync(join(root, 'sys/class/powercap', z, 'energy_uj'), 0o400);
   chownSync(root, 65534, 65534);
-  const script = `import('${repoPath('dist/src/telemetry/sysfs/powercap.js')}').then(async (m) => {
+  // Uid 65534 may not reach this checkout (a clone in a 0700 directory): import from a copy anyone can read.
+  const powercap = join(worldReadableCheckout(), 'dist/src/telemetry/sysfs/powercap.js');
+  const script = `import('${powercap}').then(async (m) => {
     const probe = await new m.PowercapRaplReader({ root: ${JSON.stringify(root)} }).probe();
     process.stdout.write(JSON.stringify(probe));
   })`;
