@@ -521,3 +521,109 @@ function worst(summaries: readonly SeriesSummary[]): SeriesSummary {
   if (out === undefined) throw new InvalidArgumentError('no series');
   return out;
 }
+
+/** Why a run is not settled, in words (empty when it is). */
+export function unsettledBecause(run: Pick<GspRun, 'reserve' | 'price' | 'temperature' | 'share'>): string[] {
+  const out: string[] = [];
+  const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
+  const check = (name: string, s: SeriesSummary, kind: 'price' | 'temperature' | 'share'): void => {
+    if (s.settled) return;
+    const driftLimit = kind === 'price' ? SETTLED.priceDrift : kind === 'temperature' ? SETTLED.temperatureDriftC : SETTLED.shareDrift;
+    const unit = kind === 'temperature' ? ' °C' : '';
+    const show = (v: number): string => (kind === 'price' ? pct(v) : `${v.toFixed(kind === 'temperature' ? 2 : 3)}${unit}`);
+    if (s.drift > driftLimit) out.push(`${name} window means drift ${show(s.drift)} > ${show(driftLimit)}`);
+    if (s.varianceGrowth > SETTLED.varianceGrowth) out.push(`${name} variance grows ${s.varianceGrowth.toFixed(2)}× > ${SETTLED.varianceGrowth}×`);
+    const o = s.oscillation;
+    if (o !== null) {
+      const limit = kind === 'price' ? SETTLED.priceAmplitude * Math.abs(s.mean) : kind === 'temperature' ? SETTLED.temperatureAmplitudeC : SETTLED.shareAmplitude;
+      if (o.amplitude > limit) out.push(`${name} cycles: period ${o.periodS.toFixed(2)} s, amplitude ${o.amplitude.toFixed(3)}${kind === 'price' ? ' J' : unit} (r = ${o.strength.toFixed(2)})`);
+    }
+  };
+  check('reserve', run.reserve, 'price');
+  check('clearing price', run.price, 'price');
+  check('core temperature', run.temperature, 'temperature');
+  check('allocation share', run.share, 'share');
+  return out;
+}
+
+export interface GspResearchOptions {
+  /** A short run (30 s simulated per scenario and mode): seconds of CPU, for tests. */
+  readonly quick?: boolean;
+  /** Simulated seconds per scenario and mode. @default 600 (quick: 30) */
+  readonly durationS?: number;
+  /** @default 1 */
+  readonly seed?: number;
+  readonly scenarios?: readonly GspScenario[];
+  readonly modes?: readonly ClearingMode[];
+  readonly onProgress?: (done: number, total: number, label: string) => void;
+}
+
+export interface GspRunReport extends GspRun {
+  readonly unsettledBecause: readonly string[];
+}
+
+export interface GspResearchReport {
+  readonly provenance: { readonly kind: 'modelled'; readonly source: string };
+  readonly durationS: number;
+  readonly seed: number;
+  readonly thresholds: typeof SETTLED;
+  readonly scenarios: readonly GspScenario[];
+  readonly runs: readonly GspRunReport[];
+  readonly findings: readonly string[];
+}
+
+/** The twin as the report names it. */
+export const GSP_TWIN_SOURCE =
+  'thermal twin (DESIGN.md defaults: 4 cores coupled by K, idle GPU, leakage; sensor noise 0.5 °C in 0.125 °C steps), simulated at 100 Hz; PID per core (setpoint 80 °C), thermal reserves and offer order as the daemon builds them';
+
+/** Runs every scenario in every mode. Pure and deterministic (the progress callback aside). */
+export function runGspStabilityResearch(options: GspResearchOptions = {}): GspResearchReport {
+  const durationS = options.durationS ?? (options.quick === true ? 30 : 600);
+  const seed = options.seed ?? 1;
+  const scenarios = options.scenarios ?? GSP_SCENARIOS;
+  const modes = options.modes ?? MODES;
+  const total = scenarios.length * modes.length;
+  const runs: GspRunReport[] = [];
+  let done = 0;
+  for (const scenario of scenarios) {
+    for (const mode of modes) {
+      options.onProgress?.(++done, total, `${scenario.name}, ${mode}`);
+      const run = simulateGspStability({ mode, scenario, durationS, seed });
+      runs.push({ ...run, unsettledBecause: unsettledBecause(run) });
+    }
+  }
+  return { provenance: { kind: 'modelled', source: GSP_TWIN_SOURCE }, durationS, seed, thresholds: SETTLED, scenarios, runs, findings: gspFindings(runs, modes) };
+}
+
+/** Plain statements the runs support, computed from them. */
+export function gspFindings(runs: readonly GspRunReport[], modes: readonly ClearingMode[] = MODES): string[] {
+  const out: string[] = [];
+  const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a');
+  for (const mode of modes) {
+    const mine = runs.filter((r) => r.mode === mode);
+    if (mine.length === 0) continue;
+    const settled = mine.filter((r) => r.settled);
+    let line = `${mode.toUpperCase()}: settles in ${settled.length} of ${mine.length} scenarios`;
+    if (settled.length > 0) line += ` (${settled.map((r) => r.scenario).join(', ')})`;
+    const unsettled = mine.filter((r) => !r.settled);
+    if (unsettled.length > 0) line += `; not in ${unsettled.map((r) => `${r.scenario} (${r.unsettledBecause.join('; ')})`).join(', ')}`;
+    out.push(line);
+    const cycles = mine.filter((r) => r.temperature.oscillation !== null);
+    out.push(
+      cycles.length === 0
+        ? `${mode.toUpperCase()}: no significant temperature oscillation in any scenario`
+        : `${mode.toUpperCase()}: temperatures cycle in ${cycles.map((r) => `${r.scenario} (period ${r.temperature.oscillation?.periodS.toFixed(2) ?? '?'} s, ±${r.temperature.oscillation?.amplitude.toFixed(2) ?? '?'} °C)`).join(', ')}`,
+    );
+    const lef = mine.map((r) => `${r.scenario} ${pct(r.lefPaymentDistance)}`).join(', ');
+    out.push(`${mode.toUpperCase()}: payments' distance from the LEF payments (last window): ${lef}`);
+    const eff = mine.map((r) => r.efficiency).filter(Number.isFinite);
+    if (eff.length > 0) out.push(`${mode.toUpperCase()}: efficiency (value allocated / truthful allocation, last half) ${pct(Math.min(...eff))} – ${pct(Math.max(...eff))}`);
+  }
+  const br = runs.find((r) => r.mode === 'gsp' && r.scenario === 'best-response');
+  if (br !== undefined) {
+    out.push(
+      `GSP with best responders: final bids are ${pct(br.lefBidDistance)} from the LEF bids at the settled offer; the clearing price averages ${br.price.mean.toFixed(3)} J per unit (truthful GSP: ${runs.find((r) => r.mode === 'gsp' && r.scenario === 'truthful')?.price.mean.toFixed(3) ?? 'n/a'} J), the hottest core averages ${br.hottestC.toFixed(1)} °C and ${br.slotsSold.toFixed(2)} of ${br.slotsOffered.toFixed(2)} slots sell per tick`,
+    );
+  }
+  return out;
+}
