@@ -21,8 +21,9 @@
 import { CoreOffer } from '../daemon/core-offer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { SeededRandom } from '../internal/seeded-random.js';
-import { BestResponder } from '../market/best-response.js';
+import { BestResponder, type TieRule } from '../market/best-response.js';
 import { Clearing, type ClearingMode } from '../market/clearing.js';
+import type { PlaneOffer } from '../market/engine.js';
 import { EnvyFree } from '../market/envy-free.js';
 import { ThermalTwin } from '../physics/thermal-twin.js';
 import { DEFAULT_TWIN_PARAMS, type ThermalTwinParams } from '../physics/twin-params.js';
@@ -55,6 +56,11 @@ export interface GspScenario {
   readonly name: string;
   readonly description: string;
   readonly agents: readonly AgentSpec[];
+  /**
+   * Which bid best responders take inside the best range under GSP (VCG and uniform always
+   * take the one nearest the value). @default 'balanced'
+   */
+  readonly gspTieRule?: TieRule;
 }
 
 /**
@@ -72,6 +78,12 @@ export const GSP_SCENARIOS: readonly GspScenario[] = [
   { name: 'truthful', description: 'every agent bids its value', agents: agents(Array<Strategy>(6).fill('truthful')) },
   { name: 'value-share', description: 'every agent bids 0.8 × its value', agents: agents(Array<Strategy>(6).fill('value-share')) },
   { name: 'best-response', description: 'every agent best-responds (asynchronous, 1 % inertia)', agents: agents(Array<Strategy>(6).fill('best-response')) },
+  {
+    name: 'best-response-top',
+    description: 'every agent best-responds, but under GSP takes the bid nearest its value in the best range (not balanced bidding)',
+    agents: agents(Array<Strategy>(6).fill('best-response')),
+    gspTieRule: 'truthful',
+  },
   { name: 'shading', description: 'best responders and one shading adversary (the second-highest value)', agents: agents(['best-response', 'shading', 'best-response', 'best-response', 'best-response', 'best-response']) },
   { name: 'mixed', description: 'two best responders, one adversary, two truthful, one value-share', agents: agents(['best-response', 'shading', 'truthful', 'best-response', 'value-share', 'truthful']) },
 ];
@@ -99,6 +111,18 @@ export interface GspSimOptions {
   readonly switchGain?: number;
   /** @default 10 (the daemon's `tieRotationTicks`) */
   readonly tieRotationTicks?: number;
+  /** Called after each tick's clearing with views of the state (for inspection; the arrays are reused). */
+  readonly onTick?: (tick: number, view: GspTickView) => void;
+}
+
+/** One tick as the simulation saw it (views reused by the next tick). */
+export interface GspTickView {
+  readonly offer: PlaneOffer;
+  readonly bids: Float64Array;
+  /** Per agent: slot won or −1. */
+  readonly slotOf: Int32Array;
+  /** Sensor readings the controllers and pricing used, °C. */
+  readonly sensedC: Float64Array;
 }
 
 /** Stated thresholds of the "settled" verdict (over the last half of the run). */
@@ -164,6 +188,8 @@ export interface GspRun {
   readonly settled: boolean;
   /** Window means over the last half, for the report. */
   readonly windowMeans: { readonly reserveJ: readonly number[]; readonly priceJ: readonly number[]; readonly hottestC: readonly number[] };
+  /** Window variances over the last half (J², J², °C²). */
+  readonly windowVariances: { readonly reserveJ: readonly number[]; readonly priceJ: readonly number[]; readonly hottestC: readonly number[] };
   /** Mean true temperature of the hottest core, last half, °C. */
   readonly hottestC: number;
   readonly slotsOffered: number;
@@ -200,6 +226,7 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
   const responseTicks = Math.max(1, (options.responsePeriodS ?? 0.5) / TICK_S);
   const switchGain = options.switchGain ?? 0.01;
   const rotation = Math.max(1, Math.floor(options.tieRotationTicks ?? 10));
+  const rule: TieRule = mode === 'gsp' ? (scenario.gspTieRule ?? 'balanced') : 'truthful';
   const params = { ...(options.twin ?? DEFAULT_TWIN_PARAMS), seed };
   const twin = new ThermalTwin(params, TICK_S);
   const cores = twin.coreCount;
@@ -274,7 +301,7 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
         }
         case 'best-response':
           if (slots > 0 && random.uniform() * responseTicks < 1) {
-            bid[i] = responder.respond(mode, quality, reserve, bid, budget, tieKey, n, i, v, key, mode === 'gsp' ? 'balanced' : 'truthful', switchGain).bid;
+            bid[i] = responder.respond(mode, quality, reserve, bid, budget, tieKey, n, i, v, key, rule, switchGain).bid;
           }
           break;
         default:
@@ -313,6 +340,9 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
     } else {
       for (let i = 0; i < n; i++) (shareSeries[i] as Float64Array)[tick] = 0;
     }
+
+    if (slots === 0) clearing.slotOf.fill(-1, 0, n);
+    options.onTick?.(tick, { offer, bids: bid, slotOf: clearing.slotOf, sensedC: coreReading });
 
     let reserveSum = 0;
     for (let c = 0; c < cores; c++) reserveSum += offerer.reservePerQuantumJ[c] ?? 0;
@@ -377,7 +407,10 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
   const priceSummary = summarise(priceSeries, 'price');
   const temperature = worst(tempSeries.map((s) => summarise(s, 'temperature')));
   const share = worst(shareSeries.map((s) => summarise(s, 'share')));
-  const hottestWindows = windowStats(hottestSeries(tempSeries, ticks), half, windowTicks).means;
+  const hottestStats = windowStats(hottestSeries(tempSeries, ticks), half, windowTicks);
+  const hottestWindows = hottestStats.means;
+  const reserveStats = windowStats(reserveSeries, half, windowTicks);
+  const priceStats = windowStats(priceSeries, half, windowTicks);
   const agentOutcomes: AgentOutcome[] = specs.map((a, i) => {
     const rank = rankOf.indexOf(i);
     let shareSum = 0;
@@ -407,11 +440,8 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
     temperature,
     share,
     settled: reserveSummary.settled && priceSummary.settled && temperature.settled && share.settled,
-    windowMeans: {
-      reserveJ: Array.from(windowStats(reserveSeries, half, windowTicks).means),
-      priceJ: Array.from(windowStats(priceSeries, half, windowTicks).means),
-      hottestC: Array.from(hottestWindows),
-    },
+    windowMeans: { reserveJ: Array.from(reserveStats.means), priceJ: Array.from(priceStats.means), hottestC: Array.from(hottestWindows) },
+    windowVariances: { reserveJ: Array.from(reserveStats.variances), priceJ: Array.from(priceStats.variances), hottestC: Array.from(hottestStats.variances) },
     hottestC: hottestSum / Math.max(1, hottestWindows.length),
     slotsOffered: offered / (ticks - half),
     slotsSold: sold / (ticks - half),
@@ -531,18 +561,18 @@ export function unsettledBecause(run: Pick<GspRun, 'reserve' | 'price' | 'temper
     const driftLimit = kind === 'price' ? SETTLED.priceDrift : kind === 'temperature' ? SETTLED.temperatureDriftC : SETTLED.shareDrift;
     const unit = kind === 'temperature' ? ' °C' : '';
     const show = (v: number): string => (kind === 'price' ? pct(v) : `${v.toFixed(kind === 'temperature' ? 2 : 3)}${unit}`);
-    if (s.drift > driftLimit) out.push(`${name} window means drift ${show(s.drift)} > ${show(driftLimit)}`);
-    if (s.varianceGrowth > SETTLED.varianceGrowth) out.push(`${name} variance grows ${s.varianceGrowth.toFixed(2)}× > ${SETTLED.varianceGrowth}×`);
+    if (s.drift > driftLimit) out.push(`${name} drifts ${show(s.drift)} (> ${show(driftLimit)})`);
+    if (s.varianceGrowth > SETTLED.varianceGrowth) out.push(`${name} swing grows ${s.varianceGrowth.toFixed(2)}× (> ${SETTLED.varianceGrowth}×)`);
     const o = s.oscillation;
     if (o !== null) {
       const limit = kind === 'price' ? SETTLED.priceAmplitude * Math.abs(s.mean) : kind === 'temperature' ? SETTLED.temperatureAmplitudeC : SETTLED.shareAmplitude;
-      if (o.amplitude > limit) out.push(`${name} cycles: period ${o.periodS.toFixed(2)} s, amplitude ${o.amplitude.toFixed(3)}${kind === 'price' ? ' J' : unit} (r = ${o.strength.toFixed(2)})`);
+      if (o.amplitude > limit) out.push(`${name} cycles every ${o.periodS.toFixed(2)} s, ±${o.amplitude.toFixed(3)}${kind === 'price' ? ' J' : unit} (r ${o.strength.toFixed(2)})`);
     }
   };
   check('reserve', run.reserve, 'price');
-  check('clearing price', run.price, 'price');
-  check('core temperature', run.temperature, 'temperature');
-  check('allocation share', run.share, 'share');
+  check('price', run.price, 'price');
+  check('temperature', run.temperature, 'temperature');
+  check('share', run.share, 'share');
   return out;
 }
 

@@ -50,7 +50,7 @@ test('the verdict says why, computed from the summaries', () => {
   assert.deepEqual(unsettledBecause({ reserve: calm, price: calm, temperature: calm, share: calm }), []);
   const hot: SeriesSummary = { mean: 75, drift: 3.2, withinStd: 1, varianceGrowth: 1, oscillation: { periodS: 0.4, strength: 0.7, amplitude: 1.1 }, settled: false };
   const reasons = unsettledBecause({ reserve: calm, price: calm, temperature: hot, share: calm });
-  assert.deepEqual(reasons, ['core temperature window means drift 3.20 °C > 1.00 °C', 'core temperature cycles: period 0.40 s, amplitude 1.100 °C (r = 0.70)']);
+  assert.deepEqual(reasons, ['temperature drifts 3.20 °C (> 1.00 °C)', 'temperature cycles every 0.40 s, ±1.100 °C (r 0.70)']);
 });
 
 test('invalid options are refused', () => {
