@@ -133,7 +133,11 @@ export const SETTLED = {
   temperatureDriftC: 1,
   /** Window means of every agent's allocation share may move by this much. */
   shareDrift: 0.05,
-  /** Mean window variance in the last third over the first third of the windows. */
+  /**
+   * Mean window variance in the last third over the first third of the windows; it counts only
+   * when the last third's swing (√variance) is above the amplitude limit below, so tiny swings
+   * that grow from tiny are not a failure.
+   */
   varianceGrowth: 2,
   /** An oscillation counts when its amplitude exceeds: prices (share of mean), °C, share. */
   priceAmplitude: 0.02,
@@ -152,6 +156,8 @@ export interface SeriesSummary {
   readonly withinStd: number;
   /** Mean window variance, last third / first third. */
   readonly varianceGrowth: number;
+  /** √(mean window variance) over the last third of the windows. */
+  readonly lastSwing: number;
   readonly oscillation: Oscillation | null;
   readonly settled: boolean;
 }
@@ -526,8 +532,10 @@ function summariseSeries(series: Float64Array, from: number, windowTicks: number
   const amplitudeLimit = kind === 'price' ? SETTLED.priceAmplitude * Math.abs(mean) : kind === 'temperature' ? SETTLED.temperatureAmplitudeC : SETTLED.shareAmplitude;
   const oscillates = oscillation !== null && oscillation.amplitude > amplitudeLimit;
   // An empty series (nothing ever sold) is "settled" only in the trivial sense; the report says so.
-  const settled = (Number.isNaN(drift) || drift <= driftLimit) && !(growth > SETTLED.varianceGrowth) && !oscillates;
-  return { mean, drift, withinStd: Math.sqrt(count > 0 ? varSum / count : Number.NaN), varianceGrowth: growth, oscillation, settled };
+  const lastSwing = Math.sqrt(last);
+  const grows = growth > SETTLED.varianceGrowth && lastSwing > amplitudeLimit;
+  const settled = (Number.isNaN(drift) || drift <= driftLimit) && !grows && !oscillates;
+  return { mean, drift, withinStd: Math.sqrt(count > 0 ? varSum / count : Number.NaN), varianceGrowth: growth, lastSwing, oscillation, settled };
 }
 
 /** The worst of several series: largest drift, swing and growth, strongest oscillation; settled only if all are. */
@@ -544,6 +552,7 @@ function worst(summaries: readonly SeriesSummary[]): SeriesSummary {
       drift: Math.max(out.drift, s.drift),
       withinStd: Math.max(out.withinStd, s.withinStd),
       varianceGrowth: Math.max(out.varianceGrowth, s.varianceGrowth),
+      lastSwing: Math.max(out.lastSwing, s.lastSwing),
       oscillation: osc,
       settled: out.settled && s.settled,
     };
@@ -562,10 +571,10 @@ export function unsettledBecause(run: Pick<GspRun, 'reserve' | 'price' | 'temper
     const unit = kind === 'temperature' ? ' °C' : '';
     const show = (v: number): string => (kind === 'price' ? pct(v) : `${v.toFixed(kind === 'temperature' ? 2 : 3)}${unit}`);
     if (s.drift > driftLimit) out.push(`${name} drifts ${show(s.drift)} (> ${show(driftLimit)})`);
-    if (s.varianceGrowth > SETTLED.varianceGrowth) out.push(`${name} swing grows ${s.varianceGrowth.toFixed(2)}× (> ${SETTLED.varianceGrowth}×)`);
+    const limit = kind === 'price' ? SETTLED.priceAmplitude * Math.abs(s.mean) : kind === 'temperature' ? SETTLED.temperatureAmplitudeC : SETTLED.shareAmplitude;
+    if (s.varianceGrowth > SETTLED.varianceGrowth && s.lastSwing > limit) out.push(`${name} swing grows ${s.varianceGrowth.toFixed(2)}× (> ${SETTLED.varianceGrowth}×) to ±${s.lastSwing.toFixed(3)}${kind === 'price' ? ' J' : unit}`);
     const o = s.oscillation;
     if (o !== null) {
-      const limit = kind === 'price' ? SETTLED.priceAmplitude * Math.abs(s.mean) : kind === 'temperature' ? SETTLED.temperatureAmplitudeC : SETTLED.shareAmplitude;
       if (o.amplitude > limit) out.push(`${name} cycles every ${o.periodS.toFixed(2)} s, ±${o.amplitude.toFixed(3)}${kind === 'price' ? ' J' : unit} (r ${o.strength.toFixed(2)})`);
     }
   };

@@ -46,11 +46,14 @@ test('value-share bidders bid 0.8 × value; best responders never bid above thei
 });
 
 test('the verdict says why, computed from the summaries', () => {
-  const calm: SeriesSummary = { mean: 1, drift: 0.01, withinStd: 0.01, varianceGrowth: 1, oscillation: null, settled: true };
+  const calm: SeriesSummary = { mean: 1, drift: 0.01, withinStd: 0.01, varianceGrowth: 1, lastSwing: 0.01, oscillation: null, settled: true };
   assert.deepEqual(unsettledBecause({ reserve: calm, price: calm, temperature: calm, share: calm }), []);
-  const hot: SeriesSummary = { mean: 75, drift: 3.2, withinStd: 1, varianceGrowth: 1, oscillation: { periodS: 0.4, strength: 0.7, amplitude: 1.1 }, settled: false };
+  const hot: SeriesSummary = { mean: 75, drift: 3.2, withinStd: 1, varianceGrowth: 1, lastSwing: 1, oscillation: { periodS: 0.4, strength: 0.7, amplitude: 1.1 }, settled: false };
   const reasons = unsettledBecause({ reserve: calm, price: calm, temperature: hot, share: calm });
   assert.deepEqual(reasons, ['temperature drifts 3.20 °C (> 1.00 °C)', 'temperature cycles every 0.40 s, ±1.100 °C (r 0.70)']);
+  // A swing that doubles but stays below the amplitude limit is not a failure; above it, it is.
+  assert.deepEqual(unsettledBecause({ reserve: calm, price: calm, temperature: calm, share: { ...calm, varianceGrowth: 3, lastSwing: 0.01, settled: false } }), []);
+  assert.deepEqual(unsettledBecause({ reserve: calm, price: calm, temperature: calm, share: { ...calm, varianceGrowth: 3, lastSwing: 0.2, settled: false } }), ['share swing grows 3.00× (> 2×) to ±0.200']);
 });
 
 test('invalid options are refused', () => {
