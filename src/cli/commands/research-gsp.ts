@@ -57,7 +57,7 @@ export function formatGspReport(report: GspResearchReport): string {
   out += 'share drift: worst agent; revenue W: payments per second; efficiency: value allocated / value of the truthful allocation of the same offers (last half);\n';
   out += 'LEF pay dist: Σ|payment − LEF payment| / Σ LEF payment, per slot and tick, last window; LEF bid dist: mean |bid − LEF bid| / LEF bid at the settled offer, value ranks 2…m+1, at the end.\n';
   out += `settled = over the last half, window means of reserve and price move ≤ ${pct(t.priceDrift, 0)}, of every core's temperature ≤ ${t.temperatureDriftC} °C, of every share ≤ ${t.shareDrift};`;
-  out += ` window variance grows ≤ ${t.varianceGrowth}× (last third / first third); no cycle above ${pct(t.priceAmplitude, 0)} of the mean price, ${t.temperatureAmplitudeC} °C or ${t.shareAmplitude} of share.\n`;
+  out += ` window variance grows ≤ ${t.varianceGrowth}× (last third / first third; counted only when the swing ends above the amplitude limit); no cycle above ${pct(t.priceAmplitude, 0)} of the mean price, ${t.temperatureAmplitudeC} °C or ${t.shareAmplitude} of share.\n`;
 
   out += '\nFinal bids vs LEF bids (J per unit; MODELLED), by scenario and mode:\n';
   out += formatTable([
