@@ -17,6 +17,10 @@
  * allowance (agents are CPU-bound; an unsold core idles) → the twin steps 10 ms.
  * Budgets are not binding (1 MJ per tick): the question is the bids' and the heat's dynamics,
  * not the wallets'.
+ *
+ * Cost: every per-tick array is allocated once per run; 600 s simulated (60,000 ticks) took
+ * 0.15–0.45 s per run on the 2-CPU development VM (Node 20, other work running), most of it the
+ * twin and the clearing.
  */
 import { CoreOffer } from '../daemon/core-offer.js';
 import { InvalidArgumentError } from '../errors.js';
