@@ -605,6 +605,12 @@ export interface GspRunReport extends GspRun {
   readonly unsettledBecause: readonly string[];
 }
 
+/** GSP with best responders on a twin whose cores have another dead time: does the cycle follow it? */
+export interface DeadTimeSensitivity {
+  readonly coreDeadTimeS: number;
+  readonly run: GspRunReport;
+}
+
 export interface GspResearchReport {
   readonly provenance: { readonly kind: 'modelled'; readonly source: string };
   readonly durationS: number;
@@ -612,8 +618,13 @@ export interface GspResearchReport {
   readonly thresholds: typeof SETTLED;
   readonly scenarios: readonly GspScenario[];
   readonly runs: readonly GspRunReport[];
+  /** The `best-response` scenario under GSP with the cores' dead time halved and doubled (the table's run is the default, 0.1 s). */
+  readonly deadTimeSensitivity: readonly DeadTimeSensitivity[];
   readonly findings: readonly string[];
 }
+
+/** Core dead times of the sensitivity runs, s (the default twin's is 0.1 s). */
+export const SENSITIVITY_DEAD_TIMES_S = [0.05, 0.2] as const;
 
 /** The twin as the report names it. */
 export const GSP_TWIN_SOURCE =
@@ -625,7 +636,9 @@ export function runGspStabilityResearch(options: GspResearchOptions = {}): GspRe
   const seed = options.seed ?? 1;
   const scenarios = options.scenarios ?? GSP_SCENARIOS;
   const modes = options.modes ?? MODES;
-  const total = scenarios.length * modes.length;
+  const responders = scenarios.find((s) => s.name === 'best-response');
+  const sensitivity = responders !== undefined && modes.includes('gsp') ? SENSITIVITY_DEAD_TIMES_S : [];
+  const total = scenarios.length * modes.length + sensitivity.length;
   const runs: GspRunReport[] = [];
   let done = 0;
   for (const scenario of scenarios) {
@@ -635,7 +648,27 @@ export function runGspStabilityResearch(options: GspResearchOptions = {}): GspRe
       runs.push({ ...run, unsettledBecause: unsettledBecause(run) });
     }
   }
-  return { provenance: { kind: 'modelled', source: GSP_TWIN_SOURCE }, durationS, seed, thresholds: SETTLED, scenarios, runs, findings: gspFindings(runs, modes) };
+  const deadTimeSensitivity: DeadTimeSensitivity[] = [];
+  for (const coreDeadTimeS of sensitivity) {
+    if (responders === undefined) break;
+    options.onProgress?.(++done, total, `best-response, gsp, core dead time ${coreDeadTimeS} s`);
+    const twin = { ...DEFAULT_TWIN_PARAMS, core: { ...DEFAULT_TWIN_PARAMS.core, deadTimeS: coreDeadTimeS } };
+    const run = simulateGspStability({ mode: 'gsp', scenario: responders, durationS, seed, twin });
+    deadTimeSensitivity.push({ coreDeadTimeS, run: { ...run, unsettledBecause: unsettledBecause(run) } });
+  }
+  return { provenance: { kind: 'modelled', source: GSP_TWIN_SOURCE }, durationS, seed, thresholds: SETTLED, scenarios, runs, deadTimeSensitivity, findings: [...gspFindings(runs, modes), ...sensitivityFindings(runs, deadTimeSensitivity)] };
+}
+
+/** What the dead-time runs say about the GSP best-response cycle, computed from them. */
+export function sensitivityFindings(runs: readonly GspRunReport[], sensitivity: readonly DeadTimeSensitivity[]): string[] {
+  const base = runs.find((r) => r.mode === 'gsp' && r.scenario === 'best-response');
+  if (base === undefined || sensitivity.length === 0) return [];
+  const rows = [{ coreDeadTimeS: DEFAULT_TWIN_PARAMS.core.deadTimeS, run: base }, ...sensitivity].sort((a, b) => a.coreDeadTimeS - b.coreDeadTimeS);
+  const parts = rows.map(({ coreDeadTimeS, run }) => {
+    const o = run.reserve.oscillation;
+    return o === null ? `θ ${coreDeadTimeS} s: no reserve cycle` : `θ ${coreDeadTimeS} s: ${o.periodS.toFixed(2)} s (${(o.periodS / coreDeadTimeS).toFixed(1)} θ)`;
+  });
+  return [`GSP best-response reserve cycle against the cores' dead time θ: ${parts.join(', ')}`];
 }
 
 /** Plain statements the runs support, computed from them. */
@@ -651,12 +684,13 @@ export function gspFindings(runs: readonly GspRunReport[], modes: readonly Clear
     const unsettled = mine.filter((r) => !r.settled);
     if (unsettled.length > 0) line += `; not in ${unsettled.map((r) => `${r.scenario} (${r.unsettledBecause.join('; ')})`).join(', ')}`;
     out.push(line);
-    const cycles = mine.filter((r) => r.temperature.oscillation !== null);
-    out.push(
-      cycles.length === 0
-        ? `${mode.toUpperCase()}: no significant temperature oscillation in any scenario`
-        : `${mode.toUpperCase()}: temperatures cycle in ${cycles.map((r) => `${r.scenario} (period ${r.temperature.oscillation?.periodS.toFixed(2) ?? '?'} s, ±${r.temperature.oscillation?.amplitude.toFixed(2) ?? '?'} °C)`).join(', ')}`,
-    );
+    const big = (r: GspRunReport): boolean => (r.temperature.oscillation?.amplitude ?? 0) > SETTLED.temperatureAmplitudeC;
+    const describe = (r: GspRunReport): string => `${r.scenario} (period ${r.temperature.oscillation?.periodS.toFixed(2) ?? '?'} s, ±${r.temperature.oscillation?.amplitude.toFixed(2) ?? '?'} °C)`;
+    const cycles = mine.filter(big);
+    const small = mine.filter((r) => r.temperature.oscillation !== null && !big(r));
+    let cycleLine = cycles.length === 0 ? `${mode.toUpperCase()}: no temperature cycle above ±${SETTLED.temperatureAmplitudeC} °C in any scenario` : `${mode.toUpperCase()}: temperatures cycle in ${cycles.map(describe).join(', ')}`;
+    if (small.length > 0) cycleLine += `; below the ±${SETTLED.temperatureAmplitudeC} °C limit: ${small.map(describe).join(', ')}`;
+    out.push(cycleLine);
     const lef = mine.map((r) => `${r.scenario} ${pct(r.lefPaymentDistance)}`).join(', ');
     out.push(`${mode.toUpperCase()}: payments' distance from the LEF payments (last window): ${lef}`);
     const eff = mine.map((r) => r.efficiency).filter(Number.isFinite);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { GSP_SCENARIOS, MODES } from '../../src/research/gsp-stability.js';
+import { GSP_SCENARIOS, MODES, SENSITIVITY_DEAD_TIMES_S } from '../../src/research/gsp-stability.js';
 import { repoPath } from '../helpers/repo.js';
 
 const BIN = repoPath('dist/src/cli/bin.js');
@@ -17,14 +17,15 @@ function maxwell(args: string[]) {
 test('research gsp-stability --quick --json prints one JSON document with all three modes, labelled modelled', () => {
   const run = maxwell(['research', 'gsp-stability', '--quick', '--json']);
   assert.equal(run.code, 0, run.stderr);
-  const report = JSON.parse(run.stdout) as { provenance: { kind: string; source: string }; runs: { mode: string; settled: boolean }[]; findings: string[] };
+  const report = JSON.parse(run.stdout) as { provenance: { kind: string; source: string }; runs: { mode: string; settled: boolean }[]; deadTimeSensitivity: { coreDeadTimeS: number }[]; findings: string[] };
   assert.equal(report.provenance.kind, 'modelled');
   assert.match(report.provenance.source, /thermal twin/);
   assert.deepEqual([...new Set(report.runs.map((r) => r.mode))].sort(), ['gsp', 'uniform', 'vcg']);
   assert.ok(report.findings.length >= 3);
-  const total = GSP_SCENARIOS.length * MODES.length;
+  assert.equal(report.runs.length, GSP_SCENARIOS.length * MODES.length);
+  assert.deepEqual(report.deadTimeSensitivity.map((s) => s.coreDeadTimeS), [...SENSITIVITY_DEAD_TIMES_S]);
+  const total = report.runs.length + report.deadTimeSensitivity.length;
   assert.ok(run.stderr.includes(`[${total}/${total}]`), 'progress on stderr');
-  assert.equal(report.runs.length, total);
 });
 
 test('research gsp-stability --quick --out writes the generated table; every figure is labelled MODELLED', () => {

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { DEFAULT_TWIN_PARAMS } from '../../physics/twin-params.js';
 import { runGspStabilityResearch, type GspResearchReport, type GspRunReport, type SeriesSummary } from '../../research/gsp-stability.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
 
@@ -65,6 +66,15 @@ export function formatGspReport(report: GspResearchReport): string {
     ...report.runs.map((r) => [r.scenario, r.mode, ...r.agents.map((a) => `${fmt(a.finalBidJ, 3)}/${fmt(a.lefBidJ, 3)}`)]),
   ]);
   out += '(bid/LEF bid; the LEF bid of the top value is free above the second and shown as its value)\n';
+  const base = report.runs.find((r) => r.mode === 'gsp' && r.scenario === 'best-response');
+  if (base !== undefined && report.deadTimeSensitivity.length > 0) {
+    out += '\nSensitivity: best-response under GSP with the cores\' dead time θ changed (τ 1 s; MODELLED):\n';
+    const rows = [{ coreDeadTimeS: DEFAULT_TWIN_PARAMS.core.deadTimeS, run: base }, ...report.deadTimeSensitivity].sort((a, b) => a.coreDeadTimeS - b.coreDeadTimeS);
+    out += formatTable([
+      ['θ s', 'settled', 'hottest °C', 'T cycle', 'reserve cycle', 'efficiency', 'LEF bid dist'],
+      ...rows.map(({ coreDeadTimeS, run }) => [fmt(coreDeadTimeS, 2), run.settled ? 'yes' : 'NO', fmt(run.hottestC, 1), cycle(run.temperature, ' °C', 2), cycle(run.reserve, ' J', 3), pct(run.efficiency), pct(run.lefBidDistance)]),
+    ]);
+  }
   out += `\n${report.findings.map((f) => `- ${f}`).join('\n')}\n`;
   return out;
 }
