@@ -219,8 +219,13 @@ export interface GspRun {
 
 const TICK_S = 0.01;
 const RATE_HZ = 100;
-/** Block length of the series the oscillation detector sees: 100 ms means (10 Hz). */
+/**
+ * Block lengths of the series the oscillation detector sees: 100 ms means (10 Hz) over the whole
+ * last half for slow cycles, 20 ms means (50 Hz) within each window for fast ones (periods from
+ * 0.06 s; the 10 Hz means alone missed the ≈ 0.2 s cycle of a twin with a 0.05 s dead time).
+ */
 const BLOCK_TICKS = 10;
+const FAST_BLOCK_TICKS = 2;
 const NO_BUDGET_LIMIT_J = 1e6;
 const SHADE_STEP = 0.01;
 
@@ -528,9 +533,8 @@ function summariseSeries(series: Float64Array, from: number, windowTicks: number
   const drift = kind === 'price' ? (mean > 0 ? range / mean : Number.NaN) : range;
   // Two looks: the whole last half (slow cycles, up to a third of it) and window-long segments
   // (fast cycles on top of a slow wander, up to a third of a window); the stronger is reported.
-  const blocks = blockMeans(series, from, BLOCK_TICKS);
-  const whole = dominantOscillation(blocks, BLOCK_TICKS * TICK_S, { minStrength: SETTLED.minStrength });
-  const fast = dominantOscillation(blocks, BLOCK_TICKS * TICK_S, { minStrength: SETTLED.minStrength, segment: Math.floor(windowTicks / BLOCK_TICKS) });
+  const whole = dominantOscillation(blockMeans(series, from, BLOCK_TICKS), BLOCK_TICKS * TICK_S, { minStrength: SETTLED.minStrength });
+  const fast = dominantOscillation(blockMeans(series, from, FAST_BLOCK_TICKS), FAST_BLOCK_TICKS * TICK_S, { minStrength: SETTLED.minStrength, segment: Math.floor(windowTicks / FAST_BLOCK_TICKS) });
   const oscillation = whole === null || (fast !== null && fast.amplitude > whole.amplitude) ? fast : whole;
   const driftLimit = kind === 'price' ? SETTLED.priceDrift : kind === 'temperature' ? SETTLED.temperatureDriftC : SETTLED.shareDrift;
   const amplitudeLimit = kind === 'price' ? SETTLED.priceAmplitude * Math.abs(mean) : kind === 'temperature' ? SETTLED.temperatureAmplitudeC : SETTLED.shareAmplitude;

@@ -54,7 +54,7 @@ export function formatGspReport(report: GspResearchReport): string {
     ...report.runs.map(row),
   ]);
   out += '\nreserve J: mean reserve over the cores, J per full 10 ms quantum; price J/u: payments / quality sold; drift: max − min of the window means (prices: / mean);\n';
-  out += 'swing °C: √(mean variance within a window), worst core; T cycle / reserve cycle: dominant period by autocorrelation of 100 ms means (r ≥ ' + String(t.minStrength) + '), "none" when no significant peak;\n';
+  out += 'swing °C: √(mean variance within a window), worst core; T cycle / reserve cycle: dominant period by autocorrelation (100 ms means over the last half, 20 ms means within windows; r ≥ ' + String(t.minStrength) + '), "none" when no significant peak;\n';
   out += 'share drift: worst agent; revenue W: payments per second; efficiency: value allocated / value of the truthful allocation of the same offers (last half);\n';
   out += 'LEF pay dist: Σ|payment − LEF payment| / Σ LEF payment, per slot and tick, last window; LEF bid dist: mean |bid − LEF bid| / LEF bid at the settled offer, value ranks 2…m+1, at the end.\n';
   out += `settled = over the last half, window means of reserve and price move ≤ ${pct(t.priceDrift, 0)}, of every core's temperature ≤ ${t.temperatureDriftC} °C, of every share ≤ ${t.shareDrift};`;
