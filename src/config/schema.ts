@@ -56,6 +56,10 @@ export const configSchema = z.strictObject({
       rateHz: positive().max(10_000).describe('control rate, Hz (must match 1 / twin.stepS in the demo)').default(100),
       outputMin: z.number().min(0).max(1).describe('lowest fraction of compute a controller may allow').default(0),
       outputMax: z.number().min(0).max(1).describe('highest fraction of compute a controller may allow').default(1),
+      foreignHeat: z
+        .enum(['sell-remaining', 'hold-setpoint'])
+        .describe('heat of processes that are not agents: sell-remaining raises each core\'s setpoint by the rise that load causes (up to 5 °C below critical), so agents keep the quanta that remain; hold-setpoint answers it by selling less')
+        .default('sell-remaining'),
     })
     .prefault({}),
   calibration: z

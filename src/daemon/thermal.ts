@@ -29,6 +29,9 @@ import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
 import { fillOffer, reorderOffer, type OfferArrays } from './offer-order.js';
+import { ForeignHeat, type ForeignHeatPolicy } from './foreign-heat.js';
+import type { ManagedCpu } from '../runtimes/runtime.js';
+import { readMachineCpu } from '../telemetry/procfs/machine-load.js';
 
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
@@ -45,7 +48,15 @@ export interface ThermalOptions {
   readonly now?: () => number;
   /** Receives the sensor readers' coded warnings (out of range, stuck, cannot open). @default ignored */
   readonly onWarning?: WarningSink;
+  /**
+   * What to do about heat from processes that are not agents (foreign-heat.ts), and where the
+   * agents' CPU time is counted. Without it the controllers hold the setpoint against all heat.
+   */
+  readonly foreignHeat?: { readonly policy: ForeignHeatPolicy; readonly managedCpu: () => ManagedCpu | null };
 }
+
+/** How far below the critical temperature compensation for foreign heat may raise a setpoint, K. */
+const FOREIGN_CEILING_MARGIN_K = 5;
 
 /** Smoothing of the measured package power (RAPL counters tick at ≈ 1 kHz; a tick is 10 ms). */
 const POWER_EMA = 0.2;
@@ -95,6 +106,8 @@ export class ThermalState {
   #lastEnergy = { joules: Number.NaN, atS: Number.NaN };
   #measuredPowerW = Number.NaN;
   readonly #pids: PidController[];
+  /** Foreign load and the setpoints it leads to; null when not asked for. */
+  readonly foreign: ForeignHeat | null;
   readonly #pricing: ThermalPricing;
   readonly #quantumS: number;
   readonly #fullCoreW: number;
@@ -139,6 +152,25 @@ export class ThermalState {
     this.#pids = models.map((model) =>
       new PidController(tunePid(model, { rule: 'simc', closedLoopTauS: null, sampleS: this.#quantumS, outputMin: 0, outputMax: 1 }).params, options.setpointC),
     );
+    const foreign = options.foreignHeat;
+    const root = options.root ?? '/';
+    this.foreign =
+      foreign === undefined
+        ? null
+        : new ForeignHeat(cores, {
+            policy: foreign.policy,
+            setpointC: options.setpointC,
+            ceilingC: Math.max(options.setpointC, options.criticalC - FOREIGN_CEILING_MARGIN_K),
+            // The twin's steady state: core c rises R · K_cj · P_dynamic per unit of load on core j.
+            riseK: coupling.map((row) => row.map((k) => params.coreResistanceKPerW * k * params.core.dynamicW)),
+            managedCpu: foreign.managedCpu,
+            readCpu: () => readMachineCpu(root),
+            selfCpuS: () => {
+              const u = process.cpuUsage();
+              return (u.user + u.system) / 1e6;
+            },
+            now: parts.now,
+          });
     this.#pricing = new ThermalPricing(coupling, options.pricing ?? DEFAULT_PRICING);
     this.#order = Array.from({ length: cores }, (_, i) => i);
     this.#slots = { quality: new Float64Array(cores), reserve: new Float64Array(cores), unit: new Int32Array(cores) };
@@ -226,6 +258,7 @@ export class ThermalState {
       sensors.apply(tick.temperaturesC, tick.measured);
     }
     if (this.#rapl !== null) this.#measureEnergy(tick);
+    if (this.foreign?.tick() === true) for (let c = 0; c < this.cores; c++) this.#pids[c]?.setSetpoint(this.foreign.setpointsC[c] ?? 0);
     for (let c = 0; c < this.cores; c++) {
       const t = tick.temperaturesC[c] ?? Number.NaN;
       const allowed = this.#pids[c]?.update(t) ?? 1;
