@@ -46,7 +46,7 @@ export function formatSummaryTable(results: ExperimentResults): string {
       : s.ratio.method === 'none'
         ? '(one repetition: no interval)'
         : '(unbounded: the CFS mean is not distinguishable from 0)';
-  const qualifier = s.thesis.metWithConfidence ? '' : s.thesis.met ? ' (interval reaches below the threshold)' : '';
+  const qualifier = s.thesis.metWithConfidence ? '' : !s.thesis.met ? '' : s.ratio.low === null ? ' (estimate only: no interval)' : ' (interval reaches below the threshold)';
   const sources = `energy ${m.sources.energy.provenance} (${m.sources.energy.source}), temperature ${m.sources.temperature.provenance} (${m.sources.temperature.source})`;
   return [
     formatTable(rows),

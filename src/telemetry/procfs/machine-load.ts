@@ -138,7 +138,8 @@ export async function samplePreflightLoad(sampleMs = 1000, root = '/'): Promise<
   const top: { pid: number; name: string; cpuFraction: number }[] = [];
   for (const [pid, after] of procs1) {
     if (pid === process.pid) continue;
-    const used = after.cpuS - (procs0.get(pid)?.cpuS ?? after.cpuS);
+    // A process that started during the sample used all its CPU time within it.
+    const used = after.cpuS - (procs0.get(pid)?.cpuS ?? 0);
     if (used > 0) top.push({ pid, name: after.name, cpuFraction: used / wallS });
   }
   top.sort((a, b) => b.cpuFraction - a.cpuFraction);
