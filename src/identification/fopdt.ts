@@ -116,7 +116,7 @@ const LM_CHUNK_ITERATIONS = 20;
  * Misfit thresholds, chosen from measurements (docs/PHYSICS.md, "Goodness of fit"; regenerate
  * with `node scripts/ident-measurements.mjs`). Over 1,000 seeded true-FOPDT records of 900
  * samples the largest σ ratio was 1.16 and the largest lag-1 autocorrelation 0.12 (white
- * noise: sd 1/√n = 0.033); over 100 twin calibrations (600 plane fits) 1.13 and 0.09. Issue
+ * noise: sd 1/√n = 0.033); over 100 twin calibrations (600 plane fits) 1.07 and 0.08. Issue
  * 12's two-pole record gives 3.5 and 0.91. The √n terms keep short records (≈ 100 samples,
  * largest measured 1.36 and 0.29) from false alarms.
  */
