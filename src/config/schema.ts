@@ -65,7 +65,7 @@ export const configSchema = z.strictObject({
   calibration: z
     .strictObject({
       sampleHz: positive().max(10_000).describe('sampling rate of step experiments, Hz').default(100),
-      preStepS: positive().max(600).describe('idle time recorded before each step, s').default(1),
+      preStepS: positive().max(600).describe('idle time recorded before each step, s: the baseline every gain is measured from (1 s left the GPU row of K 6 % off)').default(4),
       coreStepS: positive().max(3600).describe('recording after a core step, s (≥ 3τ + θ)').default(8),
       gpuStepS: positive().max(3600).describe('recording after a GPU step, s').default(16),
       chassisStepS: positive().max(36_000).describe('recording after the all-sources step for the chassis, s').default(240),
