@@ -25,6 +25,7 @@ import { benchSampler } from './sampler.js';
 import { benchFuel } from './wasm-fuel.js';
 import { benchClearing } from './clearing.js';
 import { benchEngine } from './engine.js';
+import { benchNeighbour, formatNeighbour } from './neighbour.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -140,6 +141,8 @@ const fuel = only === undefined || only === 'fuel' ? await benchFuel() : [];
 const clearing = only === undefined || only === 'clearing' ? await benchClearing() : [];
 if (only === undefined || only === 'engine') log('engine: 4 s idle, then 4 s each at 100, 250, 500 and 1000 Hz, 64 agents over 64 cores …');
 const engine = only === undefined || only === 'engine' ? await benchEngine() : undefined;
+if (only === undefined || only === 'neighbour') log('neighbour: Scientist vs Leech idle, then beside stress-ng --cpu 1 --cpu-load 25 under each foreign-heat policy (≈ 9 min) …');
+const neighbour = only === undefined || only === 'neighbour' ? await benchNeighbour(log) : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -150,6 +153,7 @@ const report = {
   fuel,
   clearing,
   engine,
+  neighbour,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -193,4 +197,5 @@ if (json) {
         `(target ≤ ${sampler.targets.cpuPct} %: ${sampler.verdict.cpu}); mean work per tick ${s.meanWorkMs.toFixed(3)} ms\n`,
     );
   }
+  if (neighbour !== undefined) process.stdout.write(formatNeighbour(neighbour));
 }

@@ -26,6 +26,9 @@ export const ERROR_CODES = [
   'MXW_ERR_IDENT_UNDERSAMPLED',
   'MXW_ERR_IDENT_NO_RESPONSE',
   'MXW_ERR_IDENT_FIT_FAILED',
+  'MXW_ERR_IDENT_MISFIT',
+  'MXW_ERR_CSV_FILE',
+  'MXW_ERR_CSV_INVALID',
   'MXW_ERR_PID_PARAMS',
   'MXW_ERR_PID_MEASUREMENT',
   'MXW_ERR_SENSORS_UNAVAILABLE',
@@ -134,6 +137,12 @@ export const IdentUndersampledError = defineError('IdentUndersampledError', 'MXW
 export const IdentNoResponseError = defineError('IdentNoResponseError', 'MXW_ERR_IDENT_NO_RESPONSE');
 /** The curve fit did not converge to a usable model. */
 export const IdentFitFailedError = defineError('IdentFitFailedError', 'MXW_ERR_IDENT_FIT_FAILED');
+/** Controller gains were asked of an identified plant whose fit is a misfit (not first order). */
+export const IdentMisfitError = defineError('IdentMisfitError', 'MXW_ERR_IDENT_MISFIT');
+/** A step-response CSV file is missing or cannot be read. */
+export const CsvFileError = defineError('CsvFileError', 'MXW_ERR_CSV_FILE');
+/** A step-response CSV file is empty or malformed (the message names the line). */
+export const CsvInvalidError = defineError('CsvInvalidError', 'MXW_ERR_CSV_INVALID');
 /** PID parameters are inconsistent (e.g. min output above max output). */
 export const PidParamsError = defineError('PidParamsError', 'MXW_ERR_PID_PARAMS');
 /** A PID controller was fed a measurement that is not a finite number. */

@@ -10,16 +10,30 @@ export { configSchema, type MaxwellConfig } from './config/schema.js';
 export { ThermalTwin, type PlaneInfo, type PlaneKind } from './physics/thermal-twin.js';
 export { DEFAULT_TWIN_PARAMS, resolveTwinParams, type ThermalTwinParams, type ResolvedTwinParams } from './physics/twin-params.js';
 export { DESIGN_COUPLING_4_CORES, defaultCoreCoupling, validateCoupling, type Matrix } from './physics/coupling.js';
-export { fitFopdt, fitGainKnownDynamics, fopdtResponse, type FopdtFit, type StepRecord, type Estimate } from './identification/fopdt.js';
+export {
+  fitFopdt,
+  fitGainKnownDynamics,
+  fopdtResponse,
+  misfitWarning,
+  IDENT_WARNING_CODES,
+  MISFIT_THRESHOLDS,
+  type FopdtFit,
+  type FitDiagnostics,
+  type IdentWarning,
+  type IdentWarningCode,
+  type StepRecord,
+  type Estimate,
+} from './identification/fopdt.js';
+export { parseStepCsv, stepRecordFromCsv, TIME_COLUMN_NAMES, VALUE_COLUMN_NAMES } from './identification/step-csv.js';
 export { identifyPlant, type IdentifiedPlant, type IdentificationOptions } from './identification/identify-plant.js';
 export type { StepPlant, StepRequest, StepTrace, Provenance } from './identification/step-plant.js';
 export { PidController, createPidParams, validatePidParams, type PidParams, type PidInit } from './control/pid.js';
 export { tunePid, type FopdtModel, type Tuning, type TuningRule } from './control/tuning.js';
-export { coreCoupling, coreLoopModels } from './control/thermal-loop.js';
+export { coreCoupling, coreLoopModels, type CoreLoopOptions } from './control/thermal-loop.js';
 export { CoupledAllocation } from './control/allocation.js';
 export { createTwinStepPlant } from './simulation/twin-step-plant.js';
 export { runClosedLoop, loopMetrics, type ClosedLoopTimeline, type LoopMetrics } from './simulation/closed-loop.js';
-export { calibrateTwin, type TwinCalibrationReport } from './simulation/calibrate-twin.js';
+export { calibrateTwin, effectiveTwinPlant, type TwinCalibrationReport, type Comparison } from './simulation/calibrate-twin.js';
 export { runTwinDemo, type TwinDemoReport } from './simulation/twin-demo.js';
 export type { TelemetryReader, Reading, Provenance as ReadingProvenance, ChannelInfo, ProbeResult, SourceKind, Quantity } from './telemetry/reader.js';
 export { discoverSensors, type SensorReport } from './telemetry/discovery.js';

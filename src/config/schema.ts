@@ -56,12 +56,16 @@ export const configSchema = z.strictObject({
       rateHz: positive().max(10_000).describe('control rate, Hz (must match 1 / twin.stepS in the demo)').default(100),
       outputMin: z.number().min(0).max(1).describe('lowest fraction of compute a controller may allow').default(0),
       outputMax: z.number().min(0).max(1).describe('highest fraction of compute a controller may allow').default(1),
+      foreignHeat: z
+        .enum(['sell-remaining', 'hold-setpoint'])
+        .describe('heat of processes that are not agents: sell-remaining raises each core\'s setpoint by the rise that load causes (up to 5 °C below critical), so agents keep the quanta that remain; hold-setpoint answers it by selling less')
+        .default('sell-remaining'),
     })
     .prefault({}),
   calibration: z
     .strictObject({
       sampleHz: positive().max(10_000).describe('sampling rate of step experiments, Hz').default(100),
-      preStepS: positive().max(600).describe('idle time recorded before each step, s').default(1),
+      preStepS: positive().max(600).describe('idle time recorded before each step, s: the baseline every gain is measured from (1 s left the GPU row of K 6 % off)').default(4),
       coreStepS: positive().max(3600).describe('recording after a core step, s (≥ 3τ + θ)').default(8),
       gpuStepS: positive().max(3600).describe('recording after a GPU step, s').default(16),
       chassisStepS: positive().max(36_000).describe('recording after the all-sources step for the chassis, s').default(240),

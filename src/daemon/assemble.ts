@@ -54,6 +54,7 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
       setpointC: config.control.setpointC,
       criticalC: config.daemon.criticalC,
       rateHz: config.daemon.rateHz,
+      foreignHeat: { policy: config.control.foreignHeat, managedCpu: () => runtime.managedCpu() },
       ...(options.sensorsRoot === undefined ? {} : { sensorsRoot: options.sensorsRoot }),
     });
     let entropy = options.entropy;

@@ -80,6 +80,8 @@ export interface PlaneSnapshot {
   readonly reservePerQuantumJ: number;
   /** The controller's allowed fraction of the unit (1 = full). */
   readonly allowance: number;
+  /** The temperature its controller holds now, °C (above the configured setpoint when compensating foreign heat). */
+  readonly setpointC: number;
 }
 
 export interface DaemonSnapshot {
@@ -97,6 +99,8 @@ export interface DaemonSnapshot {
   /** Runtime calls the enforcer made since start (each is a kernel write or a QMP/fuel command). */
   /** Ticks skipped because something threw (`Daemon.tickFailures` has the last messages); 0 when healthy. */
   readonly failedTicks: number;
+  /** CPU of processes that are neither agents nor Maxwell (measured, smoothed), and what the controllers do about its heat. */
+  readonly foreignLoad: { readonly policy: string; readonly measured: boolean; readonly fraction: number };
   readonly enforcement: { readonly pauses: number; readonly resumes: number; readonly pins: number; readonly quotas: number; readonly failures: number };
 }
 

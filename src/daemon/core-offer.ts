@@ -79,6 +79,11 @@ export class CoreOffer {
     this.reservePerQuantumJ = new Float64Array(cores);
   }
 
+  /** Moves each core's setpoint (°C, one per core) without a jump in its allowance (bumpless). */
+  setSetpoints(setpointsC: ArrayLike<number>): void {
+    for (let c = 0; c < this.cores; c++) this.#pids[c]?.setSetpoint(setpointsC[c] ?? 0);
+  }
+
   /**
    * Steps the controllers on this tick's core temperatures, prices every core and returns the
    * offer: the cores on sale, best first (views of arrays reused by the next call).

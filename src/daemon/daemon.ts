@@ -491,6 +491,7 @@ export class Daemon implements DaemonControl {
         multiplier: thermal?.multipliers[core] ?? Number.NaN,
         reservePerQuantumJ: thermal?.reservePerQuantumJ[core] ?? Number.NaN,
         allowance: thermal?.allowance[core] ?? Number.NaN,
+        setpointC: this.#thermal.foreign?.setpointsC[core] ?? this.#config.control.setpointC,
       })),
       agents: this.listAgents(),
       powerW: thermal?.powerW ?? Number.NaN,
@@ -500,6 +501,11 @@ export class Daemon implements DaemonControl {
       overheadFraction: uptimeMs > 0 ? Math.max(0, (cpu.user + cpu.system) / 1000 - hostedCpuMs) / uptimeMs : 0,
       enforcement: this.#enforcer.stats,
       failedTicks: stats.failedTicks,
+      foreignLoad: {
+        policy: this.#thermal.foreign?.policy ?? 'hold-setpoint',
+        measured: this.#thermal.foreign?.measured ?? false,
+        fraction: this.#thermal.foreign?.share ?? 0,
+      },
     };
   }
 

@@ -27,6 +27,9 @@ import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
 import { CoreOffer } from './core-offer.js';
+import { ForeignHeat, type ForeignHeatPolicy } from './foreign-heat.js';
+import type { ManagedCpu } from '../runtimes/runtime.js';
+import { readMachineCpu } from '../telemetry/procfs/machine-load.js';
 
 export interface ThermalOptions {
   readonly twin: ThermalTwinParams;
@@ -43,7 +46,15 @@ export interface ThermalOptions {
   readonly now?: () => number;
   /** Receives the sensor readers' coded warnings (out of range, stuck, cannot open). @default ignored */
   readonly onWarning?: WarningSink;
+  /**
+   * What to do about heat from processes that are not agents (foreign-heat.ts), and where the
+   * agents' CPU time is counted. Without it the controllers hold the setpoint against all heat.
+   */
+  readonly foreignHeat?: { readonly policy: ForeignHeatPolicy; readonly managedCpu: () => ManagedCpu | null };
 }
+
+/** How far below the critical temperature compensation for foreign heat may raise a setpoint, K. */
+const FOREIGN_CEILING_MARGIN_K = 5;
 
 /** Smoothing of the measured package power (RAPL counters tick at ≈ 1 kHz; a tick is 10 ms). */
 const POWER_EMA = 0.2;
@@ -91,6 +102,8 @@ export class ThermalState {
   #measuredPowerW = Number.NaN;
   /** Controllers, pricing and the offer order (pure; the research simulation uses the same). */
   readonly #offer: CoreOffer;
+  /** Foreign load and the setpoints it leads to; null when not asked for. */
+  readonly foreign: ForeignHeat | null;
   readonly #tick: ThermalTick;
 
   private constructor(
@@ -116,7 +129,27 @@ export class ThermalState {
     this.#packageChannels = new Set(rapl?.packages ?? []);
     this.energyMeasured = rapl !== null;
     this.energySource = rapl === null ? this.#modelledSource : `measured: RAPL powercap (${rapl.packages.map((p) => p.split('/').at(-1) ?? p).join(', ')})`;
+    const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
     this.#offer = new CoreOffer({ twin: options.twin, setpointC: options.setpointC, criticalC: options.criticalC, rateHz: options.rateHz, ...(options.pricing === undefined ? {} : { pricing: options.pricing }) });
+    const foreign = options.foreignHeat;
+    const root = options.root ?? '/';
+    this.foreign =
+      foreign === undefined
+        ? null
+        : new ForeignHeat(cores, {
+            policy: foreign.policy,
+            setpointC: options.setpointC,
+            ceilingC: Math.max(options.setpointC, options.criticalC - FOREIGN_CEILING_MARGIN_K),
+            // The twin's steady state: core c rises R · K_cj · P_dynamic per unit of load on core j.
+            riseK: coupling.map((row) => row.map((k) => params.coreResistanceKPerW * k * params.core.dynamicW)),
+            managedCpu: foreign.managedCpu,
+            readCpu: () => readMachineCpu(root),
+            selfCpuS: () => {
+              const u = process.cpuUsage();
+              return (u.user + u.system) / 1e6;
+            },
+            now: parts.now,
+          });
     this.#tick = {
       temperaturesC: new Float64Array(cores),
       measured: new Uint8Array(cores),
@@ -201,6 +234,7 @@ export class ThermalState {
       sensors.apply(tick.temperaturesC, tick.measured);
     }
     if (this.#rapl !== null) this.#measureEnergy(tick);
+    if (this.foreign?.tick() === true) this.#offer.setSetpoints(this.foreign.setpointsC);
     tick.offer = this.#offer.update(tick.temperaturesC);
     return tick;
   }

@@ -15,7 +15,7 @@ import { InvalidArgumentError, ResultsInvalidError } from '../errors.js';
 import { DEFAULT_CONFIDENCE, mean, meanInterval, ratioInterval, type RatioMethod } from './stats.js';
 
 /** Version of the results document; bumped when a field changes meaning. */
-export const RESULTS_SCHEMA_VERSION = 1;
+export const RESULTS_SCHEMA_VERSION = 2;
 
 /** The thesis: Maxwell gets at least this many times CFS's primes per joule. */
 export const THESIS_RATIO = 1.8;
@@ -79,7 +79,13 @@ export interface ExperimentMetadata {
     readonly agentEnergy: FigureSource;
     /** Maxwell's own CPU time. */
     readonly overhead: FigureSource;
+    /** CPU time of processes that are neither agents nor Maxwell. */
+    readonly foreignLoad: FigureSource;
   };
+  /** The machine sampled for a second before the first arm; null when not sampled. */
+  readonly preflight: PreflightSample | null;
+  /** How the number of repetitions was chosen. */
+  readonly stopping: StoppingRule;
   /** Temperature above which a core counts as throttling, °C. */
   readonly throttlePointC: number;
   /** Unit of the per-core prices in the maxwell arm's series, e.g. "µJ per 10 ms quantum". */
@@ -88,6 +94,46 @@ export interface ExperimentMetadata {
   readonly thesisRatio: number;
   /** Confidence level of every interval. @default 0.95 */
   readonly confidenceLevel: number;
+}
+
+/** What the pre-flight check saw: the machine's busy share without the experiment, and who used it. */
+export interface PreflightSample {
+  readonly sampleS: number;
+  readonly busyFraction: number;
+  readonly stealFraction: number;
+  readonly top: readonly { readonly pid: number; readonly name: string; readonly cpuFraction: number }[];
+}
+
+/**
+ * `fixed`: exactly `maxRepetitions`. `precision`: at least `minRepetitions`, then stop as soon as
+ * the ratio's interval is narrower than ± `targetHalfWidth` (or at `maxRepetitions`).
+ */
+export interface StoppingRule {
+  readonly rule: 'fixed' | 'precision';
+  readonly minRepetitions: number;
+  readonly maxRepetitions: number;
+  /** Half-width of the ratio's interval at which `precision` stops; null for `fixed`. */
+  readonly targetHalfWidth: number | null;
+  /** Why the run stopped, in words. */
+  readonly stoppedBecause: string;
+}
+
+/** The machine's load over one arm, as shares of all its CPUs' time (measured, /proc/stat). */
+export interface ArmLoad {
+  /** Processes that are neither agents nor Maxwell (and the kernel's interrupts). */
+  readonly foreignFraction: number;
+  /** CPU the hypervisor gave to other guests while this VM wanted to run. */
+  readonly stealFraction: number;
+  /** The whole machine's busy share. */
+  readonly busyFraction: number;
+}
+
+/** Package energy over the arm by account (J): agents, Maxwell's own process, and the rest. */
+export interface EnergyAccounts {
+  readonly agentsJ: number;
+  readonly maxwellJ: number;
+  /** Other processes' and the kernel's share: charged to no agent. */
+  readonly unmanagedJ: number;
 }
 
 /** One agent in one arm run. */
@@ -174,6 +220,8 @@ export interface ArmRun {
   readonly overhead: Overhead | null;
   /** 99th percentile of the auction's clearing time, ms; null under CFS. */
   readonly clearingP99Ms: number | null;
+  readonly load: ArmLoad;
+  readonly energyAccounts: EnergyAccounts;
   readonly series: ArmSeries;
 }
 
@@ -212,6 +260,10 @@ export interface ArmSummary {
   readonly overheadFraction: number | null;
   /** Highest clearing p99 over repetitions, ms; null under CFS. */
   readonly clearingP99Ms: number | null;
+  /** Mean and highest foreign load over repetitions (shares of the machine). */
+  readonly foreignFraction: { readonly mean: number; readonly max: number };
+  /** Mean energy charged to the unmanaged account, J. */
+  readonly unmanagedJ: number;
 }
 
 /** The ratio maxwell ÷ cfs of mean primes per joule. */
@@ -278,6 +330,8 @@ function summariseArm(runs: readonly ArmRun[], level: number): ArmSummary {
     meanLeechSurvivalS: deaths.length === 0 ? null : mean(deaths),
     overheadFraction: overheads.length === 0 ? null : mean(overheads),
     clearingP99Ms: p99s.length === 0 ? null : Math.max(...p99s),
+    foreignFraction: { mean: mean(runs.map((r) => r.load.foreignFraction)), max: Math.max(...runs.map((r) => r.load.foreignFraction)) },
+    unmanagedJ: mean(runs.map((r) => r.energyAccounts.unmanagedJ)),
   };
 }
 
@@ -350,7 +404,22 @@ const metadataSchema = z.strictObject({
   quick: z.boolean(),
   scientists: z.strictObject({ count: count(), command: z.string() }),
   leeches: z.strictObject({ count: count(), command: z.string() }),
-  sources: z.strictObject({ energy: figureSourceSchema, temperature: figureSourceSchema, agentEnergy: figureSourceSchema, overhead: figureSourceSchema }),
+  sources: z.strictObject({ energy: figureSourceSchema, temperature: figureSourceSchema, agentEnergy: figureSourceSchema, overhead: figureSourceSchema, foreignLoad: figureSourceSchema }),
+  preflight: z
+    .strictObject({
+      sampleS: nonNegative(),
+      busyFraction: nonNegative(),
+      stealFraction: nonNegative(),
+      top: z.array(z.strictObject({ pid: count(), name: z.string(), cpuFraction: nonNegative() })),
+    })
+    .nullable(),
+  stopping: z.strictObject({
+    rule: z.enum(['fixed', 'precision']),
+    minRepetitions: z.number().int().positive(),
+    maxRepetitions: z.number().int().positive(),
+    targetHalfWidth: z.number().positive().nullable(),
+    stoppedBecause: z.string(),
+  }),
   throttlePointC: finite(),
   priceUnit: z.string(),
   thesisRatio: z.number().positive(),
@@ -401,6 +470,8 @@ const armRunSchema = z.strictObject({
   aboveThrottleS: nonNegative(),
   overhead: z.strictObject({ cpuS: nonNegative(), fraction: nonNegative() }).nullable(),
   clearingP99Ms: nonNegative().nullable(),
+  load: z.strictObject({ foreignFraction: nonNegative(), stealFraction: nonNegative(), busyFraction: nonNegative() }),
+  energyAccounts: z.strictObject({ agentsJ: nonNegative(), maxwellJ: nonNegative(), unmanagedJ: nonNegative() }),
   series: seriesSchema,
 });
 
@@ -424,6 +495,8 @@ const armSummarySchema = z.strictObject({
   meanLeechSurvivalS: finite().nullable(),
   overheadFraction: finite().nullable(),
   clearingP99Ms: finite().nullable(),
+  foreignFraction: z.strictObject({ mean: finite(), max: finite() }),
+  unmanagedJ: finite(),
 });
 
 const summarySchema = z.strictObject({

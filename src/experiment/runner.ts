@@ -13,15 +13,21 @@ import type { MaxwellConfig } from '../config/schema.js';
 import { assembleDaemon } from '../daemon/assemble.js';
 import type { ThermalState } from '../daemon/thermal.js';
 import { DEFAULT_PRICING } from '../market/pricing.js';
-import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, FigureSource, ExperimentResults, Repetition, WalletSeries } from './results.js';
-import { RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults } from './results.js';
+import { attributeTick } from '../telemetry/attribution.js';
+import { BUSY_WARNING_FRACTION, loadShares, readMachineCpu, samplePreflightLoad } from '../telemetry/procfs/machine-load.js';
+import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, FigureSource, ExperimentResults, PreflightSample, Repetition, StoppingRule, WalletSeries } from './results.js';
+import { RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults, summarise } from './results.js';
 
 export interface ExperimentOptions {
   readonly config: Readonly<MaxwellConfig>;
   readonly scientists: number;
   readonly leeches: number;
   readonly durationS: number;
-  readonly repetitions: number;
+  /**
+   * How many repetitions: a fixed number, or a precision rule (at least `min`, then stop once
+   * the ratio's interval is within ± `targetHalfWidth`, at most `max`).
+   */
+  readonly repetitions: number | { readonly min: number; readonly max: number; readonly targetHalfWidth: number };
   readonly quick: boolean;
   /**
    * argv of a scientist: `{i}` in an argument becomes the agent's number, `{start}` a first
@@ -40,6 +46,10 @@ export interface ExperimentOptions {
   /** Seconds between samples of the time series. @default 0.1 */
   readonly sampleS?: number;
   readonly onProgress?: (fraction: number, label: string) => void;
+  /** Sample the machine for this long before the first arm (0: skip). @default 1000 */
+  readonly preflightMs?: number;
+  /** Told what the pre-flight sample saw, before the first arm starts. */
+  readonly onPreflight?: (sample: PreflightSample) => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,6 +146,8 @@ async function runArm(
     const wallets = new Map<string, number[]>(tracked.map((a) => [a.id, []]));
     const energy0 = daemon.energyJ();
     const cpu0 = process.cpuUsage();
+    const machine0 = readMachineCpu();
+    const managed0 = runtime.managedCpu()?.totalS ?? null;
     const t0 = performance.now();
     for (;;) {
       const t = (performance.now() - t0) / 1000;
@@ -160,6 +172,8 @@ async function runArm(
       await sleep(sampleS * 1000);
     }
     const wallS = (performance.now() - t0) / 1000;
+    const machine1 = readMachineCpu();
+    const managed1 = runtime.managedCpu()?.totalS ?? null;
     // Again at the end: the temperature source now counts the sensor reads rejected during the arm.
     sources(armSources(assembled.thermal));
     const cpu = process.cpuUsage(cpu0);
@@ -169,6 +183,24 @@ async function runArm(
     if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${arm}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
     const records = new Map(daemon.records().map((r) => [r.id, r]));
     const totalCpu = tracked.reduce((sum, a) => sum + a.cpuS, 0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    // The agents' parent cgroup counts the CPU of agents that ended between two samples too.
+    const agentsCpuS = managed0 !== null && managed1 !== null ? managed1 - managed0 : totalCpu;
+    const load = loadShares(machine0, machine1, wallS, agentsCpuS, cpuS);
+    // Package energy by share of all the CPU time used on the machine: other processes' share
+    // goes to the unmanaged account, Maxwell's to its own, never to the agents.
+    const split = attributeTick({
+      packageEnergyJ: Math.max(0, packageJ),
+      idlePowerW: 0,
+      dtS: wallS,
+      agentCpuS: new Map(tracked.map((a) => [a.id, a.cpuS * (totalCpu > 0 ? agentsCpuS / totalCpu : 1)])),
+      totalCpuS: load.busyS,
+      maxwellCpuS: cpuS,
+      provenance: { kind: 'modelled', source: 'cgroup', sensor: 'package energy by CPU-time share (cgroup cpuacct ÷ /proc/stat)', windowS: wallS, errorBound: Number.POSITIVE_INFINITY },
+    });
+    if (load.foreignFraction > BUSY_WARNING_FRACTION) {
+      failures.push(`repetition ${String(rep + 1)}, ${arm}: other processes used ${(load.foreignFraction * 100).toFixed(1)} % of the machine (foreign load); the ratio is not an idle machine's`);
+    }
     const verifiedPrimes = tracked.reduce((sum, a) => sum + (records.get(a.id)?.verifiedPrimes ?? 0), 0);
     const throttle = DEFAULT_PRICING.throttleC;
     const coreStats: CoreThermal[] = series.coreC.map((temps, core) => ({
@@ -177,7 +209,6 @@ async function runArm(
       meanC: temps.reduce((s, x) => s + x, 0) / Math.max(1, temps.length),
       aboveThrottleS: temps.filter((x) => x > throttle).length * sampleS,
     }));
-    const cpuS = (cpu.user + cpu.system) / 1e6;
     const walletSeries: WalletSeries[] = tracked.map((a) => ({ agent: a.id, role: a.role, balanceJ: wallets.get(a.id) ?? [] }));
     return {
       arm,
@@ -190,12 +221,14 @@ async function runArm(
         id: a.id,
         role: a.role,
         verifiedPrimes: records.get(a.id)?.verifiedPrimes ?? 0,
-        joules: totalCpu > 0 ? (packageJ * a.cpuS) / totalCpu : 0,
+        joules: split.perAgentJ.get(a.id) ?? 0,
         survivalS: a.diedAtS,
       })),
       cores: coreStats,
       aboveThrottleS: coreStats.reduce((s, c) => s + c.aboveThrottleS, 0),
       overhead: { cpuS, fraction: cpuS / (wallS * cores) },
+      load: { foreignFraction: load.foreignFraction, stealFraction: load.stealFraction, busyFraction: load.busyS / (wallS * load.cpus) },
+      energyAccounts: { agentsJ: Math.max(0, packageJ - split.otherJ), maxwellJ: split.maxwellJ, unmanagedJ: split.unmanagedJ },
       clearingP99Ms: arm === 'maxwell' ? daemon.clearingP99Ms : null,
       series: {
         t: series.t,
@@ -212,28 +245,60 @@ async function runArm(
   }
 }
 
+/** Whether the precision rule may stop after `repetitions`: the ratio's interval within ± `targetHalfWidth` (null: unbounded or too few). */
+export function ratioPrecision(repetitions: readonly Repetition[], targetHalfWidth: number, level: number): { done: boolean; halfWidth: number | null } {
+  if (repetitions.length < 2) return { done: false, halfWidth: null };
+  const { ratio } = summarise(repetitions, { level });
+  const halfWidth = ratio.low !== null && ratio.high !== null && ratio.bounded ? (ratio.high - ratio.low) / 2 : null;
+  return { done: halfWidth !== null && halfWidth <= targetHalfWidth, halfWidth };
+}
+
 /** Runs every repetition (arms alternated) and summarises. */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResults> {
   const startedAt = new Date().toISOString();
+  let preflight: PreflightSample | null = null;
+  const preflightMs = options.preflightMs ?? 1000;
+  if (preflightMs > 0) {
+    const sample = await samplePreflightLoad(preflightMs);
+    preflight = { sampleS: sample.sampleS, busyFraction: sample.busyFraction, stealFraction: sample.stealFraction, top: sample.top };
+    options.onPreflight?.(preflight);
+  }
+  const fixed = typeof options.repetitions === 'number';
+  const rule = typeof options.repetitions === 'number' ? { min: options.repetitions, max: options.repetitions, targetHalfWidth: Number.NaN } : options.repetitions;
   const repetitions: Repetition[] = [];
-  const total = options.repetitions * 2;
+  let planned = rule.min;
   let done = 0;
+  let stoppedBecause = fixed ? `a fixed ${String(rule.max)} repetitions` : '';
   const seen: { value: ArmSources | null } = { value: null };
   const tickFailures: string[] = [];
   const entropySources = new Set<string>();
-  for (let rep = 0; rep < options.repetitions; rep++) {
+  for (let rep = 0; rep < planned; rep++) {
     const order: [Arm, Arm] = rep % 2 === 0 ? ['cfs', 'maxwell'] : ['maxwell', 'cfs'];
     const runs: Partial<Record<Arm, ArmRun>> = {};
     for (const arm of order) {
-      const label = `repetition ${String(rep + 1)}/${String(options.repetitions)}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
-      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / total, label), (s) => (seen.value = s), tickFailures, entropySources);
+      const label = `repetition ${String(rep + 1)}/${String(planned)}${fixed ? '' : ` (up to ${String(rule.max)})`}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
+      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / (planned * 2), label), (s) => (seen.value = s), tickFailures, entropySources);
       done++;
     }
     const cfs = runs.cfs;
     const maxwell = runs.maxwell;
     if (cfs === undefined || maxwell === undefined) throw new Error('an arm did not run');
     repetitions.push({ index: rep, order, cfs, maxwell });
+    if (!fixed && rep + 1 >= rule.min) {
+      const check = ratioPrecision(repetitions, rule.targetHalfWidth, 0.95);
+      const width = check.halfWidth === null ? 'unbounded' : `± ${check.halfWidth.toFixed(3)}×`;
+      if (check.done) stoppedBecause = `the ratio's 95 % interval reached ${width} (target ± ${String(rule.targetHalfWidth)}×) after ${String(rep + 1)} repetitions`;
+      else if (rep + 1 >= rule.max) stoppedBecause = `the ${String(rule.max)}-repetition limit, with the interval at ${width} (target ± ${String(rule.targetHalfWidth)}×)`;
+      else planned = rep + 2;
+    }
   }
+  const stopping: StoppingRule = {
+    rule: fixed ? 'fixed' : 'precision',
+    minRepetitions: rule.min,
+    maxRepetitions: rule.max,
+    targetHalfWidth: fixed ? null : rule.targetHalfWidth,
+    stoppedBecause,
+  };
   const seenSources: ArmSources = seen.value ?? { temperature: 'unknown', energy: 'unknown', energyMeasured: false, temperatureSensor: null, measuredCores: 0, cores: 0 };
   const temperature = temperatureOrigin(seenSources);
   const energy = seenSources.energyMeasured
@@ -247,23 +312,32 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     startedAt,
     finishedAt: new Date().toISOString(),
     armDurationS: options.durationS,
-    repetitions: options.repetitions,
+    repetitions: repetitions.length,
     quick: options.quick,
     scientists: { count: options.scientists, command: options.scientistCommand.join(' ') },
     leeches: { count: options.leeches, command: options.leechCommand.join(' ') },
     sources: {
       energy,
       temperature,
-      agentEnergy: { provenance: 'modelled', source: 'package energy split by measured cgroup CPU time', note: 'per-agent joules = package joules × the agent’s share of the agents’ CPU time (cgroup cpuacct)' },
+      agentEnergy: { provenance: 'modelled', source: 'package energy split by measured CPU time', note: 'per-agent joules = package joules × the agent’s share of all CPU time used on the machine (cgroup cpuacct ÷ /proc/stat busy); Maxwell’s process and everything else (“unmanaged”: other processes, the kernel) keep their own accounts; idle power is shared in proportion' },
+      foreignLoad: { provenance: 'measured', source: '/proc/stat busy − the agents’ cgroup CPU − the daemon’s getrusage', note: 'CPU time of processes that are neither agents nor Maxwell, as a share of all cores over the arm; interrupts and softirqs count here' },
       overhead: { provenance: 'measured', source: 'getrusage of the daemon process', note: 'CPU time of the process hosting the daemon (and this runner) over the arm, as a share of all cores' },
     },
+    preflight,
+    stopping,
     throttlePointC: DEFAULT_PRICING.throttleC,
     priceUnit: 'J per 10 ms quantum',
     thesisRatio: THESIS_RATIO,
     confidenceLevel: 0.95,
   };
+  const busyBefore =
+    preflight !== null && preflight.busyFraction > BUSY_WARNING_FRACTION
+      ? [`WARNING: the machine was busy before the experiment started: ${(preflight.busyFraction * 100).toFixed(1)} % of its CPU used by other processes (${preflight.top.map((p) => `${p.name} ${(p.cpuFraction * 100).toFixed(0)} %`).join(', ') || 'no single process'}).`]
+      : [];
   const notes = [
-    ...(tickFailures.length === 0 ? [] : [`WARNING: ${tickFailures.join('; ')}.`]),
+    ...busyBefore,
+    ...tickFailures.map((w) => `WARNING: ${w}.`),
+    `Repetitions: ${stopping.stoppedBecause}.`,
     `Energy: ${seenSources.energy}. Temperatures: ${seenSources.temperature}. Both arms use the same sources.`,
     `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
     'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',

@@ -8,6 +8,12 @@
  * analytical Jacobian below), started from Smith's two-point estimates (28.3 % and 63.2 %
  * of the response). Confidence intervals come from the linearised covariance
  * s²·(JᵀJ)⁻¹ at the optimum.
+ *
+ * Those intervals are only as good as the model: they assume the record *is* first order
+ * plus dead time with white noise. Every fit therefore carries goodness-of-fit diagnostics
+ * (R², residual σ against the noise σ estimated independently of the model, lag-1
+ * autocorrelation and a Wald–Wolfowitz runs test of the residuals, parameters at their
+ * bounds) and a verdict; a misfit comes with an `MXW_WARN_IDENT_MISFIT` warning.
  */
 import { levenbergMarquardt } from 'ml-levenberg-marquardt';
 import { inverse, Matrix } from 'ml-matrix';
@@ -36,6 +42,49 @@ export interface Estimate {
   readonly ci95: number;
 }
 
+/** Warning codes of identification; never reused. Listed in docs/ERRORS.md. */
+export const IDENT_WARNING_CODES = ['MXW_WARN_IDENT_MISFIT'] as const;
+
+export type IdentWarningCode = (typeof IDENT_WARNING_CODES)[number];
+
+/** A warning about one fit: the record it came from, and why its model is not trusted. */
+export interface IdentWarning {
+  readonly code: IdentWarningCode;
+  /** The record concerned (a plane name, a file), filled in by whoever knows it. */
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** A fitted parameter that can sit at a bound of the search. */
+export type FopdtParameter = 'tauS' | 'deadTimeS';
+
+/**
+ * How well the FOPDT model explains the record. For a true FOPDT plant under white noise
+ * the residuals *are* the noise: σ ratio ≈ 1, lag-1 autocorrelation ≈ 0 (± 1/√n), runs
+ * z ≈ 0 (± 1). A plant of higher order leaves a smooth, signed residual: ratio > 1,
+ * autocorrelation near 1, far too few runs.
+ */
+export interface FitDiagnostics {
+  /** 1 − SSE/SST over the whole record. High on any large step; reported, not judged. */
+  readonly rSquared: number;
+  /** Sensor-noise σ estimated from successive differences (model-free), output units. */
+  readonly noiseStd: number;
+  /** Residual σ / {@link noiseStd}; ≈ 1 when the model fits (∞ for a noise-free record that misfits). */
+  readonly residualToNoise: number;
+  /** Lag-1 autocorrelation of the residuals. */
+  readonly lag1Autocorrelation: number;
+  /** Wald–Wolfowitz runs test of the residuals' signs, z (negative: too few runs, structure). */
+  readonly runsZ: number;
+  /**
+   * Parameters at a bound of the search. θ at 0 alone is no misfit (a plant may have no
+   * dead time) but its interval is then one-sided; any other bound is a misfit.
+   */
+  readonly atBounds: readonly FopdtParameter[];
+  readonly verdict: 'ok' | 'misfit';
+  /** Why the verdict is `misfit` (empty when `ok`), in words with the figures. */
+  readonly reasons: readonly string[];
+}
+
 /** The identified FOPDT model. */
 export interface FopdtFit {
   /** Output before the step. */
@@ -50,6 +99,9 @@ export interface FopdtFit {
   readonly residualStd: number;
   readonly samples: number;
   readonly iterations: number;
+  readonly diagnostics: FitDiagnostics;
+  /** `MXW_WARN_IDENT_MISFIT` when the verdict is `misfit` (subject `'record'`; callers rename it). */
+  readonly warnings: readonly IdentWarning[];
 }
 
 /** Rules a record must satisfy for a trustworthy fit (research question 4). */
@@ -59,6 +111,21 @@ const MIN_SAMPLES = 20;
 /** z for a two-sided 95 % interval; records have hundreds of samples, so t ≈ z. */
 const Z95 = 1.959964;
 const LM_CHUNK_ITERATIONS = 20;
+
+/**
+ * Misfit thresholds, chosen from measurements (docs/PHYSICS.md, "Goodness of fit"; regenerate
+ * with `node scripts/ident-measurements.mjs`). Over 1,000 seeded true-FOPDT records of 900
+ * samples the largest σ ratio was 1.16 and the largest lag-1 autocorrelation 0.12 (white
+ * noise: sd 1/√n = 0.033); over 100 twin calibrations (600 plane fits) 1.07 and 0.08. Issue
+ * 12's two-pole record gives 3.5 and 0.91. The √n terms keep short records (≈ 100 samples,
+ * largest measured 1.36 and 0.29) from false alarms.
+ */
+export const MISFIT_THRESHOLDS = {
+  /** Residual σ over noise σ above max(this, 1 + 6/√n). */
+  residualToNoise: 1.2,
+  /** Lag-1 residual autocorrelation above max(this, 4/√n). */
+  lag1Autocorrelation: 0.2,
+} as const;
 const LM_MAX_CHUNKS = 25;
 
 function median(values: number[]): number {
@@ -196,6 +263,8 @@ export function fitFopdt(record: StepRecord): FopdtFit {
   let iterations = 0;
   const data = { x: t, y };
   const lastTime = t[n - 1] ?? 0;
+  const tauMin = dt / 100;
+  const tauMax = lastTime * 100;
   // ml-levenberg-marquardt always runs to maxIterations; running it in chunks lets the
   // fit stop once the squared error no longer improves.
   for (let chunk = 0; chunk < LM_MAX_CHUNKS; chunk++) {
@@ -204,8 +273,8 @@ export function fitFopdt(record: StepRecord): FopdtFit {
       jacobianFunction: jacobian,
       maxIterations: LM_CHUNK_ITERATIONS,
       errorTolerance: 0,
-      minValues: [-Infinity, -Infinity, dt / 100, 0],
-      maxValues: [Infinity, Infinity, lastTime * 100, lastTime],
+      minValues: [-Infinity, -Infinity, tauMin, 0],
+      maxValues: [Infinity, Infinity, tauMax, lastTime],
     });
     iterations += result.iterations;
     const improved = sse - result.parameterError;
@@ -249,6 +318,10 @@ export function fitFopdt(record: StepRecord): FopdtFit {
   } catch {
     // A singular JᵀJ leaves the intervals unknown (NaN) rather than failing the fit.
   }
+  const atBounds: FopdtParameter[] = [];
+  if (tau <= tauMin * (1 + 1e-9) || tau >= tauMax * (1 - 1e-9)) atBounds.push('tauS');
+  if (dead <= 0 || dead >= lastTime * (1 - 1e-9)) atBounds.push('deadTimeS');
+  const diagnostics = diagnose(t, y, (x) => fopdtResponse(x, y0, gain, tau, dead), noise, atBounds, dead <= 0);
   return {
     initial: { value: y0, ci95: ci[0] ?? Number.NaN },
     gain: { value: gain, ci95: ci[1] ?? Number.NaN },
@@ -257,7 +330,98 @@ export function fitFopdt(record: StepRecord): FopdtFit {
     residualStd: Math.sqrt(variance),
     samples: n,
     iterations,
+    diagnostics,
+    warnings: diagnostics.verdict === 'misfit' ? [misfitWarning('record', diagnostics)] : [],
   };
+}
+
+/** The `MXW_WARN_IDENT_MISFIT` warning for a misfit verdict on `subject`. */
+export function misfitWarning(subject: string, diagnostics: FitDiagnostics): IdentWarning {
+  return {
+    code: 'MXW_WARN_IDENT_MISFIT',
+    subject,
+    message:
+      `${subject}: the step response is not first order plus dead time (${diagnostics.reasons.join('; ')}); ` +
+      'its τ, θ and gain are a poor summary and their intervals too narrow',
+  };
+}
+
+/** Residual diagnostics of a fitted model and the verdict (see {@link FitDiagnostics}). */
+function diagnose(
+  t: Float64Array,
+  y: Float64Array,
+  model: (x: number) => number,
+  noiseStd: number,
+  atBounds: readonly FopdtParameter[],
+  deadAtZero: boolean,
+): FitDiagnostics {
+  const n = t.length;
+  const residuals = new Float64Array(n);
+  let meanY = 0;
+  let meanR = 0;
+  for (let i = 0; i < n; i++) {
+    const r = (y[i] ?? 0) - model(t[i] ?? 0);
+    residuals[i] = r;
+    meanY += (y[i] ?? 0) / n;
+    meanR += r / n;
+  }
+  let sst = 0;
+  let sse = 0;
+  let c0 = 0;
+  let c1 = 0;
+  let positive = 0;
+  let negative = 0;
+  let runs = 0;
+  let lastSign = 0;
+  for (let i = 0; i < n; i++) {
+    const r = residuals[i] ?? 0;
+    sst += ((y[i] ?? 0) - meanY) ** 2;
+    sse += r * r;
+    const centred = r - meanR;
+    c0 += centred * centred;
+    if (i > 0) c1 += centred * ((residuals[i - 1] ?? 0) - meanR);
+    const sign = Math.sign(r);
+    if (sign === 0) continue;
+    if (sign > 0) positive++;
+    else negative++;
+    if (sign !== lastSign) runs++;
+    lastSign = sign;
+  }
+  const residualStd = Math.sqrt(sse / Math.max(1, n - 4));
+  const residualToNoise = noiseStd > 0 ? residualStd / noiseStd : residualStd > 0 ? Number.POSITIVE_INFINITY : 1;
+  const lag1 = c0 > 0 ? c1 / c0 : 0;
+  const m = positive + negative;
+  const runsMean = (2 * positive * negative) / Math.max(1, m) + 1;
+  const runsVar = (2 * positive * negative * (2 * positive * negative - m)) / Math.max(1, m * m * (m - 1));
+  const runsZ = runsVar > 0 ? (runs - runsMean) / Math.sqrt(runsVar) : 0;
+
+  const reasons: string[] = [];
+  const ratioLimit = Math.max(MISFIT_THRESHOLDS.residualToNoise, 1 + 6 / Math.sqrt(n));
+  if (residualToNoise > ratioLimit) {
+    reasons.push(`residual σ is ${fmtRatio(residualToNoise)}× the noise σ ${noiseStd.toPrecision(3)} (limit ${ratioLimit.toFixed(2)}×)`);
+  }
+  const lagLimit = Math.max(MISFIT_THRESHOLDS.lag1Autocorrelation, 4 / Math.sqrt(n));
+  if (lag1 > lagLimit) {
+    reasons.push(`residuals are correlated: lag-1 autocorrelation ${lag1.toFixed(2)} (limit ${lagLimit.toFixed(2)}), runs z ${runsZ.toFixed(1)}`);
+  }
+  for (const parameter of atBounds) {
+    if (parameter === 'deadTimeS' && deadAtZero) continue;
+    reasons.push(`${parameter === 'tauS' ? 'τ' : 'θ'} sits at a bound of the search`);
+  }
+  return {
+    rSquared: sst > 0 ? 1 - sse / sst : Number.NaN,
+    noiseStd,
+    residualToNoise,
+    lag1Autocorrelation: lag1,
+    runsZ,
+    atBounds,
+    verdict: reasons.length === 0 ? 'ok' : 'misfit',
+    reasons,
+  };
+}
+
+function fmtRatio(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : '∞';
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import type { AbortOptions } from '../clock/clock.js';
 import { InvalidArgumentError } from '../errors.js';
-import { fitFopdt, fitGainKnownDynamics, type Estimate, type FopdtFit } from './fopdt.js';
+import { fitFopdt, fitGainKnownDynamics, misfitWarning, type Estimate, type FitDiagnostics, type FopdtFit, type IdentWarning } from './fopdt.js';
 import type { PlaneDescriptor, Provenance, StepPlant, StepRequest, StepTrace } from './step-plant.js';
 
 /** How long to record, per plane kind, and how fast. */
@@ -42,6 +42,8 @@ export interface IdentifiedPlane {
   /** Steady-state rise per watt of the plane's own heat, K/W. */
   readonly resistanceKPerW: Estimate;
   readonly residualStdC: number;
+  /** Goodness of fit of the plane's own step response, with its verdict. */
+  readonly diagnostics: FitDiagnostics;
 }
 
 /** The identified plant. */
@@ -54,6 +56,8 @@ export interface IdentifiedPlant {
   readonly sampleHz: number;
   readonly provenance: Provenance;
   readonly source: string;
+  /** One `MXW_WARN_IDENT_MISFIT` per plane whose fit is a misfit (subject: the plane's name). */
+  readonly warnings: readonly IdentWarning[];
 }
 
 function averageSeries(series: readonly Float64Array[]): Float64Array {
@@ -142,6 +146,7 @@ export async function identifyPlant(plant: StepPlant, options: IdentificationOpt
       deadTimeS: fit.deadTimeS,
       resistanceKPerW: resistance,
       residualStdC: fit.residualStd,
+      diagnostics: fit.diagnostics,
     });
   }
 
@@ -182,8 +187,10 @@ export async function identifyPlant(plant: StepPlant, options: IdentificationOpt
       deadTimeS: fit.deadTimeS,
       resistanceKPerW: ratio(fit.gain, dp),
       residualStdC: fit.residualStd,
+      diagnostics: fit.diagnostics,
     });
   }
   const powerStepW = traces.map((trace, j) => powerStep(trace, j));
-  return { planes: identified, coupling, powerStepW, sampleHz: options.sampleHz, provenance, source };
+  const warnings = identified.filter((p) => p.diagnostics.verdict === 'misfit').map((p) => misfitWarning(p.name, p.diagnostics));
+  return { planes: identified, coupling, powerStepW, sampleHz: options.sampleHz, provenance, source, warnings };
 }

@@ -7,7 +7,7 @@
  */
 import type { AbortOptions } from '../clock/clock.js';
 import { AgentExistsError, AgentSpecError, AgentStateError, AgentUnknownError } from '../errors.js';
-import { RUNTIME_KINDS, type AgentExit, type AgentInfo, type AgentRuntime, type AgentSpec, type AgentUsage, type PauseOptions, type PauseResult, type RuntimeKind, type StartOptions } from './runtime.js';
+import { RUNTIME_KINDS, type AgentExit, type AgentInfo, type AgentRuntime, type AgentSpec, type AgentUsage, type ManagedCpu, type PauseOptions, type PauseResult, type RuntimeKind, type StartOptions } from './runtime.js';
 
 /** How to make each runtime; `process` is required, the others are optional. */
 export type RuntimeFactories = { readonly process: () => Promise<AgentRuntime> } & Partial<Record<Exclude<RuntimeKind, 'process'>, () => Promise<AgentRuntime>>>;
@@ -45,6 +45,27 @@ export class CompositeRuntime implements AgentRuntime {
     const all: Record<string, string> = {};
     for (const [kind, runtime] of this.#ready) for (const [job, how] of Object.entries(runtime.mechanisms)) all[`${kind}.${job}`] = how;
     return all;
+  }
+
+  /**
+   * CPU time of every agent of the runtimes created so far that can count it (processes and
+   * VMs in their cgroups; WASM agents run in Maxwell's process, so their CPU is Maxwell's).
+   */
+  managedCpu(): ManagedCpu | null {
+    let totalS = 0;
+    let perCpuS: Float64Array | null = null;
+    let counted = false;
+    for (const runtime of this.#ready.values()) {
+      const cpu = runtime.managedCpu?.() ?? null;
+      if (cpu === null) continue;
+      counted = true;
+      totalS += cpu.totalS;
+      if (cpu.perCpuS !== null) {
+        if (perCpuS === null) perCpuS = new Float64Array(cpu.perCpuS.length);
+        for (let c = 0; c < perCpuS.length; c++) perCpuS[c] = (perCpuS[c] ?? 0) + (cpu.perCpuS[c] ?? 0);
+      }
+    }
+    return counted ? { totalS, perCpuS } : null;
   }
 
   /** The runtime kind of an agent (undefined when unknown). */

@@ -97,6 +97,13 @@ export interface StartOptions extends AbortOptions {
   readonly beforeExec?: (cgroupDirs: readonly string[]) => Promise<void>;
 }
 
+/** Cumulative CPU time of a runtime's agents together. */
+export interface ManagedCpu {
+  readonly totalS: number;
+  /** Per CPU, where the counter has it (cgroup v1 cpuacct.usage_percpu); else null. */
+  readonly perCpuS: Float64Array | null;
+}
+
 /** One runtime. Every method takes an optional abort signal. */
 export interface AgentRuntime {
   /** `composite` routes each agent to one of the others. */
@@ -109,6 +116,12 @@ export interface AgentRuntime {
   setCpuShare(id: string, share: number | null): Promise<void>;
   pin(id: string, cores: readonly number[] | null): Promise<void>;
   usage(id: string): Promise<AgentUsage>;
+  /**
+   * CPU time all of this runtime's agents have used since it was created, the ended ones
+   * included (their parent cgroup's counter), or null where it cannot tell (no such counter,
+   * or agents that run inside Maxwell's own process, whose CPU is Maxwell's).
+   */
+  managedCpu?(): ManagedCpu | null;
   /** SIGTERM (after thawing), then after `graceS` everything left is killed. */
   stop(id: string, options?: AbortOptions & { graceS?: number }): Promise<AgentExit>;
   info(id: string): AgentInfo;

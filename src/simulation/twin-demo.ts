@@ -36,7 +36,7 @@ export interface TwinDemoReport {
 /** Runs the twin demo described by `config`. */
 export async function runTwinDemo(
   config: Readonly<MaxwellConfig>,
-  options: AbortOptions & { onPhase?: (phase: string) => void } = {},
+  options: AbortOptions & { onPhase?: (phase: string) => void; allowMisfit?: boolean } = {},
 ): Promise<TwinDemoReport> {
   const { control, demo } = config;
   const sampleS = 1 / control.rateHz;
@@ -51,7 +51,7 @@ export async function runTwinDemo(
     ...config.calibration,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
-  const tunings = coreLoopModels(identified).map((model) =>
+  const tunings = coreLoopModels(identified, { allowMisfit: options.allowMisfit === true }).map((model) =>
     tunePid(model, { rule: control.rule, closedLoopTauS: control.closedLoopTauS, sampleS, outputMin: control.outputMin, outputMax: control.outputMax }),
   );
 

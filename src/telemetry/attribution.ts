@@ -25,6 +25,8 @@ export interface TickEnergy {
   readonly agentCpuS: ReadonlyMap<string, number>;
   /** CPU seconds used on the whole machine in the tick (≥ the agents' sum; raised to it if lower). */
   readonly totalCpuS: number;
+  /** CPU seconds Maxwell's own process used in the tick (part of the rest, kept apart from it). @default 0 */
+  readonly maxwellCpuS?: number;
   /** Provenance of the package energy (carried into each share). */
   readonly provenance: Provenance;
 }
@@ -32,8 +34,12 @@ export interface TickEnergy {
 export interface TickAttribution {
   readonly perAgentJ: ReadonlyMap<string, number>;
   readonly idleJ: number;
-  /** Dynamic energy of CPU time that belongs to no agent. */
+  /** Dynamic energy of CPU time that belongs to no agent (= maxwellJ + unmanagedJ). */
   readonly otherJ: number;
+  /** The part of `otherJ` for Maxwell's own CPU time. */
+  readonly maxwellJ: number;
+  /** The part of `otherJ` for everything else: other processes and the kernel ("unmanaged"). */
+  readonly unmanagedJ: number;
   /** Idle estimate above what the package used (measurement noise); not charged to anyone. */
   readonly idleShortfallJ: number;
   readonly provenance: Provenance;
@@ -64,7 +70,11 @@ export function attributeTick(input: TickEnergy): TickAttribution {
   }
   // What is left is, by construction, exactly what no agent used: conservation holds.
   const otherJ = Math.max(0, dynamicJ - charged);
-  return { perAgentJ, idleJ, otherJ, idleShortfallJ: idleBudget - idleJ, provenance };
+  const maxwellCpu = input.maxwellCpuS ?? 0;
+  if (!Number.isFinite(maxwellCpu) || maxwellCpu < 0) throw new InvalidArgumentError(`invalid maxwellCpuS: ${String(maxwellCpu)}`);
+  const otherCpu = totalCpu - agentsCpu;
+  const maxwellJ = otherCpu > 0 ? otherJ * Math.min(1, maxwellCpu / otherCpu) : 0;
+  return { perAgentJ, idleJ, otherJ, maxwellJ, unmanagedJ: otherJ - maxwellJ, idleShortfallJ: idleBudget - idleJ, provenance };
 }
 
 /**

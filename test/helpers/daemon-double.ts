@@ -127,6 +127,7 @@ export class DaemonDouble implements DaemonControl {
         multiplier: 1.25,
         reservePerQuantumJ: 0.01,
         allowance: 1,
+        setpointC: 80,
       })),
       agents: this.listAgents(),
       powerW: 42.5,
@@ -135,6 +136,7 @@ export class DaemonDouble implements DaemonControl {
       ledgerHead: this.entries.at(-1)?.hash ?? '0'.repeat(64),
       overheadFraction: 0.031,
       failedTicks: 0,
+      foreignLoad: { policy: 'sell-remaining', measured: true, fraction: 0.052 },
       enforcement: { pauses: 3, resumes: 2, pins: 1, quotas: 4, failures: 0 },
     };
   }

@@ -10,11 +10,13 @@ export interface SyntheticOptions {
   readonly modelled?: boolean;
   /** Prefix of the leeches' ids. @default 'leech' */
   readonly leechPrefix?: string;
+  /** Foreign load of every arm (share of the machine). @default 0.004 */
+  readonly foreignFraction?: number;
 }
 
 const DURATION_S = 10;
 
-function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: number, leech: string): ArmRun {
+function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: number, leech: string, foreignFraction: number): ArmRun {
   const wobble = 1 + 0.04 * Math.sin(rep * 2.3 + (arm === 'cfs' ? 0 : 1));
   const packageJ = (arm === 'cfs' ? 300 : 220) * wobble;
   const primesPerJ = (arm === 'cfs' ? 2 : 2 * ratio) * (1 + 0.03 * Math.cos(rep * 1.7 + (arm === 'cfs' ? 0.5 : 0)));
@@ -52,6 +54,8 @@ function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: nu
     aboveThrottleS,
     overhead: arm === 'cfs' ? null : { cpuS: 0.12, fraction: 0.12 / (DURATION_S * cores) },
     clearingP99Ms: arm === 'cfs' ? null : 0.08 + rep * 0.01,
+    load: { foreignFraction, stealFraction: 0, busyFraction: 0.98 },
+    energyAccounts: { agentsJ: packageJ * 0.95, maxwellJ: packageJ * 0.03, unmanagedJ: packageJ * 0.02 },
     series: {
       t,
       coreC,
@@ -66,7 +70,7 @@ function armRun(arm: Arm, rep: number, cores: number, ratio: number, samples: nu
 export function syntheticMetadata(options: SyntheticOptions = {}): ExperimentMetadata {
   const modelled = options.modelled ?? true;
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     experiment: 'scientist-vs-leech',
     maxwellVersion: '0.1.0',
     machine: { hostname: 'test-host', cpuModel: 'Synthetic CPU <&>', cores: options.cores ?? 2, kernel: 'Linux 6.8.0', node: 'v20.19.0' },
@@ -84,7 +88,10 @@ export function syntheticMetadata(options: SyntheticOptions = {}): ExperimentMet
       temperature: { provenance: 'modelled', source: 'thermal-twin', note: 'core temperatures modelled by the thermal twin' },
       agentEnergy: { provenance: 'modelled', source: 'windowed-attributor', note: 'package energy attributed to agents by CPU share' },
       overhead: { provenance: 'measured', source: 'procfs', note: 'daemon CPU time from /proc/self/stat' },
+      foreignLoad: { provenance: 'measured', source: '/proc/stat − cgroups − getrusage', note: 'other processes’ CPU' },
     },
+    preflight: { sampleS: 1, busyFraction: 0.01, stealFraction: 0, top: [{ pid: 42, name: 'sshd', cpuFraction: 0.01 }] },
+    stopping: { rule: 'fixed', minRepetitions: options.repetitions ?? 3, maxRepetitions: options.repetitions ?? 3, targetHalfWidth: null, stoppedBecause: 'a fixed number of repetitions' },
     throttlePointC: 85,
     priceUnit: 'µJ per 10 ms quantum',
     thesisRatio: 1.8,
@@ -101,8 +108,8 @@ export function syntheticResults(options: SyntheticOptions = {}): ExperimentResu
   const repetitions: Repetition[] = Array.from({ length: n }, (_, index) => ({
     index,
     order: index % 2 === 0 ? ['cfs', 'maxwell'] : ['maxwell', 'cfs'],
-    cfs: armRun('cfs', index, cores, ratio, samples, options.leechPrefix ?? 'leech'),
-    maxwell: armRun('maxwell', index, cores, ratio, samples, options.leechPrefix ?? 'leech'),
+    cfs: armRun('cfs', index, cores, ratio, samples, options.leechPrefix ?? 'leech', options.foreignFraction ?? 0.004),
+    maxwell: armRun('maxwell', index, cores, ratio, samples, options.leechPrefix ?? 'leech', options.foreignFraction ?? 0.004),
   }));
   return buildResults(syntheticMetadata(options), repetitions, ['synthetic data for tests']);
 }

@@ -104,7 +104,7 @@ describe('the CLI against a running control API (daemon test double)', () => {
   test('status shows planes with temperature sources, power, p99 and overhead', async () => {
     const human = await maxwell(['status'], env);
     assert.equal(human.code, 0, human.stderr);
-    for (const text of [/power\s+42\.5 W/, /clearing p99/, /overhead\s+3\.1 %/, /modelled: thermal twin/, /temperature source/, /\ns1\s+scientist/]) assert.match(human.stdout, text);
+    for (const text of [/power\s+42\.5 W/, /foreign load 5\.2 % of the machine .*policy sell-remaining/, /setpoint °C/, /clearing p99/, /overhead\s+3\.1 %/, /modelled: thermal twin/, /temperature source/, /\ns1\s+scientist/]) assert.match(human.stdout, text);
     const json = JSON.parse((await maxwell(['status', '--json'], env)).stdout) as DaemonSnapshot;
     assert.equal(json.planes.length, 2);
   });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { test } from 'node:test';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { worldReadableCheckout } from '../helpers/readable-copy.js';
+import { stepFixtures } from '../helpers/records.js';
 import { repoPath } from '../helpers/repo.js';
 
 const BIN = repoPath('dist/src/cli/bin.js');
@@ -48,12 +50,90 @@ test('calibrate --twin --json reports true and identified values', () => {
   for (const p of report.planes) assert.ok(Math.abs(p.tauS.identified / p.tauS.truth - 1) < 0.1);
 });
 
-test('calibrate without --twin explains that real sensors are not available', () => {
+test('calibrate without --twin explains that real sensors are not available, and offers --from-csv', () => {
   const run = maxwell(['calibrate', '--json']);
   assert.equal(run.code, 1);
   const doc = JSON.parse(run.stdout) as { error: { code: string } };
   assert.equal(doc.error.code, 'MXW_ERR_SENSORS_UNAVAILABLE');
-  assert.match(run.stderr, /MXW_ERR_SENSORS_UNAVAILABLE/);
+  assert.match(run.stderr, /MXW_ERR_SENSORS_UNAVAILABLE.*--from-csv FILE --step-at S/);
+  assert.match(maxwell(['calibrate', '--help']).stdout, /--from-csv <file>[\s\S]*--step-at <seconds>/);
+  assert.match(maxwell(['twin', '--help']).stdout, /--allow-misfit/);
+});
+
+const FIXTURES = repoPath('test/fixtures/step-response');
+
+test('the step-response fixtures are what their seeded generator writes', () => {
+  for (const [name, text] of Object.entries(stepFixtures())) assert.equal(readFileSync(join(FIXTURES, name), 'utf8'), text, `${name}: run scripts/gen-step-fixtures.mjs`);
+});
+
+interface CsvReport {
+  provenance: { kind: string; source: string };
+  fit: { tauS: { value: number; ci95: number }; deadTimeS: { value: number; ci95: number }; gain: { value: number; ci95: number }; diagnostics: { verdict: string; rSquared: number } };
+  warnings: { code: string }[];
+}
+
+test('calibrate --from-csv fits a user\'s FOPDT step response and says it is measured from that file', () => {
+  const file = join(FIXTURES, 'fopdt.csv');
+  const run = maxwell(['calibrate', '--from-csv', file, '--step-at', '2', '--json']);
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout) as CsvReport;
+  assert.deepEqual(report.provenance, { kind: 'measured', source: `user file ${file}` });
+  // Generated with τ 2 s, θ 0.3 s, gain 15: each within its interval (a 1-in-20 miss would show up here as a fixed failure, not a flake).
+  for (const [estimate, truth] of [[report.fit.tauS, 2], [report.fit.deadTimeS, 0.3], [report.fit.gain, 15]] as const) {
+    assert.ok(Math.abs(estimate.value - truth) <= estimate.ci95, `${estimate.value} ± ${estimate.ci95} vs ${truth}`);
+  }
+  assert.equal(report.fit.diagnostics.verdict, 'ok');
+  assert.deepEqual(report.warnings, []);
+  const human = maxwell(['calibrate', '--from-csv', file, '--step-at', '2']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /MEASURED \(user file .*fopdt\.csv\)/);
+  assert.match(human.stdout, /τ identified s[\s\S]*lag-1 autocorr[\s\S]* ok\n/);
+});
+
+test('calibrate --from-csv flags a two-pole step response with MXW_WARN_IDENT_MISFIT', () => {
+  const run = maxwell(['calibrate', '--from-csv', join(FIXTURES, 'two-pole.csv'), '--step-at', '1']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /misfit\n/);
+  assert.match(run.stdout, /warning MXW_WARN_IDENT_MISFIT: .*two-pole\.csv: the step response is not first order/);
+  const json = JSON.parse(maxwell(['calibrate', '--from-csv', join(FIXTURES, 'two-pole.csv'), '--step-at', '1', '--json']).stdout) as CsvReport;
+  assert.deepEqual(json.warnings.map((w) => w.code), ['MXW_WARN_IDENT_MISFIT']);
+});
+
+test('calibrate --from-csv refuses bad files and bad steps with coded errors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-csv-'));
+  try {
+    const good = readFileSync(join(FIXTURES, 'fopdt.csv'), 'utf8').split('\n');
+    const write = (name: string, text: string): string => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const cases: [string[], string, RegExp][] = [
+      [[join(dir, 'missing.csv'), '1'], 'MXW_ERR_CSV_FILE', /missing\.csv/],
+      [[dir, '1'], 'MXW_ERR_CSV_FILE', /cannot read/],
+      [[write('empty.csv', ''), '1'], 'MXW_ERR_CSV_INVALID', /no samples/],
+      [[write('header-only.csv', 'time,temperature\n'), '1'], 'MXW_ERR_CSV_INVALID', /no samples/],
+      [[write('cell.csv', [...good.slice(0, 10), '1.050,warm', ...good.slice(10)].join('\n')), '2'], 'MXW_ERR_CSV_INVALID', /cell\.csv:11: /],
+      [[write('columns.csv', [...good.slice(0, 5), '0.450,40.1,3', ...good.slice(5)].join('\n')), '2'], 'MXW_ERR_CSV_INVALID', /columns\.csv:6: expected 2 columns/],
+      [[write('backwards.csv', [...good.slice(0, 20), good[15] ?? '', ...good.slice(20)].join('\n')), '2'], 'MXW_ERR_CSV_INVALID', /backwards\.csv:21: time .* does not increase/],
+      [[write('short.csv', good.slice(0, 12).join('\n')), '0.5'], 'MXW_ERR_CSV_INVALID', /10 samples; at least 20/],
+      [[write('header.csv', `volts,amps\n${good.slice(2).join('\n')}`), '2'], 'MXW_ERR_CSV_INVALID', /header\.csv:1: header/],
+      [[join(FIXTURES, 'fopdt.csv'), '99'], 'MXW_ERR_INVALID_ARG', /--step-at 99 s lies outside the record/],
+      [[join(FIXTURES, 'fopdt.csv'), '0.1'], 'MXW_ERR_INVALID_ARG', /outside the record/],
+      [[join(FIXTURES, 'fopdt.csv'), 'soon'], 'MXW_ERR_INVALID_ARG', /--step-at S/],
+    ];
+    for (const [[file, stepAt], code, message] of cases) {
+      const run = maxwell(['calibrate', '--from-csv', file ?? '', '--step-at', stepAt ?? '', '--json']);
+      assert.equal(run.code, 1, `${file ?? ''}: ${run.stderr}`);
+      assert.equal((JSON.parse(run.stdout) as { error: { code: string } }).error.code, code, `${file ?? ''}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+    const noStep = maxwell(['calibrate', '--from-csv', join(FIXTURES, 'fopdt.csv')]);
+    assert.equal(noStep.code, 1);
+    assert.match(noStep.stderr, /MXW_ERR_INVALID_ARG.*--step-at/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('configuration errors name the key and exit 1', () => {

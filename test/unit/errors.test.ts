@@ -5,6 +5,7 @@ import * as errors from '../../src/errors.js';
 import { ERROR_CODES, MaxwellError, isMaxwellError, toError } from '../../src/errors.js';
 import { API_WARNING_CODES } from '../../src/api/server.js';
 import { TELEMETRY_WARNING_CODES } from '../../src/telemetry/health.js';
+import { IDENT_WARNING_CODES } from '../../src/identification/fopdt.js';
 import { repoPath } from '../helpers/repo.js';
 
 test('docs/ERRORS.md lists exactly the codes in src/errors.ts', () => {
@@ -47,5 +48,5 @@ test('toError normalises anything thrown', () => {
 test('docs/ERRORS.md lists exactly the warning codes', () => {
   const doc = readFileSync(repoPath('docs/ERRORS.md'), 'utf8');
   const documented = [...doc.matchAll(/^\| `(MXW_WARN_[A-Z_]+)` \|/gm)].map((m) => m[1]);
-  assert.deepEqual([...documented].sort(), [...TELEMETRY_WARNING_CODES, ...API_WARNING_CODES].sort());
+  assert.deepEqual([...documented].sort(), [...TELEMETRY_WARNING_CODES, ...API_WARNING_CODES, ...IDENT_WARNING_CODES].sort());
 });

@@ -109,13 +109,15 @@ export function formatStatus(s: DaemonSnapshot): string {
   out += `  power        ${fmt(s.powerW, 1)} W (${s.energySource})\n`;
   out += `  clearing p99 ${fmt(s.clearingP99Ms, 3)} ms\n`;
   out += `  overhead     ${fmt(s.overheadFraction * 100, 1)} % of one core\n`;
+  const f = s.foreignLoad;
+  out += `  foreign load ${f.measured ? `${fmt(f.fraction * 100, 1)} % of the machine (other processes, measured)` : 'not measured (no per-CPU agent counter)'}; policy ${f.policy}\n`;
   if (s.failedTicks > 0) out += `  FAILED TICKS ${String(s.failedTicks)} (skipped; the daemon's stderr has each reason)\n`;
   const e = s.enforcement;
   out += `  enforcement  ${String(e.pauses)} pauses, ${String(e.resumes)} resumes, ${String(e.pins)} pins, ${String(e.quotas)} quota writes, ${String(e.failures)} failed\n`;
   out += `  ledger head  ${s.ledgerHead}\n\n`;
   out += formatTable([
-    ['plane', 'unit', 'temp °C', 'multiplier', 'reserve/quantum', 'allowed', 'temperature source'],
-    ...s.planes.map((p) => [p.plane, String(p.unit), fmt(p.temperatureC, 1), fmt(p.multiplier, 3), j(p.reservePerQuantumJ, 4), fmt(p.allowance, 2), p.temperatureSource]),
+    ['plane', 'unit', 'temp °C', 'setpoint °C', 'multiplier', 'reserve/quantum', 'allowed', 'temperature source'],
+    ...s.planes.map((p) => [p.plane, String(p.unit), fmt(p.temperatureC, 1), fmt(p.setpointC, 1), fmt(p.multiplier, 3), j(p.reservePerQuantumJ, 4), fmt(p.allowance, 2), p.temperatureSource]),
   ]);
   return `${out}\n${formatAgents(s.agents)}`;
 }

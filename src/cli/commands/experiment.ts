@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors.js';
+import { BUSY_WARNING_FRACTION } from '../../telemetry/procfs/machine-load.js';
 import { fmt, toJson, type CliIo } from '../output.js';
 import { configFor, type GlobalOptions } from './common.js';
 
@@ -13,6 +14,8 @@ interface ExperimentFlags {
   quick?: boolean;
   duration?: string;
   repetitions?: string;
+  maxRepetitions: string;
+  targetHalfWidth: string;
   scientists?: string;
   leeches?: string;
   scientist?: string;
@@ -39,7 +42,9 @@ export function registerExperiment(program: Command, io: CliIo, env: Readonly<Re
     .description('scientists (verified primes) and leeches (hash mining) under Linux CFS and under Maxwell; primes per joule with 95 % intervals, a report folder (needs root: cgroups)')
     .option('--quick', 'short arms (10 s) for a first look')
     .option('--duration <s>', 'seconds per arm (default 60, or 10 with --quick)')
-    .option('--repetitions <n>', 'repetitions, arms alternated (default 3)')
+    .option('--repetitions <n>', 'exactly n repetitions, arms alternated (default: at least 3, then until the ratio\'s 95 % interval is within ± --target-half-width)')
+    .option('--max-repetitions <n>', 'at most this many repetitions under the default rule (each adds 2 arms)', '6')
+    .option('--target-half-width <x>', 'stop once the ratio\'s interval is within ± x (default rule)', '0.1')
     .option('--scientists <n>', 'scientist agents (default 2 × cores)')
     .option('--leeches <n>', 'leech agents (default 2 × cores)')
     .option('--scientist <cmd>', 'run this shell command as each scientist instead ({i} = its number); it must report primes through the agent protocol (docs/PROTOCOL.md) to earn')
@@ -57,7 +62,11 @@ export function registerExperiment(program: Command, io: CliIo, env: Readonly<Re
       const cores = availableParallelism();
       const quick = flags.quick === true;
       const durationS = positiveNumber(flags.duration, 'duration', quick ? 10 : 60);
-      const repetitions = positiveNumber(flags.repetitions, 'repetitions', 3, true);
+      const maxRepetitions = positiveNumber(flags.maxRepetitions, 'max-repetitions', 6, true);
+      const repetitions =
+        flags.repetitions !== undefined
+          ? positiveNumber(flags.repetitions, 'repetitions', 3, true)
+          : { min: Math.min(3, maxRepetitions), max: maxRepetitions, targetHalfWidth: positiveNumber(flags.targetHalfWidth, 'target-half-width', 0.1) };
       const out = resolve(flags.out ?? join('out', `scientist-vs-leech-${new Date().toISOString().replace(/[:.]/g, '-')}`));
       const scientistBid = positiveNumber(flags.scientistBid, 'scientist-bid', 2);
       const bidShare = positiveNumber(flags.scientistBidShare, 'scientist-bid-share', 0.8);
@@ -84,6 +93,16 @@ export function registerExperiment(program: Command, io: CliIo, env: Readonly<Re
         leechBidJ: leechBid,
         stateDir: join(out, 'ledgers'),
         version,
+        onPreflight: (sample) => {
+          if (quiet) return;
+          const busy = `${fmt(sample.busyFraction * 100, 1)} %`;
+          const who = sample.top.map((p) => `${p.name} (pid ${String(p.pid)}) ${fmt(p.cpuFraction * 100, 0)} %`).join(', ');
+          io.stderr.write(
+            sample.busyFraction > BUSY_WARNING_FRACTION
+              ? `pre-flight: this machine is busy: other processes used ${busy} of its CPU over ${fmt(sample.sampleS, 1)} s${who === '' ? '' : ` (${who})`}; the results will carry their foreign load, but an idle machine gives the reference figure\n`
+              : `pre-flight: machine idle enough (${busy} of its CPU used by other processes over ${fmt(sample.sampleS, 1)} s)\n`,
+          );
+        },
         onProgress: (fraction, label) => {
           if (quiet) return;
           const width = 30;

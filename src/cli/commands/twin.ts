@@ -42,14 +42,19 @@ export function registerTwin(program: Command, io: CliIo, env: Readonly<Record<s
   const command = program
     .command('twin')
     .description('identify the thermal twin, tune a PID per core from it, and hold a full load at the setpoint')
-    .option('--json', 'print one JSON document on stdout');
+    .option('--json', 'print one JSON document on stdout')
+    .option('--allow-misfit', 'tune even from planes whose step response is not first order (MXW_WARN_IDENT_MISFIT)');
   addConfigFlags(command, FLAGS);
-  command.addHelpText('after', '\nExample: maxwell twin --cores 8 --setpoint 75 --duration 20');
+  command.addHelpText(
+    'after',
+    '\nGains are refused (MXW_ERR_IDENT_MISFIT) when a core plane\'s fit is a misfit, unless --allow-misfit.\n' +
+      'Example: maxwell twin --cores 8 --setpoint 75 --duration 20',
+  );
   command.action(async (options: Record<string, unknown>, cmd: Command) => {
     const globals = cmd.optsWithGlobals<GlobalOptions>();
     const config = configFor(options, globals, FLAGS, env);
     const progress = createProgress(io, globals.quiet === true);
-    const report = await runTwinDemo(config, { onPhase: (label) => { progress.phase(label); } });
+    const report = await runTwinDemo(config, { onPhase: (label) => { progress.phase(label); }, allowMisfit: options['allowMisfit'] === true });
     progress.done();
     io.stdout.write(globals.json === true ? `${toJson({ provenance: { kind: 'modelled', source: 'thermal twin' }, ...report })}\n` : formatTwinDemo(report));
   });

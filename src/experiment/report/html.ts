@@ -89,6 +89,7 @@ export function renderHtml(results: ExperimentResults, charts: readonly Rendered
     ['Core temperatures (peak, mean, time above throttle)', src.temperature, src.temperature.note],
     ['Energy per agent', src.agentEnergy, src.agentEnergy.note],
     ['Maxwell CPU overhead', src.overhead, src.overhead.note],
+    ['Foreign load (other processes’ CPU)', src.foreignLoad, src.foreignLoad.note],
     ['Verified primes', MEASURED('prime oracle'), 'each prime a scientist reports is checked (deterministic 64-bit Miller–Rabin) and counted once'],
     ['Primes per joule', ratioOrigin(src.energy), `verified primes ÷ package energy: ${src.energy.provenance} because the energy is`],
     ['Prices, wallets, deaths', MEASURED('maxwell daemon'), "the daemon's own auction, ledger and apoptosis records (CFS has none)"],
@@ -104,6 +105,8 @@ export function renderHtml(results: ExperimentResults, charts: readonly Rendered
     ['Leeches that died', `${s.perArm.cfs.leechDeaths} of ${s.perArm.cfs.leechesRun}`, `${s.perArm.maxwell.leechDeaths} of ${s.perArm.maxwell.leechesRun}`, MEASURED('maxwell daemon')],
     ['Mean survival of those, s', num(s.perArm.cfs.meanLeechSurvivalS, 1), num(s.perArm.maxwell.meanLeechSurvivalS, 1), MEASURED('maxwell daemon')],
     ['Maxwell CPU overhead, % of machine', '—', num(s.perArm.maxwell.overheadFraction === null ? null : s.perArm.maxwell.overheadFraction * 100, 2), src.overhead],
+    ['Foreign load, % of machine (mean; worst repetition)', `${num(s.perArm.cfs.foreignFraction.mean * 100, 2)} (${num(s.perArm.cfs.foreignFraction.max * 100, 2)})`, `${num(s.perArm.maxwell.foreignFraction.mean * 100, 2)} (${num(s.perArm.maxwell.foreignFraction.max * 100, 2)})`, src.foreignLoad],
+    ['Energy charged to no agent (unmanaged), J (mean)', num(s.perArm.cfs.unmanagedJ, 1), num(s.perArm.maxwell.unmanagedJ, 1), src.agentEnergy],
     ['Auction clearing p99, ms (worst repetition)', '—', num(s.perArm.maxwell.clearingP99Ms, 3), MEASURED('monotonic clock')],
   ];
 
@@ -124,6 +127,7 @@ export function renderHtml(results: ExperimentResults, charts: readonly Rendered
         `<td class="n">${num(run.aboveThrottleS, 1)}</td>`,
         `<td>${survivals(run)}</td>`,
         `<td class="n">${run.overhead === null ? '—' : `${num(run.overhead.cpuS, 2)} s (${num(run.overhead.fraction * 100, 2)} %)`}</td>`,
+        `<td class="n">${num(run.load.foreignFraction * 100, 2)} %${run.load.stealFraction > 0.001 ? ` (steal ${num(run.load.stealFraction * 100, 1)} %)` : ''}</td>`,
         `<td class="n">${num(run.clearingP99Ms, 3)}</td>`,
       ];
       return `<tr>${cells.join('')}</tr>`;
@@ -181,7 +185,7 @@ ${summaryRows.map(([what, cfs, maxwell, origin]) => `<tr><td>${escapeHtml(what)}
 ${figures.join('\n')}
 
 <h2>Repetitions</h2>
-<table><tr><th>rep</th><th>arm (order)</th><th>s</th><th>primes</th><th>J</th><th>primes/J</th><th>peak °C per core</th><th>mean °C per core</th><th>s above ${m.throttlePointC} °C</th><th>leech survival</th><th>Maxwell CPU</th><th>clearing p99, ms</th></tr>
+<table><tr><th>rep</th><th>arm (order)</th><th>s</th><th>primes</th><th>J</th><th>primes/J</th><th>peak °C per core</th><th>mean °C per core</th><th>s above ${m.throttlePointC} °C</th><th>leech survival</th><th>Maxwell CPU</th><th>foreign load</th><th>clearing p99, ms</th></tr>
 ${repRows.join('\n')}
 </table>
 

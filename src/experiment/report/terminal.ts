@@ -23,7 +23,7 @@ export function formatSummaryTable(results: ExperimentResults): string {
   const { metadata: m, summary: s } = results;
   const level = `${Math.round(s.ratio.level * 100)} %`;
   const rows: string[][] = [
-    ['arm', `primes/J [${level} CI]`, 'primes', 'package J', 'peak °C', `s > ${m.throttlePointC} °C`, 'leeches dead', 'overhead %', 'p99 clear ms'],
+    ['arm', `primes/J [${level} CI]`, 'primes', 'package J', 'peak °C', `s > ${m.throttlePointC} °C`, 'leeches dead', 'overhead %', 'foreign %', 'p99 clear ms'],
   ];
   for (const arm of ['cfs', 'maxwell'] as const) {
     const a = s.perArm[arm];
@@ -36,6 +36,7 @@ export function formatSummaryTable(results: ExperimentResults): string {
       fmt(a.aboveThrottleS, 1),
       `${a.leechDeaths}/${a.leechesRun}`,
       orNa(a.overheadFraction === null ? null : a.overheadFraction * 100, 2),
+      fmt(a.foreignFraction.mean * 100, 2),
       orNa(a.clearingP99Ms, 3),
     ]);
   }
@@ -45,13 +46,15 @@ export function formatSummaryTable(results: ExperimentResults): string {
       : s.ratio.method === 'none'
         ? '(one repetition: no interval)'
         : '(unbounded: the CFS mean is not distinguishable from 0)';
-  const qualifier = s.thesis.metWithConfidence ? '' : s.thesis.met ? ' (interval reaches below the threshold)' : '';
+  const qualifier = s.thesis.metWithConfidence ? '' : !s.thesis.met ? '' : s.ratio.low === null ? ' (estimate only: no interval)' : ' (interval reaches below the threshold)';
   const sources = `energy ${m.sources.energy.provenance} (${m.sources.energy.source}), temperature ${m.sources.temperature.provenance} (${m.sources.temperature.source})`;
   return [
     formatTable(rows),
     `efficiency ratio Maxwell/CFS: ${fmt(s.ratio.estimate)}× ${interval}`,
     `thesis ≥ ${fmt(s.thesis.threshold, 1)}×: ${s.thesis.verdict}${qualifier}`,
     sources,
+    `foreign %: CPU of other processes, measured (${m.sources.foreignLoad.source}); unmanaged energy (charged to no agent): CFS ${fmt(s.perArm.cfs.unmanagedJ, 1)} J, Maxwell ${fmt(s.perArm.maxwell.unmanagedJ, 1)} J per arm`,
+    `repetitions: ${m.stopping.stoppedBecause}`,
     // Warnings from the run itself (e.g. failed daemon ticks) belong next to the verdict they qualify.
     ...results.notes.filter((n) => n.startsWith('WARNING')),
     '',

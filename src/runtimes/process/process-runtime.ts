@@ -21,7 +21,7 @@ import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock
 import { seconds } from '../../units/units.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
-import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
 
@@ -451,6 +451,22 @@ export class ProcessRuntime implements AgentRuntime {
     }
     this.#writePin(agent.dirs, cores);
     return Promise.resolve();
+  }
+
+  /** The instance cgroup's CPU counter: every agent this runtime started, ended ones included. */
+  managedCpu(): ManagedCpu | null {
+    const d = this.#instanceDirs;
+    if (d.cpuacct !== undefined) {
+      const totalS = Number(readControl(d.cpuacct, 'cpuacct.usage')) / 1e9;
+      const perCpu = (readControl(d.cpuacct, 'cpuacct.usage_percpu') ?? '').trim().split(/\s+/).map((ns) => Number(ns) / 1e9);
+      if (!Number.isFinite(totalS)) return null;
+      return { totalS, perCpuS: perCpu.length > 0 && perCpu.every(Number.isFinite) ? Float64Array.from(perCpu) : null };
+    }
+    if (d.v2 !== undefined && this.#layout.v2Controllers.has('cpu')) {
+      const totalS = Number(/usage_usec (\d+)/.exec(readControl(d.v2, 'cpu.stat') ?? '')?.[1]) / 1e6;
+      return Number.isFinite(totalS) ? { totalS, perCpuS: null } : null;
+    }
+    return null;
   }
 
   usage(id: string): Promise<AgentUsage> {

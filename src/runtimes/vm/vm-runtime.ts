@@ -26,7 +26,7 @@ import type { AbortOptions } from '../../clock/clock.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError, toError } from '../../errors.js';
 import { ProcessRuntime } from '../process/process-runtime.js';
-import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult, StartOptions } from '../runtime.js';
+import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseResult, StartOptions } from '../runtime.js';
 import { connectProtocolPort, protocolEndpointOf, protocolPortArgs, tokenLine } from './protocol-channel.js';
 import { QmpClient } from './qmp.js';
 
@@ -282,6 +282,11 @@ export class VmRuntime implements AgentRuntime {
   pin(id: string, cores: readonly number[] | null): Promise<void> {
     this.#vm(id);
     return this.#processes.pin(id, cores);
+  }
+
+  /** The QEMU processes' cgroups: a guest's CPU is its QEMU process's. */
+  managedCpu(): ManagedCpu | null {
+    return this.#processes.managedCpu();
   }
 
   usage(id: string): Promise<AgentUsage> {

@@ -26,3 +26,14 @@ test('a core above the setpoint is throttled by its PID; above the critical temp
   assert.equal(offer.allowance[3], 0);
   assert.ok(!Array.from(slots.unit).includes(3));
 });
+
+test('setSetpoints moves each PID\'s setpoint: a raised setpoint lets a hot core sell more', () => {
+  const held = new CoreOffer(options);
+  const raised = new CoreOffer(options);
+  raised.setSetpoints([80, 80, 80, 88]);
+  for (let k = 0; k < 300; k++) {
+    held.update([30, 30, 30, 85]);
+    raised.update([30, 30, 30, 85]);
+  }
+  assert.ok(raised.allowance[3]! > held.allowance[3]! + 0.1, `${raised.allowance[3]} vs ${held.allowance[3]}`);
+});

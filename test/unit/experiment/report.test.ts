@@ -17,7 +17,8 @@ import {
   stringifyResults,
   writeReport,
 } from '../../../src/experiment/report/index.js';
-import type { ExperimentResults } from '../../../src/experiment/results.js';
+import { parseResults, type ExperimentResults } from '../../../src/experiment/results.js';
+import { ratioPrecision } from '../../../src/experiment/runner.js';
 import { trailingMean } from '../../../src/experiment/report/charts.js';
 import { syntheticResults } from '../../helpers/experiment-results.js';
 
@@ -199,4 +200,26 @@ test('the power chart trailing mean averages the samples of the last second, ski
   assert.deepEqual(trailingMean(t, w, 1), [10, 15, 20, 30, 35, 45]);
   assert.deepEqual(trailingMean([], [], 1), []);
   assert.deepEqual(trailingMean([0, 1], [null, null], 1), [null, null]);
+});
+
+test('foreign load is in the terminal table, the page and results.json, with where it came from', () => {
+  const results = syntheticResults({ foreignFraction: 0.12 });
+  const table = formatSummaryTable(results);
+  assert.match(table, /foreign %/);
+  assert.match(table, /12\.00/, 'the arms\' mean foreign load, in per cent');
+  assert.match(table, /unmanaged energy \(charged to no agent\)/);
+  const html = renderHtml(results, renderCharts(results));
+  assert.match(html, /Foreign load, % of machine/);
+  assert.match(html, /<th>foreign load<\/th>/);
+  assert.equal(results.summary.perArm.maxwell.foreignFraction.max, 0.12);
+  assert.equal(parseResults(JSON.stringify(results)).repetitions[0]?.cfs.load.foreignFraction, 0.12);
+});
+
+test('the precision rule stops only once the ratio\'s interval is within the target', () => {
+  const reps = syntheticResults({ repetitions: 4 }).repetitions;
+  assert.equal(ratioPrecision(reps.slice(0, 1), 0.1, 0.95).done, false, 'one repetition has no interval');
+  const { halfWidth } = ratioPrecision(reps, 10, 0.95);
+  assert.ok(halfWidth !== null && halfWidth > 0);
+  assert.equal(ratioPrecision(reps, halfWidth * 1.01, 0.95).done, true);
+  assert.equal(ratioPrecision(reps, halfWidth * 0.99, 0.95).done, false);
 });

@@ -22,15 +22,35 @@ for (const seed of [1, 2]) {
           // Core planes: every entry, including the GPU's heat reaching each core.
           assert.ok(Math.abs(entry.errorPct) < 5, `${label} off by ${entry.errorPct.toFixed(2)} %`);
         } else {
-          // The GPU plane sees a core's heat as a 0.5–0.8 °C rise under 0.5 °C noise: its
-          // estimate is honest only with its interval, so check that the interval holds the truth.
+          // The GPU plane sees a core's heat as a 0.5–0.8 °C rise under 0.5 °C noise. With a 1 s
+          // idle baseline its gain was pinned to only ±3–4.4 % and K[gpu][core3] came out 5.9 % off;
+          // the 4 s baseline brings the interval under 3.5 % and the error under 5 %.
           assert.ok(Math.abs(entry.identified - entry.truth) <= 2 * entry.ci95 + 1e-12, `${label} outside 2×CI`);
+          assert.ok(Math.abs(entry.errorPct) < 5, `${label} off by ${entry.errorPct.toFixed(2)} %`);
+          assert.ok(entry.ci95 / entry.identified < 0.035, `${label} ± ${((100 * entry.ci95) / entry.identified).toFixed(2)} %`);
         }
       });
     });
     assert.equal(report.identified.provenance, 'modelled');
   });
 }
+
+test('the intervals hold the twin\'s effective plant at their stated rate (8 seeds × 18 intervals), not its nominal one', async () => {
+  let covered = 0;
+  let coveredNominal = 0;
+  let total = 0;
+  for (let seed = 11; seed <= 18; seed++) {
+    const report = await calibrateTwin(loadConfig({ flags: [{ twin: { seed } }] }));
+    covered += report.intervalsCovering.covered;
+    total += report.intervalsCovering.total;
+    for (const p of report.planes) for (const c of [p.tauS, p.deadTimeS, p.resistanceKPerW]) if (Math.abs(c.identified - c.truth) <= c.ci95) coveredNominal++;
+    assert.deepEqual(report.identified.warnings, [], 'no twin plane is a misfit');
+  }
+  // Measured over 100 seeds: 95.x % (docs/PHYSICS.md). Binomial sd at n = 144 is 1.8 %: 88 % is 4σ below.
+  assert.ok(covered / total >= 0.88, `${covered} of ${total} intervals hold the effective value`);
+  // The leakage bias is real: the nominal values sit outside most τ and R intervals.
+  assert.ok(coveredNominal / total < 0.6, `${coveredNominal} of ${total} intervals hold the nominal value`);
+});
 
 test('identification refuses records too short for the plane (chassis recorded 30 s for τ = 30 s)', async () => {
   const config = loadConfig({ flags: [{ calibration: { chassisStepS: 30, repeats: 1 } }] });

@@ -109,3 +109,20 @@ test('on the twin, per-agent energy is within 5 % of each agent\'s true dynamic 
   assert.ok(ledger.otherJ > 0, 'non-agent work kept its own account');
   assert.ok(Math.abs(ledger.idleJ - idleBaselineW * 60) < 1e-6);
 });
+
+test('the rest is split into Maxwell\'s own account and the unmanaged account (other processes), never charged to agents', () => {
+  const tick = attributeTick({
+    packageEnergyJ: 10,
+    idlePowerW: 0,
+    dtS: 1,
+    agentCpuS: new Map([['a', 1]]),
+    totalCpuS: 2,
+    maxwellCpuS: 0.25,
+    provenance: MODEL,
+  });
+  assert.ok(Math.abs(tick.perAgentJ.get('a')! - 5) < 1e-12);
+  assert.ok(Math.abs(tick.maxwellJ - 1.25) < 1e-12);
+  assert.ok(Math.abs(tick.unmanagedJ - 3.75) < 1e-12);
+  assert.ok(Math.abs(tick.maxwellJ + tick.unmanagedJ - tick.otherJ) < 1e-12);
+  assert.throws(() => attributeTick({ packageEnergyJ: 1, idlePowerW: 0, dtS: 1, agentCpuS: new Map(), totalCpuS: 1, maxwellCpuS: -1, provenance: MODEL }), { code: 'MXW_ERR_INVALID_ARG' });
+});

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { loadShares, parseMachineCpu, readMachineCpu, samplePreflightLoad } from '../../../src/telemetry/procfs/machine-load.js';
+import { USER_HZ } from '../../../src/telemetry/procfs/proc-stat.js';
+import { until } from '../../helpers/wait.js';
+
+const STAT = `cpu  1000 10 500 8000 100 20 30 40 0 0
+cpu0 600 5 250 4000 50 10 15 20 0 0
+cpu1 400 5 250 4000 50 10 15 20 0 0
+intr 12345
+`;
+
+test('/proc/stat: busy is user + nice + system + irq + softirq; steal is apart; per CPU too', () => {
+  const cpu = parseMachineCpu(STAT);
+  assert.equal(cpu.busyS, (1000 + 10 + 500 + 20 + 30) / USER_HZ);
+  assert.equal(cpu.stealS, 40 / USER_HZ);
+  assert.equal(cpu.totalS, (1000 + 10 + 500 + 8000 + 100 + 20 + 30 + 40) / USER_HZ);
+  assert.deepEqual([...cpu.perCpuBusyS], [(600 + 5 + 250 + 10 + 15) / USER_HZ, (400 + 5 + 250 + 10 + 15) / USER_HZ]);
+});
+
+test('foreign load is busy time less the agents and Maxwell, as a share of the machine, never negative', () => {
+  const before = parseMachineCpu(STAT);
+  const after = { ...before, busyS: before.busyS + 1.5, stealS: before.stealS + 0.2 };
+  const shares = loadShares(before, after, 1, 1, 0.2);
+  assert.ok(Math.abs(shares.foreignS - 0.3) < 1e-9);
+  assert.ok(Math.abs(shares.foreignFraction - 0.15) < 1e-9, 'two CPUs for one second');
+  assert.ok(Math.abs(shares.stealFraction - 0.1) < 1e-9);
+  assert.equal(loadShares(before, after, 1, 2, 0).foreignS, 0, 'agents counted above busy (counter skew) leave no negative load');
+});
+
+function processCpuS(pid: number): number {
+  const text = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+test('a real spinning process shows as foreign load, and the pre-flight check names it', { skip: process.platform !== 'linux' ? 'needs /proc' : false, timeout: 30_000 }, async (t) => {
+  const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  t.after(() => spinner.kill('SIGKILL'));
+  const pid = spinner.pid ?? -1;
+  await until('the spinner to use CPU', () => processCpuS(pid) > 0.05);
+  const before = readMachineCpu();
+  const spun0 = processCpuS(pid);
+  const self0 = process.cpuUsage();
+  const t0 = performance.now();
+  await until('the spinner to use another 0.3 s of CPU', () => processCpuS(pid) - spun0 >= 0.3);
+  const wallS = (performance.now() - t0) / 1000;
+  const self = process.cpuUsage(self0);
+  const shares = loadShares(before, readMachineCpu(), wallS, 0, (self.user + self.system) / 1e6);
+  const spun = processCpuS(pid) - spun0;
+  // Jiffies are 10 ms: allow two ticks of slack per reading.
+  assert.ok(shares.foreignS >= spun - 0.04, `foreign ${shares.foreignS} s, the spinner alone used ${spun} s`);
+  const sample = await samplePreflightLoad(500);
+  assert.ok(sample.top.some((p) => p.pid === pid), `the spinner (pid ${String(pid)}) is among the busiest: ${JSON.stringify(sample.top)}`);
+  assert.ok(sample.busyFraction > 0, 'the machine is busy');
+});
