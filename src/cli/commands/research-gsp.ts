@@ -79,6 +79,11 @@ export function formatGspReport(report: GspResearchReport): string {
   return out;
 }
 
+/** The markdown file `--out` writes around the report's text. */
+export function gspReportMarkdown(text: string): string {
+  return `# GSP stability under thermal feedback on the thermal twin (MODELLED)\n\n\`\`\`\n${text}\`\`\`\n`;
+}
+
 /** Adds `gsp-stability` under `maxwell research`. */
 export function registerGspResearch(research: Command, io: CliIo): void {
   research
@@ -107,7 +112,7 @@ export function registerGspResearch(research: Command, io: CliIo): void {
       });
       progress.done();
       const text = formatGspReport(report);
-      if (options.out !== undefined) writeFileSync(options.out, `# GSP stability under thermal feedback on the thermal twin (MODELLED)\n\n\`\`\`\n${text}\`\`\`\n`);
+      if (options.out !== undefined) writeFileSync(options.out, gspReportMarkdown(text));
       io.stdout.write(globals.json === true ? `${toJson(report)}\n` : text);
     });
 }
