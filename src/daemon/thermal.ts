@@ -17,10 +17,8 @@
  * The PID gains come from the twin's model of a core (τ, θ, and the gain R·ΣK²·ΔP), the same
  * derivation `maxwell calibrate` uses on identified parameters.
  */
-import { PidController } from '../control/pid.js';
-import { tunePid } from '../control/tuning.js';
 import type { PlaneOffer } from '../market/engine.js';
-import { ThermalPricing, DEFAULT_PRICING, reservePrice, type PricingParams } from '../market/pricing.js';
+import type { PricingParams } from '../market/pricing.js';
 import { resolveTwinParams, type ThermalTwinParams } from '../physics/twin-params.js';
 import type { WarningSink } from '../telemetry/health.js';
 import { ProcStatReader } from '../telemetry/procfs/proc-stat.js';
@@ -28,7 +26,7 @@ import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
-import { fillOffer, reorderOffer, type OfferArrays } from './offer-order.js';
+import { CoreOffer } from './core-offer.js';
 import { ForeignHeat, type ForeignHeatPolicy } from './foreign-heat.js';
 import type { ManagedCpu } from '../runtimes/runtime.js';
 import { readMachineCpu } from '../telemetry/procfs/machine-load.js';
@@ -76,9 +74,6 @@ export interface ThermalTick {
   readonly offer: PlaneOffer;
 }
 
-/** A core offering less than this fraction of a quantum is not offered at all. */
-const MIN_ALLOWANCE = 0.05;
-
 /** The twin's description, as every modelled figure says it. */
 const TWIN = 'thermal twin driven by measured per-core utilisation from /proc/stat';
 
@@ -105,17 +100,11 @@ export class ThermalState {
   readonly #packageChannels: ReadonlySet<string>;
   #lastEnergy = { joules: Number.NaN, atS: Number.NaN };
   #measuredPowerW = Number.NaN;
-  readonly #pids: PidController[];
+  /** Controllers, pricing and the offer order (pure; the research simulation uses the same). */
+  readonly #offer: CoreOffer;
   /** Foreign load and the setpoints it leads to; null when not asked for. */
   readonly foreign: ForeignHeat | null;
-  readonly #pricing: ThermalPricing;
-  readonly #quantumS: number;
-  readonly #fullCoreW: number;
-  readonly #criticalC: number;
   readonly #tick: ThermalTick;
-  readonly #order: number[];
-  /** The offer's arrays, filled in place each tick. */
-  readonly #slots: OfferArrays;
 
   private constructor(
     options: ThermalOptions,
@@ -129,9 +118,6 @@ export class ThermalState {
     this.#twin = twin;
     this.#sensors = sensors;
     this.#now = parts.now;
-    this.#quantumS = 1 / options.rateHz;
-    this.#fullCoreW = params.core.idleW + params.core.dynamicW;
-    this.#criticalC = options.criticalC;
     this.#modelledSource = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
     // Precomputed once (H3): the daemon asks per core when it explains a decision or a snapshot.
     const sensorNames = Array.from({ length: cores }, (_, c) => sensors?.sensorOf(c) ?? null);
@@ -144,14 +130,7 @@ export class ThermalState {
     this.energyMeasured = rapl !== null;
     this.energySource = rapl === null ? this.#modelledSource : `measured: RAPL powercap (${rapl.packages.map((p) => p.split('/').at(-1) ?? p).join(', ')})`;
     const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
-    const models = coupling.map((row) => ({
-      gain: params.coreResistanceKPerW * row.reduce((sum, k) => sum + k * k * params.core.dynamicW, 0),
-      tauS: params.core.tauS,
-      deadTimeS: params.core.deadTimeS,
-    }));
-    this.#pids = models.map((model) =>
-      new PidController(tunePid(model, { rule: 'simc', closedLoopTauS: null, sampleS: this.#quantumS, outputMin: 0, outputMax: 1 }).params, options.setpointC),
-    );
+    this.#offer = new CoreOffer({ twin: options.twin, setpointC: options.setpointC, criticalC: options.criticalC, rateHz: options.rateHz, ...(options.pricing === undefined ? {} : { pricing: options.pricing }) });
     const foreign = options.foreignHeat;
     const root = options.root ?? '/';
     this.foreign =
@@ -171,18 +150,15 @@ export class ThermalState {
             },
             now: parts.now,
           });
-    this.#pricing = new ThermalPricing(coupling, options.pricing ?? DEFAULT_PRICING);
-    this.#order = Array.from({ length: cores }, (_, i) => i);
-    this.#slots = { quality: new Float64Array(cores), reserve: new Float64Array(cores), unit: new Int32Array(cores) };
     this.#tick = {
       temperaturesC: new Float64Array(cores),
       measured: new Uint8Array(cores),
       powerW: 0,
       energyJ: 0,
-      allowance: new Float64Array(cores).fill(1),
-      multipliers: new Float64Array(cores).fill(1),
-      reservePerQuantumJ: new Float64Array(cores),
-      offer: this.#slots,
+      allowance: this.#offer.allowance,
+      multipliers: this.#offer.multipliers,
+      reservePerQuantumJ: this.#offer.reservePerQuantumJ,
+      offer: { quality: new Float64Array(0), reserve: new Float64Array(0), unit: new Int32Array(0) },
     };
   }
 
@@ -258,19 +234,8 @@ export class ThermalState {
       sensors.apply(tick.temperaturesC, tick.measured);
     }
     if (this.#rapl !== null) this.#measureEnergy(tick);
-    if (this.foreign?.tick() === true) for (let c = 0; c < this.cores; c++) this.#pids[c]?.setSetpoint(this.foreign.setpointsC[c] ?? 0);
-    for (let c = 0; c < this.cores; c++) {
-      const t = tick.temperaturesC[c] ?? Number.NaN;
-      const allowed = this.#pids[c]?.update(t) ?? 1;
-      tick.allowance[c] = t > this.#criticalC ? 0 : allowed;
-    }
-    this.#pricing.multipliers(tick.temperaturesC, 0, tick.multipliers);
-    for (let c = 0; c < this.cores; c++) tick.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, tick.multipliers[c] ?? 1);
-    // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
-    reorderOffer(this.#order, tick.allowance, tick.reservePerQuantumJ);
-    const slots = fillOffer(this.#order, tick.allowance, tick.reservePerQuantumJ, MIN_ALLOWANCE, this.#slots);
-    const { quality, reserve, unit } = this.#slots;
-    tick.offer = { quality: quality.subarray(0, slots), reserve: reserve.subarray(0, slots), unit: unit.subarray(0, slots) };
+    if (this.foreign?.tick() === true) this.#offer.setSetpoints(this.foreign.setpointsC);
+    tick.offer = this.#offer.update(tick.temperaturesC);
     return tick;
   }
 

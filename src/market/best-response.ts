@@ -1,0 +1,197 @@
+/**
+ * A myopic best response in the position auction: the bid that maximises one agent's utility
+ * v·q − payment against the others' current bids, for the offer (qualities, reserves) and the
+ * clearing mode as they stand — the dynamic of Edelman, Ostrovsky & Schwarz (2007) and Varian
+ * (2007), with the tie-breaks of Cary et al., "Greedy bidding strategies for keyword auctions"
+ * (EC 2007).
+ *
+ * Exact, by enumeration: with everyone else's effective bid fixed, an agent's slot and payment
+ * depend on its own bid only through which of the others' bids, the reserves and its budget
+ * cap lie below it, so utility is constant between consecutive such breakpoints. One clearing
+ * (the real {@link Clearing}, in the given mode) per interval finds the best interval.
+ *
+ * Bids are conservative (never above the value: Paes Leme & Tardos 2010), so the set is
+ * bounded; the best interval is an open range of equally good bids, and the rule picks one:
+ *
+ * - `balanced` (for GSP; Cary et al.'s balanced bidding): aiming at slot s with payment P, bid
+ *   b = v − (q_s·v − P) / q_{s−1}, so the agent is indifferent between its slot at today's price
+ *   and the slot above at price b. The top slot (and losing) bids the value. Balanced bidding
+ *   converges to the lowest LEF equilibrium; grabbing the top of the range does not.
+ * - `truthful` (for VCG and uniform): the bid in the range nearest the value (the value when
+ *   the range holds it — always, under VCG).
+ *
+ * Inertia: the agent leaves its current interval only for a gain above `switchGain` × its
+ * current utility (ties keep the current interval, then the value's).
+ */
+import { Clearing, type ClearingMode } from './clearing.js';
+
+export type TieRule = 'balanced' | 'truthful';
+
+/** What a best response found. */
+export interface BestResponse {
+  /** The bid to place, J per unit of quality (≤ the value). */
+  readonly bid: number;
+  /** Slot it wins against the current bids (−1: none). */
+  readonly slot: number;
+  /** Its utility v·q − payment, J. */
+  readonly utility: number;
+  /** Utility of the agent's current bid, J. */
+  readonly currentUtility: number;
+}
+
+/** Where inside an open interval a bid is placed when its rule lands on a boundary. */
+const INSIDE = 0.01;
+
+/**
+ * Computes best responses with one reusable clearing and scratch arrays.
+ * @example
+ * const br = new BestResponder(8)
+ * br.respond('gsp', [1, 0.5], [0.1, 0.1], bids, budgets, keys, 3, 0, 2.0, tick, 'balanced', 0.01)
+ */
+export class BestResponder {
+  readonly #clearing: Clearing;
+  #price: Float64Array;
+  #points: Float64Array;
+  readonly #out = new Float64Array(2);
+
+  constructor(capacity = 16) {
+    this.#clearing = new Clearing(capacity);
+    this.#price = new Float64Array(capacity);
+    this.#points = new Float64Array(2 * capacity + 8);
+  }
+
+  /**
+   * Utility of agent `self` (value `value`) bidding `bid` while the others bid `price`: one
+   * clearing. Returns the slot through `out` (index 0: slot, 1: payment).
+   */
+  utilityOf(mode: ClearingMode, quality: ArrayLike<number>, reserve: ArrayLike<number>, price: ArrayLike<number>, budget: ArrayLike<number>, tieKey: ArrayLike<number>, count: number, self: number, value: number, bid: number, tick: number, out?: Float64Array): number {
+    if (this.#price.length < count) this.#price = new Float64Array(Math.max(count, this.#price.length * 2));
+    const p = this.#price;
+    for (let i = 0; i < count; i++) p[i] = price[i] ?? 0;
+    p[self] = bid;
+    const c = this.#clearing;
+    c.clear(mode, quality, reserve, p, budget, tieKey, count, tick);
+    const slot = c.slotOf[self] ?? -1;
+    const pay = slot >= 0 ? (c.payment[self] ?? 0) : 0;
+    if (out !== undefined) {
+      out[0] = slot;
+      out[1] = pay;
+    }
+    return slot >= 0 ? value * (quality[slot] ?? 0) - pay : 0;
+  }
+
+  /**
+   * The best response of agent `self` with value `value` (its current bid is `price[self]`).
+   * `rule` picks the bid inside the best interval; `switchGain` is the inertia (relative gain
+   * needed to move to another interval).
+   */
+  respond(
+    mode: ClearingMode,
+    quality: ArrayLike<number>,
+    reserve: ArrayLike<number>,
+    price: ArrayLike<number>,
+    budget: ArrayLike<number>,
+    tieKey: ArrayLike<number>,
+    count: number,
+    self: number,
+    value: number,
+    tick: number,
+    rule: TieRule,
+    switchGain: number,
+  ): BestResponse {
+    const current = Math.min(price[self] ?? 0, value);
+    const out = this.#out;
+    const currentUtility = this.utilityOf(mode, quality, reserve, price, budget, tieKey, count, self, value, current, tick, out);
+    const slots = quality.length;
+    if (slots === 0 || !(value > 0)) return { bid: current, slot: out[0] ?? -1, utility: currentUtility, currentUtility };
+    const qMax = quality[0] ?? 1;
+
+    // Breakpoints in [0, value]: the others' effective bids, the reserves, the own budget cap.
+    if (this.#points.length < count + slots + 3) this.#points = new Float64Array(2 * (count + slots + 3));
+    const pts = this.#points;
+    let n = 0;
+    pts[n++] = 0;
+    pts[n++] = value;
+    const cap = (budget[self] ?? 0) / qMax;
+    if (cap > 0 && cap < value) pts[n++] = cap;
+    for (let i = 0; i < count; i++) {
+      if (i === self) continue;
+      const e = Math.min(price[i] ?? 0, (budget[i] ?? 0) / qMax);
+      if (e > 0 && e < value) pts[n++] = e;
+    }
+    for (let s = 0; s < slots; s++) {
+      const r = reserve[s] ?? 0;
+      if (r > 0 && r < value) pts[n++] = r;
+    }
+    const sorted = pts.subarray(0, n).sort();
+
+    // One candidate per open interval (its midpoint) and the value itself.
+    let bestU = Number.NEGATIVE_INFINITY;
+    let bestLo = 0;
+    let bestHi = 0;
+    let bestSlot = -1;
+    let bestPay = 0;
+    let bestScore = -1;
+    let curLo = 0;
+    let curHi = value;
+    const curSlot = out[0] ?? -1;
+    const curPay = out[1] ?? 0;
+    const tolerance = 1e-12 * Math.max(1, value * qMax);
+    for (let i = 0; i < n; i++) {
+      const lo = sorted[i] ?? 0;
+      const hi = i + 1 < n ? (sorted[i + 1] ?? 0) : lo;
+      const isValuePoint = i + 1 >= n;
+      if (!isValuePoint && !(hi > lo)) continue;
+      const bid = isValuePoint ? lo : (lo + hi) / 2;
+      const u = this.utilityOf(mode, quality, reserve, price, budget, tieKey, count, self, value, bid, tick, out);
+      const holdsCurrent = isValuePoint ? current === lo : current > lo && current <= hi;
+      const holdsValue = isValuePoint || hi === value;
+      if (holdsCurrent && !isValuePoint) {
+        curLo = lo;
+        curHi = hi;
+      }
+      // Ties: the current interval, then the value's, then the higher interval (visited later).
+      const score = holdsCurrent ? 2 : holdsValue ? 1 : 0;
+      if (u > bestU + tolerance || (u > bestU - tolerance && score >= bestScore)) {
+        bestU = u;
+        bestLo = isValuePoint ? (sorted[i - 1] ?? 0) : lo;
+        bestHi = isValuePoint ? value : hi;
+        bestSlot = out[0] ?? -1;
+        bestPay = out[1] ?? 0;
+        bestScore = score;
+      }
+    }
+
+    let lo: number;
+    let hi: number;
+    let slot: number;
+    let pay: number;
+    let utility: number;
+    if (bestU > currentUtility + switchGain * Math.abs(currentUtility) + tolerance) {
+      lo = bestLo;
+      hi = bestHi;
+      slot = bestSlot;
+      pay = bestPay;
+      utility = bestU;
+    } else {
+      lo = curLo;
+      hi = curHi;
+      slot = curSlot;
+      pay = curPay;
+      utility = currentUtility;
+    }
+    let bid: number;
+    if (rule === 'balanced' && slot >= 1) {
+      const above = quality[slot - 1] ?? 1;
+      bid = value - (value * (quality[slot] ?? 0) - pay) / above;
+    } else {
+      bid = value;
+    }
+    // Stay inside the chosen interval (the utility is the same everywhere inside it).
+    const width = hi - lo;
+    if (!(bid > lo)) bid = lo + INSIDE * width;
+    if (bid > hi || (bid === hi && hi < value)) bid = hi - INSIDE * width;
+    if (hi === value && bid > value) bid = value;
+    return { bid, slot, utility, currentUtility };
+  }
+}
