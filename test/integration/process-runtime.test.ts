@@ -6,21 +6,45 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { ProcessRuntime } from '../../src/runtimes/process/process-runtime.js';
-import type { AgentSpec } from '../../src/runtimes/runtime.js';
+import type { AgentRuntime, AgentSpec } from '../../src/runtimes/runtime.js';
 import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
 import { repoPath } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const layout = detectCgroups();
 const SKIP = !isRoot ? 'needs root to create cgroups' : layout.cpuacct === undefined && layout.v2 === undefined ? 'no cgroups on this machine' : false;
 const node = process.execPath;
 
+// The SIGTERM handlers are shell traps, not Node's process.on: Node catches SIGTERM from its
+// first instant (to restore the terminal), so /proc would not tell when a script's own handler is
+// in place. A shell catches it only once `trap` ran. (Its `sleep` gets the signal too, and ends.)
 const agents = {
   busy: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'for(;;){}'] }),
   exitsWith3: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'setTimeout(() => process.exit(3), 300)'] }),
-  graceful: (id: string): AgentSpec => ({ id, command: node, args: ['-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"] }),
-  stubborn: (id: string): AgentSpec => ({ id, command: node, args: ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"] }),
+  graceful: (id: string): AgentSpec => ({ id, command: '/bin/sh', args: ['-c', "trap 'exit 0' TERM; while :; do sleep 1; done"] }),
+  stubborn: (id: string): AgentSpec => ({ id, command: '/bin/sh', args: ['-c', "trap ':' TERM; while :; do sleep 1; done"] }),
 };
+
+/** SIGTERM's bit (1 << (15 − 1)) in the masks of /proc/<pid>/status. */
+const SIGTERM_BIT = 0x4000n;
+
+/** Whether process `pid` has a handler for SIGTERM installed (`SigCgt` in /proc/<pid>/status). */
+function catchesSigterm(pid: number): boolean {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & SIGTERM_BIT) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once the agent's process catches SIGTERM, so a stop cannot beat its handler. */
+function stoppable(runtime: AgentRuntime, id: string): Promise<void> {
+  const pid = runtime.info(id).pid;
+  assert.ok(pid !== null, `${id} has a pid`);
+  return until(`${id} to install its SIGTERM handler`, () => catchesSigterm(pid));
+}
 
 let tags = 0;
 for (const mechanism of ['cgroup2-freeze', 'cgroup1-freezer', 'sigstop'] as const) {
@@ -29,6 +53,7 @@ for (const mechanism of ['cgroup2-freeze', 'cgroup1-freezer', 'sigstop'] as cons
     name: `process runtime (${mechanism})`,
     create: () => ProcessRuntime.create({ pauseMechanism: mechanism, tag: `t${tags++}` }),
     agents,
+    stoppable,
     skip: SKIP === false && !present ? `${mechanism} is not available here` : SKIP,
   });
 }
