@@ -39,7 +39,9 @@ test('a WASM scientist under the daemon bids over its message port, wins quanta,
   assert.equal(spawned.runtime, 'wasm');
   assert.equal(spawned.pid, null, 'a WASM agent is a thread, not a process');
   assert.equal(runtime.kindOf('wasm-sci'), 'wasm');
-  await daemon.spawnAgent({ id: 'leech', command: process.execPath, args: [LEECH, '--bid', '1'], walletJ: 3, role: 'leech' });
+  // The leech's opening bid comes from the operator too (equal to its --bid): one that had not bid
+  // within the daemon's start-up window would be paused for good on a slow machine.
+  await daemon.spawnAgent({ id: 'leech', command: process.execPath, args: [LEECH, '--bid', '1'], walletJ: 3, role: 'leech', bid: { pricePerQuantumJ: 1 } });
   await until('the WASM scientist to bid, win and earn', () => {
     const a = daemon.agent('wasm-sci');
     return a.connected && a.bid?.pricePerQuantumJ === 5 && a.quantaWon > 0 && a.verifiedPrimes > 0 && a.incomeJ > 0;
