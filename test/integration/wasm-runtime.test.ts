@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { meterModule } from '../../src/runtimes/wasm/fuel.js';
 import { WasmRuntime } from '../../src/runtimes/wasm/wasm-runtime.js';
 import type { AgentRuntime } from '../../src/runtimes/runtime.js';
 import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
 import { wasmFixture, watBytes } from '../helpers/wasm.js';
+import { until } from '../helpers/wait.js';
 
 const paths = {
   busy: await wasmFixture('busy'),
@@ -71,7 +71,7 @@ test('a WASM agent reports through env.report, and its memory is capped', async 
   const runtime = new WasmRuntime({ startupGraceMs: 0 });
   try {
     await runtime.start({ id: 'primes', command: paths.primes, memoryLimitBytes: 4 * 65536 });
-    for (let i = 0; i < 200 && runtime.info('primes').state !== 'exited'; i++) await sleep(25);
+    await until('the module to exit', () => runtime.info('primes').state === 'exited');
     // 1 page at start, may grow to 4: the fourth report's grow fails and it exits with 7.
     assert.deepEqual(runtime.reports('primes').slice(0, 4), [1000, 2000, 3000, 4000]);
     assert.equal(runtime.info('primes').state, 'exited');
@@ -86,7 +86,8 @@ test('a CPU share slows a WASM agent by a duty cycle', async () => {
   try {
     await runtime.start({ id: 'full', command: paths.busy });
     await runtime.start({ id: 'quarter', command: paths.busy, cpuShare: 0.25 });
-    await sleep(1000);
+    // The ratio over at least a CPU-second of the full-speed agent, however long that takes here.
+    await until('a CPU-second of the full-speed agent', async () => (await runtime.usage('full')).cpuS >= 1);
     const full = (await runtime.usage('full')).cpuS;
     const quarter = (await runtime.usage('quarter')).cpuS;
     assert.ok(quarter / full > 0.1 && quarter / full < 0.45, `ratio ${(quarter / full).toFixed(2)}`);
