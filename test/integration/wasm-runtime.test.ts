@@ -81,16 +81,24 @@ test('a WASM agent reports through env.report, and its memory is capped', async 
   }
 });
 
-test('a CPU share slows a WASM agent by a duty cycle', async () => {
+test('a CPU share slows a WASM agent by a duty cycle', async (t) => {
   const runtime = new WasmRuntime();
   try {
+    const t0 = performance.now();
     await runtime.start({ id: 'full', command: paths.busy });
     await runtime.start({ id: 'quarter', command: paths.busy, cpuShare: 0.25 });
-    // The ratio over at least a CPU-second of the full-speed agent, however long that takes here.
+    // Over at least a CPU-second of the full-speed agent, however long that takes here.
     await until('a CPU-second of the full-speed agent', async () => (await runtime.usage('full')).cpuS >= 1);
-    const full = (await runtime.usage('full')).cpuS;
     const quarter = (await runtime.usage('quarter')).cpuS;
-    assert.ok(quarter / full > 0.1 && quarter / full < 0.45, `ratio ${(quarter / full).toFixed(2)}`);
+    const full = (await runtime.usage('full')).cpuS;
+    const wallS = (performance.now() - t0) / 1000;
+    t.diagnostic(`over ${wallS.toFixed(2)} s: full ${full.toFixed(2)} CPU-s, quarter ${quarter.toFixed(2)} CPU-s (ratio ${(quarter / full).toFixed(2)})`);
+    // The duty cycle is of wall time: the capped agent runs at most a quarter of it (plus its start-up
+    // and a fuel quantum), however busy the machine.
+    assert.ok(quarter > 0 && quarter <= 0.25 * wallS + 0.1, `${quarter.toFixed(3)} CPU-s in ${wallS.toFixed(2)} s for a 0.25 share`);
+    // Against the full-speed agent the ratio is 0.25 only if that one had a core: on a busy machine
+    // the capped one, a sleeper, is scheduled first and the ratio rises.
+    if (full / wallS >= 0.9) assert.ok(quarter / full > 0.1 && quarter / full < 0.45, `ratio ${(quarter / full).toFixed(2)}`);
     await assert.rejects((runtime as AgentRuntime).pin('full', [0]), { code: 'MXW_ERR_AGENT_UNSUPPORTED' });
     await assert.rejects(runtime.start({ id: 'pinned', command: paths.busy, cores: [0] }), { code: 'MXW_ERR_AGENT_UNSUPPORTED' });
   } finally {
