@@ -181,7 +181,9 @@ test('the Landauer tax in the ledger is fed by the entropy source the daemon cho
   t.diagnostic(`entropy source: ${assembled.entropySource}`);
   const { daemon } = assembled;
   await daemon.spawnAgent({ id: 'churner', command: process.execPath, args: [repoPath('dist/src/agents/churner.js'), '--mib-per-second', '256'], walletJ: 1000, bid: { pricePerQuantumJ: 5 } });
-  await until('a Landauer tax', () => daemon.agent('churner').taxJ > 0);
+  // The bpftrace fallback compiles and attaches a new script for each watched agent: seconds, and
+  // over 15 s on a busy machine, before the first erasure is seen.
+  await until('a Landauer tax', () => daemon.agent('churner').taxJ > 0, 45_000);
   await assembled.close();
   const { Ledger } = await import('../../src/ledger/ledger.js');
   const ledger = Ledger.open(config.ledger);
