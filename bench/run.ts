@@ -7,7 +7,9 @@
  * - Micro-benchmarks (tinybench): the coupling product in WebAssembly SIMD vs plain JS, side by
  *   side in one run; a PID update; a FOPDT fit; a read of the per-core temperature sensors on the
  *   captured coretemp tree (test/fixtures/sysfs/intel-desktop: files on this machine's disk, so a
- *   lower bound for real sysfs) and the per-tick use of the held values (ThermalState's 100 Hz path).
+ *   lower bound for real sysfs) and the per-tick use of the held values (ThermalState's 100 Hz path);
+ *   a 30 kB protocol frame decoded from one-byte chunks (linear, one copy: quadratic
+ *   concatenation would take seconds).
  *
  * Every figure is a measured wall-clock time on the machine that runs it; targets that are
  * missed are reported as MISS. `--json` prints one JSON document instead of tables.
@@ -17,6 +19,7 @@ import { Bench } from 'tinybench';
 import { SENSOR_PERIOD_S, SensorTemperatures } from '../src/daemon/sensor-temperatures.js';
 import { PidController, createPidParams } from '../src/control/pid.js';
 import { fitFopdt, fopdtResponse } from '../src/identification/fopdt.js';
+import { FrameDecoder, encodeFrame } from '../src/protocol/frames.js';
 import { SeededRandom } from '../src/internal/seeded-random.js';
 import { createJsMatVec, createWasmMatVec } from '../src/physics/dense-matvec.js';
 import { ThermalTwin } from '../src/physics/thermal-twin.js';
@@ -97,6 +100,7 @@ async function runMicro() {
   const coreTemperatures = new Float64Array(8);
   const coreMeasured = new Uint8Array(8);
   const values = times.map((t) => fopdtResponse(t - 1, 35, 20, 1, 0.1) + 0.5 * random.normal());
+  const frameBytes = Array.from(encodeFrame({ type: 'work', primes: Array.from({ length: 2000 }, (_, i) => String(1_000_000_007 + i)) }), (b) => Uint8Array.of(b));
   bench
     .add('coupling product 65×65, WebAssembly SIMD', () => {
       wasm.run();
@@ -116,6 +120,10 @@ async function runMicro() {
     })
     .add('measured temperatures onto 8 cores (per tick)', () => {
       sensors.apply(coreTemperatures, coreMeasured);
+    })
+    .add(`protocol frame of ${String(frameBytes.length)} B, one byte per chunk`, () => {
+      const decoder = new FrameDecoder();
+      for (const chunk of frameBytes) decoder.push(chunk);
     });
   log('micro-benchmarks …');
   await bench.run();

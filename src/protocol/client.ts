@@ -39,7 +39,11 @@ import type {
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /**
  * The client sends at this fraction of the announced rate, so that timer jitter and the
- * transit of frames never make it look faster than the limit to the daemon.
+ * transit of frames never make it look faster than the limit to the daemon, and bursts at most
+ * this fraction of the announced depth (rounded down, at least 1 frame). The second half matters
+ * when the daemon reads late (its loop stalled): frames the client sent apart then reach its
+ * bucket together, and a bucket that was full wasted the refill meanwhile. The spare tenth of
+ * the depth covers `burstFrames` × 0.1 ÷ the paced rate of such lag: 0.22 s at the defaults.
  */
 const RATE_MARGIN = 0.9;
 /** Largest frame the client accepts from the daemon, bytes (the daemon is trusted, but bounded). */
@@ -356,7 +360,7 @@ export function connectMaxwell(options: ConnectOptions = {}): Promise<MaxwellCli
       }
       settled = true;
       cleanup();
-      const bucket = new TokenBucket(message.framesPerS * RATE_MARGIN, message.burstFrames, () => performance.now() / 1000);
+      const bucket = new TokenBucket(message.framesPerS * RATE_MARGIN, Math.max(1, Math.floor(message.burstFrames * RATE_MARGIN)), () => performance.now() / 1000);
       bucket.take(); // the hello
       // The same decoder goes on: it may hold the start of the next frame.
       resolve(new MaxwellClient(socket, decoder, message, bucket, decoded.frames.slice(1)));

@@ -10,10 +10,9 @@ import { InvalidArgumentError } from '../errors.js';
 import { detectCgroups } from '../runtimes/process/cgroups.js';
 import { existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import type { AgentRuntime, AgentSpec, PauseMechanism } from '../runtimes/runtime.js';
-import { VmRuntime } from '../runtimes/vm/vm-runtime.js';
+import { DEFAULT_VM_GUEST, VmRuntime } from '../runtimes/vm/vm-runtime.js';
 import { LatencyHistogram } from '../telemetry/sampler.js';
 import { describeMachine, type MachineDescription } from './machine.js';
 
@@ -75,7 +74,7 @@ export function availablePauseMechanisms(): ProcessPauseMechanism[] {
   return out;
 }
 
-const GUEST = { kernel: join(process.cwd(), '.maxwell/vm/vmlinuz'), initrd: join(process.cwd(), '.maxwell/vm/initramfs.gz') };
+const GUEST = DEFAULT_VM_GUEST;
 
 function vmAvailable(): boolean {
   if (!existsSync(GUEST.kernel) || !existsSync(GUEST.initrd)) return false;

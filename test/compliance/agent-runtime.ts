@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { AgentExit, AgentRuntime, AgentSpec } from '../../src/runtimes/runtime.js';
+import { until } from '../helpers/wait.js';
 
 export interface RuntimeCase {
   readonly name: string;
@@ -21,6 +22,13 @@ export interface RuntimeCase {
     /** Ignores stop requests. */
     readonly stubborn: (id: string) => AgentSpec;
   };
+  /**
+   * Resolves once agent `id` acts on a stop request. A runtime whose start() can return before
+   * that gives it: a process that gets SIGTERM before it installed its handler dies of it (or,
+   * stubborn, does not get to ignore it). Omit it where start() already implies it (a WASM
+   * worker polls a shared stop flag; a VM's start waits for its guest's READY).
+   */
+  readonly stoppable?: (runtime: AgentRuntime, id: string) => Promise<void>;
   readonly skip?: string | false;
 }
 
@@ -28,6 +36,12 @@ async function cpuDuring(runtime: AgentRuntime, id: string, ms: number): Promise
   const before = (await runtime.usage(id)).cpuS;
   await sleep(ms);
   return (await runtime.usage(id)).cpuS - before;
+}
+
+/** Waits until agent `id` has used 0.1 CPU-second more than now (up to 10 s). */
+async function usesCpu(runtime: AgentRuntime, id: string, what: string): Promise<void> {
+  const before = (await runtime.usage(id)).cpuS;
+  await until(what, async () => (await runtime.usage(id)).cpuS > before + 0.1, 10_000);
 }
 
 export function agentRuntimeCompliance(c: RuntimeCase): void {
@@ -40,15 +54,16 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
       assert.equal(info.state, 'running');
       if (runtime.kind === 'process') assert.ok(info.pid !== null && info.pid > 0);
       assert.deepEqual(runtime.list().map((a) => a.id), ['busy1']);
-      assert.ok((await cpuDuring(runtime, 'busy1', 300)) > 0.1, 'a busy agent uses CPU');
+      await usesCpu(runtime, 'busy1', 'a busy agent to use CPU');
       const paused = await runtime.pause('busy1');
       assert.ok(paused.confirmed, 'the pause was seen to take effect');
-      assert.ok(paused.latencyMs >= 0 && paused.latencyMs < 1000);
+      // How fast is measured by `maxwell research pause`, not here.
+      assert.ok(paused.latencyMs >= 0);
       assert.equal(runtime.info('busy1').state, 'paused');
       await sleep(50);
       assert.ok((await cpuDuring(runtime, 'busy1', 300)) < 0.02, 'no CPU while paused');
       await runtime.resume('busy1');
-      assert.ok((await cpuDuring(runtime, 'busy1', 300)) > 0.1, 'CPU again after resume');
+      await usesCpu(runtime, 'busy1', 'CPU again after resume');
       const exit = await runtime.stop('busy1', { graceS: 2 });
       assert.equal(exit.reason, 'stopped');
       assert.equal(runtime.info('busy1').state, 'exited');
@@ -63,7 +78,7 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
     runtime.onExit((e) => exits.push(e));
     try {
       await runtime.start(c.agents.exitsWith3('short'));
-      for (let i = 0; i < 100 && exits.length === 0; i++) await sleep(20);
+      await until('the exit', () => exits.length > 0);
       assert.deepEqual(exits.map((e) => [e.id, e.code, e.reason]), [['short', 3, 'exited']]);
       await assert.rejects(runtime.pause('short'), { code: 'MXW_ERR_AGENT_STATE' });
     } finally {
@@ -76,13 +91,15 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
     try {
       await runtime.start(c.agents.graceful('nice'));
       await runtime.start(c.agents.stubborn('mule'));
-      await sleep(200);
+      await c.stoppable?.(runtime, 'nice');
+      await c.stoppable?.(runtime, 'mule');
       const nice = await runtime.stop('nice', { graceS: 3 });
       assert.equal(nice.reason, 'stopped');
       const started = performance.now();
       const mule = await runtime.stop('mule', { graceS: 0.3 });
       assert.equal(mule.reason, 'killed-after-grace');
-      assert.ok(performance.now() - started < 3000);
+      // It had its grace (timer granularity aside) before it was forced.
+      assert.ok(performance.now() - started >= 290, `forced after ${(performance.now() - started).toFixed(0)} ms`);
     } finally {
       await runtime.close();
     }
@@ -92,7 +109,7 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
     const runtime = await c.create();
     try {
       await runtime.start(c.agents.graceful('frozen'));
-      await sleep(100);
+      await c.stoppable?.(runtime, 'frozen');
       await runtime.pause('frozen');
       const exit = await runtime.stop('frozen', { graceS: 3 });
       assert.equal(exit.reason, 'stopped');

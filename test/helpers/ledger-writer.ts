@@ -1,6 +1,8 @@
 /**
  * Child process for the crash test: resumes the ledger after its last committed tick and
  * commits workload ticks as fast as it can until killed. Usage: ledger-writer DB KEY
+ * Prints `resumed <last tick>` once the ledger is open and `committed <tick>` after its first
+ * commit, so the test can tell start-up from mid-stream.
  */
 import { Ledger } from '../../src/ledger/ledger.js';
 import { workloadTick } from './ledger-workload.js';
@@ -10,6 +12,9 @@ const [path, keyPath] = process.argv.slice(2);
 if (path === undefined || keyPath === undefined) process.exit(0);
 const ledger = Ledger.open({ path, keyPath });
 process.stdout.write(`resumed ${String(ledger.lastTick)}\n`);
-for (let tick = ledger.lastTick + 1; ; tick += 1) {
+const firstTick = ledger.lastTick + 1;
+ledger.commitTick(firstTick, workloadTick(firstTick, (a) => ledger.balance(a)));
+process.stdout.write(`committed ${String(firstTick)}\n`);
+for (let tick = firstTick + 1; ; tick += 1) {
   ledger.commitTick(tick, workloadTick(tick, (a) => ledger.balance(a)));
 }

@@ -1,10 +1,11 @@
 /** What the VM tests need (root, QEMU, the built guest) and why they skip without it. */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { repoPath } from './repo.js';
+import { DEFAULT_VM_GUEST } from '../../src/runtimes/vm/vm-runtime.js';
 
-export const VM_KERNEL = repoPath('.maxwell/vm/vmlinuz');
-export const VM_INITRD = repoPath('.maxwell/vm/initramfs.gz');
+// The guest a VmRuntime boots by default (the daemon's too): the tests skip by the same files.
+export const VM_KERNEL = DEFAULT_VM_GUEST.kernel;
+export const VM_INITRD = DEFAULT_VM_GUEST.initrd;
 
 function qemuPresent(): boolean {
   try {

@@ -28,10 +28,12 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
     await close();
     rmSync(dir, { recursive: true, force: true });
   });
-  const scientist = await daemon.spawnAgent({ id: 'scientist-1', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '2'], walletJ: 50, role: 'scientist' });
+  // Opening bids from the operator equal to each agent's own --bid: an agent that has not bid within
+  // the daemon's start-up window is paused, and a frozen agent cannot bid (a slow machine).
+  const scientist = await daemon.spawnAgent({ id: 'scientist-1', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '2'], walletJ: 50, role: 'scientist', bid: { pricePerQuantumJ: 2 } });
   assert.equal(scientist.phase, 'running');
   // Two leeches, one per core of a two-core machine, bidding above the scientist with 3 J each.
-  for (const id of ['leech-1', 'leech-2']) await daemon.spawnAgent({ id, command: process.execPath, args: [LEECH, '--bid', '3'], walletJ: 6, role: 'leech' });
+  for (const id of ['leech-1', 'leech-2']) await daemon.spawnAgent({ id, command: process.execPath, args: [LEECH, '--bid', '3'], walletJ: 6, role: 'leech', bid: { pricePerQuantumJ: 3 } });
   await until('both leeches to die', () => daemon.listAgents().filter((a) => a.role === 'leech').every((a) => a.phase === 'dead'));
   await until('the scientist to earn', () => daemon.agent('scientist-1').verifiedPrimes > 0 && daemon.agent('scientist-1').incomeJ > 0);
 
@@ -75,7 +77,8 @@ test('a scientist with --bid-share re-bids a share of what a quantum earns it', 
     await close();
     rmSync(dir, { recursive: true, force: true });
   });
-  await daemon.spawnAgent({ id: 'valued', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '5', '--bid-share', '0.5'], walletJ: 500, role: 'scientist' });
+  // The operator's opening bid equals its --bid, so a slow start cannot leave it frozen before it bids.
+  await daemon.spawnAgent({ id: 'valued', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '5', '--bid-share', '0.5'], walletJ: 500, role: 'scientist', bid: { pricePerQuantumJ: 5 } });
   // The re-bid and the first paid prime arrive in either order: wait for both.
   await until('a re-bid and a paid prime', () => {
     const agent = daemon.agent('valued');
@@ -178,7 +181,9 @@ test('the Landauer tax in the ledger is fed by the entropy source the daemon cho
   t.diagnostic(`entropy source: ${assembled.entropySource}`);
   const { daemon } = assembled;
   await daemon.spawnAgent({ id: 'churner', command: process.execPath, args: [repoPath('dist/src/agents/churner.js'), '--mib-per-second', '256'], walletJ: 1000, bid: { pricePerQuantumJ: 5 } });
-  await until('a Landauer tax', () => daemon.agent('churner').taxJ > 0);
+  // The bpftrace fallback compiles and attaches a new script for each watched agent: seconds, and
+  // over 15 s on a busy machine, before the first erasure is seen.
+  await until('a Landauer tax', () => daemon.agent('churner').taxJ > 0, 45_000);
   await assembled.close();
   const { Ledger } = await import('../../src/ledger/ledger.js');
   const ledger = Ledger.open(config.ledger);

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProcessRuntime } from '../../src/runtimes/process/process-runtime.js';
 import type { AgentExit } from '../../src/runtimes/runtime.js';
+import { until } from '../helpers/wait.js';
 
 const EBPF_SKIP = ebpfBlocker() ?? (existsSync(DEFAULT_BENCH_PATH) ? false : `erase-bench is not built: run bash scripts/build-ebpf.sh`);
 const BPFTRACE_SKIP = EBPF_SKIP !== false ? EBPF_SKIP : bpftraceBlocker() ?? false;
@@ -132,7 +133,7 @@ test('a killed loader leaves Maxwell running on the estimate, and says so', { sk
   const active = sel.source.active;
   assert.ok(active instanceof EbpfEntropySource);
   execFileSync('kill', ['-9', String(active.loaderPid)]);
-  for (let i = 0; i < 300 && sel.source.backend !== 'estimated'; i++) await new Promise((r) => setTimeout(r, 10));
+  await until('the fallback to the estimate', () => sel.source.backend === 'estimated');
   assert.equal(sel.source.backend, 'estimated');
   assert.equal(sel.source.provenance().quality, 'estimated');
   assert.match(sel.source.provenance().source, /fallback: the ebpf source stopped: the eBPF loader exited \(SIGKILL\)/);

@@ -13,9 +13,11 @@ const SKIP = process.getuid?.() !== 0 ? 'needs root: the experiment runs its age
 test('maxwell experiment scientist-vs-leech runs both arms to a report; leeches die only under Maxwell; the ledgers verify', { skip: SKIP, timeout: 180_000 }, () => {
   const out = mkdtempSync(join(tmpdir(), 'maxwell-experiment-'));
   try {
+    // 6 s per arm: a leech that goes insolvent at once still has its 1 s grace and up to the 2 s
+    // kill timeout before it is dead, and 'every leech dies under Maxwell' needs that inside the arm.
     const run = spawnSync(
       process.execPath,
-      [repoPath('dist/src/cli/bin.js'), 'experiment', 'scientist-vs-leech', '--duration', '4', '--repetitions', '2', '--scientists', '2', '--leeches', '2', '--leech-wallet', '5', '--out', out],
+      [repoPath('dist/src/cli/bin.js'), 'experiment', 'scientist-vs-leech', '--duration', '6', '--repetitions', '2', '--scientists', '2', '--leeches', '2', '--leech-wallet', '5', '--out', out],
       { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } },
     );
     assert.equal(run.status, 0, run.stderr);
@@ -40,8 +42,9 @@ test('maxwell experiment scientist-vs-leech runs both arms to a report; leeches 
     }
     assert.ok(results.summary.ratio.estimate > 0);
     assert.ok(results.notes.some((n) => /^Landauer tax \(treatment arm\) from: (ebpf|bpftrace|estimated)/.test(n)), results.notes.join('\n'));
-    assert.ok(!results.notes.some((n) => n.startsWith('WARNING')), 'no daemon tick failed');
-    assert.doesNotMatch(run.stdout, /WARNING/);
+    // Other WARNING notes (a busy machine before or during an arm) describe the machine, not Maxwell.
+    assert.ok(!results.notes.some((n) => /daemon ticks failed/.test(n)), `no daemon tick failed: ${results.notes.join('\n')}`);
+    assert.doesNotMatch(run.stdout, /daemon ticks failed/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { SeededRandom } from '../../src/internal/seeded-random.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { expectedAfter } from '../helpers/ledger-workload.js';
+import { until } from '../helpers/wait.js';
 
 function ledgerExists(path: string): boolean {
   if (!existsSync(path)) return false;
@@ -34,15 +35,23 @@ test(`SIGKILL at ${String(TRIALS)} random points: the chain verifies, no tick is
   try {
     for (let trial = 0; trial < TRIALS; trial += 1) {
       const child = spawn(process.execPath, [WRITER, path, keyPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = once(child, 'exit');
+      let stdout = '';
       let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      // Kill anywhere: during start-up (first trials and every fifth), or mid-stream after 2–40 ms.
-      const [first] = (trial % 5 === 0 ? [null] : await once(child.stdout, 'data')) as [Buffer | null];
-      await sleep(trial % 5 === 0 ? random.uniform() * 60 : 2 + random.uniform() * 38);
+      // Kill anywhere: during start-up (first trials and every fifth), or mid-stream: 2–40 ms after
+      // the writer's first commit, however long its start took.
+      const midStream = trial % 5 !== 0;
+      if (midStream) await until('the first commit', () => /^committed \d+$/m.test(stdout) || child.exitCode !== null);
+      await sleep(midStream ? 2 + random.uniform() * 38 : random.uniform() * 60);
       child.kill('SIGKILL');
-      const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+      const [code, signal] = (await exited) as [number | null, string | null];
       assert.ok(signal === 'SIGKILL' || code === 0, `writer failed on its own (code ${String(code)}): ${stderr}`);
-      if (first !== null) assert.match(first.toString(), new RegExp(`^resumed ${String(previousLastTick)}\\n`), 'resumes after the last committed tick');
+      if (midStream) {
+        const resumed = `resumed ${String(previousLastTick)}\ncommitted ${String(previousLastTick + 1)}\n`;
+        assert.ok(stdout.startsWith(resumed), `resumes after the last committed tick: ${JSON.stringify(stdout)}`);
+      }
 
       if (previousLastTick === -1 && !ledgerExists(path)) continue; // killed before the first start finished
       const report = verifyLedger(path);

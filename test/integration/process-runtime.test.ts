@@ -6,21 +6,45 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { ProcessRuntime } from '../../src/runtimes/process/process-runtime.js';
-import type { AgentSpec } from '../../src/runtimes/runtime.js';
+import type { AgentRuntime, AgentSpec } from '../../src/runtimes/runtime.js';
 import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
 import { repoPath } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 
 const isRoot = process.getuid?.() === 0;
 const layout = detectCgroups();
 const SKIP = !isRoot ? 'needs root to create cgroups' : layout.cpuacct === undefined && layout.v2 === undefined ? 'no cgroups on this machine' : false;
 const node = process.execPath;
 
+// The SIGTERM handlers are shell traps, not Node's process.on: Node catches SIGTERM from its
+// first instant (to restore the terminal), so /proc would not tell when a script's own handler is
+// in place. A shell catches it only once `trap` ran. (Its `sleep` gets the signal too, and ends.)
 const agents = {
   busy: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'for(;;){}'] }),
   exitsWith3: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'setTimeout(() => process.exit(3), 300)'] }),
-  graceful: (id: string): AgentSpec => ({ id, command: node, args: ['-e', "process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)"] }),
-  stubborn: (id: string): AgentSpec => ({ id, command: node, args: ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"] }),
+  graceful: (id: string): AgentSpec => ({ id, command: '/bin/sh', args: ['-c', "trap 'exit 0' TERM; while :; do sleep 1; done"] }),
+  stubborn: (id: string): AgentSpec => ({ id, command: '/bin/sh', args: ['-c', "trap ':' TERM; while :; do sleep 1; done"] }),
 };
+
+/** SIGTERM's bit (1 << (15 − 1)) in the masks of /proc/<pid>/status. */
+const SIGTERM_BIT = 0x4000n;
+
+/** Whether process `pid` has a handler for SIGTERM installed (`SigCgt` in /proc/<pid>/status). */
+function catchesSigterm(pid: number): boolean {
+  try {
+    const mask = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${String(pid)}/status`, 'utf8'))?.[1];
+    return mask !== undefined && (BigInt(`0x${mask}`) & SIGTERM_BIT) !== 0n;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once the agent's process catches SIGTERM, so a stop cannot beat its handler. */
+function stoppable(runtime: AgentRuntime, id: string): Promise<void> {
+  const pid = runtime.info(id).pid;
+  assert.ok(pid !== null, `${id} has a pid`);
+  return until(`${id} to install its SIGTERM handler`, () => catchesSigterm(pid));
+}
 
 let tags = 0;
 for (const mechanism of ['cgroup2-freeze', 'cgroup1-freezer', 'sigstop'] as const) {
@@ -29,6 +53,7 @@ for (const mechanism of ['cgroup2-freeze', 'cgroup1-freezer', 'sigstop'] as cons
     name: `process runtime (${mechanism})`,
     create: () => ProcessRuntime.create({ pauseMechanism: mechanism, tag: `t${tags++}` }),
     agents,
+    stoppable,
     skip: SKIP === false && !present ? `${mechanism} is not available here` : SKIP,
   });
 }
@@ -67,12 +92,19 @@ test('children an agent forks stay in its cgroups and go with it (1,000 of them)
     assert.ok(pids.length >= 1001, `${pids.length} processes in the agent's group`);
     const exit = await runtime.stop('forker', { graceS: 1 });
     assert.ok(['stopped', 'killed-after-grace'].includes(exit.reason));
-    await sleep(100);
-    assert.equal(pids.filter(alive).length, 0, 'every forked child is gone');
+    await until('every forked child to be gone', () => pids.filter(alive).length === 0);
   } finally {
     await runtime.close();
   }
 });
+
+/** This process's group of `agent` in the hierarchy mounted at `base`: `<base>/maxwell/<instance>/<agent>`. */
+function agentGroup(base: string, agent: string): string {
+  const top = join(base, 'maxwell');
+  const instance = readdirSync(top).find((d) => d.startsWith(`p${String(process.pid)}-`) && existsSync(join(top, d, agent)));
+  assert.ok(instance !== undefined, `a group for ${agent} under ${top}`);
+  return join(top, instance, agent);
+}
 
 function findGroupPids(top: string, agent: string): number[] {
   for (const instance of readdirSync(top)) {
@@ -86,15 +118,28 @@ test('a CPU share caps the agent (CFS quota), measured by cpuacct', { skip: SKIP
   const runtime = await ProcessRuntime.create({ tag: 'share' });
   try {
     await runtime.start({ ...agents.busy('capped'), cpuShare: 0.25 });
-    await sleep(200);
-    const before = (await runtime.usage('capped')).cpuS;
+    // The quota as the kernel holds it ("<quota> <period>" in µs), and how often it held the agent back.
+    const v1 = layout.cpu !== undefined && !layout.v2Controllers.has('cpu');
+    const group = agentGroup((v1 ? layout.cpu : layout.v2) ?? '', 'capped');
+    const control = (file: string): string => readFileSync(join(group, file), 'utf8').trim();
+    const quota = (): string => (v1 ? `${control('cpu.cfs_quota_us')} ${control('cpu.cfs_period_us')}` : control('cpu.max'));
+    const throttled = (): number => Number(/^nr_throttled (\d+)$/m.exec(control('cpu.stat'))?.[1] ?? 0);
+    const cpuS = async (): Promise<number> => (await runtime.usage('capped')).cpuS;
+    assert.equal(quota(), '25000 100000');
+    // The cap is in force: the kernel throttles the agent once it has used its quarter of a period.
+    await until('the kernel to throttle the capped agent', () => throttled() > 0);
+    // And it never gets more than its share (however little a busy machine leaves it).
+    const before = await cpuS();
+    const t0 = performance.now();
     await sleep(1500);
-    const share = ((await runtime.usage('capped')).cpuS - before) / 1.5;
-    assert.ok(share > 0.15 && share < 0.35, `measured share ${share.toFixed(3)} for a 0.25 cap`);
+    const share = ((await cpuS()) - before) / ((performance.now() - t0) / 1000);
+    assert.ok(share < 0.35, `measured share ${share.toFixed(3)} for a 0.25 cap`);
     await runtime.setCpuShare('capped', null);
-    const lifted = (await runtime.usage('capped')).cpuS;
-    await sleep(500);
-    assert.ok(((await runtime.usage('capped')).cpuS - lifted) / 0.5 > 0.5, 'lifting the cap lets it run');
+    assert.equal(quota(), v1 ? '-1 100000' : 'max 100000');
+    // Lifted: it runs past what the cap would have allowed since (a quarter of the time, plus one period's quota).
+    const lifted = await cpuS();
+    const liftedAt = performance.now();
+    await until('the agent to run past its former cap', async () => (await cpuS()) - lifted > 0.25 * ((performance.now() - liftedAt) / 1000) + 0.1);
     await assert.rejects(runtime.setCpuShare('capped', 0), { code: 'MXW_ERR_AGENT_SPEC' });
   } finally {
     await runtime.close();
@@ -123,7 +168,7 @@ test('a memory cap is enforced: an agent that grows past it is OOM-killed and re
   try {
     const grow = 'setTimeout(() => { const keep = []; setInterval(() => keep.push(Buffer.alloc(8 << 20, 1)), 10); }, 300)';
     await runtime.start({ id: 'hog', command: node, args: ['-e', grow], memoryLimitBytes: 64 * 2 ** 20 });
-    for (let i = 0; i < 200 && exits.length === 0; i++) await sleep(25);
+    await until('the OOM kill', () => exits.length > 0);
     assert.deepEqual(exits, ['hog:SIGKILL:out-of-memory']);
     // At once (within the start-up grace): a failed start that says why.
     const patient = await ProcessRuntime.create({ tag: 'mem2', startupGraceMs: 5000 });
@@ -148,7 +193,7 @@ test('an agent running as root that moves itself out of its cgroups is killed; a
   try {
     await runtime.start({ id: 'rootesc', command: '/bin/sh', args: ['-c', escape] });
     await runtime.start({ id: 'nobody', command: '/bin/sh', args: ['-c', escape], runAs: { uid: 65534, gid: 65534 } });
-    for (let i = 0; i < 100 && exits.length === 0; i++) await sleep(20);
+    await until('the escapee to be killed', () => exits.length > 0);
     assert.deepEqual(exits, ['rootesc:escaped-cgroup']);
     assert.equal(runtime.info('nobody').state, 'running');
     assert.ok((await runtime.pause('nobody')).confirmed);
@@ -175,8 +220,7 @@ test('after the host is SIGKILLed mid-run, the next start sweeps its agents and 
   try {
     assert.ok(runtime.sweep.instances.some((i) => i.startsWith(`p${hostPid}-`)), `swept ${runtime.sweep.instances.join(', ')}`);
     assert.ok(runtime.sweep.killedPids.includes(pid));
-    await sleep(50);
-    assert.ok(!alive(pid), 'the orphan is gone');
+    await until('the orphan to be gone', () => !alive(pid));
     for (const base of [layout.v2, layout.cpuacct, layout.cpu, layout.cpuset, layout.memory]) {
       if (base === undefined) continue;
       const top = join(base, 'maxwell');
@@ -213,8 +257,7 @@ test('an unconfirmed pause (the market’s routine turns) requests the freeze an
     await sleep(300);
     assert.ok((await runtime.usage('spinner')).cpuS - before < 0.01, 'frozen: no CPU time while paused');
     await runtime.resume('spinner', { confirm: false });
-    await sleep(300);
-    assert.ok((await runtime.usage('spinner')).cpuS - before > 0.1, 'runs again after resume');
+    await until('the spinner to run again after resume', async () => (await runtime.usage('spinner')).cpuS - before > 0.1, 10_000);
   } finally {
     await runtime.close();
   }

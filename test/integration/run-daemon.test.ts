@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoPath } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 
 const BIN = repoPath('dist/src/cli/bin.js');
 const SKIP = process.getuid?.() !== 0 ? 'needs root: the daemon runs agents in cgroups' : false;
@@ -41,11 +42,24 @@ test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions a
   assert.equal(spawned.status, 0, spawned.stderr);
   const leech = cli('agent', 'spawn', '--wallet', '1J', '--bid', '3', '--id', 'parasite', '--role', 'leech', '--', process.execPath, repoPath('dist/src/agents/leech.js'));
   assert.equal(leech.status, 0, leech.stderr);
-  await sleep(4000);
-  const agents = JSON.parse(cli('agents', '--json').stdout) as { id: string; phase: string; verifiedPrimes: number }[];
+  type AgentRow = { id: string; phase: string; verifiedPrimes: number };
+  let agents: AgentRow[] = [];
+  const leechDead = () => agents.find((a) => a.id === 'parasite')?.phase === 'dead';
+  const sciencePaid = () => (agents.find((a) => a.id === 'sci')?.verifiedPrimes ?? 0) > 0;
+  await until(
+    'the leech to die and the scientist to verify primes',
+    () => {
+      agents = JSON.parse(cli('agents', '--json').stdout) as AgentRow[];
+      return leechDead() && sciencePaid();
+    },
+    30_000,
+    250,
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}: ${cli('decisions', '--limit', '20').stdout}${JSON.stringify(agents)}`, { cause: e });
+  });
   assert.deepEqual(agents.map((a) => a.id).sort(), ['parasite', 'sci']);
-  assert.equal(agents.find((a) => a.id === 'parasite')?.phase, 'dead', `the leech with 1 J died: ${cli('decisions', '--limit', '20').stdout}${JSON.stringify(agents)}`);
-  assert.ok((agents.find((a) => a.id === 'sci')?.verifiedPrimes ?? 0) > 0, 'the scientist was paid for verified primes');
+  assert.ok(leechDead(), 'the leech with 1 J died');
+  assert.ok(sciencePaid(), 'the scientist was paid for verified primes');
   assert.match(cli('wallet', 'sci').stdout, /sci/);
   const status = cli('status');
   assert.equal(status.status, 0, status.stderr);

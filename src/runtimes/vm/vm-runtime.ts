@@ -22,6 +22,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import type { AbortOptions } from '../../clock/clock.js';
 import { checkSpecBasics, graceRanOut } from '../common.js';
 import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError, toError } from '../../errors.js';
@@ -30,8 +31,16 @@ import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, Managed
 import { connectProtocolPort, protocolEndpointOf, protocolPortArgs, tokenLine } from './protocol-channel.js';
 import { QmpClient } from './qmp.js';
 
+/**
+ * `.maxwell/vm` in the repository (from `dist/src/runtimes/vm/`), where `scripts/build-vm-guest.sh`
+ * puts the guest: found from this module, whatever the working directory.
+ */
+export const VM_GUEST_DIR = fileURLToPath(new URL('../../../../.maxwell/vm/', import.meta.url));
+/** The guest kernel and initramfs that `scripts/build-vm-guest.sh` builds. */
+export const DEFAULT_VM_GUEST = { kernel: `${VM_GUEST_DIR}vmlinuz`, initrd: `${VM_GUEST_DIR}initramfs.gz` } as const;
+
 export interface VmRuntimeOptions {
-  /** Guest kernel and initramfs. @default .maxwell/vm/{vmlinuz,initramfs.gz} in the working directory */
+  /** Guest kernel and initramfs. @default {@link DEFAULT_VM_GUEST}: .maxwell/vm/{vmlinuz,initramfs.gz} in the repository */
   readonly kernel?: string;
   readonly initrd?: string;
   /** @default 'qemu-system-x86_64' */
@@ -58,8 +67,8 @@ interface Vm {
 
 function withDefaults(options: VmRuntimeOptions): Required<VmRuntimeOptions> {
   return {
-    kernel: options.kernel ?? join(process.cwd(), '.maxwell/vm/vmlinuz'),
-    initrd: options.initrd ?? join(process.cwd(), '.maxwell/vm/initramfs.gz'),
+    kernel: options.kernel ?? DEFAULT_VM_GUEST.kernel,
+    initrd: options.initrd ?? DEFAULT_VM_GUEST.initrd,
     qemu: options.qemu ?? 'qemu-system-x86_64',
     memoryMiB: options.memoryMiB ?? 256,
     bootTimeoutMs: options.bootTimeoutMs ?? 60_000,

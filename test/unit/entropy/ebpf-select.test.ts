@@ -5,6 +5,7 @@ import { FallbackEntropySource, selectEntropySource } from '../../../src/entropy
 import type { EntropyProvenance, EntropySource, EraseEvent, WatchedAgent } from '../../../src/market/entropy.js';
 import { erasedBytesByAgent } from '../../../src/market/entropy.js';
 import { repoPath } from '../../helpers/repo.js';
+import { until } from '../../helpers/wait.js';
 
 const FAKE_LOADER = repoPath('test/fixtures/ebpf/fake-loader.mjs');
 
@@ -121,7 +122,7 @@ test('a loader crash hands the watched agents to the estimate; what was measured
     source.watch({ agentId: 'a', pid: 10 });
     await ebpf.flush();
     source.watch({ agentId: 'b', pid: 11 }); // the fake loader dies on this third command
-    for (let i = 0; i < 200 && source.backend !== 'estimated'; i++) await new Promise((r) => setTimeout(r, 10));
+    await until('the fallback to the estimate', () => source.backend === 'estimated');
     assert.equal(source.backend, 'estimated');
     assert.match(fallbacks[0] ?? '', /^ebpf: the eBPF loader exited \(status 9\)/);
     const p = source.provenance();

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { createMonotonicClock } from '../../../src/clock/clock.js';
 import { ClearingEngine, EngineLoop, type EngineTick, type PlaneOffer } from '../../../src/market/engine.js';
 import { OrderBook, type BidMessage, type Plane } from '../../../src/market/order-book.js';
+import { until } from '../../helpers/wait.js';
 
 function cores(n: number, reserve = 0.01): Map<Plane, PlaneOffer> {
   return new Map([['cpu', { quality: Array.from({ length: n }, () => 1), reserve: Array.from({ length: n }, () => reserve), unit: Array.from({ length: n }, (_, i) => i) }]]);
@@ -88,7 +89,7 @@ test('the engine loop clears on a real clock, publishes every tick, and reports 
   const seen: EngineTick[] = [];
   const loop = new EngineLoop({ clock: createMonotonicClock(), engine, rateHz: 200, offers: () => cores(64, 0.05), onTick: (r) => seen.push(r) });
   await loop.start();
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await until('ten ticks', () => seen.length >= 10);
   const stats = await loop.stop();
   assert.ok(stats.ticks >= 10, `only ${String(stats.ticks)} ticks`);
   assert.equal(seen.length, stats.ticks);
@@ -116,7 +117,7 @@ test('a tick that throws is skipped, counted and reported; the loop goes on', as
     onTickError: (err, tick) => { errors.push(`${String(tick)}: ${err.message}`); },
   });
   await loop.start();
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await until('two failed ticks', () => errors.length >= 2);
   const stats = await loop.stop();
   assert.ok(stats.failedTicks >= 2, JSON.stringify(stats));
   assert.equal(errors.length, stats.failedTicks);

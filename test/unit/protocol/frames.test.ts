@@ -59,15 +59,14 @@ test('the decoder reassembles frames split anywhere and splits coalesced ones (p
   );
 });
 
-test('byte-by-byte delivery of a large frame decodes it once, with one copy', () => {
+test('byte-by-byte delivery of a large frame decodes it once', () => {
   const message = { type: 'work', primes: Array.from({ length: 2000 }, (_, i) => String(1_000_000_007 + i)) };
   const frame = encodeFrame(message);
   const decoder = new FrameDecoder();
-  const started = performance.now();
+  // Its cost (linear, one copy: no quadratic concatenation) is measured by `npm run bench`.
   const got = decodeAll(decoder, Array.from(frame, (b) => Uint8Array.of(b)));
-  // Quadratic concatenation of ~30 kB one byte at a time would take seconds; this is linear.
-  assert.ok(performance.now() - started < 2000);
   assert.deepEqual(got, [message]);
+  assert.equal(decoder.buffered, 0);
 });
 
 test('a frame inside one chunk is returned without copying', () => {

@@ -80,6 +80,9 @@ test('a counter that goes backwards without a wrap is not trusted and warns once
 
 test('RAPL readable by root only is reported as denied, with the fix', { skip: process.getuid?.() !== 0 ? 'needs root to create a root-only file' : false }, () => {
   const root = copyFixture('sysfs/intel-server');
+  // The copy keeps the checkout's modes: from a umask-077 checkout nobody else could read any of it.
+  const readable = spawnSync('chmod', ['-R', 'a+rX', root], { encoding: 'utf8' });
+  assert.equal(readable.status, 0, readable.stderr);
   const zones = ['intel-rapl:0', 'intel-rapl:0:0', 'intel-rapl:1', 'intel-rapl:1:0'];
   for (const z of zones) chmodSync(join(root, 'sys/class/powercap', z, 'energy_uj'), 0o400);
   chownSync(root, 65534, 65534);
@@ -89,7 +92,8 @@ test('RAPL readable by root only is reported as denied, with the fix', { skip: p
     const probe = await new m.PowercapRaplReader({ root: ${JSON.stringify(root)} }).probe();
     process.stdout.write(JSON.stringify(probe));
   })`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8' });
+  // From /tmp: uid 65534 may not be allowed into this process's working directory.
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, encoding: 'utf8', cwd: '/tmp' });
   assert.equal(run.status, 0, run.stderr);
   const probe = JSON.parse(run.stdout) as { state: string; reason: string };
   assert.equal(probe.state, 'denied');
