@@ -14,7 +14,7 @@ import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
 import { VmRuntime } from '../runtimes/vm/vm-runtime.js';
 import { WasmRuntime } from '../runtimes/wasm/wasm-runtime.js';
 import { Daemon, type DaemonMode } from './daemon.js';
-import { ThermalState } from './thermal.js';
+import { ThermalState, ownCpuS } from './thermal.js';
 
 export interface AssembleOptions {
   readonly mode?: DaemonMode;
@@ -32,6 +32,8 @@ export interface Assembled {
   readonly thermal: ThermalState;
   /** Which entropy source feeds the Landauer tax, and why that one. */
   readonly entropySource: string;
+  /** Maxwell's own CPU time so far, s: this process (getrusage) and the entropy source's helper processes. */
+  readonly maxwellCpuS: () => number;
   /** Stops the daemon, then the thermal state and the runtime (which removes its cgroups). */
   readonly close: () => Promise<void>;
 }
@@ -47,6 +49,9 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
     vm: () => VmRuntime.create({ tag: `${tag}-vm` }),
   });
   let thermal: ThermalState | undefined;
+  // The entropy source is chosen after the thermal state starts; its helpers' CPU is Maxwell's.
+  let entropyHelpers: () => number = () => 0;
+  const maxwellCpuS = (): number => ownCpuS() + entropyHelpers();
   try {
     // The twin models this machine's own cores: one plane per CPU the kernel schedules on.
     thermal = await ThermalState.start({
@@ -54,7 +59,7 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
       setpointC: config.control.setpointC,
       criticalC: config.daemon.criticalC,
       rateHz: config.daemon.rateHz,
-      foreignHeat: { policy: config.control.foreignHeat, managedCpu: () => runtime.managedCpu() },
+      foreignHeat: { policy: config.control.foreignHeat, managedCpu: () => runtime.managedCpu(), maxwellCpuS },
       ...(options.sensorsRoot === undefined ? {} : { sensorsRoot: options.sensorsRoot }),
     });
     let entropy = options.entropy;
@@ -64,6 +69,8 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
       entropy = selection.source;
       entropySource = `${selection.backend}: ${selection.reason}`;
     }
+    const chosen = entropy;
+    entropyHelpers = () => chosen.helperCpuS?.() ?? 0;
     const daemon = await Daemon.start({ config, mode: options.mode ?? 'market', runtime, thermal, entropy });
     const started = thermal;
     return {
@@ -71,6 +78,7 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
       runtime,
       thermal: started,
       entropySource,
+      maxwellCpuS,
       close: async () => {
         // Whatever fails on the way, the agents are stopped and the cgroups removed.
         try {

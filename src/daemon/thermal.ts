@@ -50,7 +50,18 @@ export interface ThermalOptions {
    * What to do about heat from processes that are not agents (foreign-heat.ts), and where the
    * agents' CPU time is counted. Without it the controllers hold the setpoint against all heat.
    */
-  readonly foreignHeat?: { readonly policy: ForeignHeatPolicy; readonly managedCpu: () => ManagedCpu | null };
+  readonly foreignHeat?: {
+    readonly policy: ForeignHeatPolicy;
+    readonly managedCpu: () => ManagedCpu | null;
+    /** Maxwell's own cumulative CPU, s: its process and its helpers. @default this process's getrusage */
+    readonly maxwellCpuS?: () => number;
+  };
+}
+
+/** This process's CPU time so far, s. */
+export function ownCpuS(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /** How far below the critical temperature compensation for foreign heat may raise a setpoint, K. */
@@ -144,10 +155,7 @@ export class ThermalState {
             riseK: coupling.map((row) => row.map((k) => params.coreResistanceKPerW * k * params.core.dynamicW)),
             managedCpu: foreign.managedCpu,
             readCpu: () => readMachineCpu(root),
-            selfCpuS: () => {
-              const u = process.cpuUsage();
-              return (u.user + u.system) / 1e6;
-            },
+            selfCpuS: foreign.maxwellCpuS ?? ownCpuS,
             now: parts.now,
           });
     this.#tick = {

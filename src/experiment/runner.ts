@@ -145,7 +145,7 @@ async function runArm(
     const series = { t: [] as number[], coreC: Array.from({ length: cores }, () => [] as number[]), packageW: [] as number[], corePrice: Array.from({ length: cores }, () => [] as number[]) };
     const wallets = new Map<string, number[]>(tracked.map((a) => [a.id, []]));
     const energy0 = daemon.energyJ();
-    const cpu0 = process.cpuUsage();
+    const cpu0 = assembled.maxwellCpuS();
     const machine0 = readMachineCpu();
     const managed0 = runtime.managedCpu()?.totalS ?? null;
     const t0 = performance.now();
@@ -176,14 +176,13 @@ async function runArm(
     const managed1 = runtime.managedCpu()?.totalS ?? null;
     // Again at the end: the temperature source now counts the sensor reads rejected during the arm.
     sources(armSources(assembled.thermal));
-    const cpu = process.cpuUsage(cpu0);
+    const cpuS = assembled.maxwellCpuS() - cpu0;
     const packageJ = daemon.energyJ() - energy0;
     if (arm === 'maxwell') entropySources.add(assembled.entropySource);
     const failed = daemon.snapshot().failedTicks;
     if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${arm}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
     const records = new Map(daemon.records().map((r) => [r.id, r]));
     const totalCpu = tracked.reduce((sum, a) => sum + a.cpuS, 0);
-    const cpuS = (cpu.user + cpu.system) / 1e6;
     // The agents' parent cgroup counts the CPU of agents that ended between two samples too.
     const agentsCpuS = managed0 !== null && managed1 !== null ? managed1 - managed0 : totalCpu;
     const load = loadShares(machine0, machine1, wallS, agentsCpuS, cpuS);
@@ -321,7 +320,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       temperature,
       agentEnergy: { provenance: 'modelled', source: 'package energy split by measured CPU time', note: 'per-agent joules = package joules × the agent’s share of all CPU time used on the machine (cgroup cpuacct ÷ /proc/stat busy); Maxwell’s process and everything else (“unmanaged”: other processes, the kernel) keep their own accounts; idle power is shared in proportion' },
       foreignLoad: { provenance: 'measured', source: '/proc/stat busy − the agents’ cgroup CPU − the daemon’s getrusage', note: 'CPU time of processes that are neither agents nor Maxwell, as a share of all cores over the arm; interrupts and softirqs count here' },
-      overhead: { provenance: 'measured', source: 'getrusage of the daemon process', note: 'CPU time of the process hosting the daemon (and this runner) over the arm, as a share of all cores' },
+      overhead: { provenance: 'measured', source: 'getrusage of the daemon process + /proc of its entropy helper', note: 'CPU time of the process hosting the daemon (and this runner) and of its entropy helper process (eBPF loader or bpftrace) over the arm, as a share of all cores' },
     },
     preflight,
     stopping,

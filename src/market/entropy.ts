@@ -58,6 +58,12 @@ export interface EntropySource {
   unwatch(agentId: string): void;
   /** Everything seen since the last drain, oldest first. Never throws for a vanished process. */
   drain(): readonly EraseEvent[];
+  /**
+   * CPU seconds used so far by the helper processes this source runs (the eBPF loader,
+   * bpftrace), ended ones included: Maxwell's own cost, not an agent's and not foreign load.
+   * Sources without helper processes leave it out.
+   */
+  helperCpuS?(): number;
   close(): Promise<void>;
 }
 

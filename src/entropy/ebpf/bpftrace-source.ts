@@ -19,6 +19,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { EntropyProvenance, EntropySource, EraseEvent, WatchedAgent } from '../../market/entropy.js';
+import { processCpuS } from '../../telemetry/procfs/machine-load.js';
 import { cgroupIdOf } from './ebpf-source.js';
 import type { EraseKindName } from './frames.js';
 
@@ -79,6 +80,8 @@ export class BpftraceEntropySource implements EntropySource {
   readonly #byTgid = new Map<number, string>();
   readonly #byCgroup = new Map<number, string>();
   #events: EraseEvent[] = [];
+  /** CPU of bpftrace runs already replaced or stopped, s (read just before each was stopped). */
+  #retiredCpuS = 0;
   #current: Run | undefined;
   #lost = 0;
   #failure: Error | undefined;
@@ -125,6 +128,11 @@ export class BpftraceEntropySource implements EntropySource {
     return out;
   }
 
+  /** CPU seconds of every bpftrace run so far: the live one's from /proc, the ended ones' as last read. */
+  helperCpuS(): number {
+    return this.#retiredCpuS + processCpuS(this.#current?.child.pid);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#restart);
@@ -132,6 +140,7 @@ export class BpftraceEntropySource implements EntropySource {
     for (const w of this.#waiters.splice(0)) w();
     await this.#chain;
     const run = this.#current;
+    if (run !== undefined) this.#retiredCpuS += processCpuS(run.child.pid);
     this.#current = undefined;
     if (run !== undefined) await stop(run);
   }
@@ -154,6 +163,7 @@ export class BpftraceEntropySource implements EntropySource {
     const old = this.#current;
     if (tgids.length === 0 && cgroups.length === 0) {
       this.#current = undefined;
+      if (old !== undefined) this.#retiredCpuS += processCpuS(old.child.pid);
       if (old !== undefined) await stop(old);
       this.#prune();
       return;
@@ -170,7 +180,10 @@ export class BpftraceEntropySource implements EntropySource {
     if (old !== undefined) {
       old.untilNs = switchNs;
       // Let the old run's last lines (before the switch) arrive, then stop it.
-      setTimeout(() => { void stop(old); }, 250);
+      setTimeout(() => {
+        this.#retiredCpuS += processCpuS(old.child.pid);
+        void stop(old);
+      }, 250);
     }
     this.#current = next;
     this.#prune();

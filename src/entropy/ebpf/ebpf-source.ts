@@ -13,6 +13,7 @@ import { statSync, statfsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { EbpfCommandError, EbpfUnavailableError, toError } from '../../errors.js';
 import type { EntropyProvenance, EntropySource, EraseEvent, WatchedAgent } from '../../market/entropy.js';
+import { processCpuS } from '../../telemetry/procfs/machine-load.js';
 import { DEFAULT_LOADER_PATH } from './paths.js';
 import { EraseLog, FrameDecoder, eraseKindName, type LoaderHello, type LoaderStats, type Transport } from './frames.js';
 
@@ -78,6 +79,7 @@ export class EbpfEntropySource implements EntropySource {
   readonly #tagToAgent = new Map<number, string>();
   readonly #agentToTag = new Map<string, number>();
   readonly #retired = new Map<number, number>();
+  #loaderCpuS = 0;
   readonly #pending: PendingCommand[] = [];
   #stderr: string;
   #nextTag = 1;
@@ -195,6 +197,13 @@ export class EbpfEntropySource implements EntropySource {
   /** The tail of the loader's stderr and LOG frames. */
   get loaderMessages(): string {
     return this.#stderr;
+  }
+
+  /** The loader's CPU time so far, s (its last reading once it has ended). */
+  helperCpuS(): number {
+    const now = processCpuS(this.hello.pid);
+    if (now > this.#loaderCpuS) this.#loaderCpuS = now;
+    return this.#loaderCpuS;
   }
 
   /** Loader process id (for measuring its CPU time). */
@@ -320,6 +329,7 @@ export class EbpfEntropySource implements EntropySource {
 
   async close(): Promise<void> {
     if (this.#closing) return this.#exited;
+    this.helperCpuS(); // the last reading before the loader ends
     this.#closing = true;
     this.#loader.stdin.end('quit\n');
     const timer = setTimeout(() => this.#loader.kill('SIGKILL'), 3000);

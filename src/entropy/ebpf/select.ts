@@ -57,6 +57,7 @@ export class FallbackEntropySource implements EntropySource {
   #fellBack: { from: EntropyBackend; why: string; lostBefore: number } | undefined;
   #carried: readonly EraseEvent[] = [];
   #closing: Promise<void> | undefined;
+  #failedHelperCpuS = 0;
 
   constructor(active: EntropySource, backend: EntropyBackend, estimated: () => EntropySource, onFallback?: (from: EntropyBackend, error: Error) => void) {
     this.#active = active;
@@ -108,6 +109,7 @@ export class FallbackEntropySource implements EntropySource {
     if (this.#backend === 'estimated' || this.#closing !== undefined) return;
     const failed = this.#active;
     const from = this.#backend;
+    this.#failedHelperCpuS += failed.helperCpuS?.() ?? 0;
     // What the dead source delivered before it died is still real: hand it on at the next drain.
     this.#carried = failed.drain();
     this.#fellBack = { from, why: error.message, lostBefore: failed.provenance().lostEvents };
@@ -123,6 +125,11 @@ export class FallbackEntropySource implements EntropySource {
     for (const agent of this.#agents.values()) next.watch(agent);
     void failed.close().catch(() => undefined);
     this.#onFallback?.(from, error);
+  }
+
+  /** Helper CPU of the source in use and of the one it fell back from. */
+  helperCpuS(): number {
+    return this.#failedHelperCpuS + (this.#active.helperCpuS?.() ?? 0);
   }
 
   close(): Promise<void> {

@@ -81,6 +81,19 @@ export function loadShares(before: MachineCpu, after: MachineCpu, wallS: number,
   return { wallS, cpus, busyS, foreignS, foreignFraction: foreignS / capacity, stealFraction: Math.max(0, after.stealS - before.stealS) / capacity };
 }
 
+/** CPU time (utime + stime, s) of one process from /proc/PID/stat, or 0 when it is gone. */
+export function processCpuS(pid: number | undefined, root = '/'): number {
+  if (pid === undefined || !(pid > 0)) return 0;
+  try {
+    const text = readFileSync(join(root, 'proc', String(pid), 'stat'), 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const cpuS = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+    return Number.isFinite(cpuS) ? cpuS : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU time (utime + stime, s) and name of every process, from /proc/PID/stat. */
 export function readProcessCpu(root = '/'): Map<number, { name: string; cpuS: number }> {
   const out = new Map<number, { name: string; cpuS: number }>();
