@@ -82,6 +82,8 @@ export class BpftraceEntropySource implements EntropySource {
   #events: EraseEvent[] = [];
   /** CPU of bpftrace runs already replaced or stopped, s (read just before each was stopped). */
   #retiredCpuS = 0;
+  /** Runs being stopped, with their CPU as last read. */
+  readonly #stopping = new Set<{ cpuS: number }>();
   #current: Run | undefined;
   #lost = 0;
   #failure: Error | undefined;
@@ -128,9 +130,25 @@ export class BpftraceEntropySource implements EntropySource {
     return out;
   }
 
-  /** CPU seconds of every bpftrace run so far: the live one's from /proc, the ended ones' as last read. */
+  /** CPU seconds of every bpftrace run so far: live and stopping ones from /proc, ended ones as last read. */
   helperCpuS(): number {
-    return this.#retiredCpuS + processCpuS(this.#current?.child.pid);
+    let cpu = this.#retiredCpuS + processCpuS(this.#current?.child.pid);
+    for (const run of this.#stopping) cpu += run.cpuS;
+    return cpu;
+  }
+
+  /** Stops a run, reading its CPU until it has exited (a reaped process leaves nothing in /proc). */
+  async #retire(run: Run): Promise<void> {
+    const stopping = { cpuS: processCpuS(run.child.pid) };
+    this.#stopping.add(stopping);
+    const poll = setInterval(() => { stopping.cpuS = Math.max(stopping.cpuS, processCpuS(run.child.pid)); }, 20);
+    try {
+      await stop(run);
+    } finally {
+      clearInterval(poll);
+      this.#stopping.delete(stopping);
+      this.#retiredCpuS += stopping.cpuS;
+    }
   }
 
   async close(): Promise<void> {
@@ -140,9 +158,8 @@ export class BpftraceEntropySource implements EntropySource {
     for (const w of this.#waiters.splice(0)) w();
     await this.#chain;
     const run = this.#current;
-    if (run !== undefined) this.#retiredCpuS += processCpuS(run.child.pid);
     this.#current = undefined;
-    if (run !== undefined) await stop(run);
+    if (run !== undefined) await this.#retire(run);
   }
 
   #schedule(): void {
@@ -163,8 +180,7 @@ export class BpftraceEntropySource implements EntropySource {
     const old = this.#current;
     if (tgids.length === 0 && cgroups.length === 0) {
       this.#current = undefined;
-      if (old !== undefined) this.#retiredCpuS += processCpuS(old.child.pid);
-      if (old !== undefined) await stop(old);
+      if (old !== undefined) await this.#retire(old);
       this.#prune();
       return;
     }
@@ -180,10 +196,7 @@ export class BpftraceEntropySource implements EntropySource {
     if (old !== undefined) {
       old.untilNs = switchNs;
       // Let the old run's last lines (before the switch) arrive, then stop it.
-      setTimeout(() => {
-        this.#retiredCpuS += processCpuS(old.child.pid);
-        void stop(old);
-      }, 250);
+      setTimeout(() => { void this.#retire(old); }, 250);
     }
     this.#current = next;
     this.#prune();
