@@ -319,7 +319,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       energy,
       temperature,
       agentEnergy: { provenance: 'modelled', source: 'package energy split by measured CPU time', note: 'per-agent joules = package joules × the agent’s share of all CPU time used on the machine (cgroup cpuacct ÷ /proc/stat busy); Maxwell’s process and everything else (“unmanaged”: other processes, the kernel) keep their own accounts; idle power is shared in proportion' },
-      foreignLoad: { provenance: 'measured', source: '/proc/stat busy − the agents’ cgroup CPU − the daemon’s getrusage', note: 'CPU time of processes that are neither agents nor Maxwell, as a share of all cores over the arm; interrupts and softirqs count here' },
+      foreignLoad: { provenance: 'measured', source: '/proc/stat busy − the agents’ cgroup CPU − Maxwell’s (getrusage and its entropy helper)', note: 'CPU time of processes that are neither agents nor Maxwell, as a share of all cores over the arm; interrupts and softirqs count here' },
       overhead: { provenance: 'measured', source: 'getrusage of the daemon process + /proc of its entropy helper', note: 'CPU time of the process hosting the daemon (and this runner) and of its entropy helper process (eBPF loader or bpftrace) over the arm, as a share of all cores' },
     },
     preflight,
