@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,8 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { assembleDaemon } from '../../src/daemon/assemble.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
-import { readMachineCpu } from '../../src/telemetry/procfs/machine-load.js';
-import { USER_HZ } from '../../src/telemetry/procfs/proc-stat.js';
+import { processCpuS, readMachineCpu } from '../../src/telemetry/procfs/machine-load.js';
 import { copyFixture, writeAttribute } from '../helpers/fixtures.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
@@ -230,9 +229,3 @@ test('a process that is no agent shows as foreign load, the agents\' own CPU doe
   assert.ok(snapshot.planes.some((p) => p.setpointC > 80), `setpoints ${snapshot.planes.map((p) => p.setpointC).join(', ')}`);
   assert.ok(snapshot.planes.every((p) => p.setpointC <= 90), 'never above critical − 5 °C');
 });
-
-function processCpuS(pid: number): number {
-  const text = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-}

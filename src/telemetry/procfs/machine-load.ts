@@ -81,14 +81,19 @@ export function loadShares(before: MachineCpu, after: MachineCpu, wallS: number,
   return { wallS, cpus, busyS, foreignS, foreignFraction: foreignS / capacity, stealFraction: Math.max(0, after.stealS - before.stealS) / capacity };
 }
 
-/** CPU time (utime + stime, s) of one process from /proc/PID/stat, or 0 when it is gone. */
+/** Name and CPU time (utime + stime, s) from the text of /proc/PID/stat (the name may hold spaces and parentheses). */
+export function parseProcessStat(text: string): { name: string; cpuS: number } {
+  const close = text.lastIndexOf(')');
+  const fields = text.slice(close + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  return { name: text.slice(text.indexOf('(') + 1, close), cpuS: Number.isFinite(cpuS) ? cpuS : 0 };
+}
+
+/** CPU time (utime + stime, s) of one process, or 0 when it is gone. */
 export function processCpuS(pid: number | undefined, root = '/'): number {
   if (pid === undefined || !(pid > 0)) return 0;
   try {
-    const text = readFileSync(join(root, 'proc', String(pid), 'stat'), 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const cpuS = (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-    return Number.isFinite(cpuS) ? cpuS : 0;
+    return parseProcessStat(readFileSync(join(root, 'proc', String(pid), 'stat'), 'utf8')).cpuS;
   } catch {
     return 0;
   }
@@ -106,12 +111,7 @@ export function readProcessCpu(root = '/'): Map<number, { name: string; cpuS: nu
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const text = readFileSync(join(root, 'proc', entry, 'stat'), 'utf8');
-      // The name is in parentheses and may hold spaces; fields after it are space-separated.
-      const close = text.lastIndexOf(')');
-      const name = text.slice(text.indexOf('(') + 1, close);
-      const fields = text.slice(close + 2).split(' ');
-      out.set(Number(entry), { name, cpuS: (Number(fields[11]) + Number(fields[12])) / USER_HZ });
+      out.set(Number(entry), parseProcessStat(readFileSync(join(root, 'proc', entry, 'stat'), 'utf8')));
     } catch {
       // The process ended between the listing and the read.
     }

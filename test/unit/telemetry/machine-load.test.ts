@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { loadShares, parseMachineCpu, readMachineCpu, samplePreflightLoad } from '../../../src/telemetry/procfs/machine-load.js';
+import { loadShares, parseMachineCpu, parseProcessStat, processCpuS, readMachineCpu, samplePreflightLoad } from '../../../src/telemetry/procfs/machine-load.js';
 import { USER_HZ } from '../../../src/telemetry/procfs/proc-stat.js';
 import { until } from '../../helpers/wait.js';
 
@@ -29,12 +28,6 @@ test('foreign load is busy time less the agents and Maxwell, as a share of the m
   assert.ok(Math.abs(shares.stealFraction - 0.1) < 1e-9);
   assert.equal(loadShares(before, after, 1, 2, 0).foreignS, 0, 'agents counted above busy (counter skew) leave no negative load');
 });
-
-function processCpuS(pid: number): number {
-  const text = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-}
 
 test('a real spinning process shows as foreign load, and the pre-flight check names it', { skip: process.platform !== 'linux' ? 'needs /proc' : false, timeout: 30_000 }, async (t) => {
   const spinner = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
@@ -63,4 +56,9 @@ test('a real spinning process shows as foreign load, and the pre-flight check na
   const third = sample.top[2]?.cpuFraction ?? 0;
   assert.ok(sample.top.some((p) => p.pid === pid) || third >= spinnerShare, `the spinner (pid ${String(pid)}, ≥ ${spinnerShare.toFixed(2)} of a CPU) is among the busiest: ${JSON.stringify(sample.top)}`);
   assert.ok(sample.busyFraction > 0, 'the machine is busy');
+});
+
+test('/proc/PID/stat: a name with spaces and parentheses does not shift the CPU fields', () => {
+  const fields = ['S', '1', '1', '1', '0', '-1', '4194304', '100', '0', '0', '0', '250', '50'];
+  assert.deepEqual(parseProcessStat(`42 (my (odd) name) ${fields.join(' ')} 0 0 20 0 1`), { name: 'my (odd) name', cpuS: 300 / USER_HZ });
 });
