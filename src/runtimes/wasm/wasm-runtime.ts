@@ -190,7 +190,9 @@ export class WasmRuntime implements AgentRuntime {
     });
     this.#agents.set(spec.id, agent);
     const outcome = await Promise.race([
-      readyPromise.then(() => this.#clock.sleep(seconds(this.#graceMs / 1000))).then(() => null),
+      // With no grace the start ends once the module is instantiated, before any later message
+      // (a timer of 0 ms let a module that exits at once win the race and count as a failed start).
+      readyPromise.then(() => (this.#graceMs > 0 ? this.#clock.sleep(seconds(this.#graceMs / 1000)) : undefined)).then(() => null),
       agent.exited,
     ]);
     if (outcome !== null && outcome.code !== 0) {
