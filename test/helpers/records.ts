@@ -14,8 +14,11 @@ export interface SyntheticStep {
   readonly seed?: number;
 }
 
-/** Samples an exact FOPDT step response, optionally with Gaussian noise. */
-export function syntheticStep(s: SyntheticStep): StepRecord {
+/**
+ * Samples `response(x)` (x: seconds since the step) at `sampleHz` from 1/`sampleHz` on, adding
+ * seeded Gaussian noise of σ `noise`.
+ */
+function sampleStep(s: Pick<SyntheticStep, 'preStepS' | 'postStepS' | 'sampleHz' | 'noise' | 'seed'>, response: (x: number) => number): StepRecord {
   const random = new SeededRandom(s.seed ?? 1);
   const count = Math.round((s.preStepS + s.postStepS) * s.sampleHz);
   const timesS = new Float64Array(count);
@@ -23,9 +26,14 @@ export function syntheticStep(s: SyntheticStep): StepRecord {
   for (let k = 0; k < count; k++) {
     const t = (k + 1) / s.sampleHz;
     timesS[k] = t;
-    values[k] = fopdtResponse(t - s.preStepS, s.initial, s.gain, s.tauS, s.deadTimeS) + (s.noise ?? 0) * random.normal();
+    values[k] = response(t - s.preStepS) + (s.noise ?? 0) * random.normal();
   }
   return { timesS, values, stepTimeS: s.preStepS };
+}
+
+/** Samples an exact FOPDT step response, optionally with Gaussian noise. */
+export function syntheticStep(s: SyntheticStep): StepRecord {
+  return sampleStep(s, (x) => fopdtResponse(x, s.initial, s.gain, s.tauS, s.deadTimeS));
 }
 
 /**
@@ -34,18 +42,7 @@ export function syntheticStep(s: SyntheticStep): StepRecord {
  * like {@link syntheticStep}. Issue 12's case is τ₁ 0.4 s, τ₂ 3 s, σ 0.5, 100 Hz.
  */
 export function twoPoleStep(s: Omit<SyntheticStep, 'tauS' | 'deadTimeS'> & { readonly tau1S: number; readonly tau2S: number }): StepRecord {
-  const random = new SeededRandom(s.seed ?? 1);
-  const count = Math.round((s.preStepS + s.postStepS) * s.sampleHz);
-  const timesS = new Float64Array(count);
-  const values = new Float64Array(count);
-  for (let k = 0; k < count; k++) {
-    const t = (k + 1) / s.sampleHz;
-    const x = t - s.preStepS;
-    const shape = x < 0 ? 0 : 1 - 0.5 * Math.exp(-x / s.tau1S) - 0.5 * Math.exp(-x / s.tau2S);
-    timesS[k] = t;
-    values[k] = s.initial + s.gain * shape + (s.noise ?? 0) * random.normal();
-  }
-  return { timesS, values, stepTimeS: s.preStepS };
+  return sampleStep(s, (x) => s.initial + s.gain * (x < 0 ? 0 : 1 - 0.5 * Math.exp(-x / s.tau1S) - 0.5 * Math.exp(-x / s.tau2S)));
 }
 
 /**
