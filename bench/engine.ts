@@ -9,7 +9,8 @@
  */
 import { createMonotonicClock } from '../src/clock/clock.js';
 import { SeededRandom } from '../src/internal/seeded-random.js';
-import { ClearingEngine, EngineLoop, type PlaneOffer } from '../src/market/engine.js';
+import { TickLoop } from '../src/daemon/tick-loop.js';
+import { ClearingEngine, type PlaneOffer } from '../src/market/engine.js';
 import { OrderBook, type Plane } from '../src/market/order-book.js';
 
 export interface EngineRateRow {
@@ -67,7 +68,15 @@ export async function benchEngine(durationS = 4, agents = 64, cores = 64, rates:
   const rows: EngineRateRow[] = [];
   for (const rateHz of rates) {
     let clearingMs = 0;
-    const loop = new EngineLoop({ clock, engine, rateHz, offers: () => offers, onTick: (r) => (clearingMs += r.costMs) });
+    const loop = new TickLoop({
+      clock,
+      rateHz,
+      step: (tick) => {
+        const costMs = engine.clearTick(tick, offers).costMs;
+        clearingMs += costMs;
+        return costMs;
+      },
+    });
     const before = process.cpuUsage();
     const started = performance.now();
     await loop.start();

@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'MXW_ERR_AGENT_UNKNOWN',
   'MXW_ERR_AGENT_EXISTS',
   'MXW_ERR_AGENT_SPEC',
+  'MXW_ERR_AGENT_ID',
   'MXW_ERR_AGENT_START',
   'MXW_ERR_AGENT_STATE',
   'MXW_ERR_AGENT_UNSUPPORTED',
@@ -159,6 +160,8 @@ export const AgentUnknownError = defineError('AgentUnknownError', 'MXW_ERR_AGENT
 export const AgentExistsError = defineError('AgentExistsError', 'MXW_ERR_AGENT_EXISTS');
 /** An agent spec is invalid (id, command, limits). */
 export const AgentSpecError = defineError('AgentSpecError', 'MXW_ERR_AGENT_SPEC');
+/** A string is not an agent id (`agent-id.ts`: one rule for the API, the daemon, the protocol, the runtimes and the ledger). */
+export const AgentIdError = defineError('AgentIdError', 'MXW_ERR_AGENT_ID');
 /** An agent could not be started (command not found, exited at once, could not join its cgroups). */
 export const AgentStartError = defineError('AgentStartError', 'MXW_ERR_AGENT_START');
 /** The operation does not fit the agent's state (e.g. pausing an agent that has exited). */

@@ -7,7 +7,8 @@
  * serialiser writes any bigint as its decimal string and any non-finite number as `null`.
  */
 import { z } from 'zod';
-import { ApiValidationError } from '../errors.js';
+import { AGENT_ID_PATTERN, AGENT_ID_RULE } from '../agent-id.js';
+import { AgentIdError, ApiValidationError } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { LedgerTotals, VerifyReport } from '../ledger/verify.js';
 import { MAX_BID_J } from '../market/clearing.js';
@@ -31,12 +32,12 @@ const MAX_ENV = 64;
 const MIN_MEMORY_BYTES = 1024 * 1024;
 const MAX_MEMORY_BYTES = 2 ** 40;
 
-/** Agent ids: what ledger accounts (`agent:<id>`) accept. */
-export const AGENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Variables the daemon sets for every agent; a spawn request may not override them. */
 const RESERVED_ENV = new Set(['MAXWELL_SOCKET', 'MAXWELL_TOKEN', 'MAXWELL_AGENT_ID']);
 
-const agentId = z.string().regex(AGENT_ID_PATTERN, 'an agent id is 1–64 letters, digits, "_" or "-"');
+/** Agent ids: the one rule (agent-id.ts); a bad one is `MXW_ERR_AGENT_ID`, as deeper down (see parseRequest). */
+const agentId = z.string().regex(AGENT_ID_PATTERN, AGENT_ID_RULE);
+const ID_FIELDS: ReadonlySet<string> = new Set(['id', 'agentId']);
 const joules = (max: number) => z.number().positive().max(max);
 
 /** A bid as the API takes it (`PUT /v1/agents/:id/bid`, and the opening bid of a spawn). */
@@ -105,6 +106,7 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, whe
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = [where, ...(issue?.path ?? []).map(String)].join('.');
+  if (issue?.path.length === 1 && ID_FIELDS.has(String(issue.path[0]))) throw new AgentIdError(`${path}: ${issue.message}`);
   throw new ApiValidationError(`${path}: ${issue?.message ?? 'invalid'}`);
 }
 

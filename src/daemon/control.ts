@@ -9,7 +9,8 @@ import type { LedgerEntry } from '../ledger/entries.js';
 import type { SubmitOutcome, Plane } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
 
-export type AgentRole = 'scientist' | 'leech' | 'other';
+export type { AgentPhase, AgentRole, AgentView, Decision, WalletView } from '../session/types.js';
+import type { AgentRole, AgentView, Decision, WalletView } from '../session/types.js';
 
 export interface SpawnRequest {
   /** Letters, digits, `_`, `-`; generated when absent. */
@@ -28,46 +29,6 @@ export interface SpawnRequest {
   readonly role?: AgentRole;
   readonly memoryLimitBytes?: number;
   readonly env?: Readonly<Record<string, string>>;
-}
-
-export type AgentPhase = 'starting' | 'running' | 'paused' | 'dying' | 'dead';
-
-export interface AgentView {
-  readonly id: string;
-  readonly role: AgentRole;
-  readonly runtime: RuntimeKind;
-  /** The process id (for a VM: its QEMU process; null for a WASM agent, which is a thread). */
-  readonly pid: number | null;
-  readonly phase: AgentPhase;
-  readonly balanceJ: number;
-  readonly bid: { readonly pricePerQuantumJ: number; readonly budgetJ: number; readonly plane: Plane } | null;
-  /** Quanta won and joules paid since start. */
-  readonly quantaWon: number;
-  readonly paidJ: number;
-  readonly incomeJ: number;
-  readonly taxJ: number;
-  readonly verifiedPrimes: number;
-  readonly connected: boolean;
-  readonly startedAtMs: number;
-  /** Set once dead: why, and how long it lived. */
-  readonly ended: { readonly reason: string; readonly survivalMs: number; readonly finalBalanceJ: number } | null;
-}
-
-export interface WalletView {
-  readonly agentId: string;
-  readonly balanceJ: number;
-  readonly balanceMicroJ: string;
-}
-
-/** One line of the explainable decision log: what Maxwell did and which input made it do so. */
-export interface Decision {
-  readonly tick: number;
-  readonly atMs: number;
-  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued';
-  readonly agentId: string | null;
-  readonly plane: Plane | null;
-  /** The cause in words, naming the sensor, price, bid or balance, e.g. "outbid: 0.012 J < clearing 0.020 J on core 1". */
-  readonly because: string;
 }
 
 export interface PlaneSnapshot {

@@ -5,6 +5,7 @@
  * never blocks the tick and the latest wish always wins. Everything it changed it restores.
  */
 import type { AgentRuntime } from '../runtimes/runtime.js';
+import type { EnforcementPort } from '../session/ports.js';
 
 interface Target {
   run: boolean;
@@ -43,7 +44,7 @@ export interface EnforcerStats {
   readonly failures: number;
 }
 
-export class Enforcer {
+export class Enforcer implements EnforcementPort {
   readonly #runtime: AgentRuntime;
   readonly #slots = new Map<string, Slot>();
   #stats = { pauses: 0, resumes: 0, pins: 0, quotas: 0, failures: 0 };
@@ -58,7 +59,7 @@ export class Enforcer {
   }
 
   /** A new agent, running unpinned; `pinning`: pin it to the core it wins (off for agents that cannot be pinned). */
-  admit(agentId: string, pinning = true): void {
+  admit(agentId: string, pinning: boolean): void {
     this.#slots.set(agentId, { pinning, desired: { run: true, core: null, share: null }, actual: { run: true, core: null, share: null }, shareWrittenAtMs: Number.NEGATIVE_INFINITY, busy: false, gone: false });
   }
 
@@ -143,6 +144,11 @@ export class Enforcer {
         this.#reconcile(agentId, slot);
       });
     this.#idle = Promise.all([this.#idle, done]).then(() => undefined);
+  }
+
+  /** SIGTERM, then SIGKILL after `graceS` (the runtime thaws a paused agent first); never rejects. */
+  terminate(agentId: string, graceS: number): void {
+    void this.#runtime.stop(agentId, { graceS }).catch(() => undefined);
   }
 
   /** Resumes, unthrottles and unpins every agent still here, and waits for all calls in flight. */

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MaxwellConfig } from '../config/schema.js';
-import { assembleDaemon } from '../daemon/assemble.js';
+import { assembleDaemon } from '../daemon/components.js';
 import type { ThermalState } from '../daemon/thermal.js';
 import { DEFAULT_PRICING } from '../market/pricing.js';
 import { attributeTick } from '../telemetry/attribution.js';

@@ -7,6 +7,7 @@
  * Each kind allows one shape of transfer; anything else is a bug in the caller and is refused.
  */
 import { createHash } from 'node:crypto';
+import { AGENT_ID_PATTERN, parseAgentId } from '../agent-id.js';
 import { LedgerTransferError } from '../errors.js';
 
 /** The system accounts; agents' accounts are `agent:<id>`. */
@@ -39,7 +40,7 @@ export interface LedgerEntry extends Transfer {
   readonly hash: string;
 }
 
-const AGENT_ACCOUNT = /^agent:[A-Za-z0-9_-]{1,64}$/;
+const AGENT_ACCOUNT = new RegExp(`^agent:${AGENT_ID_PATTERN.source.slice(1)}`);
 export const MAX_MEMO_LENGTH = 200;
 /** SQLite INTEGER is a signed 64-bit value; no single amount may come near it. */
 export const MAX_AMOUNT_MICRO_J = 2n ** 62n;
@@ -62,9 +63,7 @@ const SHAPES: Readonly<Record<EntryKind, readonly (readonly [Side, Side])[]>> = 
 };
 
 export function agentAccount(agentId: string): AccountId {
-  const account = `agent:${agentId}` as const;
-  if (!AGENT_ACCOUNT.test(account)) throw new LedgerTransferError(`invalid agent id for an account: ${JSON.stringify(agentId)}`);
-  return account;
+  return `agent:${parseAgentId(agentId)}` as const;
 }
 
 export function isAccountId(value: string): value is AccountId {

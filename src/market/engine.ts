@@ -5,11 +5,9 @@
  * Per plane the offer is a list of slots (one per quantum the controller allows this tick),
  * best first: cooler, unthrottled cores have higher quality and lower reserve. Budgets are
  * the smaller of the bid's own budget and what the agent's wallet holds (`walletJ`), so no
- * award can exceed a balance. Arrays are reused between ticks; a tick allocates only its awards.
+ * award can exceed a balance. Everything is reused between ticks, the result too (its awards
+ * and counts are valid until the next `clearTick`): the 100 Hz path allocates nothing here.
  */
-import type { Clock } from '../clock/clock.js';
-import { toError } from '../errors.js';
-import { LatencyHistogram, Sampler, type WaitUntil } from '../telemetry/sampler.js';
 import { Clearing, BID_OUTCOMES, type BidOutcome, type ClearingMode } from './clearing.js';
 import { PLANES, type OrderBook, type Plane, type StandingBid } from './order-book.js';
 
@@ -30,6 +28,8 @@ export interface Award {
   readonly unit: number;
   readonly paymentJ: number;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface EngineTick {
   readonly tick: number;
@@ -74,6 +74,11 @@ export class ClearingEngine {
   readonly #nowMs: () => number;
   readonly #tieRotation: number;
   readonly #planes = new Map<Plane, PlaneArrays>(PLANES.map((p) => [p, new PlaneArrays()]));
+  readonly #outcomes = Object.fromEntries(BID_OUTCOMES.map((o) => [o, 0])) as Record<BidOutcome, number>;
+  /** Award objects, kept between ticks; `#awards` holds this tick's first `length` of them. */
+  readonly #pool: Mutable<Award>[] = [];
+  readonly #awards: Award[] = [];
+  readonly #result: Mutable<EngineTick> = { tick: 0, awards: this.#awards, outcomes: this.#outcomes, costMs: 0 };
 
   constructor(options: ClearingEngineOptions) {
     this.#book = options.book;
@@ -87,13 +92,18 @@ export class ClearingEngine {
     return this.#mode;
   }
 
-  /** Clears `offers` (planes with no offer sell nothing) against the standing bids. */
+  /**
+   * Clears `offers` (planes with no offer sell nothing) against the standing bids. The result
+   * is reused by the next call: copy what must outlive the tick.
+   */
   clearTick(tick: number, offers: ReadonlyMap<Plane, PlaneOffer>): EngineTick {
     const started = this.#nowMs();
     for (const arrays of this.#planes.values()) arrays.bidders.length = 0;
     for (const bid of this.#book.bids()) this.#planes.get(bid.plane)?.bidders.push(bid);
-    const outcomes = Object.fromEntries(BID_OUTCOMES.map((o) => [o, 0])) as Record<BidOutcome, number>;
-    const awards: Award[] = [];
+    const outcomes = this.#outcomes;
+    for (let o = 0; o < BID_OUTCOMES.length; o++) outcomes[BID_OUTCOMES[o] as BidOutcome] = 0;
+    const awards = this.#awards;
+    awards.length = 0;
     for (const [plane, arrays] of this.#planes) {
       const offer = offers.get(plane);
       const n = arrays.bidders.length;
@@ -117,95 +127,29 @@ export class ClearingEngine {
         const slot = c.slotOf[i] ?? -1;
         if (slot >= 0) {
           const bid = arrays.bidders[i] as StandingBid;
-          awards.push({ agentId: bid.agentId, plane, slot, unit: offer.unit[slot] ?? slot, paymentJ: c.payment[i] ?? 0 });
+          this.#award(bid.agentId, plane, slot, offer.unit[slot] ?? slot, c.payment[i] ?? 0);
         }
       }
     }
-    return { tick, awards, outcomes, costMs: this.#nowMs() - started };
-  }
-}
-
-export interface EngineLoopOptions {
-  readonly clock: Clock;
-  readonly engine: ClearingEngine;
-  /** @default 100 */
-  readonly rateHz?: number;
-  /** What each plane offers at this tick (from the controllers and pricing). */
-  readonly offers: (tick: number) => ReadonlyMap<Plane, PlaneOffer>;
-  /** Receives every cleared tick (enforcement, metering, the ledger). */
-  readonly onTick: (result: EngineTick) => void;
-  /**
-   * Called when a tick failed (the offer, the clearing or `onTick` threw): the tick is skipped,
-   * the loop goes on, and the failure is counted in `stats().failedTicks`.
-   */
-  readonly onTickError?: (error: Error, tick: number) => void;
-  readonly waitUntil?: WaitUntil;
-}
-
-export interface EngineLoopStats {
-  readonly ticks: number;
-  readonly missedTicks: number;
-  readonly jitterP99Ms: number;
-  /** Clearing cost per tick, ms (10 µs bins). */
-  readonly clearP50Ms: number;
-  readonly clearP99Ms: number;
-  readonly clearMaxMs: number;
-  readonly rateHz: number;
-  /** Ticks skipped because something threw (see `onTickError`). */
-  readonly failedTicks: number;
-}
-
-/**
- * The engine on a clock: ticks on an absolute grid (the sampler's loop, with no readers), so
- * lateness never accumulates and missed ticks are counted, not queued.
- */
-export class EngineLoop {
-  readonly #loop: Sampler;
-  readonly #cost = new LatencyHistogram();
-  #tick = 0;
-  #failedTicks = 0;
-
-  constructor(options: EngineLoopOptions) {
-    this.#loop = new Sampler({
-      clock: options.clock,
-      rateHz: options.rateHz ?? 100,
-      readers: [],
-      ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }),
-      onTick: () => {
-        const tick = this.#tick++;
-        // Caught here, not by the sampler (which would only warn): a failed tick must be seen.
-        try {
-          const result = options.engine.clearTick(tick, options.offers(tick));
-          this.#cost.record(result.costMs);
-          options.onTick(result);
-        } catch (err) {
-          this.#failedTicks++;
-          options.onTickError?.(toError(err), tick);
-        }
-      },
-    });
+    const result = this.#result;
+    result.tick = tick;
+    result.costMs = this.#nowMs() - started;
+    return result;
   }
 
-  start(): Promise<void> {
-    return this.#loop.start();
-  }
-
-  async stop(): Promise<EngineLoopStats> {
-    await this.#loop.stop();
-    return this.stats();
-  }
-
-  stats(): EngineLoopStats {
-    const loop = this.#loop.stats();
-    return {
-      ticks: loop.ticks,
-      missedTicks: loop.missedTicks,
-      jitterP99Ms: loop.jitterP99Ms,
-      clearP50Ms: this.#cost.quantile(0.5),
-      clearP99Ms: this.#cost.quantile(0.99),
-      clearMaxMs: this.#cost.max,
-      rateHz: loop.rateHz,
-      failedTicks: this.#failedTicks,
-    };
+  #award(agentId: string, plane: Plane, slot: number, unit: number, paymentJ: number): void {
+    const n = this.#awards.length;
+    let award = this.#pool[n];
+    if (award === undefined) {
+      award = { agentId, plane, slot, unit, paymentJ };
+      this.#pool.push(award);
+    } else {
+      award.agentId = agentId;
+      award.plane = plane;
+      award.slot = slot;
+      award.unit = unit;
+      award.paymentJ = paymentJ;
+    }
+    this.#awards.push(award);
   }
 }

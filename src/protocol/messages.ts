@@ -6,11 +6,9 @@
  * agents do not load zod).
  */
 import { z } from 'zod';
+import { AGENT_ID_PATTERN } from '../agent-id.js';
 import { isU64Decimal, type FrameFault } from './frames.js';
 import type { PrimeClaim } from '../market/prime-oracle.js';
-
-/** Agent ids: they name socket files, so a conservative alphabet and length. */
-export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const u64 = z.string().max(20).refine(isU64Decimal, { message: 'expected an unsigned 64-bit integer as a decimal string' });
 /** Per-agent sequence numbers: JSON numbers, exact up to 2⁵³ − 1. */

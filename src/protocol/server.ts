@@ -34,7 +34,8 @@ import {
   type ProtocolLimits,
   type ProtocolRejectionCode,
 } from './frames.js';
-import { AGENT_ID_PATTERN, parseAgentMessage, parseHello, type AgentMessage, type Notice, type WelcomeMessage } from './messages.js';
+import { parseAgentId } from '../agent-id.js';
+import { parseAgentMessage, parseHello, type AgentMessage, type Notice, type WelcomeMessage } from './messages.js';
 
 /** Environment variables an agent reads to find and authenticate to its socket. */
 export const AGENT_ENV = { socket: 'MAXWELL_SOCKET', token: 'MAXWELL_TOKEN', agentId: 'MAXWELL_AGENT_ID' } as const;
@@ -179,7 +180,7 @@ export class ProtocolServer extends EventEmitter<ProtocolServerEvents> {
    */
   async addAgent(agentId: string, options: { token?: string } = {}): Promise<AgentEndpoint> {
     if (this.#closed) throw new ProtocolClosedError('the protocol server is closed');
-    if (typeof agentId !== 'string' || !AGENT_ID_PATTERN.test(agentId)) throw new InvalidArgumentError(`invalid agentId: ${JSON.stringify(agentId)} (letters, digits, . _ -; at most 64)`);
+    parseAgentId(agentId);
     if (this.#agents.has(agentId)) throw new InvalidArgumentError(`agent ${agentId} already has a socket`);
     const token = options.token ?? randomBytes(32).toString('base64url');
     if (token.length === 0 || token.length > 256) throw new InvalidArgumentError('invalid token: 1 to 256 characters');

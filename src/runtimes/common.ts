@@ -1,15 +1,14 @@
 /** What every runtime checks and does the same way. */
 import { createMonotonicClock, type Clock } from '../clock/clock.js';
+import { parseAgentId } from '../agent-id.js';
 import { AgentExistsError, AgentSpecError, AgentStateError } from '../errors.js';
 import { seconds } from '../units/units.js';
 import type { AgentExit, AgentSpec } from './runtime.js';
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
-
 /** Checks what every spec needs: an open runtime, a usable and unused id, a command. */
 export function checkSpecBasics(spec: AgentSpec, closed: boolean, exists: boolean, commandMeaning = 'command'): void {
   if (closed) throw new AgentStateError('the runtime is closed');
-  if (!ID_PATTERN.test(spec.id)) throw new AgentSpecError(`invalid id "${spec.id}": letters, digits, - and _, at most 63`);
+  parseAgentId(spec.id);
   if (exists) throw new AgentExistsError(`agent "${spec.id}" already exists`);
   if (typeof spec.command !== 'string' || spec.command.trim() === '') throw new AgentSpecError(`agent "${spec.id}": ${commandMeaning} is empty`);
 }

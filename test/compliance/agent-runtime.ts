@@ -121,7 +121,7 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
   test(`${c.name}: bad specs and unknown agents get coded errors`, options, async () => {
     const runtime = await c.create();
     try {
-      await assert.rejects(runtime.start({ ...c.agents.busy('x'), id: 'bad id!' }), { code: 'MXW_ERR_AGENT_SPEC' });
+      await assert.rejects(runtime.start({ ...c.agents.busy('x'), id: 'bad id!' }), { code: 'MXW_ERR_AGENT_ID' });
       await assert.rejects(runtime.start({ ...c.agents.busy('x'), command: '' }), { code: 'MXW_ERR_AGENT_SPEC' });
       await assert.rejects(runtime.start({ id: 'ghost', command: '/nonexistent/command' }), { code: 'MXW_ERR_AGENT_START' });
       await runtime.start(c.agents.busy('dup'));

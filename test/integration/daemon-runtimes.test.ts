@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { WASM_SCIENTIST_PATH } from '../../src/agents/wasm/wasm-agents.js';
-import { assembleDaemon } from '../../src/daemon/assemble.js';
+import { assembleDaemon } from '../../src/daemon/components.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { repoPath } from '../helpers/repo.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assembleDaemon } from '../../src/daemon/assemble.js';
+import { assembleDaemon } from '../../src/daemon/components.js';
 import { verifyLedger } from '../../src/ledger/verify.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { processCpuS, readMachineCpu } from '../../src/telemetry/procfs/machine-load.js';
@@ -60,7 +60,7 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
   assert.equal(daemon.setBid('leech-1', { pricePerQuantumJ: 1 }), 'dead-agent');
   assert.throws(() => daemon.topUp('leech-1', 5), { code: 'MXW_ERR_INVALID_ARG' });
   assert.throws(() => daemon.agent('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
-  await assert.rejects(daemon.spawnAgent({ id: 'bad id!', command: 'true', walletJ: 1 }), { code: 'MXW_ERR_AGENT_SPEC' });
+  await assert.rejects(daemon.spawnAgent({ id: 'bad id!', command: 'true', walletJ: 1 }), { code: 'MXW_ERR_AGENT_ID' });
   await assert.rejects(daemon.spawnAgent({ command: 'true', walletJ: Number.NaN }), { code: 'MXW_ERR_INVALID_ARG' });
 
   await close();

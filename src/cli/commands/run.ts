@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { generateApiToken, removeDaemonFile, writeDaemonFile } from '../../api/discovery.js';
 import { startApiServer } from '../../api/server.js';
-import { assembleDaemon } from '../../daemon/assemble.js';
+import { assembleDaemon } from '../../daemon/components.js';
 import { VmRuntime } from '../../runtimes/vm/vm-runtime.js';
 import type { CliIo } from '../output.js';
 import { addConfigFlags, configFor, type ConfigFlag, type GlobalOptions } from './common.js';

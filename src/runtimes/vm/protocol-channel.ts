@@ -25,7 +25,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { AgentSpecError } from '../../errors.js';
-import { AGENT_ID_PATTERN } from '../../protocol/messages.js';
+import { AGENT_ID_PATTERN } from '../../agent-id.js';
 import { AGENT_ENV } from '../../protocol/server.js';
 import type { AgentSpec } from '../runtime.js';
 import type { QmpClient } from './qmp.js';

@@ -160,7 +160,6 @@ describe('control API over real HTTP on 127.0.0.1', () => {
       ['POST', '/v1/agents', '{"command":"x","walletJ":1e12}'],
       ['POST', '/v1/agents', '{"command":"x","walletJ":"5000"}'],
       ['POST', '/v1/agents', '{"command":"","walletJ":5}'],
-      ['POST', '/v1/agents', '{"command":"x","walletJ":5,"id":"../etc"}'],
       ['POST', '/v1/agents', '{"command":"x","walletJ":5,"env":{"MAXWELL_TOKEN":"t"}}'],
       ['POST', '/v1/agents', '{"command":"x","walletJ":5,"bid":{"pricePerQuantumJ":-0.01}}'],
       ['PUT', '/v1/agents/a/bid', '{"pricePerQuantumJ":-1}'],
@@ -179,6 +178,7 @@ describe('control API over real HTTP on 127.0.0.1', () => {
     const badId = await call('GET', `/v1/agents/${'x'.repeat(65)}`);
     assert.equal(badId.status, 400);
     assert.match(badId.body.error!.message, /^params\.id/);
+    assert.equal(badId.body.error?.code, 'MXW_ERR_AGENT_ID', 'the same code as the daemon and the runtimes give');
   });
 
   test('daemon errors map to statuses: exists 409, start failure 422, absurd bid 400', async () => {
@@ -221,7 +221,7 @@ describe('control API over real HTTP on 127.0.0.1', () => {
     for (const q of ['limit=0', 'limit=1001', 'limit=-1', 'limit=1.5', 'limit=abc', 'fromSeq=0', 'fromSeq=', 'agentId=a%20b']) {
       const answer = await call('GET', `/v1/ledger/entries?${q}`);
       assert.equal(answer.status, 400, q);
-      assert.equal(answer.body.error?.code, 'MXW_ERR_API_VALIDATION');
+      assert.equal(answer.body.error?.code, q.startsWith('agentId') ? 'MXW_ERR_AGENT_ID' : 'MXW_ERR_API_VALIDATION', q);
     }
   });
 

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMonotonicClock } from '../../../src/clock/clock.js';
-import { ClearingEngine, EngineLoop, type EngineTick, type PlaneOffer } from '../../../src/market/engine.js';
+import { ClearingEngine, type PlaneOffer } from '../../../src/market/engine.js';
 import { OrderBook, type BidMessage, type Plane } from '../../../src/market/order-book.js';
-import { until } from '../../helpers/wait.js';
 
 function cores(n: number, reserve = 0.01): Map<Plane, PlaneOffer> {
   return new Map([['cpu', { quality: Array.from({ length: n }, () => 1), reserve: Array.from({ length: n }, () => reserve), unit: Array.from({ length: n }, (_, i) => i) }]]);
@@ -79,48 +77,17 @@ test('equal bids share the cores over time: the rotating tie-break starves no on
   for (const [agent, n] of wins) assert.ok(n >= 10, `${agent} won only ${String(n)} of 80 ticks`);
 });
 
-test('the engine loop clears on a real clock, publishes every tick, and reports its own cost', async () => {
-  const book = new OrderBook();
-  for (let i = 0; i < 64; i++) {
-    book.register(`a${String(i)}`);
-    book.submit({ agentId: `a${String(i)}`, seq: 1, pricePerQuantumJ: (i + 1) / 100 });
-  }
-  const engine = new ClearingEngine({ book, walletJ: () => 1e6 });
-  const seen: EngineTick[] = [];
-  const loop = new EngineLoop({ clock: createMonotonicClock(), engine, rateHz: 200, offers: () => cores(64, 0.05), onTick: (r) => seen.push(r) });
-  await loop.start();
-  await until('ten ticks', () => seen.length >= 10);
-  const stats = await loop.stop();
-  assert.ok(stats.ticks >= 10, `only ${String(stats.ticks)} ticks`);
-  assert.equal(seen.length, stats.ticks);
-  assert.deepEqual(seen.map((r) => r.tick), seen.map((_, i) => i), 'ticks are numbered without gaps');
-  assert.equal(seen[0]?.awards.length, 60, '64 bids over 64 cores with a reserve of 0.05 J: the 4 below it lose');
-  assert.ok(Number.isFinite(stats.clearP99Ms) && stats.clearP99Ms >= stats.clearP50Ms);
-});
-
-test('a tick that throws is skipped, counted and reported; the loop goes on', async () => {
+test('the result is reused: the next tick overwrites it, and steady clearing makes no new award objects', () => {
   const book = new OrderBook();
   book.register('a');
   book.place('a', 1);
   const engine = new ClearingEngine({ book, walletJ: () => 1e6 });
-  const errors: string[] = [];
-  let handled = 0;
-  const loop = new EngineLoop({
-    clock: createMonotonicClock(),
-    engine,
-    rateHz: 200,
-    offers: (tick) => {
-      if (tick % 5 === 2) throw new Error(`bad offer at ${String(tick)}`);
-      return cores(2, 0.05);
-    },
-    onTick: () => { handled++; },
-    onTickError: (err, tick) => { errors.push(`${String(tick)}: ${err.message}`); },
-  });
-  await loop.start();
-  await until('two failed ticks', () => errors.length >= 2);
-  const stats = await loop.stop();
-  assert.ok(stats.failedTicks >= 2, JSON.stringify(stats));
-  assert.equal(errors.length, stats.failedTicks);
-  assert.equal(errors[0], '2: bad offer at 2');
-  assert.equal(handled + stats.failedTicks, stats.ticks, 'every other tick was handled');
+  const first = engine.clearTick(0, cores(2));
+  const award = first.awards[0];
+  const second = engine.clearTick(1, cores(2));
+  assert.equal(second, first, 'one result object');
+  assert.equal(second.tick, 1);
+  assert.equal(second.awards[0], award, 'the award object is reused');
+  book.retire('a');
+  assert.equal(engine.clearTick(2, cores(2)).awards.length, 0);
 });

@@ -8,8 +8,9 @@
  * never half of a ledger tick.
  */
 import { LedgerFundsError } from '../errors.js';
-import { agentAccount, type EntryKind, type Transfer } from '../ledger/entries.js';
-import type { Ledger, Settlement, TickCommit } from '../ledger/ledger.js';
+import { agentAccount, type AccountId, type EntryKind, type Transfer } from '../ledger/entries.js';
+import type { Settlement, TickCommit } from '../ledger/ledger.js';
+import type { LedgerWriter } from './ports.js';
 
 type PendingKind = Extract<EntryKind, 'mint' | 'income' | 'payment' | 'tax'>;
 
@@ -24,34 +25,45 @@ interface Pending {
 const ORDER: readonly PendingKind[] = ['mint', 'income', 'payment', 'tax'];
 
 export class Bank {
-  readonly #ledger: Ledger;
-  readonly #pending = new Map<string, Pending>();
+  readonly #ledger: LedgerWriter;
+  /** Per kind, per agent (no key strings built per payment: this runs at 100 Hz). */
+  readonly #pending = new Map<PendingKind, Map<string, Pending>>(ORDER.map((kind) => [kind, new Map()]));
+  #pendingCount = 0;
   readonly #delta = new Map<string, bigint>();
   readonly #settling: { agentId: string; survivalMs: number; reason: string }[] = [];
   /** Agents settled or being settled: nothing moves in or out of their wallets any more. */
   readonly #closed = new Set<string>();
+  /** `agent:<id>` per agent, built once (balances are read every tick). */
+  readonly #accounts = new Map<string, AccountId>();
   #nextLedgerTick: number;
 
-  constructor(ledger: Ledger) {
+  constructor(ledger: LedgerWriter) {
     this.#ledger = ledger;
     this.#nextLedgerTick = ledger.lastTick + 1;
   }
 
-  get ledger(): Ledger {
-    return this.#ledger;
-  }
-
   /** Committed balance plus everything pending, µJ. */
   balance(agentId: string): bigint {
-    return this.#ledger.balance(agentAccount(agentId)) + (this.#delta.get(agentId) ?? 0n);
+    return this.#ledger.balance(this.#account(agentId)) + (this.#delta.get(agentId) ?? 0n);
+  }
+
+  #account(agentId: string): AccountId {
+    let account = this.#accounts.get(agentId);
+    if (account === undefined) {
+      account = agentAccount(agentId);
+      this.#accounts.set(agentId, account);
+    }
+    return account;
   }
 
   #add(agentId: string, kind: PendingKind, microJ: bigint): void {
     if (microJ <= 0n || this.#closed.has(agentId)) return;
-    const key = `${kind}\u0000${agentId}`;
-    const entry = this.#pending.get(key);
-    if (entry === undefined) this.#pending.set(key, { agentId, kind, microJ, count: 1 });
-    else {
+    const ofKind = this.#pending.get(kind) as Map<string, Pending>;
+    const entry = ofKind.get(agentId);
+    if (entry === undefined) {
+      ofKind.set(agentId, { agentId, kind, microJ, count: 1 });
+      this.#pendingCount++;
+    } else {
       entry.microJ += microJ;
       entry.count += 1;
     }
@@ -61,7 +73,7 @@ export class Bank {
 
   /** New joules into an agent's wallet (its opening balance, a top-up). */
   mint(agentId: string, microJ: bigint): void {
-    agentAccount(agentId);
+    this.#account(agentId);
     this.#add(agentId, 'mint', microJ);
   }
 
@@ -95,11 +107,10 @@ export class Bank {
    * If the write fails nothing pending is dropped: it is retried with the next flush.
    */
   flush(memo: string): TickCommit | null {
-    if (this.#pending.size === 0 && this.#settling.length === 0) return null;
+    if (this.#pendingCount === 0 && this.#settling.length === 0) return null;
     const transfers: Transfer[] = [];
     for (const kind of ORDER) {
-      for (const p of this.#pending.values()) {
-        if (p.kind !== kind) continue;
+      for (const p of this.#pending.get(kind)?.values() ?? []) {
         const account = agentAccount(p.agentId);
         const suffix = p.count > 1 ? ` (${String(p.count)} summed)` : '';
         if (kind === 'mint' || kind === 'income') transfers.push({ kind, from: 'treasury', to: account, amountMicroJ: p.microJ, memo: `${memo}${suffix}` });
@@ -115,7 +126,8 @@ export class Bank {
     const commit = this.#ledger.commitTick(this.#nextLedgerTick, transfers, settlements);
     this.#nextLedgerTick += 1;
     this.#settling.length = 0;
-    this.#pending.clear();
+    for (const ofKind of this.#pending.values()) ofKind.clear();
+    this.#pendingCount = 0;
     this.#delta.clear();
     return commit;
   }

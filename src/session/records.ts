@@ -1,8 +1,8 @@
-/** What the daemon remembers of each agent, and the explainable decision log. */
+/** What the session remembers of each agent, and the explainable decision log. */
 import { toJoules } from '../ledger/entries.js';
 import type { OrderBook } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
-import type { AgentPhase, AgentRole, AgentView, Decision } from './control.js';
+import type { AgentPhase, AgentRole, AgentView, Decision } from './types.js';
 
 export interface AgentRecord {
   readonly id: string;
@@ -19,13 +19,15 @@ export interface AgentRecord {
   readonly startedAtMs: number;
   /** The core it won last tick (null: none). */
   lastUnit: number | null;
+  /** The core it won in the tick being enforced (−1: none); set and read within one tick. */
+  wonUnit: number;
   ended: { reason: string; survivalMs: number; finalBalanceMicroJ: bigint } | null;
   /** CPU seconds of an agent that runs as a thread of the daemon's own process (WASM), last read. */
   hostedCpuS: number;
 }
 
 export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
-  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, ended: null, hostedCpuS: 0 };
+  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0 };
 }
 
 export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean): AgentView {
@@ -74,7 +76,8 @@ export class DecisionLog {
   /** Decisions since the last call (for the tick event). */
   takeTickDecisions(): Decision[] {
     const out = this.#pendingForTick;
-    this.#pendingForTick = [];
+    // Most ticks decide nothing: they keep the empty array rather than make a new one.
+    if (out.length > 0) this.#pendingForTick = [];
     return out;
   }
 

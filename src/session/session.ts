@@ -1,0 +1,470 @@
+/**
+ * The market session: every rule of DESIGN.md §2 that decides who runs and who pays, once per
+ * tick — emergency → clearing → enforcement → Landauer tax → solvency → ledger — and the
+ * operators' and agents' calls between ticks. Pure: no I/O, synchronous, its time from an
+ * injected clock; the world is reached only through the ports (`ports.ts`) and the mode is a
+ * policy object (`policy.ts`). So its rules are unit-tested with a manual clock and fakes,
+ * without root, processes or sleeps; the daemon (`daemon/`) wires it to the real parts.
+ *
+ * Every change of an agent's phase goes through the state machine of `phase.ts`.
+ */
+import type { AgentId } from '../agent-id.js';
+import type { MaxwellConfig } from '../config/schema.js';
+import { AgentExistsError, AgentUnknownError, InvalidArgumentError, toError } from '../errors.js';
+import { toJoules, toMicroJ } from '../ledger/entries.js';
+import { Apoptosis } from '../market/apoptosis.js';
+import { ClearingEngine, type EngineTick, type PlaneOffer } from '../market/engine.js';
+import { landauerTax } from '../market/landauer.js';
+import { OrderBook, type Plane, type SubmitOutcome } from '../market/order-book.js';
+import { PrimeOracle } from '../market/prime-oracle.js';
+import { toPrimeClaim, type AgentMessage } from '../protocol/messages.js';
+import type { RuntimeKind } from '../runtimes/runtime.js';
+import { Bank } from './bank.js';
+import { transition } from './phase.js';
+import type { ModePolicy, TickRules } from './policy.js';
+import type { AgentChannel, Clock, EnforcementPort, ErasureFeed, LedgerWriter, ThermalInput, ThermalProvenance } from './ports.js';
+import { DecisionLog, newRecord, viewOf, type AgentRecord } from './records.js';
+import type { AgentRole, AgentView, Decision, WalletView } from './types.js';
+
+/** The daemon settings the session's rules read. */
+export type SessionRules = Pick<
+  MaxwellConfig['daemon'],
+  'incomePerPrimeJ' | 'oracleSample' | 'graceMs' | 'rescueMarginPercent' | 'clearing' | 'tieRotationTicks' | 'criticalC' | 'landauerMultiplier' | 'settleEveryTicks' | 'killTimeoutMs'
+>;
+
+export interface MarketSessionOptions {
+  readonly rules: Readonly<SessionRules>;
+  readonly policy: ModePolicy;
+  readonly clock: Clock;
+  readonly ledger: LedgerWriter;
+  readonly channel: AgentChannel;
+  readonly enforcer: EnforcementPort;
+  readonly entropy: ErasureFeed;
+  readonly thermal: ThermalProvenance;
+  /** Where the clearing's cost is timed, ms. @default performance.now */
+  readonly costClockMs?: () => number;
+}
+
+/** What `admit` needs: an agent about to be started. */
+export interface Admission {
+  readonly id: AgentId;
+  readonly role: AgentRole;
+  readonly runtime: RuntimeKind;
+  /** Joules minted into its wallet once it has started. */
+  readonly walletJ: number;
+  readonly bid?: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane } | undefined;
+}
+
+export const MAX_WALLET_J = 1e9;
+/** How long a new agent without a bid is left running so it can connect and bid, ms. */
+export const STARTUP_MS = 2000;
+
+export class MarketSession {
+  readonly policy: ModePolicy;
+  readonly oracle: PrimeOracle;
+  readonly decisionLog = new DecisionLog();
+  /** Ledger writes that failed (their movements stayed pending and were retried). */
+  readonly ledgerFailures: string[] = [];
+  readonly #rules: Readonly<SessionRules>;
+  readonly #clock: Clock;
+  readonly #channel: AgentChannel;
+  readonly #enforcer: EnforcementPort;
+  readonly #entropy: ErasureFeed;
+  readonly #thermal: ThermalProvenance;
+  readonly #book = new OrderBook();
+  readonly #bank: Bank;
+  readonly #apoptosis: Apoptosis;
+  readonly #engine: ClearingEngine;
+  readonly #agents = new Map<string, AgentRecord>();
+  /** The agents not dead, in admission order: the tick walks this array (no iterator per tick). */
+  readonly #live: AgentRecord[] = [];
+  readonly #offers = new Map<Plane, PlaneOffer>();
+  readonly #emergencyLatenciesMs: number[] = [];
+  readonly #tickRules: TickRules;
+  /** Opening wallets of admitted agents, minted once they have started. */
+  readonly #pendingWallets = new Map<string, number>();
+  #tick = 0;
+  #closed = false;
+  #onLedgerFailure: ((err: Error) => void) | undefined;
+
+  constructor(options: MarketSessionOptions) {
+    const { rules } = options;
+    this.policy = options.policy;
+    this.#rules = rules;
+    this.#clock = options.clock;
+    this.#channel = options.channel;
+    this.#enforcer = options.enforcer;
+    this.#entropy = options.entropy;
+    this.#thermal = options.thermal;
+    this.#bank = new Bank(options.ledger);
+    this.oracle = new PrimeOracle(toMicroJ(rules.incomePerPrimeJ), { sample: rules.oracleSample });
+    this.#apoptosis = new Apoptosis({ graceMs: rules.graceMs, rescueMarginPercent: rules.rescueMarginPercent });
+    this.#engine = new ClearingEngine({
+      book: this.#book,
+      mode: rules.clearing,
+      tieRotationTicks: rules.tieRotationTicks,
+      walletJ: (id) => toJoules(this.#bank.balance(id)),
+      ...(options.costClockMs === undefined ? {} : { nowMs: options.costClockMs }),
+    });
+    this.#tickRules = {
+      emergency: (thermal) => { this.#emergency(thermal); },
+      enforce: (result, thermal) => { this.#enforce(result, thermal); },
+      tax: (thermal, charge) => { this.#tax(thermal, charge); },
+      solvency: (thermal) => { this.#solvency(thermal); },
+    };
+  }
+
+  get mode(): ModePolicy['mode'] {
+    return this.policy.mode;
+  }
+
+  /** The last tick stepped. */
+  get tick(): number {
+    return this.#tick;
+  }
+
+  get emergencyLatenciesMs(): readonly number[] {
+    return this.#emergencyLatenciesMs;
+  }
+
+  nowMs(): number {
+    return this.#clock.now() * 1000;
+  }
+
+  /** Called when a ledger write fails (e.g. the disk is full); the session goes on and retries. */
+  onLedgerFailure(listener: (err: Error) => void): void {
+    this.#onLedgerFailure = listener;
+  }
+
+  #decide(decision: Omit<Decision, 'tick' | 'atMs'>): void {
+    this.decisionLog.add({ tick: this.#tick, atMs: this.nowMs(), ...decision });
+  }
+
+  // ── Agents' lives ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Takes an agent about to start: it can bid at once (its first bid may arrive before the
+   * start returns), but has no wallet until `started`. Refuses a used id, a bad wallet, and
+   * everything once the session is closing.
+   */
+  admit(admission: Admission): void {
+    if (this.#closed) throw new InvalidArgumentError('the daemon is stopping');
+    const { id } = admission;
+    if (this.#agents.has(id)) throw new AgentExistsError(`an agent named ${id} exists (ids are never reused: its ledger account stays)`);
+    if (!(admission.walletJ >= 0 && admission.walletJ <= MAX_WALLET_J)) throw new InvalidArgumentError(`wallet must be 0–${String(MAX_WALLET_J)} J, got ${String(admission.walletJ)}`);
+    const record = newRecord(id, admission.role, admission.runtime, this.nowMs());
+    this.#agents.set(id, record);
+    this.#live.push(record);
+    this.#book.register(id);
+    const bid = admission.bid;
+    if (bid !== undefined) this.#book.place(id, bid.pricePerQuantumJ, bid.budgetJ, bid.plane);
+    this.#pendingWallets.set(id, admission.walletJ);
+  }
+
+  /** The agent's process (or thread, or VM) runs: its wallet opens and enforcement begins. */
+  started(id: string, info: { readonly pid: number | null; readonly pinning: boolean }): AgentView {
+    const record = this.#record(id);
+    record.pid = info.pid;
+    transition(record, 'started');
+    this.#bank.mint(id, toMicroJ(this.#pendingWallets.get(id) ?? 0));
+    this.#pendingWallets.delete(id);
+    this.#enforcer.admit(id, info.pinning);
+    this.#apoptosis.admit(id, record.startedAtMs);
+    if (record.pid !== null) this.#entropy.watch({ agentId: id, pid: record.pid });
+    return this.agent(id);
+  }
+
+  /** The start failed: the agent never existed (no wallet was opened, the id is free again). */
+  abandon(id: string): void {
+    const record = this.#agents.get(id);
+    if (record?.phase !== 'starting') return;
+    this.#entropy.unwatch(id);
+    this.#book.retire(id);
+    this.#agents.delete(id);
+    this.#pendingWallets.delete(id);
+    this.#removeLive(record);
+  }
+
+  /**
+   * The agent ended (its own exit, a kill, the runtime closing): its bid is withdrawn, its
+   * wallet settled at the next ledger write. Returns false for an unknown or dead agent.
+   */
+  exited(id: string, reason: string, detail = ''): boolean {
+    const record = this.#agents.get(id);
+    if (record === undefined || record.phase === 'dead') return false;
+    const survivalMs = this.nowMs() - record.startedAtMs;
+    // An agent that ends itself after its notice dies of insolvency all the same.
+    const why = record.phase === 'dying' || this.#apoptosis.phase(id) === 'grace' ? 'apoptosis' : reason;
+    transition(record, 'exited');
+    record.lastUnit = null;
+    this.#removeLive(record);
+    this.#book.retire(id);
+    this.#enforcer.forget(id);
+    this.#entropy.unwatch(id);
+    this.#apoptosis.forget(id);
+    this.#pendingWallets.delete(id);
+    const finalBalanceMicroJ = this.#bank.balance(id);
+    this.#bank.settle(id, survivalMs, why);
+    record.ended = { reason: why, survivalMs, finalBalanceMicroJ };
+    this.#decide({ action: 'kill', agentId: id, plane: null, because: `ended (${why}${detail === '' ? '' : `, ${detail}`}) after ${(survivalMs / 1000).toFixed(2)} s; final balance ${toJoules(finalBalanceMicroJ).toFixed(6)} J settled` });
+    return true;
+  }
+
+  #removeLive(record: AgentRecord): void {
+    const at = this.#live.indexOf(record);
+    if (at >= 0) this.#live.splice(at, 1);
+  }
+
+  /** No more admissions (the daemon is stopping); the agents still here end by `exited`. */
+  close(): void {
+    this.#closed = true;
+  }
+
+  /** Ids of the agents not dead yet. */
+  liveIds(): readonly string[] {
+    return this.#live.map((r) => r.id);
+  }
+
+  // ── What agents send ─────────────────────────────────────────────────────────────────────
+
+  /** A checked message from an agent's socket; its answer goes back through the channel. */
+  receive(agentId: string, message: AgentMessage): void {
+    const record = this.#agents.get(agentId);
+    if (record === undefined || record.phase === 'dead') return;
+    if (message.type === 'bid') {
+      const outcome = this.policy.bid(() => this.#book.submit({ agentId, seq: message.seq, pricePerQuantumJ: message.pricePerQuantumJ, budgetJ: message.budgetJ, plane: message.plane }));
+      this.#channel.send(agentId, { type: 'result', seq: message.seq, outcome });
+    } else if (message.type === 'work') {
+      const verdict = this.oracle.verify(agentId, toPrimeClaim(message));
+      record.verifiedPrimes += verdict.counts.accepted;
+      record.rejectedClaims += message.primes.length - verdict.counts.accepted;
+      const paid = this.policy.paysIncome && verdict.incomeMicroJ > 0n;
+      if (paid) {
+        this.#bank.income(agentId, verdict.incomeMicroJ);
+        record.incomeMicroJ += verdict.incomeMicroJ;
+      }
+      const outcome = verdict.counts.accepted === message.primes.length ? 'accepted' : verdict.counts.accepted > 0 ? 'partly-accepted' : 'rejected';
+      this.#channel.send(agentId, { type: 'result', seq: message.seq, outcome, counts: verdict.counts, incomeJ: paid ? toJoules(verdict.incomeMicroJ) : 0 });
+    }
+  }
+
+  // ── The tick ─────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * One tick: the policy's rules around the clearing, then the ledger every `settleEveryTicks`.
+   * The result's awards are reused by the next step (copy what you keep).
+   */
+  step(tick: number, thermal: ThermalInput): EngineTick {
+    this.#tick = tick;
+    this.policy.beforeClearing(this.#tickRules, thermal);
+    const result = this.#engine.clearTick(tick, this.policy.offers(thermal, this.#offers));
+    this.policy.afterClearing(this.#tickRules, result, thermal);
+    if ((tick + 1) % this.#rules.settleEveryTicks === 0) this.flush(`ticks ${String(Math.max(0, tick + 1 - this.#rules.settleEveryTicks))}–${String(tick)}`);
+    return result;
+  }
+
+  /** Decisions since the last call (for the tick event). */
+  takeTickDecisions(): Decision[] {
+    return this.decisionLog.takeTickDecisions();
+  }
+
+  /** A core above the critical temperature: its agents are paused now, outside the auction. */
+  #emergency(thermal: ThermalInput): void {
+    const critical = this.#rules.criticalC;
+    const temperatures = thermal.temperaturesC;
+    for (let core = 0; core < temperatures.length; core++) {
+      const t = temperatures[core] ?? 0;
+      if (!(t > critical)) continue;
+      const source = this.#thermal.coreSource(core);
+      for (let i = 0; i < this.#live.length; i++) {
+        const record = this.#live[i] as AgentRecord;
+        // Its agents: those that won this core, and running agents not pinned anywhere yet.
+        if (record.phase !== 'running' || (record.lastUnit !== core && record.lastUnit !== null)) continue;
+        transition(record, 'emergency');
+        record.lastUnit = null;
+        const detected = this.nowMs();
+        void this.#enforcer.pauseNow(record.id).then((latencyMs) => {
+          this.#emergencyLatenciesMs.push(latencyMs);
+          this.#decide({ action: 'emergency-pause', agentId: record.id, plane: 'cpu', because: `core ${String(core)} at ${t.toFixed(1)} °C > critical ${String(critical)} °C (${source}); paused in ${latencyMs.toFixed(2)} ms (${(this.nowMs() - detected).toFixed(2)} ms from detection)` });
+        });
+      }
+    }
+  }
+
+  #enforce(result: EngineTick, thermal: ThermalInput): void {
+    const live = this.#live;
+    for (let i = 0; i < live.length; i++) (live[i] as AgentRecord).wonUnit = -1;
+    for (let a = 0; a < result.awards.length; a++) {
+      const award = result.awards[a];
+      if (award === undefined) continue;
+      const record = this.#agents.get(award.agentId);
+      if (record === undefined || record.phase === 'dying' || record.phase === 'dead') continue;
+      const microJ = toMicroJ(award.paymentJ);
+      // Spent by a tax since the clearing read its balance: it does not run.
+      if (microJ > this.#bank.balance(award.agentId)) continue;
+      this.#bank.pay(award.agentId, microJ);
+      record.paidMicroJ += microJ;
+      record.quantaWon++;
+      record.wonUnit = award.unit;
+    }
+    const now = this.nowMs();
+    for (let i = 0; i < live.length; i++) {
+      const record = live[i] as AgentRecord;
+      if (record.phase === 'starting' || record.phase === 'dying') continue;
+      // A newcomer runs until it has had time to connect and bid: freezing it first would
+      // keep it from ever bidding.
+      const bid = this.#book.bidOf(record.id);
+      if (bid === undefined && now - record.startedAtMs < STARTUP_MS) continue;
+      const unit = record.wonUnit;
+      const running = unit >= 0;
+      if (running && record.phase === 'paused') {
+        transition(record, 'won');
+        this.#decide({ action: 'resume', agentId: record.id, plane: 'cpu', because: `won core ${String(unit)} at ${String(bid?.pricePerQuantumJ ?? 0)} J/quantum` });
+      } else if (!running && record.phase === 'running') {
+        transition(record, 'lost');
+        this.#decide({
+          action: 'pause',
+          agentId: record.id,
+          plane: 'cpu',
+          because:
+            bid === undefined
+              ? 'no standing bid'
+              : `outbid or below reserve: bid ${String(bid.pricePerQuantumJ)} J/quantum, balance ${toJoules(this.#bank.balance(record.id)).toFixed(3)} J, best reserve ${(thermal.offer.reserve[0] ?? 0).toFixed(4)} J (${this.#thermal.source})`,
+        });
+      }
+      record.lastUnit = running ? unit : null;
+      // The controller's allowance for the core becomes the winner's CPU quota on it.
+      this.#enforcer.want(record.id, running, running ? unit : null, running ? (thermal.allowance[unit] ?? null) : null);
+    }
+  }
+
+  #tax(thermal: ThermalInput, charge: boolean): void {
+    const events = this.#entropy.drain();
+    if (events.length === 0 || !charge) return;
+    const temperatures = thermal.temperaturesC;
+    let meanC = 0;
+    for (let i = 0; i < temperatures.length; i++) meanC += temperatures[i] ?? 0;
+    const kelvin = 273.15 + (temperatures.length === 0 ? 27 : meanC / temperatures.length);
+    for (const event of events) {
+      const record = this.#agents.get(event.agentId);
+      if (record === undefined || record.phase === 'dead') continue;
+      const tax = landauerTax(event.bytes, kelvin, this.#rules.landauerMultiplier).taxMicroJ;
+      if (tax <= 0n) continue;
+      this.#bank.tax(event.agentId, tax);
+      record.taxMicroJ += tax;
+    }
+  }
+
+  /**
+   * Solvency is the ability to pay for one quantum: an agent whose balance is below the
+   * cheapest quantum's reserve can never win again, so the apoptosis clock sees its balance
+   * minus that reserve ("≤ 0" = cannot pay its rent).
+   */
+  #solvency(thermal: ThermalInput): void {
+    // Every core's reserve, offered this tick or not: a core the controller holds back for a
+    // moment must not make a broke agent look solvent.
+    let cheapest = Number.POSITIVE_INFINITY;
+    const reserve = thermal.reservePerQuantumJ;
+    for (let i = 0; i < reserve.length; i++) cheapest = Math.min(cheapest, reserve[i] ?? Number.POSITIVE_INFINITY);
+    const rentMicroJ = Number.isFinite(cheapest) ? toMicroJ(cheapest) : 0n;
+    const now = this.nowMs();
+    for (let i = 0; i < this.#live.length; i++) {
+      const record = this.#live[i] as AgentRecord;
+      if (record.phase === 'dying' || record.phase === 'starting') continue;
+      const balanceMicroJ = this.#bank.balance(record.id);
+      const action = this.#apoptosis.observe(record.id, balanceMicroJ, now, rentMicroJ);
+      if (action === null) continue;
+      const balance = `${toJoules(balanceMicroJ).toFixed(6)} J (${toJoules(rentMicroJ).toFixed(6)} J buys the cheapest quantum)`;
+      if (action.kind === 'notice') {
+        this.#channel.send(record.id, { type: 'apoptosis', graceMs: action.graceMs, balanceJ: toJoules(balanceMicroJ) });
+        this.#decide({ action: 'apoptosis-notice', agentId: record.id, plane: null, because: `insolvent: balance ${balance}; SIGTERM in ${String(action.graceMs)} ms unless topped up` });
+      } else if (action.kind === 'rescued') {
+        this.#decide({ action: 'rescued', agentId: record.id, plane: null, because: `balance back to ${balance}, above ${String(this.#apoptosis.rescueMarginPercent)} % of the price, during the grace period` });
+      } else {
+        transition(record, 'insolvent');
+        this.#decide({ action: 'kill', agentId: record.id, plane: null, because: `insolvent: balance ${balance} after a ${String(this.#rules.graceMs)} ms grace period; SIGTERM, SIGKILL after ${String(this.#rules.killTimeoutMs)} ms` });
+        this.#enforcer.terminate(record.id, this.#rules.killTimeoutMs / 1000);
+      }
+    }
+  }
+
+  /**
+   * Writes what is pending as one ledger tick and tells every live agent its balance. A failed
+   * write drops nothing: it is retried with the next flush, and reported once per failure.
+   */
+  flush(memo: string): void {
+    try {
+      this.#bank.flush(memo);
+    } catch (err) {
+      this.ledgerFailures.push(`${memo}: ${toError(err).message}`);
+      this.#onLedgerFailure?.(toError(err));
+    }
+    for (let i = 0; i < this.#live.length; i++) {
+      const record = this.#live[i] as AgentRecord;
+      this.#channel.send(record.id, { type: 'balance', balanceJ: toJoules(this.#bank.balance(record.id)) });
+    }
+  }
+
+  // ── Operators' calls ─────────────────────────────────────────────────────────────────────
+
+  #record(id: string): AgentRecord {
+    const record = this.#agents.get(id);
+    if (record === undefined) throw new AgentUnknownError(`no agent ${id}`);
+    return record;
+  }
+
+  has(id: string): boolean {
+    return this.#agents.has(id);
+  }
+
+  agent(id: string): AgentView {
+    const record = this.#record(id);
+    return viewOf(record, this.#bank.balance(id), this.#book, this.#channel.isConnected(id));
+  }
+
+  listAgents(): readonly AgentView[] {
+    return [...this.#agents.keys()].map((id) => this.agent(id));
+  }
+
+  /** Raw per-agent figures for reports (primes, quanta, payments). */
+  records(): readonly Readonly<AgentRecord>[] {
+    return [...this.#agents.values()];
+  }
+
+  setBid(id: string, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number | undefined; readonly plane?: Plane | undefined }): SubmitOutcome {
+    this.#record(id);
+    return this.#book.place(id, bid.pricePerQuantumJ, bid.budgetJ, bid.plane);
+  }
+
+  wallet(id: string): WalletView {
+    this.#record(id);
+    const balance = this.#bank.balance(id);
+    return { agentId: id, balanceJ: toJoules(balance), balanceMicroJ: balance.toString() };
+  }
+
+  /** Mints `joules` into the agent's wallet (rescues an agent in its grace period). */
+  topUp(id: string, joules: number): WalletView {
+    const record = this.#record(id);
+    if (!(joules > 0 && joules <= MAX_WALLET_J)) throw new InvalidArgumentError(`top-up must be > 0 and ≤ ${String(MAX_WALLET_J)} J, got ${String(joules)}`);
+    if (record.phase === 'dead' || record.phase === 'dying' || record.phase === 'starting') throw new InvalidArgumentError(`agent ${id} is ${record.phase}: ${record.phase === 'starting' ? 'its wallet opens once it has started' : 'too late to top up'}`);
+    this.#bank.mint(id, toMicroJ(joules));
+    return this.wallet(id);
+  }
+
+  /** CPU seconds of an agent that runs as a thread of the daemon's process (WASM), last read. */
+  noteHostedCpu(id: string, cpuS: number): void {
+    const record = this.#agents.get(id);
+    if (record !== undefined) record.hostedCpuS = cpuS;
+  }
+
+  /** Σ hosted CPU, s (WASM agents count in the daemon's getrusage). */
+  hostedCpuS(): number {
+    let total = 0;
+    for (const record of this.#agents.values()) total += record.hostedCpuS;
+    return total;
+  }
+
+  decisions(limit?: number): readonly Decision[] {
+    return this.decisionLog.last(limit);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * What the market session tells the world about its agents: their phases, the views operators
+ * see and the decision log. The control API (`daemon/control.ts`) re-exports these.
+ */
+import type { Plane } from '../market/order-book.js';
+import type { RuntimeKind } from '../runtimes/runtime.js';
+
+export type AgentRole = 'scientist' | 'leech' | 'other';
+
+/** See `phase.ts` for the transitions between them. */
+export type AgentPhase = 'starting' | 'running' | 'paused' | 'dying' | 'dead';
+
+export interface AgentView {
+  readonly id: string;
+  readonly role: AgentRole;
+  readonly runtime: RuntimeKind;
+  /** The process id (for a VM: its QEMU process; null for a WASM agent, which is a thread). */
+  readonly pid: number | null;
+  readonly phase: AgentPhase;
+  readonly balanceJ: number;
+  readonly bid: { readonly pricePerQuantumJ: number; readonly budgetJ: number; readonly plane: Plane } | null;
+  /** Quanta won and joules paid since start. */
+  readonly quantaWon: number;
+  readonly paidJ: number;
+  readonly incomeJ: number;
+  readonly taxJ: number;
+  readonly verifiedPrimes: number;
+  readonly connected: boolean;
+  readonly startedAtMs: number;
+  /** Set once dead: why, and how long it lived. */
+  readonly ended: { readonly reason: string; readonly survivalMs: number; readonly finalBalanceJ: number } | null;
+}
+
+export interface WalletView {
+  readonly agentId: string;
+  readonly balanceJ: number;
+  readonly balanceMicroJ: string;
+}
+
+/** One line of the explainable decision log: what Maxwell did and which input made it do so. */
+export interface Decision {
+  readonly tick: number;
+  readonly atMs: number;
+  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued';
+  readonly agentId: string | null;
+  readonly plane: Plane | null;
+  /** The cause in words, naming the sensor, price, bid or balance, e.g. "outbid: 0.012 J < clearing 0.020 J on core 1". */
+  readonly because: string;
+}
