@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { AGENT_ID_PATTERN, AGENT_ID_RULE } from '../agent-id.js';
 import { AgentIdError, ApiValidationError } from '../errors.js';
+import { toJson } from '../internal/format.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { LedgerTotals, VerifyReport } from '../ledger/verify.js';
 import { MAX_BID_J } from '../market/clearing.js';
@@ -133,9 +134,5 @@ export interface ErrorBody { readonly error: { readonly code: string; readonly m
 
 /** JSON text of a response: bigints as decimal strings, NaN and ±Infinity as null. */
 export function serialise(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (typeof v === 'number' && !Number.isFinite(v)) return null;
-    return v;
-  });
+  return toJson(value, 0);
 }

@@ -14,7 +14,7 @@
 import type { AbortOptions } from '../clock/clock.js';
 import { InvalidArgumentError } from '../errors.js';
 import { fitFopdt, fitGainKnownDynamics, misfitWarning, type Estimate, type FitDiagnostics, type FopdtFit, type IdentWarning } from './fopdt.js';
-import type { PlaneDescriptor, Provenance, StepPlant, StepRequest, StepTrace } from './step-plant.js';
+import type { PlaneDescriptor, StepProvenance, StepPlant, StepRequest, StepTrace } from './step-plant.js';
 
 /** How long to record, per plane kind, and how fast. */
 export interface IdentificationOptions extends AbortOptions {
@@ -54,7 +54,7 @@ export interface IdentifiedPlant {
   /** Power step of each source from idle to full load in its own experiment, W. */
   readonly powerStepW: readonly number[];
   readonly sampleHz: number;
-  readonly provenance: Provenance;
+  readonly provenance: StepProvenance;
   readonly source: string;
   /** One `MXW_WARN_IDENT_MISFIT` per plane whose fit is a misfit (subject: the plane's name). */
   readonly warnings: readonly IdentWarning[];
@@ -170,7 +170,7 @@ export async function identifyPlant(plant: StepPlant, options: IdentificationOpt
   }
 
   let source = traces[0]?.source ?? 'unknown';
-  let provenance: Provenance = traces[0]?.provenance ?? 'modelled';
+  let provenance: StepProvenance = traces[0]?.provenance ?? 'modelled';
   if (chassisPlane >= 0) {
     const chassis = plant.planes[chassisPlane];
     options.onExperiment?.(total, total, 'step every source (chassis)');

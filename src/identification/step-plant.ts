@@ -7,7 +7,7 @@
 import type { AbortOptions } from '../clock/clock.js';
 
 /** Where the numbers of a trace come from. */
-export type Provenance = 'measured' | 'modelled';
+export type StepProvenance = 'measured' | 'modelled';
 
 /** A thermal plane as identification sees it. */
 export interface PlaneDescriptor {
@@ -38,7 +38,7 @@ export interface StepTrace {
   /** Power of each source just before the step and at the end, W. */
   readonly powerBeforeW: Float64Array;
   readonly powerAfterW: Float64Array;
-  readonly provenance: Provenance;
+  readonly provenance: StepProvenance;
   /** Which sensor or model produced the numbers, in words. */
   readonly source: string;
 }

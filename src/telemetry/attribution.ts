@@ -13,7 +13,7 @@
  * as `idleShortfallJ`).
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { Provenance } from './reader.js';
+import type { ReadingProvenance } from './reader.js';
 
 export interface TickEnergy {
   /** Package energy used in the tick, J. */
@@ -27,8 +27,8 @@ export interface TickEnergy {
   readonly totalCpuS: number;
   /** CPU seconds Maxwell's own process used in the tick (part of the rest, kept apart from it). @default 0 */
   readonly maxwellCpuS?: number;
-  /** Provenance of the package energy (carried into each share). */
-  readonly provenance: Provenance;
+  /** ReadingProvenance of the package energy (carried into each share). */
+  readonly provenance: ReadingProvenance;
 }
 
 export interface TickAttribution {
@@ -42,7 +42,7 @@ export interface TickAttribution {
   readonly unmanagedJ: number;
   /** Idle estimate above what the package used (measurement noise); not charged to anyone. */
   readonly idleShortfallJ: number;
-  readonly provenance: Provenance;
+  readonly provenance: ReadingProvenance;
 }
 
 /** Splits one tick's package energy. Throws `MXW_ERR_INVALID_ARG` for negative or non-finite inputs. */
@@ -91,7 +91,7 @@ export class WindowedAttributor {
   #dtS = 0;
   #totalCpuS = 0;
   #agentCpuS = new Map<string, number>();
-  #provenance: Provenance | undefined;
+  #provenance: ReadingProvenance | undefined;
 
   /** @param windowS attribution window, s. @default 1 */
   constructor(windowS = 1) {

@@ -3,7 +3,7 @@
  * warning names the sensor once per problem (not once per sample): −274 °C, a counter that
  * runs backwards without wrapping, a sensor stuck on one value while the machine's load moves.
  */
-import type { Quantity } from './reader.js';
+import type { ReadingQuantity } from './reader.js';
 
 /** Warning codes of telemetry; never reused. Listed in docs/ERRORS.md. */
 export const TELEMETRY_WARNING_CODES = [
@@ -26,7 +26,7 @@ export interface TelemetryWarning {
 export type WarningSink = (warning: TelemetryWarning) => void;
 
 /** Physically plausible ranges per quantity. */
-const PLAUSIBLE: Readonly<Record<Quantity, readonly [number, number]>> = {
+const PLAUSIBLE: Readonly<Record<ReadingQuantity, readonly [number, number]>> = {
   temperature: [-40, 150],
   power: [0, 20_000],
   energy: [0, Number.POSITIVE_INFINITY],
@@ -42,7 +42,7 @@ export const STUCK_ACTIVITY_DELTA = 0.3;
 /** Tracks one channel. */
 export class SensorHealth {
   readonly #channel: string;
-  readonly #quantity: Quantity;
+  readonly #quantity: ReadingQuantity;
   readonly #warn: WarningSink;
   readonly #reported = new Set<TelemetryWarningCode>();
   #last = Number.NaN;
@@ -50,7 +50,7 @@ export class SensorHealth {
   #activityMin = Number.POSITIVE_INFINITY;
   #activityMax = Number.NEGATIVE_INFINITY;
 
-  constructor(channel: string, quantity: Quantity, warn: WarningSink) {
+  constructor(channel: string, quantity: ReadingQuantity, warn: WarningSink) {
     this.#channel = channel;
     this.#quantity = quantity;
     this.#warn = warn;

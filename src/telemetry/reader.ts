@@ -12,10 +12,10 @@ import type { AbortOptions } from '../clock/clock.js';
 export type SourceKind = 'rapl' | 'msr' | 'hwmon' | 'thermal' | 'nvml' | 'procfs' | 'cgroup' | 'model';
 
 /** What a channel measures, and its unit. */
-export type Quantity = 'temperature' | 'power' | 'energy' | 'utilisation' | 'cpu-time';
+export type ReadingQuantity = 'temperature' | 'power' | 'energy' | 'utilisation' | 'cpu-time';
 
 /** Unit of each quantity. */
-export const UNIT_OF: Readonly<Record<Quantity, string>> = {
+export const UNIT_OF: Readonly<Record<ReadingQuantity, string>> = {
   temperature: '°C',
   power: 'W',
   energy: 'J',
@@ -24,7 +24,7 @@ export const UNIT_OF: Readonly<Record<Quantity, string>> = {
 };
 
 /** The provenance every figure carries into reports and the ledger. */
-export interface Provenance {
+export interface ReadingProvenance {
   readonly kind: 'measured' | 'modelled';
   readonly source: SourceKind;
   /** The sensor in words or its path, e.g. `/sys/class/powercap/intel-rapl:0 (package-0)`. */
@@ -38,13 +38,13 @@ export interface Provenance {
 /** One channel a reader offers. */
 export interface ChannelInfo {
   readonly id: string;
-  readonly quantity: Quantity;
+  readonly quantity: ReadingQuantity;
   readonly description: string;
   /** Smallest step of the value, in its unit. */
   readonly resolution: number;
   /** Highest useful sampling rate, Hz (how often the hardware updates it). */
   readonly updateHz: number;
-  readonly provenance: Provenance;
+  readonly provenance: ReadingProvenance;
 }
 
 /** What probing found. */
@@ -56,12 +56,12 @@ export type ProbeResult =
 /** One sampled value. */
 export interface Reading {
   readonly channel: string;
-  readonly quantity: Quantity;
+  readonly quantity: ReadingQuantity;
   /** In the quantity's unit; energy and CPU time are cumulative since `start()`. */
   readonly value: number;
   /** False when the value failed a sanity check (see health.ts); it must not drive decisions. */
   readonly trusted: boolean;
-  readonly provenance: Provenance;
+  readonly provenance: ReadingProvenance;
 }
 
 /** A telemetry source. */

@@ -10,7 +10,7 @@
 import { ReaderNotStartedError, SensorsUnavailableError } from '../errors.js';
 import { ThermalTwin } from '../physics/thermal-twin.js';
 import type { ThermalTwinParams } from '../physics/twin-params.js';
-import type { ChannelInfo, ProbeResult, Provenance, Quantity, Reading, TelemetryReader } from './reader.js';
+import type { ChannelInfo, ProbeResult, ReadingProvenance, ReadingQuantity, Reading, TelemetryReader } from './reader.js';
 
 /** Where the twin's utilisation comes from: per-core values in [0, 1], one per twin core. */
 export interface UtilisationSource {
@@ -28,7 +28,7 @@ export interface TwinReaderOptions {
   readonly now?: () => number;
 }
 
-const MODEL: Omit<Provenance, 'sensor' | 'windowS'> = { kind: 'modelled', source: 'model', errorBound: Number.POSITIVE_INFINITY };
+const MODEL: Omit<ReadingProvenance, 'sensor' | 'windowS'> = { kind: 'modelled', source: 'model', errorBound: Number.POSITIVE_INFINITY };
 
 export class TwinTelemetryReader implements TelemetryReader {
   readonly name = 'thermal-twin';
@@ -57,7 +57,7 @@ export class TwinTelemetryReader implements TelemetryReader {
   }
 
   #channels(twin: ThermalTwin): ChannelInfo[] {
-    const channel = (id: string, quantity: Quantity, description: string): ChannelInfo => ({
+    const channel = (id: string, quantity: ReadingQuantity, description: string): ChannelInfo => ({
       id,
       quantity,
       description: `${description} (modelled)`,
@@ -111,7 +111,7 @@ export class TwinTelemetryReader implements TelemetryReader {
     const windowS = now - this.#lastS;
     this.#lastS = now;
     twin.readSensors(this.#temperatures);
-    const provenance: Provenance = { ...MODEL, sensor: this.#sensor(), windowS };
+    const provenance: ReadingProvenance = { ...MODEL, sensor: this.#sensor(), windowS };
     const readings: Reading[] = twin.planes.map((p) => ({
       channel: `twin/${p.name}/temperature`,
       quantity: 'temperature',

@@ -4,7 +4,7 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toJson } from '../../cli/output.js';
+import { toJson } from '../../internal/format.js';
 import { ReportWriteError, ResultsInvalidError } from '../../errors.js';
 import { parseResults, validateResults, type ExperimentResults } from '../results.js';
 import { renderCharts, type ChartOptions, type RenderedChart } from './charts.js';

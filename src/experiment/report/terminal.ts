@@ -3,7 +3,7 @@
  * and PASS/MISS against the thesis. Uses the CLI's table formatter so it lines up with every
  * other command's output.
  */
-import { fmt, formatTable } from '../../cli/output.js';
+import { fmt, formatTable } from '../../internal/format.js';
 import type { ArmEstimate, ExperimentResults } from '../results.js';
 
 function estimate(e: ArmEstimate): string {

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { ReaderNotStartedError, SensorsUnavailableError } from '../../errors.js';
 import type { WarningSink } from '../health.js';
 import { SensorHealth } from '../health.js';
-import type { ChannelInfo, ProbeResult, Provenance, Quantity, Reading, TelemetryReader } from '../reader.js';
+import type { ChannelInfo, ProbeResult, ReadingProvenance, ReadingQuantity, Reading, TelemetryReader } from '../reader.js';
 
 /** NVIDIA's stated accuracy of board power readings, W. */
 export const NVIDIA_POWER_ACCURACY_W = 5;
@@ -101,8 +101,8 @@ export class NvidiaSmiReader implements TelemetryReader {
   #channels(): ChannelInfo[] {
     return this.#gpus.flatMap((gpu) => {
       const base = `nvidia/${gpu.index}`;
-      const measured = (sensor: string, windowS: number, errorBound: number): Provenance => ({ kind: 'measured', source: 'nvml', sensor, windowS, errorBound });
-      const channel = (suffix: string, quantity: Quantity, description: string, resolution: number, provenance: Provenance): ChannelInfo => ({
+      const measured = (sensor: string, windowS: number, errorBound: number): ReadingProvenance => ({ kind: 'measured', source: 'nvml', sensor, windowS, errorBound });
+      const channel = (suffix: string, quantity: ReadingQuantity, description: string, resolution: number, provenance: ReadingProvenance): ChannelInfo => ({
         id: `${base}/${suffix}`,
         quantity,
         description: `${gpu.name} (GPU ${gpu.index}) ${description}`,
@@ -210,7 +210,7 @@ export class NvidiaSmiReader implements TelemetryReader {
     state.updates++;
   }
 
-  #check(channel: string, quantity: Quantity, value: number, now: number): boolean {
+  #check(channel: string, quantity: ReadingQuantity, value: number, now: number): boolean {
     let health = this.#health.get(channel);
     if (health === undefined) {
       health = new SensorHealth(channel, quantity, this.#warn);
@@ -226,7 +226,7 @@ export class NvidiaSmiReader implements TelemetryReader {
       const s = this.#states.get(gpu.index);
       if (s === undefined || s.updates === 0) return [];
       const base = `nvidia/${gpu.index}`;
-      const p = (sensor: string, windowS: number, errorBound: number): Provenance => ({ kind: 'measured', source: 'nvml', sensor, windowS, errorBound });
+      const p = (sensor: string, windowS: number, errorBound: number): ReadingProvenance => ({ kind: 'measured', source: 'nvml', sensor, windowS, errorBound });
       const energyBound = this.#hasEnergyCounter ? 0.001 : NVIDIA_POWER_ACCURACY_W * ((s.updates * this.#intervalMs) / 1000);
       return [
         { channel: `${base}/power`, quantity: 'power', value: s.powerW, trusted: this.#check(`${base}/power`, 'power', s.powerW, now), provenance: p(`nvidia-smi ${this.#powerField}`, 0, NVIDIA_POWER_ACCURACY_W) },

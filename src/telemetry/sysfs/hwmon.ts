@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ReaderNotStartedError, SensorsUnavailableError } from '../../errors.js';
 import { WrappingCounter } from '../counter.js';
 import { SensorHealth, type WarningSink } from '../health.js';
-import type { ChannelInfo, ProbeResult, Quantity, Reading, TelemetryReader } from '../reader.js';
+import type { ChannelInfo, ProbeResult, ReadingQuantity, Reading, TelemetryReader } from '../reader.js';
 import { AttributeFile, readText } from './attribute.js';
 import type { SysfsReaderOptions } from './powercap.js';
 
@@ -20,7 +20,7 @@ const DIE_SENSOR_ACCURACY_C = 1;
 interface Attribute {
   readonly id: string;
   readonly path: string;
-  readonly quantity: Quantity;
+  readonly quantity: ReadingQuantity;
   /** Multiplier from the file's integer to the quantity's unit. */
   readonly scale: number;
   readonly resolution: number;

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { EnergyLedgerAccumulator, WindowedAttributor, attributeTick } from '../../../src/telemetry/attribution.js';
-import type { Provenance } from '../../../src/telemetry/reader.js';
+import type { ReadingProvenance } from '../../../src/telemetry/reader.js';
 import { ThermalTwin } from '../../../src/physics/thermal-twin.js';
 import { DEFAULT_TWIN_PARAMS } from '../../../src/physics/twin-params.js';
 import { USER_HZ } from '../../../src/telemetry/procfs/proc-stat.js';
 
-const MODEL: Provenance = { kind: 'modelled', source: 'model', sensor: 'twin', windowS: 0.01, errorBound: Number.POSITIVE_INFINITY };
+const MODEL: ReadingProvenance = { kind: 'modelled', source: 'model', sensor: 'twin', windowS: 0.01, errorBound: Number.POSITIVE_INFINITY };
 
 test('dynamic energy is split by CPU share; idle and non-agent work keep their own accounts', () => {
   const tick = attributeTick({

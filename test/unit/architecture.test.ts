@@ -1,0 +1,107 @@
+/**
+ * The module graph's rules (docs/ARCHITECTURE.md): imports between src/ folders go one way (no
+ * cycle), the market and the session stay pure, and the public surface has no clashing names
+ * and no internals.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { test } from 'node:test';
+import { repoPath } from '../helpers/repo.js';
+
+const SRC = repoPath('src');
+
+interface Import {
+  readonly from: string;
+  readonly to: string;
+  readonly typeOnly: boolean;
+  readonly file: string;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+/** The top-level module of a path under src/: its folder, or the file's name for src/*.ts. */
+function moduleOf(path: string): string {
+  const [first = ''] = relative(SRC, path).split('/');
+  return first.replace(/\.[jt]s$/, '');
+}
+
+function imports(): Import[] {
+  const out: Import[] = [];
+  for (const file of sources(SRC)) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(import|export)(\s+type)?[^'"]*?from '([^']+)'/gms)) {
+      const spec = m[3] ?? '';
+      if (spec.startsWith('.')) out.push({ from: moduleOf(file), to: moduleOf(normalize(join(dirname(file), spec))), typeOnly: m[2] !== undefined, file: relative(SRC, file) });
+      else out.push({ from: moduleOf(file), to: spec, typeOnly: m[2] !== undefined, file: relative(SRC, file) });
+    }
+  }
+  return out;
+}
+
+test('imports between src/ folders go one way: no cycle', () => {
+  const edges = new Map<string, Set<string>>();
+  for (const i of imports()) {
+    if (i.from === i.to || i.to.startsWith('node:') || !i.to.match(/^[a-z-]+$/) || i.from === 'index') continue;
+    if (!edges.has(i.from)) edges.set(i.from, new Set());
+    edges.get(i.from)?.add(i.to);
+  }
+  // Depth-first search for a back edge; the cycle found is named in full.
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (node: string): void => {
+    state.set(node, 'open');
+    path.push(node);
+    for (const next of edges.get(node) ?? []) {
+      if (state.get(next) === 'open') assert.fail(`folder cycle: ${[...path.slice(path.indexOf(next)), next].join(' → ')}`);
+      if (state.get(next) === undefined) visit(next);
+    }
+    path.pop();
+    state.set(node, 'done');
+  };
+  for (const node of edges.keys()) if (state.get(node) === undefined) visit(node);
+});
+
+test('the market imports no telemetry, I/O or daemon; the session no I/O and nothing of the daemon', () => {
+  const all = imports();
+  const market = all.filter((i) => i.from === 'market' && i.to !== 'market').map((i) => i.to);
+  assert.deepEqual([...new Set(market)].sort(), ['errors', 'internal', 'physics'].filter((m) => market.includes(m)).sort());
+  for (const i of all.filter((x) => x.from === 'session')) {
+    assert.ok(!i.to.startsWith('node:'), `${i.file} imports ${i.to}: the session does no I/O`);
+    assert.ok(!['daemon', 'telemetry', 'api', 'cli', 'entropy'].includes(i.to), `${i.file} imports ${i.to}`);
+    // Runtimes and the ledger's database only as types (ports), never their code.
+    if (i.to === 'runtimes' || i.file.endsWith('ports.ts')) assert.ok(i.typeOnly || i.to === 'clock' || i.to === 'session', `${i.file}: ${i.to} must be a type import`);
+  }
+  for (const i of all.filter((x) => x.from === 'session' && x.to === 'ledger')) {
+    const text = readFileSync(join(SRC, i.file), 'utf8');
+    assert.doesNotMatch(text, /import \{[^}]*\bLedger\b[^}]*\} from '\.\.\/ledger\/ledger\.js'/, `${i.file} imports the SQLite ledger`);
+  }
+});
+
+test('the public surface: the session, the runtime and entropy interfaces, one name each, no internals', async () => {
+  const index = readFileSync(join(SRC, 'index.ts'), 'utf8');
+  const names: string[] = [];
+  for (const m of index.matchAll(/export (?:type )?\{([^}]*)\}/g)) {
+    for (const part of (m[1] ?? '').split(',')) {
+      const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/).at(-1)?.trim();
+      if (name !== undefined && name !== '') names.push(name);
+    }
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    assert.ok(!seen.has(name), `${name} is exported twice`);
+    seen.add(name);
+  }
+  for (const name of ['MarketSession', 'AgentRuntime', 'EntropySource', 'LedgerWriter', 'AgentId', 'ReadingProvenance', 'StepProvenance', 'ReadingQuantity']) assert.ok(seen.has(name), `${name} is public`);
+  for (const name of ['Provenance', 'Quantity', 'Clearing', 'Sampler', 'FrameDecoder', 'TokenBucket', 'Bank', 'Enforcer']) assert.ok(!seen.has(name), `${name} is internal (or ambiguous)`);
+  const loaded = (await import('../../src/index.js')) as Record<string, unknown>;
+  assert.equal(typeof loaded['MarketSession'], 'function');
+  assert.equal(typeof loaded['parseAgentId'], 'function');
+  assert.equal(loaded['Clearing'], undefined);
+});
