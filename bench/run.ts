@@ -29,6 +29,7 @@ import { benchFuel } from './wasm-fuel.js';
 import { benchClearing } from './clearing.js';
 import { benchEngine } from './engine.js';
 import { benchNeighbour, formatNeighbour } from './neighbour.js';
+import { benchAllocation, formatAllocation } from './allocation.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -150,6 +151,7 @@ const clearing = only === undefined || only === 'clearing' ? await benchClearing
 if (only === undefined || only === 'engine') log('engine: 4 s idle, then 4 s each at 100, 250, 500 and 1000 Hz, 64 agents over 64 cores …');
 const engine = only === undefined || only === 'engine' ? await benchEngine() : undefined;
 if (only === undefined || only === 'neighbour') log('neighbour: Scientist vs Leech idle, then beside stress-ng --cpu 1 --cpu-load 25 under each foreign-heat policy (≈ 9 min) …');
+const allocation = only === undefined || only === 'allocation' ? await benchAllocation() : undefined;
 const neighbour = only === undefined || only === 'neighbour' ? await benchNeighbour(log) : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
@@ -161,6 +163,7 @@ const report = {
   fuel,
   clearing,
   engine,
+  allocation,
   neighbour,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
@@ -205,5 +208,6 @@ if (json) {
         `(target ≤ ${sampler.targets.cpuPct} %: ${sampler.verdict.cpu}); mean work per tick ${s.meanWorkMs.toFixed(3)} ms\n`,
     );
   }
+  if (allocation !== undefined) process.stdout.write(formatAllocation(allocation));
   if (neighbour !== undefined) process.stdout.write(formatNeighbour(neighbour));
 }

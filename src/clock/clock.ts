@@ -104,6 +104,7 @@ export class ManualClock implements Clock {
   advance(duration: Seconds): void {
     if (!(duration >= 0)) throw new ClockBackwardsError(`cannot advance a clock by ${String(duration)} s`);
     this.#now += duration;
+    if (this.#sleepers.length === 0) return;
     const due = this.#sleepers.filter((s) => s.wakeAt <= this.#now).sort((a, b) => a.wakeAt - b.wakeAt);
     this.#sleepers = this.#sleepers.filter((s) => s.wakeAt > this.#now);
     for (const sleeper of due) sleeper.resolve();

@@ -54,6 +54,8 @@ export class CoreOffer {
   readonly #order: number[];
   /** The offer's arrays, filled in place each tick. */
   readonly #slots: OfferArrays;
+  /** Per number of slots on sale, the offer's views of `#slots`. */
+  readonly #views: (PlaneOffer | undefined)[] = [];
 
   constructor(options: CoreOfferOptions) {
     const params = resolveTwinParams(options.twin);
@@ -99,7 +101,13 @@ export class CoreOffer {
     // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
     reorderOffer(this.#order, this.allowance, this.reservePerQuantumJ);
     const slots = fillOffer(this.#order, this.allowance, this.reservePerQuantumJ, MIN_ALLOWANCE, this.#slots);
-    const { quality, reserve, unit } = this.#slots;
-    return { quality: quality.subarray(0, slots), reserve: reserve.subarray(0, slots), unit: unit.subarray(0, slots) };
+    // One set of views per slot count, made the first time it is needed (not three per tick).
+    let offer = this.#views[slots];
+    if (offer === undefined) {
+      const { quality, reserve, unit } = this.#slots;
+      offer = { quality: quality.subarray(0, slots), reserve: reserve.subarray(0, slots), unit: unit.subarray(0, slots) };
+      this.#views[slots] = offer;
+    }
+    return offer;
   }
 }

@@ -27,6 +27,8 @@ function sameShare(a: number | null, b: number | null): boolean {
   return Math.abs(a - b) < SHARE_STEP;
 }
 
+type Op = 'resume' | 'pause' | 'quota' | 'pin';
+
 interface Slot {
   readonly pinning: boolean;
   readonly desired: Target;
@@ -97,43 +99,57 @@ export class Enforcer implements EnforcementPort {
     return result?.latencyMs ?? Number.NaN;
   }
 
+  /**
+   * What the slot needs next, if anything. Kept free of closures: a function whose variables a
+   * closure captures makes a context object on every call, and this runs per agent per tick.
+   */
   #reconcile(agentId: string, slot: Slot): void {
     if (slot.busy || slot.gone) return;
     const { desired, actual } = slot;
-    let op: (() => Promise<void>) | null = null;
-    if (desired.run && !actual.run) {
-      op = async () => {
+    let op: Op;
+    if (desired.run && !actual.run) op = 'resume';
+    else if (!desired.run && actual.run) op = 'pause';
+    else if (desired.run && !sameShare(desired.share, actual.share) && (desired.share === null || performance.now() - slot.shareWrittenAtMs >= SHARE_INTERVAL_MS)) op = 'quota';
+    else if (desired.run && desired.core !== actual.core && desired.core !== null) op = 'pin';
+    else return;
+    this.#carryOut(agentId, slot, op);
+  }
+
+  #carryOut(agentId: string, slot: Slot, op: Op): void {
+    const { desired, actual } = slot;
+    let call: () => Promise<void>;
+    if (op === 'resume') {
+      call = async () => {
         await this.#runtime.resume(agentId, { confirm: false });
         actual.run = true;
         this.#stats.resumes++;
       };
-    } else if (!desired.run && actual.run) {
+    } else if (op === 'pause') {
       // Routine turn-taking: the freeze is requested, not waited for (confirmation polls the
       // kernel on the daemon's thread: 3 % of a core in the experiment). The emergency path confirms.
-      op = async () => {
+      call = async () => {
         await this.#runtime.pause(agentId, { confirm: false });
         actual.run = false;
         this.#stats.pauses++;
       };
-    } else if (desired.run && !sameShare(desired.share, actual.share) && (desired.share === null || performance.now() - slot.shareWrittenAtMs >= SHARE_INTERVAL_MS)) {
+    } else if (op === 'quota') {
       const share = desired.share;
       slot.shareWrittenAtMs = performance.now();
-      op = async () => {
+      call = async () => {
         await this.#runtime.setCpuShare(agentId, share);
         actual.share = share;
         this.#stats.quotas++;
       };
-    } else if (desired.run && desired.core !== actual.core && desired.core !== null) {
+    } else {
       const core = desired.core;
-      op = async () => {
-        await this.#runtime.pin(agentId, [core]);
+      call = async () => {
+        if (core !== null) await this.#runtime.pin(agentId, [core]);
         actual.core = core;
         this.#stats.pins++;
       };
     }
-    if (op === null) return;
     slot.busy = true;
-    const done = op()
+    const done = call()
       .catch(() => {
         // The agent ended between the tick and the call: nothing left to enforce.
         this.#stats.failures++;

@@ -228,14 +228,12 @@ export class ThermalState {
   /** Samples, steps the controllers, prices every core and builds the offer (reusing its arrays). */
   read(): ThermalTick {
     const tick = this.#tick as { -readonly [K in keyof ThermalTick]: ThermalTick[K] };
-    for (const r of this.#twin.sample()) {
-      if (r.channel === 'twin/package/power') tick.powerW = r.value;
-      else if (r.channel === 'twin/package/energy') tick.energyJ = r.value;
-      else if (r.channel.startsWith('twin/core')) {
-        const core = Number(r.channel.slice('twin/core'.length, r.channel.lastIndexOf('/')));
-        if (core < this.cores) tick.temperaturesC[core] = r.value;
-      }
-    }
+    // The twin's values straight from its arrays: no readings, no channel names built and parsed.
+    this.#twin.advance();
+    const planes = this.#twin.temperatures;
+    for (let core = 0; core < this.cores; core++) tick.temperaturesC[core] = planes[core] ?? Number.NaN;
+    tick.powerW = this.#twin.packagePowerW();
+    tick.energyJ = this.#twin.packageEnergyJ();
     const sensors = this.#sensors;
     if (sensors !== null) {
       sensors.refresh(this.#now());

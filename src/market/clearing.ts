@@ -39,7 +39,13 @@ export const MAX_BID_J = 1e12;
 export class Clearing {
   #capacity = 0;
   #order = new Int32Array(0);
+  /** Scratch for the merge sort (no allocation per tick: a comparator sort of a typed array copies it). */
+  #scratch = new Int32Array(0);
   #effective = new Float64Array(0);
+  /** The tie-break of the clearing in progress, read by `#before`. */
+  #tieKey: ArrayLike<number> = [];
+  #shift = 0;
+  #period = 1;
   /** Per bid, after `clear`: slot index or −1. */
   slotOf = new Int32Array(0);
   /** Per bid, after `clear`: payment, J (0 when not won). */
@@ -57,6 +63,7 @@ export class Clearing {
     const size = Math.max(capacity, this.#capacity * 2);
     this.#capacity = size;
     this.#order = new Int32Array(size);
+    this.#scratch = new Int32Array(size);
     this.#effective = new Float64Array(size);
     this.slotOf = new Int32Array(size);
     this.payment = new Float64Array(size);
@@ -119,18 +126,11 @@ export class Clearing {
     }
     // Keys rotate modulo the key space in use, so first place keeps cycling after the tick
     // passes the largest key (a fixed modulus would freeze the order from then on).
-    const period = maxKey + 1;
-    const shift = tick % period;
-    const ranked = order.subarray(0, valid);
-    ranked.sort((x, y) => {
-      const d = (eff[y] ?? 0) - (eff[x] ?? 0);
-      if (d !== 0) return d;
-      // Rotating tie-break: the tied bid whose key comes next at or after the tick goes
-      // first, so as ticks advance first place walks through every tied key.
-      const kx = ((tieKey[x] ?? 0) - shift + period) % period;
-      const ky = ((tieKey[y] ?? 0) - shift + period) % period;
-      return kx - ky || x - y;
-    });
+    this.#period = maxKey + 1;
+    this.#shift = tick % this.#period;
+    this.#tieKey = tieKey;
+    this.#sort(valid);
+    const ranked = order;
     let k = 0;
     while (k < valid && k < slots && (eff[ranked[k] ?? 0] ?? 0) >= (reserve[k] ?? Infinity)) k++;
     this.#winners = k;
@@ -155,6 +155,41 @@ export class Clearing {
       this.slotOf[a] = s;
       this.outcome[a] = 0;
     }
+  }
+
+  /** Whether bid `x` ranks before bid `y`: higher effective bid, then the rotating tie-break. */
+  #before(x: number, y: number): boolean {
+    const eff = this.#effective;
+    const d = (eff[y] ?? 0) - (eff[x] ?? 0);
+    if (d !== 0) return d < 0;
+    // Rotating tie-break: the tied bid whose key comes next at or after the tick goes
+    // first, so as ticks advance first place walks through every tied key.
+    const period = this.#period;
+    const kx = ((this.#tieKey[x] ?? 0) - this.#shift + period) % period;
+    const ky = ((this.#tieKey[y] ?? 0) - this.#shift + period) % period;
+    return kx !== ky ? kx < ky : x < y;
+  }
+
+  /** Sorts the first `n` bids of `#order` by `#before`: a bottom-up merge sort, stable, O(n log n), in place of preallocated buffers. */
+  #sort(n: number): void {
+    let from = this.#order;
+    let to = this.#scratch;
+    for (let width = 1; width < n; width *= 2) {
+      for (let lo = 0; lo < n; lo += 2 * width) {
+        const mid = Math.min(lo + width, n);
+        const hi = Math.min(lo + 2 * width, n);
+        let i = lo;
+        let j = mid;
+        for (let k = lo; k < hi; k++) {
+          if (i < mid && (j >= hi || !this.#before(from[j] ?? 0, from[i] ?? 0))) to[k] = from[i++] ?? 0;
+          else to[k] = from[j++] ?? 0;
+        }
+      }
+      const swap = from;
+      from = to;
+      to = swap;
+    }
+    if (from !== this.#order) for (let k = 0; k < n; k++) this.#order[k] = from[k] ?? 0;
   }
 
   /**

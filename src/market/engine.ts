@@ -56,6 +56,8 @@ class PlaneArrays {
   budget = new Float64Array(64);
   tieKey = new Float64Array(64);
   bidders: StandingBid[] = [];
+  /** Bidders collected so far this tick (the array is filled by index: emptying it would free it). */
+  count = 0;
   readonly clearing = new Clearing(64);
 
   ensure(n: number): void {
@@ -74,6 +76,13 @@ export class ClearingEngine {
   readonly #nowMs: () => number;
   readonly #tieRotation: number;
   readonly #planes = new Map<Plane, PlaneArrays>(PLANES.map((p) => [p, new PlaneArrays()]));
+  /** The same, as an array: the tick walks it by index (no iterator objects at 100 Hz). */
+  readonly #planeList: readonly (readonly [Plane, PlaneArrays])[] = [...this.#planes];
+  readonly #collect = (bid: StandingBid): void => {
+    const arrays = this.#planes.get(bid.plane);
+    if (arrays !== undefined) arrays.bidders[arrays.count++] = bid;
+  };
+  #awardCount = 0;
   readonly #outcomes = Object.fromEntries(BID_OUTCOMES.map((o) => [o, 0])) as Record<BidOutcome, number>;
   /** Award objects, kept between ticks; `#awards` holds this tick's first `length` of them. */
   readonly #pool: Mutable<Award>[] = [];
@@ -98,13 +107,19 @@ export class ClearingEngine {
    */
   clearTick(tick: number, offers: ReadonlyMap<Plane, PlaneOffer>): EngineTick {
     const started = this.#nowMs();
-    for (const arrays of this.#planes.values()) arrays.bidders.length = 0;
-    for (const bid of this.#book.bids()) this.#planes.get(bid.plane)?.bidders.push(bid);
+    const planes = this.#planeList;
+    for (let p = 0; p < planes.length; p++) (planes[p] as readonly [Plane, PlaneArrays])[1].count = 0;
+    this.#book.forEachBid(this.#collect);
+    // Shrinking a little keeps the backing store (emptying an array frees it, and the next push allocates).
+    for (let p = 0; p < planes.length; p++) {
+      const arrays = (planes[p] as readonly [Plane, PlaneArrays])[1];
+      if (arrays.bidders.length !== arrays.count) arrays.bidders.length = arrays.count;
+    }
     const outcomes = this.#outcomes;
     for (let o = 0; o < BID_OUTCOMES.length; o++) outcomes[BID_OUTCOMES[o] as BidOutcome] = 0;
-    const awards = this.#awards;
-    awards.length = 0;
-    for (const [plane, arrays] of this.#planes) {
+    this.#awardCount = 0;
+    for (let p = 0; p < planes.length; p++) {
+      const [plane, arrays] = planes[p] as readonly [Plane, PlaneArrays];
       const offer = offers.get(plane);
       const n = arrays.bidders.length;
       if (n === 0) continue;
@@ -131,6 +146,7 @@ export class ClearingEngine {
         }
       }
     }
+    if (this.#awards.length !== this.#awardCount) this.#awards.length = this.#awardCount;
     const result = this.#result;
     result.tick = tick;
     result.costMs = this.#nowMs() - started;
@@ -138,7 +154,7 @@ export class ClearingEngine {
   }
 
   #award(agentId: string, plane: Plane, slot: number, unit: number, paymentJ: number): void {
-    const n = this.#awards.length;
+    const n = this.#awardCount++;
     let award = this.#pool[n];
     if (award === undefined) {
       award = { agentId, plane, slot, unit, paymentJ };
@@ -150,6 +166,6 @@ export class ClearingEngine {
       award.unit = unit;
       award.paymentJ = paymentJ;
     }
-    this.#awards.push(award);
+    this.#awards[n] = award;
   }
 }

@@ -67,6 +67,9 @@ export interface EntropySource {
   close(): Promise<void>;
 }
 
+/** What `drain` returns when nothing was erased (shared, so an idle tick builds nothing). */
+export const NO_EVENTS: readonly EraseEvent[] = Object.freeze([]);
+
 /** Sums drained events per agent, bytes. */
 export function erasedBytesByAgent(events: readonly EraseEvent[]): Map<string, number> {
   const totals = new Map<string, number>();

@@ -137,6 +137,11 @@ export class OrderBook {
     return this.#bids.values();
   }
 
+  /** Calls `visit` for every standing bid (no iterator object: the clearing runs at 100 Hz). */
+  forEachBid(visit: (bid: StandingBid) => void): void {
+    this.#bids.forEach(visit);
+  }
+
   get size(): number {
     return this.#bids.size;
   }

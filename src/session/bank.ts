@@ -8,7 +8,7 @@
  * never half of a ledger tick.
  */
 import { LedgerFundsError } from '../errors.js';
-import { agentAccount, type AccountId, type EntryKind, type Transfer } from '../ledger/entries.js';
+import { agentAccount, toJoules, type AccountId, type EntryKind, type Transfer } from '../ledger/entries.js';
 import type { Settlement, TickCommit } from '../ledger/ledger.js';
 import type { LedgerWriter } from './ports.js';
 
@@ -21,6 +21,12 @@ interface Pending {
   count: number;
 }
 
+interface Wallet {
+  readonly account: AccountId;
+  microJ: bigint;
+  joules: number;
+}
+
 /** The order pending movements are written in: credits before debits, so no entry overdraws. */
 const ORDER: readonly PendingKind[] = ['mint', 'income', 'payment', 'tax'];
 
@@ -29,12 +35,11 @@ export class Bank {
   /** Per kind, per agent (no key strings built per payment: this runs at 100 Hz). */
   readonly #pending = new Map<PendingKind, Map<string, Pending>>(ORDER.map((kind) => [kind, new Map()]));
   #pendingCount = 0;
-  readonly #delta = new Map<string, bigint>();
+  /** Per agent: its account and its balance (committed + pending), kept current so reads allocate nothing. */
+  readonly #wallets = new Map<string, Wallet>();
   readonly #settling: { agentId: string; survivalMs: number; reason: string }[] = [];
   /** Agents settled or being settled: nothing moves in or out of their wallets any more. */
   readonly #closed = new Set<string>();
-  /** `agent:<id>` per agent, built once (balances are read every tick). */
-  readonly #accounts = new Map<string, AccountId>();
   #nextLedgerTick: number;
 
   constructor(ledger: LedgerWriter) {
@@ -44,16 +49,23 @@ export class Bank {
 
   /** Committed balance plus everything pending, µJ. */
   balance(agentId: string): bigint {
-    return this.#ledger.balance(this.#account(agentId)) + (this.#delta.get(agentId) ?? 0n);
+    return this.#wallet(agentId).microJ;
   }
 
-  #account(agentId: string): AccountId {
-    let account = this.#accounts.get(agentId);
-    if (account === undefined) {
-      account = agentAccount(agentId);
-      this.#accounts.set(agentId, account);
+  /** The same in joules (the clearing reads it for every bid, every tick). */
+  balanceJ(agentId: string): number {
+    return this.#wallet(agentId).joules;
+  }
+
+  #wallet(agentId: string): Wallet {
+    let wallet = this.#wallets.get(agentId);
+    if (wallet === undefined) {
+      const account = agentAccount(agentId);
+      const microJ = this.#ledger.balance(account);
+      wallet = { account, microJ, joules: toJoules(microJ) };
+      this.#wallets.set(agentId, wallet);
     }
-    return account;
+    return wallet;
   }
 
   #add(agentId: string, kind: PendingKind, microJ: bigint): void {
@@ -67,13 +79,14 @@ export class Bank {
       entry.microJ += microJ;
       entry.count += 1;
     }
-    const sign = kind === 'mint' || kind === 'income' ? 1n : -1n;
-    this.#delta.set(agentId, (this.#delta.get(agentId) ?? 0n) + sign * microJ);
+    const wallet = this.#wallet(agentId);
+    wallet.microJ = kind === 'mint' || kind === 'income' ? wallet.microJ + microJ : wallet.microJ - microJ;
+    wallet.joules = toJoules(wallet.microJ);
   }
 
   /** New joules into an agent's wallet (its opening balance, a top-up). */
   mint(agentId: string, microJ: bigint): void {
-    this.#account(agentId);
+    this.#wallet(agentId);
     this.#add(agentId, 'mint', microJ);
   }
 
@@ -128,7 +141,8 @@ export class Bank {
     this.#settling.length = 0;
     for (const ofKind of this.#pending.values()) ofKind.clear();
     this.#pendingCount = 0;
-    this.#delta.clear();
+    // Balances stay as they are: what was pending is now committed (a failed write threw above).
+    for (const s of settlements) this.#wallets.delete(s.agentId);
     return commit;
   }
 }

@@ -103,7 +103,7 @@ export class MarketSession {
       book: this.#book,
       mode: rules.clearing,
       tieRotationTicks: rules.tieRotationTicks,
-      walletJ: (id) => toJoules(this.#bank.balance(id)),
+      walletJ: (id) => this.#bank.balanceJ(id),
       ...(options.costClockMs === undefined ? {} : { nowMs: options.costClockMs }),
     });
     this.#tickRules = {
@@ -280,15 +280,21 @@ export class MarketSession {
         const record = this.#live[i] as AgentRecord;
         // Its agents: those that won this core, and running agents not pinned anywhere yet.
         if (record.phase !== 'running' || (record.lastUnit !== core && record.lastUnit !== null)) continue;
-        transition(record, 'emergency');
-        record.lastUnit = null;
-        const detected = this.nowMs();
-        void this.#enforcer.pauseNow(record.id).then((latencyMs) => {
-          this.#emergencyLatenciesMs.push(latencyMs);
-          this.#decide({ action: 'emergency-pause', agentId: record.id, plane: 'cpu', because: `core ${String(core)} at ${t.toFixed(1)} °C > critical ${String(critical)} °C (${source}); paused in ${latencyMs.toFixed(2)} ms (${(this.nowMs() - detected).toFixed(2)} ms from detection)` });
-        });
+        this.#pauseForHeat(record, core, t, source);
       }
     }
+  }
+
+  /** Apart from `#emergency` so that its closure makes no context on the ticks without an emergency. */
+  #pauseForHeat(record: AgentRecord, core: number, temperatureC: number, source: string): void {
+    transition(record, 'emergency');
+    record.lastUnit = null;
+    const detected = this.nowMs();
+    const critical = this.#rules.criticalC;
+    void this.#enforcer.pauseNow(record.id).then((latencyMs) => {
+      this.#emergencyLatenciesMs.push(latencyMs);
+      this.#decide({ action: 'emergency-pause', agentId: record.id, plane: 'cpu', because: `core ${String(core)} at ${temperatureC.toFixed(1)} °C > critical ${String(critical)} °C (${source}); paused in ${latencyMs.toFixed(2)} ms (${(this.nowMs() - detected).toFixed(2)} ms from detection)` });
+    });
   }
 
   #enforce(result: EngineTick, thermal: ThermalInput): void {

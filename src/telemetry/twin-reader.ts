@@ -95,9 +95,37 @@ export class TwinTelemetryReader implements TelemetryReader {
     this.#stepsDone = 0;
   }
 
-  sample(): readonly Reading[] {
+  /**
+   * The 100 Hz path: drives the twin up to now and reads its sensors, building no readings.
+   * After it, `temperatures` (per plane: the cores first, then the GPU, then the chassis),
+   * `packagePowerW()` and `packageEnergyJ()` hold this step's values.
+   */
+  advance(): void {
     const twin = this.#twin;
-    if (twin === null) throw new ReaderNotStartedError(`${this.name}: sample() before start()`);
+    if (twin === null) throw new ReaderNotStartedError(`${this.name}: advance() before start()`);
+    this.#advance(twin);
+  }
+
+  /** Per plane, °C, as of the last `advance` or `sample` (reused). */
+  get temperatures(): Float64Array {
+    return this.#temperatures;
+  }
+
+  packagePowerW(): number {
+    return this.#twin?.packagePower() ?? Number.NaN;
+  }
+
+  /** Energy of every core since start, J. */
+  packageEnergyJ(): number {
+    const twin = this.#twin;
+    if (twin === null) return Number.NaN;
+    let energy = 0;
+    for (let i = 0; i < twin.coreCount; i++) energy += twin.sourceEnergy(i);
+    return energy;
+  }
+
+  /** Returns the window since the previous step, s. */
+  #advance(twin: ThermalTwin): number {
     const measured = this.#options.utilisation.sample();
     for (let i = 0; i < twin.coreCount; i++) {
       const u = measured[i];
@@ -111,6 +139,13 @@ export class TwinTelemetryReader implements TelemetryReader {
     const windowS = now - this.#lastS;
     this.#lastS = now;
     twin.readSensors(this.#temperatures);
+    return windowS;
+  }
+
+  sample(): readonly Reading[] {
+    const twin = this.#twin;
+    if (twin === null) throw new ReaderNotStartedError(`${this.name}: sample() before start()`);
+    const windowS = this.#advance(twin);
     const provenance: ReadingProvenance = { ...MODEL, sensor: this.#sensor(), windowS };
     const readings: Reading[] = twin.planes.map((p) => ({
       channel: `twin/${p.name}/temperature`,
@@ -119,8 +154,7 @@ export class TwinTelemetryReader implements TelemetryReader {
       trusted: true,
       provenance,
     }));
-    let energy = 0;
-    for (let i = 0; i < twin.coreCount; i++) energy += twin.sourceEnergy(i);
+    const energy = this.packageEnergyJ();
     readings.push(
       { channel: 'twin/package/power', quantity: 'power', value: twin.packagePower(), trusted: true, provenance },
       { channel: 'twin/package/energy', quantity: 'energy', value: energy, trusted: true, provenance },

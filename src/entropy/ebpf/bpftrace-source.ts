@@ -18,7 +18,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { EntropyProvenance, EntropySource, EraseEvent, WatchedAgent } from '../../market/entropy.js';
+import { NO_EVENTS, type EntropyProvenance, type EntropySource, type EraseEvent, type WatchedAgent } from '../../market/entropy.js';
 import { processCpuS } from '../../telemetry/procfs/machine-load.js';
 import { cgroupIdOf } from './ebpf-source.js';
 import type { EraseKindName } from './frames.js';
@@ -126,6 +126,7 @@ export class BpftraceEntropySource implements EntropySource {
 
   drain(): readonly EraseEvent[] {
     const out = this.#events;
+    if (out.length === 0) return NO_EVENTS;
     this.#events = [];
     return out;
   }

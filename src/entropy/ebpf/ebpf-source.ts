@@ -12,7 +12,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { statSync, statfsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { EbpfCommandError, EbpfUnavailableError, toError } from '../../errors.js';
-import type { EntropyProvenance, EntropySource, EraseEvent, WatchedAgent } from '../../market/entropy.js';
+import { NO_EVENTS, type EntropyProvenance, type EntropySource, type EraseEvent, type WatchedAgent } from '../../market/entropy.js';
 import { processCpuS } from '../../telemetry/procfs/machine-load.js';
 import { DEFAULT_LOADER_PATH } from './paths.js';
 import { EraseLog, FrameDecoder, eraseKindName, type LoaderHello, type LoaderStats, type Transport } from './frames.js';
@@ -287,6 +287,8 @@ export class EbpfEntropySource implements EntropySource {
 
   drain(): readonly EraseEvent[] {
     const log = this.#log;
+    // Most ticks see no erasure: nothing is built (retired tags are swept on the next busy drain).
+    if (log.length === 0) return NO_EVENTS;
     const out: EraseEvent[] = [];
     const now = Date.now();
     for (const [tag, until] of this.#retired) {

@@ -164,6 +164,26 @@ export class ProcStatReader implements TelemetryReader {
     return out;
   }
 
+  /**
+   * The 100 Hz path: each CPU's utilisation since the previous call into `into[cpu]` (CPU 0 at
+   * index 0; the all-CPUs line is left out), keeping the old value where no tick elapsed.
+   * Builds no readings and allocates nothing; `sample()` and this share one window.
+   */
+  sampleUtilisation(into: Float64Array): void {
+    const file = this.#file;
+    if (file === null) throw new ReaderNotStartedError(`${this.name}: sampleUtilisation() before start()`);
+    parseProcStat(file.buffer, file.readIntoBuffer(), this.#current);
+    const prev = this.#previous;
+    const curr = this.#current;
+    for (let i = 1; i < curr.count && i - 1 < into.length; i++) {
+      const dTotal = (curr.total[i] ?? 0) - (prev.total[i] ?? 0);
+      const dBusy = (curr.busy[i] ?? 0) - (prev.busy[i] ?? 0);
+      if (dTotal > 0 && dBusy >= 0) into[i - 1] = Math.min(1, dBusy / dTotal);
+    }
+    this.#previous = curr;
+    this.#current = prev;
+  }
+
   /** The readings of the last `sample()`, for consumers in the same tick (e.g. the twin). */
   get latest(): readonly Reading[] {
     return this.#latest;

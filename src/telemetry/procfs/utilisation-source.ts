@@ -12,7 +12,13 @@ export function procStatUtilisation(reader: ProcStatReader, shared = false): Uti
   return {
     description: 'measured per-core utilisation from /proc/stat',
     sample(): ArrayLike<number> {
-      const readings = shared ? reader.latest : reader.sample();
+      if (!shared) {
+        // Its own reader: the allocation-free path (no readings are built at 100 Hz).
+        if (values.length !== reader.cpuCount) values = new Float64Array(reader.cpuCount);
+        reader.sampleUtilisation(values);
+        return values;
+      }
+      const readings = reader.latest;
       if (values.length !== readings.length - 1) values = new Float64Array(Math.max(0, readings.length - 1));
       for (const r of readings) {
         if (r.channel === 'cpu/all') continue;

@@ -109,6 +109,21 @@ export class AttributeFile {
   }
 
   /** Reads the whole file as text (for multi-line files such as /proc/stat). */
+  /** Reads the file into the held buffer (`buffer`); returns the byte count (0 on failure). No view is made. */
+  readIntoBuffer(): number {
+    if (this.#fd < 0) return 0;
+    try {
+      return readSync(this.#fd, this.#buffer, 0, this.#buffer.length, 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The buffer `readIntoBuffer` fills (reused by every read). */
+  get buffer(): Uint8Array {
+    return this.#buffer;
+  }
+
   readBytes(): Uint8Array {
     if (this.#fd < 0) return new Uint8Array(0);
     try {
