@@ -22,11 +22,12 @@ const LEECH = repoPath('dist/src/agents/leech.js');
 test('market mode: a leech outbids the scientist, pays, goes broke and dies by apoptosis; the scientist earns; the ledger verifies', { skip: SKIP, timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
   const config = configIn(dir);
-  const { daemon, close } = await assembleDaemon(config, { tag: 'dt1' });
+  const { daemon, close, running } = await assembleDaemon(config, { tag: 'dt1' });
   t.after(async () => {
     await close();
     rmSync(dir, { recursive: true, force: true });
   });
+  assert.deepEqual(running(), ['runtimes', 'thermal state', 'entropy source', 'ledger', 'protocol server', 'session', 'tick loop']);
   // Opening bids from the operator equal to each agent's own --bid: an agent that has not bid within
   // the daemon's start-up window is paused, and a frozen agent cannot bid (a slow machine).
   const scientist = await daemon.spawnAgent({ id: 'scientist-1', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '2'], walletJ: 50, role: 'scientist', bid: { pricePerQuantumJ: 2 } });
@@ -64,6 +65,8 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
   await assert.rejects(daemon.spawnAgent({ command: 'true', walletJ: Number.NaN }), { code: 'MXW_ERR_INVALID_ARG' });
 
   await close();
+  assert.deepEqual(running(), [], 'every part stopped');
+  assert.deepEqual(daemon.listAgents().filter((a) => a.phase !== 'dead').map((a) => a.id), [], 'no agent outlives the daemon');
   const report = verifyLedger(config.ledger.path);
   assert.equal(report.ok, true, report.failure?.message);
   assert.ok(report.totals.burnedMicroJ > 0n, 'payments were burned');

@@ -4,6 +4,7 @@
  * `<state.dir>/daemon.json`, or `--url`/`--token` (`MAXWELL_API_URL`/`MAXWELL_API_TOKEN`).
  */
 import { Option, type Command } from 'commander';
+import { AGENT_ID_RULE } from '../../agent-id.js';
 import { ApiClient, resolveApiEndpoint } from '../../api/client.js';
 import type { AgentView, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -160,7 +161,7 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
       .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu']))
       .addOption(new Option('--runtime <kind>', 'what runs it: a process in cgroups, a WASM module in a worker thread, or a QEMU VM').choices([...RUNTIME_KINDS]).default('process'))
       .addOption(new Option('--role <role>', 'its role in reports').choices(['scientist', 'leech', 'other']))
-      .option('--id <id>', 'its id: letters, digits, _ and - (default: generated)')
+      .option('--id <id>', `its id: ${AGENT_ID_RULE} (default: generated)`)
       .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
   ).action(
     async (

@@ -42,6 +42,8 @@ export interface ProcessRuntimeOptions {
 }
 
 /** Exit status of the launcher shell when the agent cannot join its cgroups. */
+/** `/proc/PID/stat` flags: the task is exiting (include/linux/sched.h). */
+const PF_EXITING = 0x4;
 const JOIN_FAILED_EXIT = 121;
 const LAUNCHER = `for f in $MXW_CGROUP_PROCS; do echo $$ > "$f" || exit ${JOIN_FAILED_EXIT}; done; unset MXW_CGROUP_PROCS; exec "$@"`;
 /** How often the runtime checks that no agent has left its cgroups, ms. */
@@ -322,10 +324,14 @@ export class ProcessRuntime implements AgentRuntime {
     }
     if (!outside || !agent.joined || agent.stopReason !== null) return false;
     // An exiting task leaves its cgroups before its parent hears of it: that is not an escape.
+    // It leaves them in do_exit, after PF_EXITING is set and before it is a zombie (an agent
+    // the OOM killer took was once reported as escaped in that window), so the flag counts too.
     try {
       const stat = readFileSync(`/proc/${agent.pid}/stat`, 'latin1');
-      const state = stat.charAt(stat.lastIndexOf(')') + 2);
-      if (state === 'Z' || state === 'X') return false;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const state = fields[0] ?? '';
+      const flags = Number(fields[6] ?? 0);
+      if (state === 'Z' || state === 'X' || (flags & PF_EXITING) !== 0) return false;
     } catch {
       return false;
     }
