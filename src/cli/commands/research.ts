@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { availablePauseMechanisms, runPauseResearch, type PauseResearchReport, type ProcessPauseMechanism, type Workload } from '../../research/pause.js';
 import { registerEbpfResearch } from './research-ebpf.js';
 import { registerGspResearch } from './research-gsp.js';
+import { registerVerificationResearch } from './research-verification.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
 
 function list<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T[] | undefined {
@@ -71,4 +72,5 @@ export function registerResearch(program: Command, io: CliIo): void {
     });
   registerEbpfResearch(research, io);
   registerGspResearch(research, io);
+  registerVerificationResearch(research, io);
 }
