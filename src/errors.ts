@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   'MXW_ERR_AGENT_EXISTS',
   'MXW_ERR_AGENT_SPEC',
   'MXW_ERR_AGENT_ID',
+  'MXW_ERR_CLASSIFIER_LOAD',
   'MXW_ERR_AGENT_START',
   'MXW_ERR_AGENT_STATE',
   'MXW_ERR_AGENT_UNSUPPORTED',
@@ -162,6 +163,8 @@ export const AgentExistsError = defineError('AgentExistsError', 'MXW_ERR_AGENT_E
 export const AgentSpecError = defineError('AgentSpecError', 'MXW_ERR_AGENT_SPEC');
 /** A string is not an agent id (`agent-id.ts`: one rule for the API, the daemon, the protocol, the runtimes and the ledger). */
 export const AgentIdError = defineError('AgentIdError', 'MXW_ERR_AGENT_ID');
+/** The trained work-class classifier file exists but cannot be used (not JSON, not a forest). */
+export const ClassifierLoadError = defineError('ClassifierLoadError', 'MXW_ERR_CLASSIFIER_LOAD');
 /** An agent could not be started (command not found, exited at once, could not join its cgroups). */
 export const AgentStartError = defineError('AgentStartError', 'MXW_ERR_AGENT_START');
 /** The operation does not fit the agent's state (e.g. pausing an agent that has exited). */

@@ -15,6 +15,7 @@ import type { LedgerTotals, VerifyReport } from '../ledger/verify.js';
 import { MAX_BID_J } from '../market/clearing.js';
 import { PLANES, type SubmitOutcome } from '../market/order-book.js';
 import { RUNTIME_KINDS } from '../runtimes/runtime.js';
+import { WORK_CLASSES } from '../verification/trace/classes.js';
 import type { AgentView, DaemonSnapshot, Decision, WalletView } from '../daemon/control.js';
 
 /** The API's version prefix: every route starts with it. */
@@ -58,6 +59,7 @@ export const spawnSchema = z.strictObject({
   bid: bidSchema.optional(),
   role: z.enum(['scientist', 'leech', 'other']).optional(),
   memoryLimitBytes: z.number().int().min(MIN_MEMORY_BYTES).max(MAX_MEMORY_BYTES).optional(),
+  claims: z.enum(WORK_CLASSES).optional(),
   env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'), z.string().max(MAX_ARG_LENGTH))
     .refine((env) => Object.keys(env).length <= MAX_ENV, `at most ${MAX_ENV} environment variables`)

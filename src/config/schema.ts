@@ -122,6 +122,16 @@ export const configSchema = z.strictObject({
       runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),
     })
     .prefault({}),
+  verification: z
+    .strictObject({
+      model: z.string().min(1).describe('the trained work-class classifier (JSON from `maxwell research verification --model-out`); without it claims are traced, not judged').default('.maxwell/verification/forest.json'),
+      mismatchWindows: z.number().int().min(1).max(3600).describe('consecutive 1 s windows whose trace disagrees with an agent\'s claimed work class before it is flagged').default(3),
+      onMismatch: z
+        .enum(['withhold-income', 'audit', 'log'])
+        .describe('what a flag does: withhold-income (verified work earns nothing while flagged), audit (its audit rate rises tenfold), or log only')
+        .default('withhold-income'),
+    })
+    .prefault({}),
 });
 
 /** A validated configuration. */

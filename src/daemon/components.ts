@@ -32,6 +32,8 @@ import { Daemon } from './daemon.js';
 import { Enforcer } from './enforcer.js';
 import { Lifecycle } from './lifecycle.js';
 import { ThermalState, ownCpuS } from './thermal.js';
+import { WorkVerifier, loadClassifier } from './work-verifier.js';
+import type { WorkClassifier } from '../verification/trace/classifier.js';
 
 export interface AssembleOptions {
   readonly mode?: SessionMode;
@@ -41,6 +43,8 @@ export interface AssembleOptions {
   readonly entropy?: EntropySource;
   /** Where /sys is searched for temperature and energy sensors (tests pass a captured tree). @default '/' */
   readonly sensorsRoot?: string;
+  /** The work-class classifier (null: judge nothing); default: the one at `verification.model`, if any. */
+  readonly classifier?: WorkClassifier | null;
 }
 
 export interface Assembled {
@@ -142,6 +146,7 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
         const enforcer = new Enforcer(agents);
         const session = new MarketSession({
           rules: config.daemon,
+          verification: config.verification,
           policy: policyFor(options.mode ?? 'market'),
           clock,
           ledger: need(ledger, 'ledger'),
@@ -150,7 +155,9 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
           entropy: erasure,
           thermal: heat,
         });
-        daemon = new Daemon({ config, session, runtime: agents, thermal: heat, entropy: erasure, enforcer, ledger: need(ledger, 'ledger'), protocol: sockets, clock });
+        const classifier = options.classifier !== undefined ? options.classifier : loadClassifier(config.verification.model);
+        const verifier = new WorkVerifier({ classifier, source: options.classifier !== undefined ? 'the caller' : config.verification.model, session });
+        daemon = new Daemon({ config, session, runtime: agents, thermal: heat, entropy: erasure, enforcer, ledger: need(ledger, 'ledger'), protocol: sockets, clock, verifier });
       },
       stop: () => daemon?.stopAgents(),
     },

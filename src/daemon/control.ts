@@ -8,6 +8,7 @@ import type { VerifyReport } from '../ledger/verify.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { SubmitOutcome, Plane } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
+import type { WorkClass } from '../verification/trace/classes.js';
 
 export type { AgentPhase, AgentRole, AgentView, Decision, WalletView } from '../session/types.js';
 import type { AgentRole, AgentView, Decision, WalletView } from '../session/types.js';
@@ -29,6 +30,8 @@ export interface SpawnRequest {
   readonly role?: AgentRole;
   readonly memoryLimitBytes?: number;
   readonly env?: Readonly<Record<string, string>>;
+  /** The work class it claims (`inference`, `mining`, `science`, …): its activity trace is judged against it. */
+  readonly claims?: WorkClass;
 }
 
 export interface PlaneSnapshot {
@@ -62,6 +65,8 @@ export interface DaemonSnapshot {
   readonly failedTicks: number;
   /** CPU of processes that are neither agents nor Maxwell (measured, smoothed), and what the controllers do about its heat. */
   readonly foreignLoad: { readonly policy: string; readonly measured: boolean; readonly fraction: number };
+  /** What judges claimed work classes (the trained classifier, or why none), and the CPU tracing and judging cost so far, s. */
+  readonly verification: { readonly classifier: string; readonly costS: number };
   readonly enforcement: { readonly pauses: number; readonly resumes: number; readonly pins: number; readonly quotas: number; readonly failures: number };
 }
 

@@ -23,6 +23,7 @@ import type { AgentView, DaemonControl, DaemonSnapshot, Decision, SpawnRequest, 
 import type { Enforcer } from './enforcer.js';
 import type { ThermalState, ThermalTick } from './thermal.js';
 import { TickLoop } from './tick-loop.js';
+import type { WorkVerifier } from './work-verifier.js';
 
 export type DaemonMode = MarketSession['mode'];
 
@@ -36,6 +37,7 @@ export interface DaemonParts {
   readonly ledger: Ledger;
   readonly protocol: ProtocolServer;
   readonly clock: Clock;
+  readonly verifier: WorkVerifier;
 }
 
 /** How often the CPU of WASM agents (threads of this process) is read, ticks. */
@@ -56,6 +58,7 @@ export class Daemon implements DaemonControl {
   readonly #thermal: ThermalState;
   readonly #entropy: EntropySource;
   readonly #enforcer: Enforcer;
+  readonly #verifier: WorkVerifier;
   readonly #tickListeners = new Set<(event: TickEvent) => void>();
   /** Sockets being removed after their agent ended (awaited on shutdown). */
   readonly #exits = new Map<string, Promise<void>>();
@@ -74,6 +77,7 @@ export class Daemon implements DaemonControl {
     this.#thermal = parts.thermal;
     this.#entropy = parts.entropy;
     this.#enforcer = parts.enforcer;
+    this.#verifier = parts.verifier;
     this.ledger = parts.ledger;
     this.protocol = parts.protocol;
     this.#startedMs = this.#session.nowMs();
@@ -116,6 +120,7 @@ export class Daemon implements DaemonControl {
     const thermal = this.#thermal.read();
     this.#lastThermal = thermal;
     const result = this.#session.step(tick, thermal);
+    this.#verifier.tick();
     if (tick % HOSTED_CPU_EVERY_TICKS === 0) this.#readHostedCpu();
     const decisions = this.#session.takeTickDecisions();
     if (this.#tickListeners.size > 0) {
@@ -155,6 +160,7 @@ export class Daemon implements DaemonControl {
   }
 
   #exited(agentId: string, reason: string, detail: string): void {
+    this.#verifier.forget(agentId);
     if (this.#session.exited(agentId, reason, detail)) this.#exits.set(agentId, this.protocol.removeAgent(agentId));
   }
 
@@ -171,7 +177,7 @@ export class Daemon implements DaemonControl {
   async #spawn(request: SpawnRequest): Promise<AgentView> {
     const id = parseAgentId(request.id ?? `agent-${randomBytes(4).toString('hex')}`);
     const runtime = this.#runtimeKindFor(request.runtime);
-    this.#session.admit({ id, role: request.role ?? 'other', runtime, walletJ: request.walletJ, bid: request.bid });
+    this.#session.admit({ id, role: request.role ?? 'other', runtime, walletJ: request.walletJ, bid: request.bid, claims: request.claims });
     let started = false;
     try {
       const endpoint = await this.protocol.addAgent(id);
@@ -191,6 +197,7 @@ export class Daemon implements DaemonControl {
         beforeExec,
       );
       started = true;
+      if (request.claims !== undefined && info.pid !== null) this.#verifier.watch(id, info.pid);
       // Worker threads have no CPU affinity: a WASM agent is scheduled, never pinned.
       return this.#session.started(id, { pid: info.pid, pinning: runtime !== 'wasm' });
     } catch (err) {
@@ -287,6 +294,7 @@ export class Daemon implements DaemonControl {
       enforcement: this.#enforcer.stats,
       failedTicks: stats.failedTicks,
       foreignLoad: { policy: foreign?.policy ?? 'hold-setpoint', measured: foreign?.measured ?? false, fraction: foreign?.share ?? 0 },
+      verification: { classifier: this.#verifier.describe(), costS: this.#verifier.costS() },
     };
   }
 
@@ -326,6 +334,7 @@ export class Daemon implements DaemonControl {
     await Promise.all(this.#session.liveIds().map((id) => this.#runtime.stop(id, { graceS }).catch(() => undefined)));
     for (const id of this.#session.liveIds()) this.#exited(id, 'runtime-closed', '');
     this.#session.flush('shutdown');
+    this.#verifier.close();
     await Promise.all(this.#exits.values());
   }
 

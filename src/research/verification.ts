@@ -109,6 +109,8 @@ export interface VerificationReport {
   /** CPU to trace (the sampler) and to classify (features + forest), as shares of the traced work's CPU. */
   readonly cost: { readonly traceFraction: number; readonly classifyFraction: number; readonly classifyMsPerWindow: number };
   readonly findings: readonly string[];
+  /** The classifier for the daemon: trained on every window of every run (save it with `toJSON`). */
+  readonly model: WorkClassifier;
 }
 
 const WINDOW_ROWS = 100;
@@ -136,6 +138,7 @@ async function traceRun(spec: WorkloadSpec, seconds: number, entropy: EntropySou
   } finally {
     child.kill('SIGKILL');
     entropy?.unwatch(agentId);
+    recorder.close();
   }
   const trace = recorder.trace;
   const windows: Float64Array[] = [];
@@ -220,7 +223,7 @@ export async function runVerificationResearch(options: VerificationOptions = {})
   const traceCostS = traced.reduce((a, t) => a + t.traceCostS, 0);
   const tracedCpuS = traced.reduce((a, t) => a + t.tracedCpuS, 0);
 
-  const report: Omit<VerificationReport, 'findings'> = {
+  const report: Omit<VerificationReport, 'findings' | 'model'> = {
     machine: describeMachine(),
     provenance: { kind: 'measured', channels: TRACE_CHANNELS },
     secondsPerRun: seconds,
@@ -256,14 +259,15 @@ export async function runVerificationResearch(options: VerificationOptions = {})
       classifyMsPerWindow: featureWindows > 0 ? (1000 * classifyS) / featureWindows : Number.NaN,
     },
   };
-  return { ...report, findings: findingsOf(report) };
+  const model = WorkClassifier.train(windowsOf((_t, s) => s.unseen !== true));
+  return { ...report, findings: findingsOf(report), model };
 }
 
 function pct(v: number): string {
   return Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a';
 }
 
-function findingsOf(r: Omit<VerificationReport, 'findings'>): string[] {
+function findingsOf(r: Omit<VerificationReport, 'findings' | 'model'>): string[] {
   const out: string[] = [];
   const met = (ok: boolean): string => (ok ? 'MET' : 'MISSED');
   out.push(`Balanced accuracy on the time split (trained on the first run of every workload, tested on a later one): ${pct(r.timeSplit.balancedAccuracy)} over ${String(r.timeSplit.windows)} windows of ${String(r.windowS)} s — goal ≥ ${pct(r.goals.balancedAccuracy)}: ${met(r.timeSplit.balancedAccuracy >= r.goals.balancedAccuracy)}.`);

@@ -2,7 +2,7 @@
 import { toJoules } from '../ledger/entries.js';
 import type { OrderBook } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
-import type { AgentPhase, AgentRole, AgentView, Decision } from './types.js';
+import type { AgentPhase, AgentRole, AgentView, Decision, VerificationView } from './types.js';
 
 export interface AgentRecord {
   readonly id: string;
@@ -24,10 +24,28 @@ export interface AgentRecord {
   ended: { reason: string; survivalMs: number; finalBalanceMicroJ: bigint } | null;
   /** CPU seconds of an agent that runs as a thread of the daemon's own process (WASM), last read. */
   hostedCpuS: number;
+  /** Its claimed work class and the trace's verdicts; null when it claims none. */
+  verification: VerificationState | null;
+}
+
+export interface VerificationState {
+  readonly claims: string;
+  observed: string | null;
+  windows: number;
+  /** Consecutive windows whose class differs from the claim. */
+  mismatches: number;
+  flagged: boolean;
+  auditRate: number;
+  withheldMicroJ: bigint;
 }
 
 export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
-  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0 };
+  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0, verification: null };
+}
+
+function verificationView(v: VerificationState | null): VerificationView | null {
+  if (v === null) return null;
+  return { claims: v.claims, observed: v.observed, windows: v.windows, mismatches: v.mismatches, flagged: v.flagged, auditRate: v.auditRate, withheldJ: toJoules(v.withheldMicroJ) };
 }
 
 export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean): AgentView {
@@ -47,6 +65,7 @@ export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBo
     verifiedPrimes: record.verifiedPrimes,
     connected,
     startedAtMs: record.startedAtMs,
+    verification: verificationView(record.verification),
     ended: record.ended === null ? null : { reason: record.ended.reason, survivalMs: record.ended.survivalMs, finalBalanceJ: toJoules(record.ended.finalBalanceMicroJ) },
   };
 }

@@ -32,8 +32,20 @@ export type SessionRules = Pick<
   'incomePerPrimeJ' | 'oracleSample' | 'graceMs' | 'rescueMarginPercent' | 'clearing' | 'tieRotationTicks' | 'criticalC' | 'landauerMultiplier' | 'settleEveryTicks' | 'killTimeoutMs'
 >;
 
+/** What a flagged agent's trace verdicts lead to (config `verification`). */
+export interface VerificationRules {
+  /** Consecutive windows that disagree with the claim before the agent is flagged. */
+  readonly mismatchWindows: number;
+  readonly onMismatch: 'withhold-income' | 'audit' | 'log';
+}
+
+/** How much the `audit` policy multiplies a flagged agent's audit probability. */
+export const FLAGGED_AUDIT_RATE = 10;
+
 export interface MarketSessionOptions {
   readonly rules: Readonly<SessionRules>;
+  /** @default 3 windows, withhold-income */
+  readonly verification?: VerificationRules;
   readonly policy: ModePolicy;
   readonly clock: Clock;
   readonly ledger: LedgerWriter;
@@ -53,6 +65,8 @@ export interface Admission {
   /** Joules minted into its wallet once it has started. */
   readonly walletJ: number;
   readonly bid?: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane } | undefined;
+  /** The work class it claims (its trace is judged against it), e.g. `inference`. */
+  readonly claims?: string | undefined;
 }
 
 export const MAX_WALLET_J = 1e9;
@@ -66,6 +80,7 @@ export class MarketSession {
   /** Ledger writes that failed (their movements stayed pending and were retried). */
   readonly ledgerFailures: string[] = [];
   readonly #rules: Readonly<SessionRules>;
+  readonly #verification: VerificationRules;
   readonly #clock: Clock;
   readonly #channel: AgentChannel;
   readonly #enforcer: EnforcementPort;
@@ -91,6 +106,7 @@ export class MarketSession {
     const { rules } = options;
     this.policy = options.policy;
     this.#rules = rules;
+    this.#verification = options.verification ?? { mismatchWindows: 3, onMismatch: 'withhold-income' };
     this.#clock = options.clock;
     this.#channel = options.channel;
     this.#enforcer = options.enforcer;
@@ -153,6 +169,7 @@ export class MarketSession {
     if (this.#agents.has(id)) throw new AgentExistsError(`an agent named ${id} exists (ids are never reused: its ledger account stays)`);
     if (!(admission.walletJ >= 0 && admission.walletJ <= MAX_WALLET_J)) throw new InvalidArgumentError(`wallet must be 0–${String(MAX_WALLET_J)} J, got ${String(admission.walletJ)}`);
     const record = newRecord(id, admission.role, admission.runtime, this.nowMs());
+    if (admission.claims !== undefined) record.verification = { claims: admission.claims, observed: null, windows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldMicroJ: 0n };
     this.#agents.set(id, record);
     this.#live.push(record);
     this.#book.register(id);
@@ -238,13 +255,42 @@ export class MarketSession {
       const verdict = this.oracle.verify(agentId, toPrimeClaim(message));
       record.verifiedPrimes += verdict.counts.accepted;
       record.rejectedClaims += message.primes.length - verdict.counts.accepted;
-      const paid = this.policy.paysIncome && verdict.incomeMicroJ > 0n;
+      const withheld = record.verification?.flagged === true && this.#verification.onMismatch === 'withhold-income';
+      const paid = this.policy.paysIncome && verdict.incomeMicroJ > 0n && !withheld;
       if (paid) {
         this.#bank.income(agentId, verdict.incomeMicroJ);
         record.incomeMicroJ += verdict.incomeMicroJ;
-      }
-      const outcome = verdict.counts.accepted === message.primes.length ? 'accepted' : verdict.counts.accepted > 0 ? 'partly-accepted' : 'rejected';
+      } else if (withheld && record.verification !== null) record.verification.withheldMicroJ += verdict.incomeMicroJ;
+      const outcome = withheld && verdict.incomeMicroJ > 0n ? 'withheld' : verdict.counts.accepted === message.primes.length ? 'accepted' : verdict.counts.accepted > 0 ? 'partly-accepted' : 'rejected';
       this.#channel.send(agentId, { type: 'result', seq: message.seq, outcome, counts: verdict.counts, incomeJ: paid ? toJoules(verdict.incomeMicroJ) : 0 });
+    }
+  }
+
+  /**
+   * One window's verdict on an agent's trace (from the daemon's classifier): `observed` is the
+   * class it looks like, `why` says what judged it. Flags the agent after
+   * `verification.mismatchWindows` disagreeing windows in a row, unflags it after as many
+   * agreeing ones; each change is a decision with its reason.
+   */
+  noteWorkClass(agentId: string, observed: string, why: string): void {
+    const record = this.#agents.get(agentId);
+    const v = record?.verification;
+    if (record === undefined || v === null || v === undefined || record.phase === 'dead') return;
+    v.observed = observed;
+    v.windows++;
+    const needed = this.#verification.mismatchWindows;
+    if (observed !== v.claims) v.mismatches = v.flagged ? needed : v.mismatches + 1;
+    else v.mismatches = v.flagged ? v.mismatches - 1 : 0;
+    if (!v.flagged && v.mismatches >= needed) {
+      v.flagged = true;
+      if (this.#verification.onMismatch === 'audit') v.auditRate = FLAGGED_AUDIT_RATE;
+      const effect = { 'withhold-income': 'its verified work earns nothing while flagged', audit: `its audit rate is raised ${String(FLAGGED_AUDIT_RATE)}×`, log: 'logged only' }[this.#verification.onMismatch];
+      this.#decide({ action: 'flag', agentId, plane: null, because: `claims ${v.claims}, but its trace looked like ${observed} in ${String(needed)} windows in a row (${why}); ${effect}` });
+    } else if (v.flagged && v.mismatches <= 0) {
+      v.flagged = false;
+      v.mismatches = 0;
+      v.auditRate = 1;
+      this.#decide({ action: 'unflag', agentId, plane: null, because: `its trace matched its claim (${v.claims}) in ${String(needed)} windows in a row (${why})` });
     }
   }
 

@@ -27,8 +27,25 @@ export interface AgentView {
   readonly verifiedPrimes: number;
   readonly connected: boolean;
   readonly startedAtMs: number;
+  /** Its claimed work class and what its trace says (null: it claims none). */
+  readonly verification: VerificationView | null;
   /** Set once dead: why, and how long it lived. */
   readonly ended: { readonly reason: string; readonly survivalMs: number; readonly finalBalanceJ: number } | null;
+}
+
+export interface VerificationView {
+  /** The work class it claims, e.g. `inference`. */
+  readonly claims: string;
+  /** What the classifier saw in its last window (null before the first). */
+  readonly observed: string | null;
+  readonly windows: number;
+  readonly mismatches: number;
+  /** Its trace has disagreed with its claim for `verification.mismatchWindows` windows in a row. */
+  readonly flagged: boolean;
+  /** Multiplier on its audit probability (the `audit` policy raises it while flagged). */
+  readonly auditRate: number;
+  /** Income withheld while flagged, J. */
+  readonly withheldJ: number;
 }
 
 export interface WalletView {
@@ -41,7 +58,7 @@ export interface WalletView {
 export interface Decision {
   readonly tick: number;
   readonly atMs: number;
-  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued';
+  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued' | 'flag' | 'unflag';
   readonly agentId: string | null;
   readonly plane: Plane | null;
   /** The cause in words, naming the sensor, price, bid or balance, e.g. "outbid: 0.012 J < clearing 0.020 J on core 1". */

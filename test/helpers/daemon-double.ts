@@ -46,6 +46,7 @@ export class DaemonDouble implements DaemonControl {
       verifiedPrimes: 0,
       connected: false,
       startedAtMs: 1_000,
+      verification: request.claims === undefined ? null : { claims: request.claims, observed: null, windows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldJ: 0 },
       ended: null,
     };
     this.agents.set(id, agent);
@@ -137,6 +138,7 @@ export class DaemonDouble implements DaemonControl {
       overheadFraction: 0.031,
       failedTicks: 0,
       foreignLoad: { policy: 'sell-remaining', measured: true, fraction: 0.052 },
+      verification: { classifier: 'not judged: the double has none', costS: 0 },
       enforcement: { pauses: 3, resumes: 2, pins: 1, quotas: 4, failures: 0 },
     };
   }

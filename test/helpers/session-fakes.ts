@@ -14,7 +14,7 @@ import type { EraseEvent, WatchedAgent } from '../../src/market/entropy.js';
 import type { DaemonMessage } from '../../src/protocol/messages.js';
 import { policyFor, type SessionMode } from '../../src/session/policy.js';
 import type { AgentChannel, EnforcementPort, ErasureFeed, LedgerWriter, ThermalInput } from '../../src/session/ports.js';
-import { MarketSession, type SessionRules } from '../../src/session/session.js';
+import { MarketSession, type SessionRules, type VerificationRules } from '../../src/session/session.js';
 
 export class MemoryLedger implements LedgerWriter {
   lastTick = -1;
@@ -155,7 +155,7 @@ export interface SessionRig {
   tick(thermal?: ThermalInput): void;
 }
 
-export function sessionRig(options: { mode?: SessionMode; rules?: Partial<SessionRules>; cores?: number } = {}): SessionRig {
+export function sessionRig(options: { mode?: SessionMode; rules?: Partial<SessionRules>; cores?: number; verification?: VerificationRules } = {}): SessionRig {
   const clock = new ManualClock();
   const ledger = new MemoryLedger();
   const channel = new RecordingChannel();
@@ -163,7 +163,7 @@ export function sessionRig(options: { mode?: SessionMode; rules?: Partial<Sessio
   const erasure = new QueuedErasure();
   const daemon = defaultConfig().daemon;
   const rules: SessionRules = { ...daemon, ...options.rules };
-  const session = new MarketSession({ rules, policy: policyFor(options.mode ?? 'market'), clock, ledger, channel, enforcer, entropy: erasure, thermal: { source: 'modelled: test', coreSource: (c) => `modelled: core ${String(c)}` }, costClockMs: () => 0 });
+  const session = new MarketSession({ rules, ...(options.verification === undefined ? {} : { verification: options.verification }), policy: policyFor(options.mode ?? 'market'), clock, ledger, channel, enforcer, entropy: erasure, thermal: { source: 'modelled: test', coreSource: (c) => `modelled: core ${String(c)}` }, costClockMs: () => 0 });
   const cores = options.cores ?? 2;
   let tick = 0;
   return {

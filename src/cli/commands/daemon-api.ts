@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { AGENT_ID_RULE } from '../../agent-id.js';
+import { WORK_CLASSES, type WorkClass } from '../../verification/trace/classes.js';
 import { ApiClient, resolveApiEndpoint } from '../../api/client.js';
 import type { AgentView, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -161,13 +162,14 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
       .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu']))
       .addOption(new Option('--runtime <kind>', 'what runs it: a process in cgroups, a WASM module in a worker thread, or a QEMU VM').choices([...RUNTIME_KINDS]).default('process'))
       .addOption(new Option('--role <role>', 'its role in reports').choices(['scientist', 'leech', 'other']))
+      .addOption(new Option('--claims <class>', 'the work class it claims: its activity trace is judged against it, and a mismatch is flagged (config verification.*)').choices([...WORK_CLASSES]))
       .option('--id <id>', `its id: ${AGENT_ID_RULE} (default: generated)`)
       .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
   ).action(
     async (
       command: string,
       args: string[],
-      options: ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[] },
+      options: ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass },
       cmd: Command,
     ) => {
       if (options.bid === undefined && (options.budget !== undefined || options.plane !== undefined)) throw new InvalidArgumentError('--budget and --plane need --bid');
@@ -185,6 +187,7 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
         walletJ: positiveJoules(options.wallet, '--wallet'),
         ...(options.id === undefined ? {} : { id: options.id }),
         ...(options.role === undefined ? {} : { role: options.role }),
+        ...(options.claims === undefined ? {} : { claims: options.claims }),
         ...(options.env === undefined ? {} : { env: envVars }),
         ...(options.bid === undefined
           ? {}

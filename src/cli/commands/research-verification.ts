@@ -1,5 +1,6 @@
 /** `maxwell research verification`: research question 8, telling inference from mining by its activity trace. */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
@@ -50,8 +51,9 @@ export function registerVerificationResearch(research: Command, io: CliIo): void
     .option('--quick', 'short runs (6 s per workload and run; about 3 minutes in all): for tests and a first look')
     .option('--seconds <s>', 'seconds traced per workload and run (default 20, quick 6)')
     .option('--out <file>', 'also write the report (markdown) to this file')
+    .option('--model-out <file>', 'also save the classifier trained on every window, for the daemon (config verification.model, default .maxwell/verification/forest.json)')
     .option('--json', 'print one JSON document on stdout')
-    .action(async (options: { quick?: boolean; seconds?: string; out?: string }, cmd: Command) => {
+    .action(async (options: { quick?: boolean; seconds?: string; out?: string; modelOut?: string }, cmd: Command) => {
       const globals = cmd.optsWithGlobals<GlobalOptions>();
       let secondsPerRun: number | undefined;
       if (options.seconds !== undefined) {
@@ -67,6 +69,10 @@ export function registerVerificationResearch(research: Command, io: CliIo): void
       progress.done();
       const text = formatVerificationReport(report);
       if (options.out !== undefined) writeFileSync(options.out, verificationMarkdown(text));
-      io.stdout.write(globals.json === true ? `${toJson(report)}\n` : text);
+      if (options.modelOut !== undefined) {
+        mkdirSync(dirname(options.modelOut), { recursive: true });
+        writeFileSync(options.modelOut, JSON.stringify(report.model.toJSON()));
+      }
+      io.stdout.write(globals.json === true ? `${toJson({ ...report, model: undefined })}\n` : text);
     });
 }

@@ -7,8 +7,9 @@ import { RandomForestClassifier } from 'ml-random-forest';
 import { InvalidArgumentError } from '../../errors.js';
 import { FEATURE_NAMES } from './features.js';
 
-export const WORK_CLASSES = ['inference', 'mining', 'science', 'streaming', 'polling', 'stress'] as const;
-export type WorkClass = (typeof WORK_CLASSES)[number];
+import { WORK_CLASSES, type WorkClass } from './classes.js';
+
+export { WORK_CLASSES, type WorkClass } from './classes.js';
 
 export interface LabelledWindow {
   readonly features: Float64Array;
@@ -54,6 +55,8 @@ export class WorkClassifier {
       maxFeatures: Math.max(2, Math.round(Math.sqrt(FEATURE_NAMES.length))),
       replacement: true,
       useSampleBagging: true,
+      // Judged on later windows (the time split), not out of bag; OOB also fails on small sets.
+      noOOB: true,
       seed: options.seed ?? 7,
     });
     forest.train(

@@ -160,3 +160,42 @@ test('wallets outside 0–1e9 J and top-ups ≤ 0 are refused with a stable code
   for (const j of [0, -1, Number.POSITIVE_INFINITY]) assert.throws(() => rig.session.topUp('ok', j), { code: 'MXW_ERR_INVALID_ARG' });
   assert.throws(() => rig.session.wallet('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
 });
+
+test('a claim its trace keeps contradicting is flagged after N windows; while flagged its income is withheld; N agreeing windows unflag it', () => {
+  const rig = sessionRig({});
+  const id = rig.session;
+  id.admit({ id: 'liar' as never, role: 'other', runtime: 'process', walletJ: 1, bid: { pricePerQuantumJ: 0.01 }, claims: 'inference' });
+  id.started('liar', { pid: 1, pinning: true });
+  id.noteWorkClass('liar', 'mining', 'test');
+  id.noteWorkClass('liar', 'inference', 'test');
+  id.noteWorkClass('liar', 'mining', 'test');
+  id.noteWorkClass('liar', 'mining', 'test');
+  assert.equal(id.agent('liar').verification?.flagged, false, 'two in a row are not three');
+  id.noteWorkClass('liar', 'mining', 'test');
+  const view = id.agent('liar').verification;
+  assert.equal(view?.flagged, true);
+  const flag = id.decisions().find((d) => d.action === 'flag');
+  assert.match(flag?.because ?? '', /claims inference, but its trace looked like mining in 3 windows in a row \(test\); its verified work earns nothing while flagged/);
+  id.receive('liar', { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11', '13'] });
+  const result = rig.channel.of('liar', 'result')[0];
+  assert.ok(result?.type === 'result');
+  assert.equal(result.outcome, 'withheld');
+  assert.equal(id.agent('liar').incomeJ, 0);
+  assert.ok((id.agent('liar').verification?.withheldJ ?? 0) > 0);
+  for (let i = 0; i < 3; i++) id.noteWorkClass('liar', 'inference', 'test');
+  assert.equal(id.agent('liar').verification?.flagged, false);
+  assert.equal(id.decisions().at(-1)?.action, 'unflag');
+});
+
+test('the audit policy raises a flagged agent\'s audit rate instead of withholding; agents without a claim are never judged', () => {
+  const rig = sessionRig({ verification: { mismatchWindows: 1, onMismatch: 'audit' } });
+  rig.session.admit({ id: 'a' as never, role: 'other', runtime: 'process', walletJ: 1, claims: 'inference' });
+  rig.session.started('a', { pid: 1, pinning: true });
+  rig.spawn('plain', 1);
+  rig.session.noteWorkClass('a', 'science', 'test');
+  rig.session.noteWorkClass('plain', 'mining', 'test');
+  assert.equal(rig.session.agent('a').verification?.auditRate, 10);
+  assert.equal(rig.session.agent('plain').verification, null);
+  rig.session.receive('a', { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11'] });
+  assert.ok(rig.session.agent('a').incomeJ > 0, 'audited, not withheld');
+});
