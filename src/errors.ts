@@ -73,6 +73,8 @@ export const ERROR_CODES = [
   'MXW_ERR_API_OPTIONS',
   'MXW_ERR_API_DISCOVERY',
   'MXW_ERR_DAEMON_UNREACHABLE',
+  'MXW_ERR_MODEL_LOAD',
+  'MXW_ERR_MODEL_RUN',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -233,6 +235,10 @@ export const ApiOptionsError = defineError('ApiOptionsError', 'MXW_ERR_API_OPTIO
 export const ApiDiscoveryError = defineError('ApiDiscoveryError', 'MXW_ERR_API_DISCOVERY');
 /** No Maxwell daemon answers: none is running, or the URL or discovery file is stale. */
 export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'MXW_ERR_DAEMON_UNREACHABLE');
+/** A model file (.onnx) or its description is missing, corrupt, or not the file its description names. */
+export const ModelLoadError = defineError('ModelLoadError', 'MXW_ERR_MODEL_LOAD');
+/** The ONNX runtime failed while running a loaded model, or the model returned an unexpected output. */
+export const ModelRunError = defineError('ModelRunError', 'MXW_ERR_MODEL_RUN');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 

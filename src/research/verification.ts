@@ -78,6 +78,8 @@ export interface VerificationOptions {
 interface TracedRun {
   readonly workload: number;
   readonly run: number;
+  /** Why the run gave no usable trace (the program did not start, or ended within its first second), else null. */
+  readonly failure: string | null;
   readonly windows: Float64Array[];
   readonly tracedCpuS: number;
   readonly traceCostS: number;
@@ -100,6 +102,8 @@ export interface VerificationReport {
   readonly features: readonly string[];
   readonly workloads: readonly { readonly name: string; readonly label: WorkClass; readonly adversarial: boolean; readonly unseen: boolean; readonly trainWindows: number; readonly testWindows: number; readonly testAccuracy: number; readonly predicted: Partial<Record<WorkClass, number>> }[];
   readonly missing: readonly string[];
+  /** Runs that gave no usable trace: their workload is missing from training or testing, and the figures say less. */
+  readonly failedRuns: readonly string[];
   readonly timeSplit: Evaluation;
   readonly goals: { readonly balancedAccuracy: number; readonly inferenceFalsePositiveRate: number; readonly costFraction: number };
   /** The adversary's test windows not classified as inference. */
@@ -117,7 +121,15 @@ const WINDOW_ROWS = 100;
 const RATE_HZ = 100;
 
 async function traceRun(spec: WorkloadSpec, seconds: number, entropy: EntropySource | undefined, workload: number, run: number): Promise<TracedRun> {
-  const child: ChildProcess = spawn(spec.command, [...spec.args], { stdio: 'ignore' });
+  // Its own process group, so the whole tree goes at the end (stress-ng's workers are children).
+  const child: ChildProcess = spawn(spec.command, [...spec.args], { stdio: 'ignore', detached: true });
+  const ended: { how: string | null } = { how: null };
+  child.on('exit', (code, signal) => {
+    ended.how = signal ?? `code ${String(code)}`;
+  });
+  child.on('error', (err) => {
+    ended.how = err.message;
+  });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${spec.name}: could not start ${spec.command}`);
   const agentId = `trace-${String(workload)}-${String(run)}`;
@@ -136,7 +148,11 @@ async function traceRun(spec: WorkloadSpec, seconds: number, entropy: EntropySou
       if (!recorder.sample()) break;
     }
   } finally {
-    child.kill('SIGKILL');
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
     entropy?.unwatch(agentId);
     recorder.close();
   }
@@ -146,7 +162,8 @@ async function traceRun(spec: WorkloadSpec, seconds: number, entropy: EntropySou
   const cpu = trace.column(0);
   let tracedCpuS = 0;
   for (const v of cpu) tracedCpuS += v / RATE_HZ;
-  return { workload, run, windows, tracedCpuS, traceCostS: recorder.costS };
+  const failure = windows.length >= 2 ? null : `${spec.name}, run ${String(run + 1)}: ${String(windows.length)} windows (${ended.how === null ? 'no trace' : `it ended: ${ended.how}`})`;
+  return { workload, run, windows, tracedCpuS, traceCostS: recorder.costS, failure };
 }
 
 function counts(predicted: readonly WorkClass[]): Partial<Record<WorkClass, number>> {
@@ -244,6 +261,7 @@ export async function runVerificationResearch(options: VerificationOptions = {})
       };
     }),
     missing,
+    failedRuns: traced.map((t) => t.failure).filter((f): f is string => f !== null),
     timeSplit,
     goals: { balancedAccuracy: 0.97, inferenceFalsePositiveRate: 0.01, costFraction: 0.01 },
     adversaryDetection: {
@@ -270,6 +288,7 @@ function pct(v: number): string {
 function findingsOf(r: Omit<VerificationReport, 'findings' | 'model'>): string[] {
   const out: string[] = [];
   const met = (ok: boolean): string => (ok ? 'MET' : 'MISSED');
+  if (r.failedRuns.length > 0) out.push(`WARNING: ${String(r.failedRuns.length)} runs gave no usable trace, so the figures below say less: ${r.failedRuns.join('; ')}.`);
   out.push(`Balanced accuracy on the time split (trained on the first run of every workload, tested on a later one): ${pct(r.timeSplit.balancedAccuracy)} over ${String(r.timeSplit.windows)} windows of ${String(r.windowS)} s — goal ≥ ${pct(r.goals.balancedAccuracy)}: ${met(r.timeSplit.balancedAccuracy >= r.goals.balancedAccuracy)}.`);
   out.push(`Honest inference classified as something else: ${pct(r.timeSplit.inferenceFalsePositiveRate)} of its windows — goal ≤ ${pct(r.goals.inferenceFalsePositiveRate)}: ${met(r.timeSplit.inferenceFalsePositiveRate <= r.goals.inferenceFalsePositiveRate)}.`);
   if (r.adversaryDetection.windows > 0) out.push(`The adversarial miner (duty-cycled to look like inference) was not taken for inference in ${pct(r.adversaryDetection.seenInTraining)} of its test windows when miners like it were in training, ${pct(r.adversaryDetection.unseen)} when it was held out.`);

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { availablePauseMechanisms, runPauseResearch, type PauseResearchReport, type ProcessPauseMechanism, type Workload } from '../../research/pause.js';
 import { registerEbpfResearch } from './research-ebpf.js';
 import { registerGspResearch } from './research-gsp.js';
+import { registerPoiResearch } from './research-poi.js';
 import { registerVerificationResearch } from './research-verification.js';
 import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
 
@@ -73,4 +74,5 @@ export function registerResearch(program: Command, io: CliIo): void {
   registerEbpfResearch(research, io);
   registerGspResearch(research, io);
   registerVerificationResearch(research, io);
+  registerPoiResearch(research, io);
 }
