@@ -7,6 +7,10 @@
  * without root, processes or sleeps; the daemon (`daemon/`) wires it to the real parts.
  *
  * Every change of an agent's phase goes through the state machine of `phase.ts`.
+ *
+ * One class of ≈ 500 lines on purpose: the tick's rules, the agents' messages and the operators'
+ * calls all read and change the same agent table, book and bank, and splitting them would hand
+ * that state around instead of keeping it in one place.
  */
 import type { AgentId } from '../agent-id.js';
 import type { MaxwellConfig } from '../config/schema.js';
