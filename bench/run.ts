@@ -11,6 +11,9 @@
  *   a 30 kB protocol frame decoded from one-byte chunks (linear, one copy: quadratic
  *   concatenation would take seconds).
  *
+ * - allocation: heap allocated per tick on the 100 Hz path (thermal read, clearing, session step,
+ *   the ledger write), from V8's GC profiler (`--only=allocation`; docs/DAEMON.md has before/after).
+ *
  * Every figure is a measured wall-clock time on the machine that runs it; targets that are
  * missed are reported as MISS. `--json` prints one JSON document instead of tables.
  */
