@@ -125,13 +125,7 @@ export class AttributeFile {
   }
 
   readBytes(): Uint8Array {
-    if (this.#fd < 0) return new Uint8Array(0);
-    try {
-      const n = readSync(this.#fd, this.#buffer, 0, this.#buffer.length, 0);
-      return this.#buffer.subarray(0, n);
-    } catch {
-      return new Uint8Array(0);
-    }
+    return this.#buffer.subarray(0, this.readIntoBuffer());
   }
 
   close(): void {
