@@ -27,6 +27,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', PURE_CORE_RESTRICTIONS] },
   },
   {
+    // The dashboard's page script: plain browser JavaScript, served as it is (no build, no types).
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', location: 'readonly', history: 'readonly', sessionStorage: 'readonly', fetch: 'readonly', WebSocket: 'readonly', URLSearchParams: 'readonly', setInterval: 'readonly', setTimeout: 'readonly', confirm: 'readonly', alert: 'readonly', echarts: 'readonly' },
+    },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

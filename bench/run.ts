@@ -9,7 +9,8 @@
  *   captured coretemp tree (test/fixtures/sysfs/intel-desktop: files on this machine's disk, so a
  *   lower bound for real sysfs) and the per-tick use of the held values (ThermalState's 100 Hz path);
  *   a 30 kB protocol frame decoded from one-byte chunks (linear, one copy: quadratic
- *   concatenation would take seconds).
+ *   concatenation would take seconds); the /metrics tick listener with 2 and 64 awards a tick
+ *   (target < 0.1 % of a 10 ms tick).
  *
  * - allocation: heap allocated per tick on the 100 Hz path (thermal read, clearing, session step,
  *   the ledger write), from V8's GC profiler (`--only=allocation`; docs/DAEMON.md has before/after).
@@ -33,6 +34,7 @@ import { benchClearing } from './clearing.js';
 import { benchEngine } from './engine.js';
 import { benchNeighbour, formatNeighbour } from './neighbour.js';
 import { benchAllocation, formatAllocation } from './allocation.js';
+import { metricsTickCase } from './metrics.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -104,6 +106,7 @@ async function runMicro() {
   const coreTemperatures = new Float64Array(8);
   const coreMeasured = new Uint8Array(8);
   const values = times.map((t) => fopdtResponse(t - 1, 35, 20, 1, 0.1) + 0.5 * random.normal());
+  const metricsCases = [2, 64].map(metricsTickCase);
   const frameBytes = Array.from(encodeFrame({ type: 'work', primes: Array.from({ length: 2000 }, (_, i) => String(1_000_000_007 + i)) }), (b) => Uint8Array.of(b));
   bench
     .add('coupling product 65×65, WebAssembly SIMD', () => {
@@ -129,9 +132,11 @@ async function runMicro() {
       const decoder = new FrameDecoder();
       for (const chunk of frameBytes) decoder.push(chunk);
     });
+  for (const c of metricsCases) bench.add(`/metrics tick listener, ${String(c.awards)} awards`, c.tick);
   log('micro-benchmarks …');
   await bench.run();
   await sensors.stop();
+  for (const c of metricsCases) c.close();
   return bench.tasks.map((task) => {
     const result = task.result;
     const latency = result.state === 'completed' ? result.latency : undefined;
@@ -182,6 +187,11 @@ if (json) {
   }
   for (const m of micro) process.stdout.write(`${m.name.padEnd(44)} ${m.meanUs.toFixed(3).padStart(12)} µs ± ${m.rmePct.toFixed(1)}%  (${m.samples} samples)\n`);
   if (micro.length > 0) process.stdout.write(`\nCoupling product, JS / WebAssembly (same run): ${report.ratios.couplingProductJsOverWasm.toFixed(2)}×\n`);
+  for (const m of micro.filter((x) => x.name.startsWith('/metrics'))) {
+    // The listener runs once per tick: its share of the 10 ms tick at 100 Hz (target < 0.1 %).
+    const share = m.meanUs / 10_000;
+    process.stdout.write(`${m.name}: ${(100 * share).toFixed(4)} % of a 10 ms tick (target < 0.1 %: ${share < 0.001 ? 'PASS' : 'MISS'})\n`);
+  }
   for (const c of clearing) {
     process.stdout.write(`Clearing ${c.name}: p50 ${c.p50Ms.toFixed(3)} ms, p99 ${c.p99Ms.toFixed(3)} ms (target p99 ≤ ${c.targetP99Ms} ms: ${c.verdict})\n`);
   }

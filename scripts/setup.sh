@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and builds what the whole test suite needs, so that nothing skips: Debian packages
-# (QEMU and busybox for the VM runtime, chromium for the report page, clang/libbpf/bpftool for
+# (QEMU and busybox for the VM runtime, chromium for the report page and the dashboard's browser
+# test, prometheus for the metrics scrape test, serf to compare failure detection with, clang/libbpf/bpftool for
 # the eBPF probe, bpftrace as its fallback, stress-ng as an external workload and the
 # benchmark's neighbour), the VM guest and the eBPF probe. Needs root and apt-get; prints why
 # and exits 1 otherwise. Run as `npm run setup` or `bash scripts/setup.sh`.
@@ -10,8 +11,8 @@ if [ "$(id -u)" != 0 ]; then echo "setup: needs root (apt-get install, tracefs, 
 if ! command -v apt-get >/dev/null; then echo "setup: needs apt-get (Debian/Ubuntu); install the packages named in this script by hand" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static chromium \
-  clang libbpf-dev bpftool bpftrace stress-ng gcc libc6-dev >/dev/null
+apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static chromium prometheus serf \
+  clang libbpf-dev bpftool bpftrace stress-ng gcc libc6-dev iproute2 nftables util-linux >/dev/null
 bash scripts/build-vm-guest.sh
 # build-ebpf.sh mounts tracefs when it is missing.
 bash scripts/build-ebpf.sh

@@ -67,6 +67,7 @@ export const ERROR_CODES = [
   'MXW_ERR_EBPF_PROTOCOL',
   'MXW_ERR_EBPF_COMMAND',
   'MXW_ERR_API_AUTH',
+  'MXW_ERR_API_FORBIDDEN',
   'MXW_ERR_API_VALIDATION',
   'MXW_ERR_API_NOT_FOUND',
   'MXW_ERR_API_BID_REJECTED',
@@ -75,6 +76,15 @@ export const ERROR_CODES = [
   'MXW_ERR_DAEMON_UNREACHABLE',
   'MXW_ERR_MODEL_LOAD',
   'MXW_ERR_MODEL_RUN',
+  'MXW_ERR_INFERENCE_NO_SERVER',
+  'MXW_ERR_INFERENCE_TIMEOUT',
+  'MXW_ERR_INFERENCE_AGENT_GONE',
+  'MXW_ERR_FLEET_CONFIG',
+  'MXW_ERR_FLEET_BIND',
+  'MXW_ERR_FLEET_KEY',
+  'MXW_ERR_FLEET_STATE',
+  'MXW_ERR_FLEET_PLACEMENT',
+  'MXW_ERR_FLEET_LAB',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -223,6 +233,7 @@ export const EbpfProtocolError = defineError('EbpfProtocolError', 'MXW_ERR_EBPF_
 export const EbpfCommandError = defineError('EbpfCommandError', 'MXW_ERR_EBPF_COMMAND');
 /** A control-API request carried no bearer token, or a wrong one. */
 export const ApiAuthError = defineError('ApiAuthError', 'MXW_ERR_API_AUTH');
+export const ApiForbiddenError = defineError('ApiForbiddenError', 'MXW_ERR_API_FORBIDDEN');
 /** A control-API request was malformed: not JSON, too large, an unknown or out-of-range field. */
 export const ApiValidationError = defineError('ApiValidationError', 'MXW_ERR_API_VALIDATION');
 /** A control-API request named a route that does not exist. */
@@ -239,6 +250,24 @@ export const DaemonUnreachableError = defineError('DaemonUnreachableError', 'MXW
 export const ModelLoadError = defineError('ModelLoadError', 'MXW_ERR_MODEL_LOAD');
 /** The ONNX runtime failed while running a loaded model, or the model returned an unexpected output. */
 export const ModelRunError = defineError('ModelRunError', 'MXW_ERR_MODEL_RUN');
+/** No agent serves inference (none staked and said `serve`, or the one named does not). */
+/** No fleet node qualifies for an agent submitted with `--fleet`. */
+export const FleetPlacementError = defineError('FleetPlacementError', 'MXW_ERR_FLEET_PLACEMENT');
+/** The fleet experiment's network namespaces could not be set up, or a daemon in one did not start. */
+export const FleetLabError = defineError('FleetLabError', 'MXW_ERR_FLEET_LAB');
+export const InferenceNoServerError = defineError('InferenceNoServerError', 'MXW_ERR_INFERENCE_NO_SERVER');
+/** The serving agent did not answer a request in `inference.requestTimeoutMs`. */
+export const InferenceTimeoutError = defineError('InferenceTimeoutError', 'MXW_ERR_INFERENCE_TIMEOUT');
+/** The serving agent ended before it answered the request. */
+export const InferenceAgentGoneError = defineError('InferenceAgentGoneError', 'MXW_ERR_INFERENCE_AGENT_GONE');
+/** Fleet (gossip) options are invalid: a SWIM or push-sum parameter out of range, a bad seed address, inconsistent timeouts. */
+export const FleetConfigError = defineError('FleetConfigError', 'MXW_ERR_FLEET_CONFIG');
+/** The fleet's UDP socket could not be bound to the given address and port. */
+export const FleetBindError = defineError('FleetBindError', 'MXW_ERR_FLEET_BIND');
+/** The fleet's signing key is not an Ed25519 private key. */
+export const FleetKeyError = defineError('FleetKeyError', 'MXW_ERR_FLEET_KEY');
+/** A fleet node was started twice, or used after it was stopped. */
+export const FleetStateError = defineError('FleetStateError', 'MXW_ERR_FLEET_STATE');
 /** An operation was cancelled through its AbortSignal. */
 export const AbortedError = defineError('AbortedError', 'MXW_ERR_ABORTED');
 

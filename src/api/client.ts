@@ -4,11 +4,11 @@
  * answer is `MXW_ERR_DAEMON_UNREACHABLE`, with what to do about it.
  */
 import WebSocket from 'ws';
-import type { AgentView, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../daemon/control.js';
+import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, InferenceAsk, SpawnRequest, TickEvent, WalletView } from '../daemon/control.js';
 import { DaemonUnreachableError, ERROR_CODES, InternalError, MaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { Plane, SubmitOutcome } from '../market/order-book.js';
 import { daemonFilePath, isProcessAlive, readDaemonFile } from './discovery.js';
-import type { AgentBody, AgentsBody, BidBody, DecisionsBody, EntriesBody, ErrorBody, SnapshotBody, VerifyBody, VerifyReportJson, WalletBody } from './wire.js';
+import type { AgentBody, AgentsBody, BidBody, DecisionsBody, EntriesBody, ErrorBody, FleetBody, InferenceBody, PlacedBody, SnapshotBody, VerifyBody, VerifyReportJson, WalletBody } from './wire.js';
 import { API_PREFIX } from './wire.js';
 
 /** Environment variables that point the CLI at a daemon (they win over daemon.json). */
@@ -163,6 +163,21 @@ export class ApiClient {
 
   async wallet(id: string): Promise<WalletView> {
     return (await this.#request<WalletBody>('GET', `/wallets/${encodeURIComponent(id)}`)).wallet;
+  }
+
+  /** The fleet view (`GET /v1/fleet`). */
+  async fleet(): Promise<FleetSnapshot> {
+    return (await this.#request<FleetBody>('GET', '/fleet')).fleet;
+  }
+
+  /** Spawns on the fleet node where the bid buys the most (`POST /v1/fleet/agents`). */
+  async spawnOnFleet(request: SpawnRequest): Promise<PlacedBody> {
+    return this.#request<PlacedBody>('POST', '/fleet/agents', request);
+  }
+
+  /** Serves one inference request on a staked agent (`POST /v1/inference`). */
+  async infer(ask: InferenceAsk): Promise<InferenceAnswer> {
+    return (await this.#request<InferenceBody>('POST', '/inference', ask)).answer;
   }
 
   async topUp(id: string, joules: number): Promise<WalletView> {

@@ -21,12 +21,15 @@ export interface DaemonFile {
   readonly token: string;
   /** Process id of the daemon. */
   readonly pid: number;
+  /** The read-only token (GET routes, /metrics, the dashboard); absent in files of older daemons. */
+  readonly readToken?: string;
 }
 
 const daemonFileSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   token: z.string().min(1).max(512),
   pid: z.number().int().positive(),
+  readToken: z.string().min(1).max(512).optional(),
 });
 
 /** Path of the discovery file in `stateDir`. */
@@ -85,9 +88,10 @@ export function readDaemonFile(stateDir: string): DaemonFile | null {
   const parsed = daemonFileSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ApiDiscoveryError(`${path} is not {url, token, pid}: ${(issue?.path ?? []).map(String).join('.')}: ${issue?.message ?? 'invalid'}`);
+    throw new ApiDiscoveryError(`${path} is not {url, token, pid, readToken?}: ${(issue?.path ?? []).map(String).join('.')}: ${issue?.message ?? 'invalid'}`);
   }
-  return parsed.data;
+  const { readToken, ...rest } = parsed.data;
+  return readToken === undefined ? rest : { ...rest, readToken };
 }
 
 /**

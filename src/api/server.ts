@@ -10,6 +10,9 @@
  *   and the one client (the CLI) always has the token from `daemon.json` anyway. Only the tick
  *   stream also takes `?token=` (browsers cannot set headers on a WebSocket); plain routes do
  *   not, so that tokens do not end up in URLs and logs.
+ * - A second, read-only token (`readToken`) opens every GET (state, metrics, the tick stream) and
+ *   nothing else (`MXW_ERR_API_FORBIDDEN`): for Prometheus and the dashboard's viewers. The
+ *   OpenAPI description and the dashboard's files are public; they hold no data.
  * - Tokens are compared in constant time (SHA-256 of both sides, then `timingSafeEqual`).
  * - Bodies are JSON objects of at most `bodyLimitBytes`; every field is checked by schema and an
  *   unknown field is an error.
@@ -20,7 +23,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { DaemonControl, SpawnRequest, TickEvent } from '../daemon/control.js';
-import { ApiAuthError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
+import { ApiAuthError, ApiForbiddenError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import {
   API_PREFIX,
@@ -30,6 +33,7 @@ import {
   decisionsQuerySchema,
   emptyQuerySchema,
   entriesQuerySchema,
+  inferenceSchema,
   parseRequest,
   serialise,
   spawnSchema,
@@ -42,10 +46,14 @@ import {
   type EntriesBody,
   type ErrorBody,
   type HealthBody,
+  type InferenceBody,
   type SnapshotBody,
   type VerifyBody,
   type WalletBody,
 } from './wire.js';
+import { registerFleetRoutes } from './fleet-routes.js';
+import { recordRoutes, registerOpenApi, routeSchema } from './openapi.js';
+import { registerOperatorRoutes } from './operator-routes.js';
 
 /** Warning codes of the API (documented in docs/ERRORS.md, never reused). */
 export const API_WARNING_CODES = ['MXW_WARN_API_NOT_LOOPBACK'] as const;
@@ -65,6 +73,7 @@ const MAX_WS_PAYLOAD_BYTES = 1024;
  */
 export const STATUS_OF_CODE: Readonly<Partial<Record<MaxwellErrorCode, number>>> = {
   MXW_ERR_API_AUTH: 401,
+  MXW_ERR_API_FORBIDDEN: 403,
   MXW_ERR_API_VALIDATION: 400,
   MXW_ERR_API_NOT_FOUND: 404,
   MXW_ERR_API_BID_REJECTED: 400,
@@ -80,6 +89,10 @@ export const STATUS_OF_CODE: Readonly<Partial<Record<MaxwellErrorCode, number>>>
   MXW_ERR_AGENT_START: 422,
   MXW_ERR_AGENT_UNSUPPORTED: 422,
   MXW_ERR_ABORTED: 503,
+  MXW_ERR_INFERENCE_NO_SERVER: 503,
+  MXW_ERR_FLEET_PLACEMENT: 503,
+  MXW_ERR_INFERENCE_TIMEOUT: 504,
+  MXW_ERR_INFERENCE_AGENT_GONE: 502,
 };
 
 /** What the server needs. */
@@ -93,6 +106,20 @@ export interface ApiServerOptions {
   readonly port?: number;
   /** Largest request body, bytes. @default 65536 */
   readonly bodyLimitBytes?: number;
+  /** The Kubernetes scheduler extender routes (`POST /v1/kube/filter`, `/v1/kube/prioritize`), tokenless: kube-scheduler sends none. @default off */
+  readonly kubeExtender?: { readonly enabled: boolean; readonly minHeadroom: number };
+  /**
+   * A read-only token (at least {@link MIN_TOKEN_LENGTH} characters): GET routes (state, metrics,
+   * the tick stream, the dashboard's data) accept it; anything that changes state refuses it with
+   * `MXW_ERR_API_FORBIDDEN`. Absent: only the write token is accepted.
+   */
+  readonly readToken?: string;
+  /** Receives every route as it is added (method and URL; the OpenAPI test holds the description to them). */
+  readonly routes?: { method: string; url: string }[];
+  /** The fleet's shared peer token (`fleet.peerToken`): also accepted as a bearer, and sent with spawns forwarded by placement. Empty: placement stays on this node. */
+  readonly peerToken?: string;
+  /** The daemon's version, for the OpenAPI description. @default '0.0.0' */
+  readonly version?: string;
   /** Receives warnings; default `process.emitWarning`. */
   readonly onWarning?: (message: string, code: (typeof API_WARNING_CODES)[number]) => void;
 }
@@ -144,6 +171,10 @@ function validateOptions(options: ApiServerOptions): void {
   if (typeof options.token !== 'string' || options.token.length < MIN_TOKEN_LENGTH) {
     throw new ApiOptionsError(`invalid token: at least ${MIN_TOKEN_LENGTH} characters are required`);
   }
+  if (options.readToken !== undefined && (typeof options.readToken !== 'string' || options.readToken.length < MIN_TOKEN_LENGTH)) {
+    throw new ApiOptionsError(`invalid read token: at least ${MIN_TOKEN_LENGTH} characters are required`);
+  }
+  if (options.readToken !== undefined && options.readToken === options.token) throw new ApiOptionsError('the read token must differ from the write token');
   if (options.host !== undefined && (typeof options.host !== 'string' || options.host.length === 0)) throw new ApiOptionsError('invalid host: an address or name is required');
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ApiOptionsError(`invalid port ${String(port)}: an integer in 0–65535 is required`);
@@ -162,6 +193,10 @@ declare module 'fastify' {
     /** Route also takes the token as `?token=` (only the tick stream). */
     readonly tokenInQuery?: boolean;
   }
+  interface FastifyRequest {
+    /** What the presented token allows: `read` (the read-only token) or `write`; null on public routes. */
+    access: 'read' | 'write' | null;
+  }
 }
 
 /**
@@ -172,6 +207,9 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
   validateOptions(options);
   const { control } = options;
   const tokenDigest = digest(options.token);
+  const peerToken = options.peerToken ?? '';
+  const peerDigest = peerToken === '' ? null : digest(peerToken);
+  const readDigest = options.readToken === undefined ? null : digest(options.readToken);
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -202,6 +240,9 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
   // Before the auth hook: the plugin's own onRequest hook marks upgrade requests, so that a refused
   // upgrade's socket is destroyed after the 401 is written.
   await app.register(websocket, { options: { maxPayload: MAX_WS_PAYLOAD_BYTES } });
+  if (options.routes !== undefined) recordRoutes(app, options.routes);
+  await registerOpenApi(app, options.version ?? '0.0.0');
+  app.decorateRequest('access', null);
 
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
@@ -216,10 +257,19 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
       reply.header('www-authenticate', 'Bearer realm="maxwell"');
       throw new ApiAuthError('a bearer token is required (Authorization: Bearer <token>; the token is in daemon.json)');
     }
-    if (!timingSafeEqual(digest(presented), tokenDigest)) {
-      reply.header('www-authenticate', 'Bearer realm="maxwell", error="invalid_token"');
-      throw new ApiAuthError('the bearer token is wrong');
+    const presentedDigest = digest(presented);
+    if (timingSafeEqual(presentedDigest, tokenDigest) || (peerDigest !== null && timingSafeEqual(presentedDigest, peerDigest))) {
+      request.access = 'write';
+      return;
     }
+    if (readDigest !== null && timingSafeEqual(presentedDigest, readDigest)) {
+      // Reads only: every route that changes something is a POST, PUT or DELETE.
+      if (request.method !== 'GET' && request.method !== 'HEAD') throw new ApiForbiddenError(`the read-only token cannot ${request.method} ${request.routeOptions.url ?? request.url}: use the write token from daemon.json`);
+      request.access = 'read';
+      return;
+    }
+    reply.header('www-authenticate', 'Bearer realm="maxwell", error="invalid_token"');
+    throw new ApiAuthError('the bearer token is wrong');
   });
 
 
@@ -229,12 +279,12 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     parseRequest(emptyQuerySchema, request.query, 'query');
   };
 
-  app.get(`${p}/health`, { config: { public: true } }, (request): HealthBody => {
+  app.get(`${p}/health`, { config: { public: true }, schema: routeSchema({ summary: 'Liveness: the daemon answers (no token)', tags: ['daemon'], public: true, querystring: emptyQuerySchema }) }, (request): HealthBody => {
     noQuery(request);
     return { ok: true, pid: process.pid };
   });
 
-  app.post(`${p}/agents`, async (request, reply): Promise<AgentBody> => {
+  app.post(`${p}/agents`, { schema: routeSchema({ summary: 'Spawn an agent (process, WASM module or VM) with a wallet and an opening bid', tags: ['agents'], body: spawnSchema, querystring: emptyQuerySchema }) }, async (request, reply): Promise<AgentBody> => {
     noQuery(request);
     const body = parseRequest(spawnSchema, request.body, 'body');
     const agent = await control.spawnAgent(toSpawnRequest(body));
@@ -242,22 +292,22 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     return { agent };
   });
 
-  app.get(`${p}/agents`, (request): AgentsBody => {
+  app.get(`${p}/agents`, { schema: routeSchema({ summary: 'Every agent, living and ended', tags: ['agents'], read: true, querystring: emptyQuerySchema }) }, (request): AgentsBody => {
     noQuery(request);
     return { agents: control.listAgents() };
   });
 
-  app.get(`${p}/agents/:id`, (request): AgentBody => {
+  app.get(`${p}/agents/:id`, { schema: routeSchema({ summary: 'One agent', tags: ['agents'], read: true, params: agentParamsSchema, querystring: emptyQuerySchema }) }, (request): AgentBody => {
     noQuery(request);
     return { agent: control.agent(agentId(request)) };
   });
 
-  app.delete(`${p}/agents/:id`, async (request): Promise<AgentBody> => {
+  app.delete(`${p}/agents/:id`, { schema: routeSchema({ summary: 'Stop an agent (SIGTERM, then SIGKILL after the grace period); its wallet is settled', tags: ['agents'], params: agentParamsSchema, querystring: emptyQuerySchema }) }, async (request): Promise<AgentBody> => {
     noQuery(request);
     return { agent: await control.stopAgent(agentId(request)) };
   });
 
-  app.put(`${p}/agents/:id/bid`, (request): BidBody => {
+  app.put(`${p}/agents/:id/bid`, { schema: routeSchema({ summary: 'Replace an agent’s bid', tags: ['agents'], params: agentParamsSchema, body: bidSchema, querystring: emptyQuerySchema }) }, (request): BidBody => {
     noQuery(request);
     const id = agentId(request);
     const bid = parseRequest(bidSchema, request.body, 'body');
@@ -279,19 +329,28 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     }
   });
 
-  app.get(`${p}/wallets/:id`, (request): WalletBody => {
+  app.post(`${p}/inference`, { schema: routeSchema({ summary: 'Serve one inference request on a staked agent and judge it (docs/VERIFICATION.md)', tags: ['inference'], body: inferenceSchema, querystring: emptyQuerySchema }) }, async (request): Promise<InferenceBody> => {
+    noQuery(request);
+    const body = parseRequest(inferenceSchema, request.body, 'body');
+    return { answer: await control.infer(stripUndefined(body)) };
+  });
+
+  registerOperatorRoutes(app, { control, prefix: p });
+  registerFleetRoutes(app, { control, prefix: p, peerToken, ...(options.kubeExtender === undefined ? {} : { kubeExtender: options.kubeExtender }), noQuery, toSpawnRequest });
+
+  app.get(`${p}/wallets/:id`, { schema: routeSchema({ summary: 'An agent’s wallet balance', tags: ['ledger'], read: true, params: agentParamsSchema, querystring: emptyQuerySchema }) }, (request): WalletBody => {
     noQuery(request);
     return { wallet: control.wallet(agentId(request)) };
   });
 
-  app.post(`${p}/wallets/:id/top-up`, (request): WalletBody => {
+  app.post(`${p}/wallets/:id/top-up`, { schema: routeSchema({ summary: 'Mint joules into an agent’s wallet (rescues one in its grace period)', tags: ['ledger'], params: agentParamsSchema, body: topUpSchema, querystring: emptyQuerySchema }) }, (request): WalletBody => {
     noQuery(request);
     const id = agentId(request);
     const { joules } = parseRequest(topUpSchema, request.body, 'body');
     return { wallet: control.topUp(id, joules) };
   });
 
-  app.get(`${p}/ledger/entries`, (request): EntriesBody => {
+  app.get(`${p}/ledger/entries`, { schema: routeSchema({ summary: 'Ledger entries, oldest first, a page at a time', tags: ['ledger'], read: true, querystring: entriesQuerySchema }) }, (request): EntriesBody => {
     const query = parseRequest(entriesQuerySchema, request.query, 'query');
     const limit = query.limit ?? DEFAULT_PAGE;
     const entries = control.ledgerEntries(stripUndefined({ ...query, limit })).map(entryJson);
@@ -299,7 +358,7 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     return { entries, nextSeq: entries.length === limit && last !== undefined ? last.seq + 1 : null };
   });
 
-  app.get(`${p}/ledger/verify`, (request): VerifyBody => {
+  app.get(`${p}/ledger/verify`, { schema: routeSchema({ summary: 'Verify the ledger’s hash chain, signatures and conservation', tags: ['ledger'], read: true, querystring: emptyQuerySchema }) }, (request): VerifyBody => {
     noQuery(request);
     const report = control.verifyLedger();
     const t = report.totals;
@@ -317,12 +376,12 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     };
   });
 
-  app.get(`${p}/state`, (request): SnapshotBody => {
+  app.get(`${p}/state`, { schema: routeSchema({ summary: 'The daemon’s snapshot: cores, prices, agents, power and where each figure comes from', tags: ['daemon'], read: true, querystring: emptyQuerySchema }) }, (request): SnapshotBody => {
     noQuery(request);
     return { snapshot: control.snapshot() };
   });
 
-  app.get(`${p}/decisions`, (request): DecisionsBody => {
+  app.get(`${p}/decisions`, { schema: routeSchema({ summary: 'The decision log: what Maxwell did and why', tags: ['daemon'], read: true, querystring: decisionsQuerySchema }) }, (request): DecisionsBody => {
     const query = parseRequest(decisionsQuerySchema, request.query, 'query');
     return { decisions: control.decisions(query.limit ?? DEFAULT_PAGE) };
   });
@@ -332,6 +391,7 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     {
       websocket: true,
       config: { tokenInQuery: true },
+      schema: routeSchema({ summary: 'WebSocket: one JSON tick event per tick (or one in `every`); the token may be `?token=`', tags: ['daemon'], read: true, querystring: ticksQuerySchema }),
       // Runs before the upgrade: a bad query is an HTTP 400, never an open socket.
       preValidation: (request, _reply, done) => {
         try {
@@ -390,7 +450,7 @@ function toBid(bid: z.output<typeof bidSchema>): NonNullable<SpawnRequest['bid']
   return stripUndefined(bid);
 }
 
-function toSpawnRequest(body: z.output<typeof spawnSchema>): SpawnRequest {
+export function toSpawnRequest(body: z.output<typeof spawnSchema>): SpawnRequest {
   const { bid, ...rest } = body;
   return { ...stripUndefined(rest), ...(bid === undefined ? {} : { bid: toBid(bid) }) };
 }

@@ -16,7 +16,7 @@ import { MAX_BID_J } from '../market/clearing.js';
 import { PLANES, type SubmitOutcome } from '../market/order-book.js';
 import { RUNTIME_KINDS } from '../runtimes/runtime.js';
 import { WORK_CLASSES } from '../verification/trace/classes.js';
-import type { AgentView, DaemonSnapshot, Decision, WalletView } from '../daemon/control.js';
+import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, WalletView } from '../daemon/control.js';
 
 /** The API's version prefix: every route starts with it. */
 export const API_PREFIX = '/v1';
@@ -60,11 +60,21 @@ export const spawnSchema = z.strictObject({
   role: z.enum(['scientist', 'leech', 'other']).optional(),
   memoryLimitBytes: z.number().int().min(MIN_MEMORY_BYTES).max(MAX_MEMORY_BYTES).optional(),
   claims: z.enum(WORK_CLASSES).optional(),
+  stakeJ: joules(MAX_WALLET_J).optional(),
+  migratable: z.boolean().optional(),
   env: z
     .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name'), z.string().max(MAX_ARG_LENGTH))
     .refine((env) => Object.keys(env).length <= MAX_ENV, `at most ${MAX_ENV} environment variables`)
     .refine((env) => Object.keys(env).every((k) => !RESERVED_ENV.has(k)), 'MAXWELL_SOCKET, MAXWELL_TOKEN and MAXWELL_AGENT_ID are set by the daemon')
     .optional(),
+});
+
+/** `POST /v1/inference`: a prompt as text (the model's symbols) or token ids. */
+export const inferenceSchema = z.strictObject({
+  prompt: z.union([z.string().min(1).max(4096), z.array(z.number().int().min(0).max(65_535)).min(1).max(4096)]),
+  maxNewTokens: z.number().int().min(1).max(256).optional(),
+  bidJ: z.number().nonnegative().max(MAX_WALLET_J).optional(),
+  agentId: agentId.optional(),
 });
 
 /** `POST /v1/wallets/:id/top-up`. */
@@ -120,6 +130,10 @@ export type VerifyReportJson = Omit<VerifyReport, 'totals'> & { readonly totals:
 
 /** Response bodies, route by route. Errors are always {@link ErrorBody}. */
 export interface AgentBody { readonly agent: AgentView }
+export interface InferenceBody { readonly answer: InferenceAnswer }
+export interface FleetBody { readonly fleet: FleetSnapshot }
+/** A spawn placed on a fleet node: the agent (as that node reports it), the node, and why it. */
+export interface PlacedBody { readonly agent: AgentView; readonly node: string; readonly because: string }
 export interface AgentsBody { readonly agents: readonly AgentView[] }
 export interface BidBody { readonly outcome: SubmitOutcome; readonly agent: AgentView }
 export interface WalletBody { readonly wallet: WalletView }

@@ -1,5 +1,4 @@
 /** The `maxwell` command line: argument parsing and output only; no business logic. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate } from './commands/calibrate.js';
 import { registerConfig } from './commands/config.js';
@@ -11,12 +10,9 @@ import { registerResearch } from './commands/research.js';
 import { registerSensors } from './commands/sensors.js';
 import { registerTwin } from './commands/twin.js';
 import { reportError, type CliIo } from './output.js';
+import { registerDashboard } from './commands/dashboard.js';
+import { packageVersion } from '../version.js';
 
-function packageVersion(): string {
-  const url = new URL('../../../package.json', import.meta.url);
-  const pkg = JSON.parse(readFileSync(url, 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
-}
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -50,6 +46,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerLedger(program, io, env);
   registerExperiment(program, io, env, packageVersion());
   registerRun(program, io, env);
+  registerDashboard(program, io, env);
   registerDaemonApi(program, io, env);
   registerConfig(program, io, env);
   return program;

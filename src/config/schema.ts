@@ -4,6 +4,7 @@
  * docs/CONFIGURATION.md lists every key; a test keeps the two in step.
  */
 import { z } from 'zod';
+import { DEFAULT_SWIM_CONFIG as SWIM } from '../fleet/swim-config.js';
 import { DEFAULT_TWIN_PARAMS, type ThermalTwinParams } from '../physics/twin-params.js';
 
 const D = DEFAULT_TWIN_PARAMS;
@@ -88,6 +89,11 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).max(255).describe('address the control API listens on; anything but loopback (127.0.0.1, ::1, localhost) prints MXW_WARN_API_NOT_LOOPBACK').default('127.0.0.1'),
       port: z.number().int().min(0).max(65_535).describe('TCP port of the control API (0: an ephemeral port, published in daemon.json)').default(0),
       bodyLimitBytes: z.number().int().min(1024).max(16_777_216).describe('largest control-API request body, bytes (larger: HTTP 413)').default(65_536),
+      readToken: z
+        .string()
+        .refine((t) => t === '' || t.length >= 16, 'a read token has at least 16 characters')
+        .describe("the read-only token (GET routes, /metrics, the dashboard); empty: a fresh one each start, in daemon.json. Set it to give Prometheus a fixed credential")
+        .default(''),
     })
     .prefault({}),
   demo: z
@@ -120,6 +126,10 @@ export const configSchema = z.strictObject({
       killTimeoutMs: z.number().int().min(0).max(3_600_000).describe('apoptosis and stop: from SIGTERM to SIGKILL, ms').default(2000),
       criticalC: z.number().min(20).max(150).describe('emergency: a core above this is paused at once, outside the auction, °C').default(95),
       runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),
+      twinDrive: z
+        .enum(['machine', 'agents'])
+        .describe("what drives the thermal twin: machine (every process, from /proc/stat) or agents (only this daemon's agents, from their cgroups: several daemons on one machine, e.g. the fleet experiment; foreign heat is then not compensated)")
+        .default('machine'),
     })
     .prefault({}),
   verification: z
@@ -130,6 +140,73 @@ export const configSchema = z.strictObject({
         .enum(['withhold-income', 'audit', 'log'])
         .describe('what a flag does: withhold-income (verified work earns nothing while flagged), audit (its audit rate rises tenfold), or log only')
         .default('withhold-income'),
+    })
+    .prefault({}),
+  fleet: z
+    .strictObject({
+      enabled: z.boolean().describe('join a fleet: gossip thermal stress with other Maxwell nodes over UDP (SWIM + Lifeguard, push-sum; docs/FLEET.md)').default(false),
+      host: z.string().min(1).max(255).describe('address the gossip socket binds (an IP)').default('127.0.0.1'),
+      port: z.number().int().min(0).max(65_535).describe('port of the gossip socket, UDP and (for push-pull) TCP (0: an ephemeral port); memberlist uses 7946').default(7946),
+      pushPullOverTcp: z.boolean().describe('exchange full membership state over TCP on the gossip port every swim.pushPullIntervalMs (falls back to one datagram when a peer does not answer); false: UDP only').default(true),
+      swim: z
+        .strictObject({
+          probeIntervalMs: z.number().min(1).max(600_000).describe('time between probes, ms (scaled by Lifeguard\'s local health)').default(SWIM.probeIntervalMs),
+          probeTimeoutMs: z.number().min(1).max(600_000).describe('wait for a direct ack before indirect probes, ms (below probeIntervalMs)').default(SWIM.probeTimeoutMs),
+          indirectChecks: z.number().int().min(0).max(16).describe('members asked to probe indirectly when a direct probe times out').default(SWIM.indirectChecks),
+          retransmitMult: z.number().int().min(1).max(64).describe('each update is retransmitted retransmitMult × ⌈log10(n + 1)⌉ times').default(SWIM.retransmitMult),
+          suspicionMult: z.number().int().min(1).max(64).describe('suspicion timeout = suspicionMult × max(1, log10 n) × probeIntervalMs').default(SWIM.suspicionMult),
+          suspicionMaxTimeoutMult: z.number().int().min(1).max(64).describe('Lifeguard: the suspicion timeout starts at this multiple of the minimum').default(SWIM.suspicionMaxTimeoutMult),
+          pushPullIntervalMs: z.number().min(0).max(86_400_000).describe('full-state push-pull with one random member, ms (scaled up beyond 32 members)').default(SWIM.pushPullIntervalMs),
+          awarenessMaxMultiplier: z.number().int().min(1).max(64).describe('Lifeguard: ceiling of the local health multiplier').default(SWIM.awarenessMaxMultiplier),
+          gossipIntervalMs: z.number().min(1).max(600_000).describe('time between gossip rounds, ms').default(SWIM.gossipIntervalMs),
+          gossipNodes: z.number().int().min(1).max(64).describe('members sent to in each gossip round').default(SWIM.gossipNodes),
+          gossipToTheDeadMs: z.number().min(0).max(86_400_000).describe('dead members are still gossiped to for this long, ms (so they can refute)').default(SWIM.gossipToTheDeadMs),
+          lifeguard: z.boolean().describe('Lifeguard: local health multiplier, dynamic suspicion timeouts, nacks, buddy system').default(SWIM.lifeguard),
+          // Datagrams are at most 1,400 bytes with the 132-byte envelope: a larger body would not be sendable.
+          maxPayloadBytes: z.number().int().min(256).max(1200).describe('byte budget of one datagram body (datagrams are at most 1,400 bytes with the signed envelope)').default(SWIM.maxPayloadBytes),
+        })
+        .describe('SWIM + Lifeguard timing; the defaults are memberlist\'s LAN profile (docs/FLEET.md)')
+        .prefault({}),
+      advertise: z.string().max(300).describe('ip:port other nodes send to, when it is not host:port (NAT, 0.0.0.0)').default(''),
+      seeds: z.array(z.string().min(1).max(300)).max(64).describe('ip:port of members to join through').default([]),
+      nodeName: z.string().regex(/^([A-Za-z0-9._-]{1,63})?$/).describe('this node\'s name in the orchestrator (the Kubernetes node name the scheduler extender scores); empty: the host name').default(''),
+      location: z
+        .strictObject({
+          zone: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).describe('this node\'s cooling zone (coupling 0.10–0.25)').default('z0'),
+          row: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).describe('this node\'s row of racks (coupling 0.30–0.55)').default('r0'),
+          rack: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).describe('this node\'s rack (coupling 0.60–0.85)').default('k0'),
+          chassis: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).describe('this node\'s chassis (coupling 0.90–1.00)').default('c0'),
+        })
+        .describe('where this node sits in the data centre: neighbours in the same chassis, rack, row, zone are coupled (DESIGN.md §4)')
+        .prefault({}),
+      peerToken: z.string().regex(/^(.{16,256})?$/).describe('a secret shared by the fleet\'s nodes (≥ 16 characters): accepted as a bearer by the control API and sent with spawns placed on other nodes (agent spawn --fleet); empty: placement stays on this node').default(''),
+      maxPriceMultiplier: z.number().min(1).max(1000).describe('most the fleet\'s stress may multiply this node\'s reserve prices by').default(4),
+      migration: z
+        .strictObject({
+          enabled: z.boolean().describe('move agents placed with --fleet off this node when its prices rise (stop here, respawn on the cheapest node; needs fleet.peerToken)').default(true),
+          priceRatio: z.number().min(1.05).max(100).describe('migrate when this node\'s mean reserve price exceeds this × the cheapest peer\'s (hysteresis: no ping-pong between similar nodes)').default(1.5),
+          everyS: positive().max(3600).describe('how often to check, s (one agent moves per check)').default(5),
+        })
+        .prefault({}),
+      kubeExtender: z
+        .strictObject({
+          enabled: z.boolean().describe('serve the Kubernetes scheduler extender (POST /v1/kube/filter, /v1/kube/prioritize) WITHOUT a token: kube-scheduler cannot send one; read-only').default(false),
+          minHeadroom: z.number().min(0).max(1).describe('nodes whose thermal headroom is below this are filtered out').default(0.05),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  inference: z
+    .strictObject({
+      model: z.string().min(1).describe('the reference model agents serve and the verifier re-executes, a file named in models/tiny-gpt.json').default('tiny-gpt.onnx'),
+      pricePerTokenJ: z.number().min(0).max(1e6).describe('income per verified token, J (paid from the treasury once a request passes the layers that ran)').default(0.01),
+      minStakeJ: z.number().min(0).max(1e9).describe('least stake (joules of its wallet put in escrow at spawn) an agent needs to serve inference').default(1),
+      spotCheckFromJ: z.number().min(0).max(1e9).describe('layer 3 (Freivalds spot checks of committed layers) runs for requests bidding at least this, J').default(0.1),
+      auditSafety: z.number().min(1).max(1e6).describe('audit probability p = min(1, auditSafety × income of the request ÷ the agent\'s stake): a cheater expects to lose more than it gains').default(2),
+      maxNewTokens: z.number().int().min(1).max(256).describe('most tokens one request may ask for').default(64),
+      requestTimeoutMs: positive().max(600_000).describe('time an agent has to answer a request (claim and openings), ms; after it the request is unpaid and the agent suspect').default(10_000),
+      calibrationRequests: z.number().int().min(3).max(1000).describe('honest requests the daemon runs itself on the reference model to measure its CPU and timing profile (layers 1–2)').default(12),
+      timingSlack: z.number().min(1).max(1e6).describe('the profile\'s upper bounds are this × the 99th percentile of the calibration (agents are separate processes on a shared machine: their timing seen over the socket is slower than in-process)').default(20),
     })
     .prefault({}),
 });

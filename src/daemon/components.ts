@@ -2,7 +2,7 @@
  * The composition root: the one place that builds the daemon's real parts from configuration
  * and starts and stops them in one order (`lifecycle.ts`):
  *
- *   runtimes → thermal state → entropy source → ledger → protocol server → session → tick loop
+ *   runtimes → thermal state → entropy source → ledger → protocol server → session → fleet gossip → tick loop
  *
  * and on stop the reverse: the loop stops ticking, the agents are stopped and settled, the
  * sockets close, the ledger closes, the entropy source and the thermal readers stop, and the
@@ -32,6 +32,8 @@ import { Daemon } from './daemon.js';
 import { Enforcer } from './enforcer.js';
 import { Lifecycle } from './lifecycle.js';
 import { ThermalState, ownCpuS } from './thermal.js';
+import { FleetLink } from './fleet-link.js';
+import { InferenceService } from './inference-service.js';
 import { WorkVerifier, loadClassifier } from './work-verifier.js';
 import type { WorkClassifier } from '../verification/trace/classifier.js';
 
@@ -75,6 +77,8 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
   let ledger: Ledger | undefined;
   let protocol: ProtocolServer | undefined;
   let daemon: Daemon | undefined;
+  let inference: InferenceService | undefined;
+  let fleet: FleetLink | undefined;
   const maxwellCpuS = (): number => ownCpuS() + (entropy?.helperCpuS?.() ?? 0);
   const need = <T>(part: T | undefined, name: string): T => {
     if (part === undefined) throw new RuntimeSetupError(`${name} is not started`);
@@ -103,7 +107,9 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
           setpointC: config.control.setpointC,
           criticalC: config.daemon.criticalC,
           rateHz: config.daemon.rateHz,
-          foreignHeat: { policy: config.control.foreignHeat, managedCpu: () => agents.managedCpu(), maxwellCpuS },
+          ...(config.daemon.twinDrive === 'agents'
+            ? { agentCpu: () => agents.managedCpu() }
+            : { foreignHeat: { policy: config.control.foreignHeat, managedCpu: () => agents.managedCpu(), maxwellCpuS } }),
           ...(options.sensorsRoot === undefined ? {} : { sensorsRoot: options.sensorsRoot }),
         });
       },
@@ -157,9 +163,20 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
         });
         const classifier = options.classifier !== undefined ? options.classifier : loadClassifier(config.verification.model);
         const verifier = new WorkVerifier({ classifier, source: options.classifier !== undefined ? 'the caller' : config.verification.model, session });
-        daemon = new Daemon({ config, session, runtime: agents, thermal: heat, entropy: erasure, enforcer, ledger: need(ledger, 'ledger'), protocol: sockets, clock, verifier });
+        // The fleet gossips what the daemon reads each tick; it starts with the next part, once there is a daemon to read.
+        fleet = new FleetLink({ config: config.fleet, key: need(ledger, 'ledger').key.privateKey, local: () => daemon?.localFigures() ?? { headroom: 1, meanPriceJ: 0, powerW: 0 } });
+        inference = new InferenceService({ config: config.inference, session, send: (id, notice) => sockets.send(id, notice), usage: (id) => agents.usage(id) });
+        daemon = new Daemon({ config, session, runtime: agents, thermal: heat, entropy: erasure, enforcer, ledger: need(ledger, 'ledger'), protocol: sockets, clock, verifier, inference, fleet });
       },
-      stop: () => daemon?.stopAgents(),
+      stop: async () => {
+        await daemon?.stopAgents();
+        await inference?.close();
+      },
+    },
+    {
+      name: 'fleet gossip',
+      start: () => need(fleet, 'fleet gossip').start(),
+      stop: () => fleet?.stop(),
     },
     {
       name: 'tick loop',

@@ -9,6 +9,9 @@ import type { LedgerEntry } from '../ledger/entries.js';
 import type { SubmitOutcome, Plane } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
 import type { WorkClass } from '../verification/trace/classes.js';
+import type { InferenceAnswer, InferenceAsk, InferenceStatus } from './inference-service.js';
+
+export type { InferenceAnswer, InferenceAsk, InferenceStatus };
 
 export type { AgentPhase, AgentRole, AgentView, Decision, WalletView } from '../session/types.js';
 import type { AgentRole, AgentView, Decision, WalletView } from '../session/types.js';
@@ -32,6 +35,53 @@ export interface SpawnRequest {
   readonly env?: Readonly<Record<string, string>>;
   /** The work class it claims (`inference`, `mining`, `science`, …): its activity trace is judged against it. */
   readonly claims?: WorkClass;
+  /** Placed by the fleet (`--fleet`): it may be stopped here and respawned on a cheaper node (docs/FLEET.md). */
+  readonly migratable?: boolean;
+  /** Joules of the wallet put in escrow at start; needed to serve inference (`inference.minStakeJ`), burned by a slash. */
+  readonly stakeJ?: number;
+}
+
+/** One fleet member as this node knows it (itself included, `self: true`). */
+export interface FleetMemberSnapshot {
+  readonly id: string;
+  /** Its name in the orchestrator (the Kubernetes node name). */
+  readonly nodeName: string;
+  readonly addr: string;
+  readonly state: 'alive' | 'suspect' | 'dead' | 'left';
+  /** Thermal headroom in [0, 1]: the mean share of its cores its controllers would sell now. */
+  readonly headroom: number;
+  /** Mean reserve price, J per quantum. */
+  readonly meanPriceJ: number;
+  readonly powerW: number;
+  readonly location: { readonly zone: string; readonly row: string; readonly rack: string; readonly chassis: string };
+  /** Its control API, when it publishes one (placement sends spawns there). */
+  readonly apiUrl: string | null;
+  readonly self: boolean;
+}
+
+export interface FleetSnapshot {
+  /** False when `fleet.enabled` is off: the view holds this node alone. */
+  readonly enabled: boolean;
+  readonly id: string | null;
+  /** The gossip socket's ip:port (null without a fleet). */
+  readonly address: string | null;
+  readonly members: readonly FleetMemberSnapshot[];
+  /** Push-sum's fleet means of the last complete epoch (null before the first). */
+  readonly aggregate: {
+    readonly epoch: number;
+    readonly members: number;
+    readonly meanHeadroom: number;
+    readonly meanPriceJ: number;
+    readonly totalPowerW: number;
+    /** The same over this node's cooling zone (its own push-sum); null before its first epoch. */
+    readonly zone: { readonly name: string; readonly members: number; readonly meanHeadroom: number; readonly meanPriceJ: number; readonly totalPowerW: number } | null;
+  } | null;
+  /** The stress this node feels from its coupled neighbours, the price multiplier that follows, and the one applied (capped by `fleet.maxPriceMultiplier`). */
+  readonly stress: { readonly external: number; readonly multiplier: number; readonly applied: number };
+  /** Datagrams dropped, by reason (forged, replayed, oversized, malformed, …). */
+  readonly drops: Readonly<Record<string, number>>;
+  /** Periodic push-pulls over TCP: completed, and failed (those fell back to one datagram). */
+  readonly pushPulls: { readonly stream: number; readonly failed: number };
 }
 
 export interface PlaneSnapshot {
@@ -55,9 +105,13 @@ export interface DaemonSnapshot {
   readonly planes: readonly PlaneSnapshot[];
   readonly agents: readonly AgentView[];
   readonly powerW: number;
+  /** Package energy since the daemon started, J (from `energySource`: measured or modelled). */
+  readonly energyJ: number;
   readonly energySource: string;
   readonly clearingP99Ms: number;
   readonly ledgerHead: string;
+  /** Entries on the ledger (its last sequence number). */
+  readonly ledgerHeight: number;
   /** Maxwell's own CPU use since start, fraction of one core (WASM agents, threads of its process, excluded). */
   readonly overheadFraction: number;
   /** Runtime calls the enforcer made since start (each is a kernel write or a QMP/fuel command). */
@@ -67,6 +121,10 @@ export interface DaemonSnapshot {
   readonly foreignLoad: { readonly policy: string; readonly measured: boolean; readonly fraction: number };
   /** What judges claimed work classes (the trained classifier, or why none), and the CPU tracing and judging cost so far, s. */
   readonly verification: { readonly classifier: string; readonly costS: number };
+  /** The fleet: who gossips with this node, their heat and prices, and what that does to this node's prices. */
+  readonly fleet: FleetSnapshot;
+  /** The proof of inference: the reference model, its profile's provenance, who serves, how many requests and slashes. */
+  readonly inference: InferenceStatus;
   readonly enforcement: { readonly pauses: number; readonly resumes: number; readonly pins: number; readonly quotas: number; readonly failures: number };
 }
 
@@ -78,11 +136,31 @@ export interface TickEvent {
   readonly temperaturesC: readonly number[];
   readonly reservePerQuantumJ: readonly number[];
   readonly powerW: number;
+  /** Package energy since start, J (from the same source as the temperatures). */
+  readonly energyJ: number;
+  /** What this tick's clearing cost, ms (monotonic clock). */
+  readonly clearingMs: number;
+  /** How late this tick started against its 10 ms grid, ms (the tick jitter). */
+  readonly latenessMs: number;
   readonly decisions: readonly Decision[];
 }
 
+/** Per-agent CPU and energy since start (`agent-meter.ts`), and how the energy was split. */
+export interface AgentMetersView {
+  readonly energySource: string;
+  readonly agents: readonly { readonly agentId: string; readonly cpuS: number; readonly cpuSource: string; readonly energyJ: number }[];
+}
+
 export interface DaemonControl {
+  /** Each agent's CPU time and share of the package energy (read every second). */
+  agentMeters(): AgentMetersView;
   spawnAgent(request: SpawnRequest): Promise<AgentView>;
+  /** The fleet view (this node alone without `fleet.enabled`). */
+  fleet(): FleetSnapshot;
+  /** Publishes this node's control API URL to the fleet (placement). */
+  publishApiUrl(url: string): void;
+  /** Serves one inference request on a staked agent and judges it: income per verified token, or a slash. */
+  infer(ask: InferenceAsk): Promise<InferenceAnswer>;
   listAgents(): readonly AgentView[];
   /** Throws `MXW_ERR_AGENT_UNKNOWN` for an unknown id. */
   agent(id: string): AgentView;

@@ -81,6 +81,13 @@ export class CoreOffer {
     this.reservePerQuantumJ = new Float64Array(cores);
   }
 
+  #externalFactor = 1;
+
+  /** Multiplies every reserve price from the next update on (the fleet's stress from coupled neighbours; 1: none). */
+  setExternalFactor(factor: number): void {
+    this.#externalFactor = Number.isFinite(factor) && factor >= 1 ? factor : 1;
+  }
+
   /** Moves each core's setpoint (°C, one per core) without a jump in its allowance (bumpless). */
   setSetpoints(setpointsC: ArrayLike<number>): void {
     for (let c = 0; c < this.cores; c++) this.#pids[c]?.setSetpoint(setpointsC[c] ?? 0);
@@ -97,7 +104,7 @@ export class CoreOffer {
       this.allowance[c] = t > this.#criticalC ? 0 : allowed;
     }
     this.#pricing.multipliers(temperaturesC, 0, this.multipliers);
-    for (let c = 0; c < this.cores; c++) this.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, this.multipliers[c] ?? 1);
+    for (let c = 0; c < this.cores; c++) this.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, this.multipliers[c] ?? 1) * this.#externalFactor;
     // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
     reorderOffer(this.#order, this.allowance, this.reservePerQuantumJ);
     const slots = fillOffer(this.#order, this.allowance, this.reservePerQuantumJ, MIN_ALLOWANCE, this.#slots);

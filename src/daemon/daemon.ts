@@ -19,10 +19,14 @@ import type { ProtocolServer } from '../protocol/server.js';
 import type { AgentRuntime, RuntimeKind } from '../runtimes/runtime.js';
 import type { AgentRecord, DecisionLog } from '../session/records.js';
 import type { MarketSession } from '../session/session.js';
-import type { AgentView, DaemonControl, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from './control.js';
+import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from './control.js';
 import type { Enforcer } from './enforcer.js';
 import type { ThermalState, ThermalTick } from './thermal.js';
 import { TickLoop } from './tick-loop.js';
+import { AgentMeter } from './agent-meter.js';
+import type { FleetLink, LocalFigures } from './fleet-link.js';
+import { Migrator, type RemoteSpawner } from './migrator.js';
+import type { InferenceAnswer, InferenceAsk, InferenceService } from './inference-service.js';
 import type { WorkVerifier } from './work-verifier.js';
 
 export type DaemonMode = MarketSession['mode'];
@@ -38,6 +42,8 @@ export interface DaemonParts {
   readonly protocol: ProtocolServer;
   readonly clock: Clock;
   readonly verifier: WorkVerifier;
+  readonly inference: InferenceService;
+  readonly fleet: FleetLink;
 }
 
 /** How often the CPU of WASM agents (threads of this process) is read, ticks. */
@@ -59,6 +65,8 @@ export class Daemon implements DaemonControl {
   readonly #entropy: EntropySource;
   readonly #enforcer: Enforcer;
   readonly #verifier: WorkVerifier;
+  readonly #inference: InferenceService;
+  readonly #fleet: FleetLink;
   readonly #tickListeners = new Set<(event: TickEvent) => void>();
   /** Sockets being removed after their agent ended (awaited on shutdown). */
   readonly #exits = new Map<string, Promise<void>>();
@@ -69,6 +77,10 @@ export class Daemon implements DaemonControl {
   #lastThermal: ThermalTick | null = null;
   #onTickFailure: ((message: string) => void) | undefined;
   #stop: () => Promise<void> = () => Promise.resolve();
+  /** Agents placed by the fleet, with the request that started them (for migration). */
+  readonly #migratable = new Map<string, SpawnRequest>();
+  #migration: { readonly migrator: Migrator; readonly timer: NodeJS.Timeout } | null = null;
+  readonly #meter: AgentMeter;
 
   constructor(parts: DaemonParts) {
     this.#config = parts.config;
@@ -78,11 +90,22 @@ export class Daemon implements DaemonControl {
     this.#entropy = parts.entropy;
     this.#enforcer = parts.enforcer;
     this.#verifier = parts.verifier;
+    this.#inference = parts.inference;
+    this.#fleet = parts.fleet;
     this.ledger = parts.ledger;
     this.protocol = parts.protocol;
     this.#startedMs = this.#session.nowMs();
-    this.loop = new TickLoop({ clock: parts.clock, rateHz: parts.config.daemon.rateHz, step: (tick) => this.#step(tick), onTickError: (err, tick) => { this.#tickFailed(err, tick); } });
-    parts.protocol.on('message', ({ agentId, message }) => { this.#session.receive(agentId, message); });
+    this.#meter = new AgentMeter({
+      usage: (id) => this.#runtime.usage(id),
+      liveIds: () => this.#session.liveIds(),
+      packageEnergyJ: () => this.energyJ(),
+      energySource: () => this.#thermal.energySource,
+    });
+    this.loop = new TickLoop({ clock: parts.clock, rateHz: parts.config.daemon.rateHz, step: (tick, latenessMs) => this.#step(tick, latenessMs), onTickError: (err, tick) => { this.#tickFailed(err, tick); } });
+    parts.protocol.on('message', ({ agentId, message }) => {
+      if (message.type === 'serve' || message.type === 'token' || message.type === 'claim' || message.type === 'reveal') this.#inference.receive(agentId, message);
+      else this.#session.receive(agentId, message);
+    });
     parts.runtime.onExit((exit) => { this.#exited(exit.id, exit.reason, exit.signal ?? (exit.code === null ? '' : `code ${String(exit.code)}`)); });
   }
 
@@ -116,12 +139,16 @@ export class Daemon implements DaemonControl {
     this.#stop = stop;
   }
 
-  #step(tick: number): number {
+  #step(tick: number, latenessMs: number): number {
     const thermal = this.#thermal.read();
     this.#lastThermal = thermal;
     const result = this.#session.step(tick, thermal);
     this.#verifier.tick();
-    if (tick % HOSTED_CPU_EVERY_TICKS === 0) this.#readHostedCpu();
+    if (tick % HOSTED_CPU_EVERY_TICKS === 0) {
+      this.#readHostedCpu();
+      void this.#meter.sample();
+      this.#thermal.setExternalPriceFactor(this.#fleet.priceMultiplier());
+    }
     const decisions = this.#session.takeTickDecisions();
     if (this.#tickListeners.size > 0) {
       const event: TickEvent = {
@@ -131,6 +158,9 @@ export class Daemon implements DaemonControl {
         temperaturesC: Array.from(thermal.temperaturesC),
         reservePerQuantumJ: Array.from(thermal.reservePerQuantumJ),
         powerW: thermal.powerW,
+        energyJ: thermal.energyJ,
+        clearingMs: result.costMs,
+        latenessMs,
         decisions: decisions.length === 0 ? NO_DECISIONS : decisions,
       };
       for (const listener of this.#tickListeners) listener(event);
@@ -160,7 +190,9 @@ export class Daemon implements DaemonControl {
   }
 
   #exited(agentId: string, reason: string, detail: string): void {
+    this.#migratable.delete(agentId);
     this.#verifier.forget(agentId);
+    this.#inference.forget(agentId);
     if (this.#session.exited(agentId, reason, detail)) this.#exits.set(agentId, this.protocol.removeAgent(agentId));
   }
 
@@ -177,7 +209,9 @@ export class Daemon implements DaemonControl {
   async #spawn(request: SpawnRequest): Promise<AgentView> {
     const id = parseAgentId(request.id ?? `agent-${randomBytes(4).toString('hex')}`);
     const runtime = this.#runtimeKindFor(request.runtime);
-    this.#session.admit({ id, role: request.role ?? 'other', runtime, walletJ: request.walletJ, bid: request.bid, claims: request.claims });
+    const minStakeJ = this.#config.inference.minStakeJ;
+    if (request.stakeJ !== undefined && request.stakeJ > 0 && request.stakeJ < minStakeJ) throw new AgentSpecError(`a stake must be at least ${String(minStakeJ)} J (inference.minStakeJ), got ${String(request.stakeJ)}`);
+    this.#session.admit({ id, role: request.role ?? 'other', runtime, walletJ: request.walletJ, bid: request.bid, claims: request.claims, stakeJ: request.stakeJ });
     let started = false;
     try {
       const endpoint = await this.protocol.addAgent(id);
@@ -198,6 +232,7 @@ export class Daemon implements DaemonControl {
       );
       started = true;
       if (request.claims !== undefined && info.pid !== null) this.#verifier.watch(id, info.pid);
+      if (request.migratable === true && !(request.stakeJ !== undefined && request.stakeJ > 0)) this.#migratable.set(id, request);
       // Worker threads have no CPU affinity: a WASM agent is scheduled, never pinned.
       return this.#session.started(id, { pid: info.pid, pinning: runtime !== 'wasm' });
     } catch (err) {
@@ -216,6 +251,53 @@ export class Daemon implements DaemonControl {
       return own;
     }
     return requested ?? 'process';
+  }
+
+  /** The fleet view: this node and the members it gossips with (this node alone without `fleet.enabled`). */
+  fleet(): FleetSnapshot {
+    return this.#fleet.snapshot();
+  }
+
+  /**
+   * Starts moving agents placed with `--fleet` off this node when its prices rise (docs/FLEET.md);
+   * `spawnRemote` reaches another node's API (the caller builds it: the daemon does not import the API).
+   */
+  startMigration(spawnRemote: RemoteSpawner, policy: { readonly priceRatio: number; readonly everyS: number }): void {
+    if (this.#migration !== null) return;
+    const migrator = new Migrator(
+      {
+        fleet: () => this.fleet(),
+        migratable: () => [...this.#migratable].filter(([id]) => this.#session.agent(id).phase === 'running' || this.#session.agent(id).phase === 'paused').map(([id, request]) => ({ id, request })),
+        endAgent: (id, reason) => {
+          this.#session.markEnding(id, reason);
+          return this.stopAgent(id);
+        },
+        spawnAgent: (request) => this.spawnAgent(request),
+        note: (agentId, because) => { this.#session.note({ action: 'migrate', agentId, plane: null, because }); },
+      },
+      spawnRemote,
+      { priceRatio: policy.priceRatio, minHeadroom: 0.05 },
+    );
+    const timer = setInterval(() => { void migrator.check().catch(() => undefined); }, policy.everyS * 1000);
+    timer.unref();
+    this.#migration = { migrator, timer };
+  }
+
+  publishApiUrl(url: string): void {
+    this.#fleet.setApiUrl(url);
+  }
+
+  /** What this node gossips: its mean allowance as headroom, its mean reserve price and its power. */
+  localFigures(): LocalFigures {
+    const t = this.#lastThermal;
+    if (t === null) return { headroom: 1, meanPriceJ: 0, powerW: 0 };
+    const mean = (v: Float64Array): number => (v.length === 0 ? 0 : v.reduce((a, b) => a + b, 0) / v.length);
+    return { headroom: mean(t.allowance), meanPriceJ: mean(t.reservePerQuantumJ), powerW: t.powerW };
+  }
+
+  /** Serves one inference request on a staked agent and judges it (docs/VERIFICATION.md). */
+  infer(ask: InferenceAsk): Promise<InferenceAnswer> {
+    return this.#inference.request(ask);
   }
 
   listAgents(): readonly AgentView[] {
@@ -290,12 +372,20 @@ export class Daemon implements DaemonControl {
       energySource: this.#thermal.energySource,
       clearingP99Ms: stats.clearP99Ms,
       ledgerHead: this.ledger.headHash,
+      ledgerHeight: this.ledger.lastSeq,
       overheadFraction: uptimeMs > 0 ? Math.max(0, (cpu.user + cpu.system) / 1000 - hostedCpuMs) / uptimeMs : 0,
       enforcement: this.#enforcer.stats,
       failedTicks: stats.failedTicks,
-      foreignLoad: { policy: foreign?.policy ?? 'hold-setpoint', measured: foreign?.measured ?? false, fraction: foreign?.share ?? 0 },
+      energyJ: this.energyJ(),
+      foreignLoad: { policy: foreign?.policy ?? (this.#config.daemon.twinDrive === 'agents' ? 'not-modelled' : 'hold-setpoint'), measured: foreign?.measured ?? false, fraction: foreign?.share ?? 0 },
       verification: { classifier: this.#verifier.describe(), costS: this.#verifier.costS() },
+      inference: this.#inference.status(),
+      fleet: this.#fleet.snapshot(),
     };
+  }
+
+  agentMeters(): AgentMetersView {
+    return { energySource: this.#meter.provenance, agents: this.#meter.readings() };
   }
 
   /** Package energy since start, J (from the same source as temperatures). */
@@ -327,6 +417,7 @@ export class Daemon implements DaemonControl {
    * no more spawns, every knob restored, every agent stopped and settled, the ledger written.
    */
   async stopAgents(): Promise<void> {
+    if (this.#migration !== null) clearInterval(this.#migration.timer);
     this.#session.close();
     await Promise.allSettled(this.#spawning);
     await this.#enforcer.restoreAll();

@@ -27,6 +27,7 @@ import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
 import { SensorTemperatures } from './sensor-temperatures.js';
 import { CoreOffer } from './core-offer.js';
+import { agentUtilisation } from './agent-utilisation.js';
 import { ForeignHeat, type ForeignHeatPolicy } from './foreign-heat.js';
 import type { ManagedCpu } from '../runtimes/runtime.js';
 import { readMachineCpu } from '../telemetry/procfs/machine-load.js';
@@ -56,6 +57,11 @@ export interface ThermalOptions {
     /** Maxwell's own cumulative CPU, s: its process and its helpers. @default this process's getrusage */
     readonly maxwellCpuS?: () => number;
   };
+  /**
+   * Drive the twin by the agents' own CPU time (`daemon.twinDrive: agents`, agent-utilisation.ts)
+   * instead of /proc/stat. The twin then never sees foreign heat, so pass no `foreignHeat` with it.
+   */
+  readonly agentCpu?: () => ManagedCpu | null;
 }
 
 /** This process's CPU time so far, s. */
@@ -87,6 +93,8 @@ export interface ThermalTick {
 
 /** The twin's description, as every modelled figure says it. */
 const TWIN = 'thermal twin driven by measured per-core utilisation from /proc/stat';
+/** The same with `daemon.twinDrive: agents`. */
+const AGENT_TWIN = "thermal twin driven by the measured CPU time of this daemon's agents (their cgroups)";
 
 export class ThermalState {
   /** Where package energy and power come from. */
@@ -100,6 +108,8 @@ export class ThermalState {
   /** The sensor family that measures them, e.g. `hwmon coretemp`; null without sensors. */
   readonly temperatureSensor: string | null;
   readonly #modelledSource: string;
+  /** What drives the twin, in words (TWIN or AGENT_TWIN). */
+  readonly #twinText: string;
   readonly #stat: ProcStatReader;
   readonly #twin: TwinTelemetryReader;
   readonly #sensors: SensorTemperatures | null;
@@ -129,11 +139,13 @@ export class ThermalState {
     this.#twin = twin;
     this.#sensors = sensors;
     this.#now = parts.now;
-    this.#modelledSource = `modelled: thermal twin (${String(cores)} cores) driven by measured per-core utilisation from /proc/stat`;
+    const twinText = options.agentCpu === undefined ? TWIN : AGENT_TWIN;
+    this.#twinText = twinText;
+    this.#modelledSource = `modelled: ${twinText.replace('thermal twin', `thermal twin (${String(cores)} cores)`)}`;
     // Precomputed once (H3): the daemon asks per core when it explains a decision or a snapshot.
     const sensorNames = Array.from({ length: cores }, (_, c) => sensors?.sensorOf(c) ?? null);
-    this.temperatureSources = sensorNames.map((name) => (name === null ? `modelled: ${TWIN} (no sensor)` : `measured: ${name}`));
-    this.#fallbackSources = sensorNames.map((name) => `modelled: ${TWIN} (the last read of ${name ?? 'its sensor'} was not trusted)`);
+    this.temperatureSources = sensorNames.map((name) => (name === null ? `modelled: ${twinText} (no sensor)` : `measured: ${name}`));
+    this.#fallbackSources = sensorNames.map((name) => `modelled: ${twinText} (the last read of ${name ?? 'its sensor'} was not trusted)`);
     this.measuredCores = sensorNames.filter((n) => n !== null).length;
     this.temperatureSensor = sensors?.plan.family ?? null;
     this.#rapl = rapl?.reader ?? null;
@@ -170,15 +182,23 @@ export class ThermalState {
     };
   }
 
+  /** Multiplies every reserve price from the next tick on (the fleet's stress; 1: none). */
+  setExternalPriceFactor(factor: number): void {
+    this.#offer.setExternalFactor(factor);
+  }
+
   static async start(options: ThermalOptions): Promise<ThermalState> {
     const now = options.now ?? (() => performance.now() / 1000);
     const stat = new ProcStatReader(options.root === undefined ? {} : { root: options.root });
     await stat.start();
-    const measured = procStatUtilisation(stat);
+    const cores = resolveTwinParams(options.twin).cores;
+    const measured = options.agentCpu === undefined ? procStatUtilisation(stat) : agentUtilisation(options.agentCpu, cores, now);
     // The machine's mean utilisation, for the sensors' stuck check (a live sensor follows the load).
     let activity: number | undefined;
     const utilisation: UtilisationSource = {
-      description: measured.description,
+      get description() {
+        return measured.description;
+      },
       sample() {
         const values = measured.sample();
         let sum = 0;
@@ -193,7 +213,7 @@ export class ThermalState {
     const rapl = await startRapl(root, now);
     const sensors = await SensorTemperatures.start({
       root,
-      cores: resolveTwinParams(options.twin).cores,
+      cores,
       now,
       activity: () => activity,
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
@@ -209,7 +229,7 @@ export class ThermalState {
     const sensors = this.#sensors;
     if (sensors === null) return this.#modelledSource;
     // Rebuilt only when a read was rejected since (it is read per decision and snapshot, not per tick).
-    if (this.#source.rejected !== sensors.rejected) this.#source = { rejected: sensors.rejected, text: sensors.describe(TWIN) };
+    if (this.#source.rejected !== sensors.rejected) this.#source = { rejected: sensors.rejected, text: sensors.describe(this.#twinText) };
     return this.#source.text;
   }
 

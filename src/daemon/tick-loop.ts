@@ -11,8 +11,8 @@ export interface TickLoopOptions {
   readonly clock: Clock;
   /** @default 100 */
   readonly rateHz?: number;
-  /** One tick's work; returns what the clearing cost, ms (the loop keeps its histogram). */
-  readonly step: (tick: number) => number;
+  /** One tick's work, told how late it started, ms; returns what the clearing cost, ms (the loop keeps its histogram). */
+  readonly step: (tick: number, latenessMs: number) => number;
   /**
    * Called when a step threw: the tick is skipped, the loop goes on, and the failure is counted
    * in `stats().failedTicks`.
@@ -46,11 +46,11 @@ export class TickLoop {
       rateHz: options.rateHz ?? 100,
       readers: [],
       ...(options.waitUntil === undefined ? {} : { waitUntil: options.waitUntil }),
-      onTick: () => {
+      onTick: (sampled) => {
         const tick = this.#tick++;
         // Caught here, not by the sampler (which would only warn): a failed tick must be seen.
         try {
-          this.#cost.record(options.step(tick));
+          this.#cost.record(options.step(tick, (sampled.startedS - sampled.scheduledS) * 1000));
         } catch (err) {
           this.#failedTicks++;
           options.onTickError?.(toError(err), tick);

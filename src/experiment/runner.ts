@@ -54,7 +54,8 @@ export interface ExperimentOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-function commandFor(argv: readonly string[], index: number): { command: string; args: string[] } {
+/** argv with `{i}` → the agent's number and `{start}` → a first number to search that keeps scientists apart. */
+export function commandFor(argv: readonly string[], index: number): { command: string; args: string[] } {
   const start = (2n ** 62n + BigInt(index) * 2n ** 50n).toString();
   const [command = 'true', ...args] = argv.map((a) => a.replaceAll('{i}', String(index)).replaceAll('{start}', start));
   return { command, args };

@@ -72,7 +72,8 @@ function fail(kind: VerifyFailureKind, seq: number | null, message: string): Ver
 export function verifyLedger(path: string, options: VerifyOptions = {}): VerifyReport {
   const db = openLedgerDatabase(path, true);
   try {
-    return verifyOpen(db, path, options);
+    // One read transaction: a daemon writing meanwhile must not show entries without their tick, or the reverse.
+    return db.transaction(() => verifyOpen(db, path, options))();
   } finally {
     db.close();
   }

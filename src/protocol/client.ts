@@ -6,7 +6,7 @@
  * for flooding, and splits prime reports into frames that fit.
  *
  * Events: one per daemon notice, named by its type — `grant`, `pause`, `resume`, `price`,
- * `apoptosis`, `balance`, `result`, `pong` — and `close` `{ error }` once, when the connection
+ * `apoptosis`, `balance`, `result`, `pong`, and for inference servers `infer`, `challenge`, `verdict` — and `close` `{ error }` once, when the connection
  * ends (`error` is the daemon's coded `error` frame as a `MaxwellError`, or null). No event is
  * called `error`, so an agent that listens to nothing is never crashed by one.
  *
@@ -20,10 +20,13 @@
 import { EventEmitter } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { ERROR_CODES, MaxwellError, ProtocolClosedError, ProtocolConnectError, ProtocolSchemaError, type MaxwellErrorCode } from '../errors.js';
-import { FrameDecoder, PROTOCOL_VERSION, TokenBucket, encodeFrame, isU64Decimal, parseFrameBody } from './frames.js';
+import { FrameDecoder, PROTOCOL_VERSION, TokenBucket, encodeFrame, float32ToBase64, isU64Decimal, parseFrameBody } from './frames.js';
 import type {
   ApoptosisMessage,
   BalanceMessage,
+  ChallengeMessage,
+  InferMessage,
+  VerdictMessage,
   DaemonMessage,
   GrantMessage,
   PauseMessage,
@@ -34,6 +37,7 @@ import type {
   ResumeMessage,
   WelcomeMessage,
 } from './messages.js';
+import type { InferenceClaim } from '../verification/inference/claim.js';
 
 /** Default time to wait for `welcome`, ms. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -75,6 +79,9 @@ export interface BidRequest {
   readonly plane?: 'cpu' | 'gpu';
 }
 
+/** What {@link MaxwellClient.claim} sends: a proof-of-inference claim (docs/VERIFICATION.md). */
+export type InferenceClaimFrame = InferenceClaim;
+
 /** An integer as bigint, safe-integer number, or decimal string. */
 export type IntegerLike = bigint | number | string;
 
@@ -88,6 +95,9 @@ export interface MaxwellClientEvents {
   balance: [BalanceMessage];
   result: [ResultMessage];
   pong: [PongMessage];
+  infer: [InferMessage];
+  challenge: [ChallengeMessage];
+  verdict: [VerdictMessage];
   close: [{ readonly error: MaxwellError | null }];
 }
 
@@ -184,6 +194,32 @@ export class MaxwellClient extends EventEmitter<MaxwellClientEvents> {
     }
     await Promise.all(sends);
     return seqs;
+  }
+
+  /** Says this agent serves inference for the model with this SHA-256 (the answer is a `result` for the seq returned). */
+  async serve(modelSha256: string): Promise<number> {
+    const seq = ++this.#seq;
+    await this.#send({ type: 'serve', seq, modelSha256 });
+    return seq;
+  }
+
+  /** Token `index` of request `requestId` is out (send it as each token is produced: the daemon times them). */
+  async token(requestId: number, index: number): Promise<void> {
+    await this.#send({ type: 'token', requestId, index });
+  }
+
+  /** The claim for a request: its commitments, tokens and the logits of every step (float32, `vocab` values a row). */
+  async claim(claim: InferenceClaimFrame): Promise<void> {
+    const rows = claim.logits;
+    const width = rows[0]?.length ?? 0;
+    const all = new Float32Array(rows.length * width);
+    rows.forEach((row, i) => { all.set(row, i * width); });
+    await this.#send({ type: 'claim', requestId: claim.requestId, modelSha256: claim.modelSha256, inputCommitment: claim.inputCommitment, tokens: claim.tokens, logits: float32ToBase64(all), outputCommitment: claim.outputCommitment, spotCommitments: claim.spotCommitments });
+  }
+
+  /** Opens one committed tensor after a `challenge`; `null` says the agent cannot open it. */
+  async reveal(requestId: number, name: string, tensor: { readonly rows: number; readonly cols: number; readonly data: Float32Array } | null): Promise<void> {
+    await this.#send(tensor === null ? { type: 'reveal', requestId, name, rows: 0, cols: 0, data: '' } : { type: 'reveal', requestId, name, rows: tensor.rows, cols: tensor.cols, data: float32ToBase64(tensor.data) });
   }
 
   /** Sends `ping`; the daemon answers with a `pong` event carrying the same nonce. */
@@ -293,6 +329,15 @@ export class MaxwellClient extends EventEmitter<MaxwellClientEvents> {
           break;
         case 'pong':
           this.emit('pong', message);
+          break;
+        case 'infer':
+          this.emit('infer', message);
+          break;
+        case 'challenge':
+          this.emit('challenge', message);
+          break;
+        case 'verdict':
+          this.emit('verdict', message);
           break;
       }
     }
@@ -443,6 +488,15 @@ export function checkDaemonMessage(value: unknown): DaemonMessage | null {
       break;
     case 'pong':
       ok = m['nonce'] === undefined || typeof m['nonce'] === 'string';
+      break;
+    case 'infer':
+      ok = isNum(m['requestId']) && isNum(m['maxNewTokens']) && Array.isArray(m['prompt']) && m['prompt'].every(isNum);
+      break;
+    case 'challenge':
+      ok = isNum(m['requestId']) && Array.isArray(m['names']) && m['names'].every((n) => typeof n === 'string');
+      break;
+    case 'verdict':
+      ok = isNum(m['requestId']) && typeof m['outcome'] === 'string' && isNum(m['incomeJ']) && Array.isArray(m['failedLayers']);
       break;
     default:
       ok = false;

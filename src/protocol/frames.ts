@@ -302,3 +302,19 @@ export class TokenBucket {
     return this.#tokens >= 1 ? 0 : (1 - this.#tokens) / this.#ratePerS;
   }
 }
+
+/** Float32 values as little-endian bytes in base64 (the wire form of logits and tensors). */
+export function float32ToBase64(values: Float32Array): string {
+  const bytes = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) bytes.writeFloatLE(values[i] ?? 0, i * 4);
+  return bytes.toString('base64');
+}
+
+/** The inverse of {@link float32ToBase64}; null when the bytes are not a whole number of floats. */
+export function base64ToFloat32(text: string): Float32Array | null {
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length % 4 !== 0) return null;
+  const out = new Float32Array(bytes.length / 4);
+  for (let i = 0; i < out.length; i++) out[i] = bytes.readFloatLE(i * 4);
+  return out;
+}

@@ -47,16 +47,58 @@ export const workSchema = z
   })
   .refine((w) => BigInt(w.range[0]) < BigInt(w.range[1]), { message: 'range must be [lo, hi) with lo < hi', path: ['range'] });
 
+const requestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+/** Float32 little-endian values in base64 (the frame limit bounds their number). */
+const float32Base64 = z.string().max(16_777_216).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+/** Names of the model's committed tensors, e.g. `b0.attn_in`. */
+const tensorName = z.string().regex(/^[a-z0-9_.:-]{1,64}$/i);
+
+/** `serve`: the agent is ready to serve inference requests for the model with this SHA-256 (answered with `result`). */
+export const serveSchema = z.strictObject({ type: z.literal('serve'), seq, modelSha256: sha256Hex });
+
+/** `token`: token `index` of request `requestId` is out (the daemon timestamps it: layer 2's timing). */
+export const tokenSchema = z.strictObject({ type: z.literal('token'), requestId, index: z.number().int().min(0).max(4096) });
+
+/** `claim`: what the agent says it computed for a request (proof of inference, layer 2). */
+export const claimSchema = z.strictObject({
+  type: z.literal('claim'),
+  requestId,
+  modelSha256: sha256Hex,
+  inputCommitment: sha256Hex,
+  tokens: z.array(z.number().int().min(0).max(65_535)).max(4096),
+  /** Every step's last-position logits, rows of `vocab` float32 values, concatenated. */
+  logits: float32Base64,
+  outputCommitment: sha256Hex,
+  spotCommitments: z.record(tensorName, sha256Hex).refine((r) => Object.keys(r).length <= 64, { message: 'at most 64 commitments' }),
+});
+
+/** `reveal`: the opening of one committed tensor after a `challenge` (rows 0: the agent cannot open it). */
+export const revealSchema = z.strictObject({
+  type: z.literal('reveal'),
+  requestId,
+  name: tensorName,
+  rows: z.number().int().min(0).max(65_536),
+  cols: z.number().int().min(0).max(65_536),
+  data: float32Base64,
+});
+
 /** `ping`: liveness; answered with `pong` by the protocol layer itself. */
 export const pingSchema = z.strictObject({ type: z.literal('ping'), nonce: z.string().max(64).optional() });
 
 /** Every message an agent may send after `hello`. */
-export const agentMessageSchema = z.discriminatedUnion('type', [bidSchema, workSchema, pingSchema]);
+export const agentMessageSchema = z.discriminatedUnion('type', [bidSchema, workSchema, pingSchema, serveSchema, tokenSchema, claimSchema, revealSchema]);
 
 export type HelloMessage = z.infer<typeof helloSchema>;
 export type BidMessage = z.infer<typeof bidSchema>;
 export type WorkMessage = z.infer<typeof workSchema>;
 export type PingMessage = z.infer<typeof pingSchema>;
+export type ServeMessage = z.infer<typeof serveSchema>;
+export type TokenMessage = z.infer<typeof tokenSchema>;
+export type ClaimMessage = z.infer<typeof claimSchema>;
+export type RevealMessage = z.infer<typeof revealSchema>;
+/** The agent messages of the proof of inference (handled by the daemon's inference service, not the session). */
+export type InferenceMessage = ServeMessage | TokenMessage | ClaimMessage | RevealMessage;
 /** A message from an agent, after authentication (discriminated on `type`). */
 export type AgentMessage = z.infer<typeof agentMessageSchema>;
 
@@ -128,6 +170,30 @@ export interface PongMessage {
   readonly nonce?: string;
 }
 
+/** `infer`: serve this request (a prompt of token ids; greedy decoding of `maxNewTokens` tokens). */
+export interface InferMessage {
+  readonly type: 'infer';
+  readonly requestId: number;
+  readonly prompt: readonly number[];
+  readonly maxNewTokens: number;
+}
+/** `challenge`: open these committed tensors of request `requestId` (layer 3's spot check). */
+export interface ChallengeMessage {
+  readonly type: 'challenge';
+  readonly requestId: number;
+  readonly names: readonly string[];
+}
+/** `verdict`: what the layered verifier decided about request `requestId`. */
+export interface VerdictMessage {
+  readonly type: 'verdict';
+  readonly requestId: number;
+  /** `paid`, `withheld` (flagged agent), `unpaid` (observe mode), `slashed`, `timeout`. */
+  readonly outcome: string;
+  readonly incomeJ: number;
+  /** Layers that ran and failed (1–4). */
+  readonly failedLayers: readonly number[];
+}
+
 /** A message from the daemon (discriminated on `type`). */
 export type DaemonMessage =
   | WelcomeMessage
@@ -139,13 +205,16 @@ export type DaemonMessage =
   | BalanceMessage
   | ResultMessage
   | ErrorMessage
-  | PongMessage;
+  | PongMessage
+  | InferMessage
+  | ChallengeMessage
+  | VerdictMessage;
 
 /** A notice the daemon's consumer may send (welcome, error and pong belong to the protocol layer). */
-export type Notice = GrantMessage | PauseMessage | ResumeMessage | PriceMessage | ApoptosisMessage | BalanceMessage | ResultMessage;
+export type Notice = GrantMessage | PauseMessage | ResumeMessage | PriceMessage | ApoptosisMessage | BalanceMessage | ResultMessage | InferMessage | ChallengeMessage | VerdictMessage;
 
 /** Daemon message types, for the client's checks. */
-export const DAEMON_MESSAGE_TYPES = ['welcome', 'grant', 'pause', 'resume', 'price', 'apoptosis', 'balance', 'result', 'error', 'pong'] as const satisfies readonly DaemonMessage['type'][];
+export const DAEMON_MESSAGE_TYPES = ['welcome', 'grant', 'pause', 'resume', 'price', 'apoptosis', 'balance', 'result', 'error', 'pong', 'infer', 'challenge', 'verdict'] as const satisfies readonly DaemonMessage['type'][];
 
 /** Validates a result or reason code (kebab-case, ≤ 32 characters). */
 export function isOutcomeCode(value: string): boolean {

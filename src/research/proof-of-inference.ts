@@ -201,7 +201,7 @@ export async function runProofOfInferenceResearch(options: PoiOptions = {}): Pro
     for (const r of calibration) {
       const { served, observed } = await serveObserved(honest, r);
       samples.push({ signature: timingSignature(observed.prefillMs, observed.decodeMs), cpuSecondsPerToken: observed.cpuSeconds / r.maxNewTokens });
-      spots.push(served.reveal(reference.entry.checkedProducts.flatMap((p) => [p.a, p.c])));
+      spots.push(await served.reveal(reference.entry.checkedProducts.flatMap((p) => [p.a, p.c])));
     }
     const profile = calibrateProfile(reference.name, samples, { lowFactor: 0.5 });
     const pace: Pace = { prefillMs: profile.median.prefillMs, decodeMs: profile.median.decodeMeanMs };

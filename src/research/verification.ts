@@ -40,6 +40,7 @@ function available(command: string): boolean {
 export function workloads(): { runnable: WorkloadSpec[]; missing: string[] } {
   const list: WorkloadSpec[] = [
     { name: 'inference (integer transformer-sized model, prefill + decode bursts)', label: 'inference', command: node, args: [AGENT('workload'), '--kind', 'infer', '--seed', '1'] },
+    { name: 'inference (the tiny GPT in onnxruntime: gpt-server)', label: 'inference', command: node, args: [AGENT('gpt-server'), '--self-serve', '--seed', '1'] },
     { name: 'inference (longer prompts, faster arrivals)', label: 'inference', command: node, args: [AGENT('workload'), '--kind', 'infer', '--seed', '2', '--prompt', '48', '--gap-ms', '120'] },
     { name: 'mining sha256 (the leech)', label: 'mining', command: node, args: [AGENT('leech'), '--difficulty', '40'] },
     { name: 'mining sha3-256', label: 'mining', command: node, args: [AGENT('workload'), '--kind', 'mine', '--hash', 'sha3-256'] },

@@ -12,7 +12,7 @@ import { agentAccount, toJoules, type AccountId, type EntryKind, type Transfer }
 import type { Settlement, TickCommit } from '../ledger/ledger.js';
 import type { LedgerWriter } from './ports.js';
 
-type PendingKind = Extract<EntryKind, 'mint' | 'income' | 'payment' | 'tax'>;
+type PendingKind = Extract<EntryKind, 'mint' | 'income' | 'stake' | 'slash' | 'payment' | 'tax'>;
 
 interface Pending {
   readonly agentId: string;
@@ -27,8 +27,8 @@ interface Wallet {
   joules: number;
 }
 
-/** The order pending movements are written in: credits before debits, so no entry overdraws. */
-const ORDER: readonly PendingKind[] = ['mint', 'income', 'payment', 'tax'];
+/** The order pending movements are written in: credits before debits, stakes before slashes, so no entry overdraws. */
+const ORDER: readonly PendingKind[] = ['mint', 'income', 'stake', 'slash', 'payment', 'tax'];
 
 export class Bank {
   readonly #ledger: LedgerWriter;
@@ -38,6 +38,8 @@ export class Bank {
   /** Per agent: its account and its balance (committed + pending), kept current so reads allocate nothing. */
   readonly #wallets = new Map<string, Wallet>();
   readonly #settling: { agentId: string; survivalMs: number; reason: string }[] = [];
+  /** Per agent: its stake in escrow (committed + pending), µJ. The escrow account is shared; this says whose part is whose. */
+  readonly #escrowed = new Map<string, bigint>();
   /** Agents settled or being settled: nothing moves in or out of their wallets any more. */
   readonly #closed = new Set<string>();
   #nextLedgerTick: number;
@@ -79,9 +81,33 @@ export class Bank {
       entry.microJ += microJ;
       entry.count += 1;
     }
+    if (kind === 'slash') return; // escrow → burn: the wallet gave it up when it staked
     const wallet = this.#wallet(agentId);
     wallet.microJ = kind === 'mint' || kind === 'income' ? wallet.microJ + microJ : wallet.microJ - microJ;
     wallet.joules = toJoules(wallet.microJ);
+  }
+
+  /** Moves `microJ` of the wallet into escrow as the agent's stake; refuses (`MXW_ERR_LEDGER_FUNDS`) more than the balance. */
+  stake(agentId: string, microJ: bigint): void {
+    if (microJ <= 0n || this.#closed.has(agentId)) return;
+    if (microJ > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot stake ${microJ.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
+    this.#add(agentId, 'stake', microJ);
+    this.#escrowed.set(agentId, this.escrowed(agentId) + microJ);
+  }
+
+  /** The agent's stake in escrow now, µJ. */
+  escrowed(agentId: string): bigint {
+    return this.#escrowed.get(agentId) ?? 0n;
+  }
+
+  /** Burns up to `microJ` (default: all) of the agent's stake; returns what was burned, µJ. */
+  slash(agentId: string, microJ?: bigint): bigint {
+    const held = this.#closed.has(agentId) ? 0n : this.escrowed(agentId);
+    const amount = microJ === undefined || microJ > held ? held : microJ;
+    if (amount <= 0n) return 0n;
+    this.#add(agentId, 'slash', amount);
+    this.#escrowed.set(agentId, held - amount);
+    return amount;
   }
 
   /** New joules into an agent's wallet (its opening balance, a top-up). */
@@ -127,11 +153,20 @@ export class Bank {
         const account = agentAccount(p.agentId);
         const suffix = p.count > 1 ? ` (${String(p.count)} summed)` : '';
         if (kind === 'mint' || kind === 'income') transfers.push({ kind, from: 'treasury', to: account, amountMicroJ: p.microJ, memo: `${memo}${suffix}` });
+        else if (kind === 'stake') transfers.push({ kind, from: account, to: 'escrow', amountMicroJ: p.microJ, memo: `stake of ${account}` });
+        else if (kind === 'slash') transfers.push({ kind, from: 'escrow', to: 'burn', amountMicroJ: p.microJ, memo: `slash of ${account}'s stake` });
         else transfers.push({ kind, from: account, to: kind === 'payment' ? 'burn' : 'landauer', amountMicroJ: p.microJ, memo: `${memo}${suffix}` });
       }
     }
+    // A settled agent's stake that was not slashed goes back to it first, so that it is settled with the rest.
+    for (const s of this.#settling) {
+      const stake = this.escrowed(s.agentId);
+      if (stake <= 0n) continue;
+      const account = agentAccount(s.agentId);
+      transfers.push({ kind: 'refund', from: 'escrow', to: account, amountMicroJ: stake, memo: `stake of ${account} returned` });
+    }
     // Final balances are taken now, after every pending movement of the interval.
-    const settlements: Settlement[] = this.#settling.map((s) => ({ ...s, finalBalanceMicroJ: this.balance(s.agentId) }));
+    const settlements: Settlement[] = this.#settling.map((s) => ({ ...s, finalBalanceMicroJ: this.balance(s.agentId) + this.escrowed(s.agentId) }));
     for (const s of settlements) {
       const left = s.finalBalanceMicroJ;
       if (left > 0n) transfers.push({ kind: 'refund', from: agentAccount(s.agentId), to: 'treasury', amountMicroJ: left, memo: `settled: ${s.reason}` });
@@ -142,7 +177,10 @@ export class Bank {
     for (const ofKind of this.#pending.values()) ofKind.clear();
     this.#pendingCount = 0;
     // Balances stay as they are: what was pending is now committed (a failed write threw above).
-    for (const s of settlements) this.#wallets.delete(s.agentId);
+    for (const s of settlements) {
+      this.#wallets.delete(s.agentId);
+      this.#escrowed.delete(s.agentId);
+    }
     return commit;
   }
 }

@@ -4,22 +4,22 @@
  *
  *   starting ──started──► running ◄──won── paused
  *                           │  └──lost / emergency──►┘
- *                           └──insolvent──► dying ◄──insolvent── paused
+ *                           └──insolvent / slashed──► dying ◄──insolvent / slashed── paused
  *   any phase but dead ──exited──► dead
  *
- * `dying` is the apoptosis kill in progress (SIGTERM sent, SIGKILL after the timeout): nothing
+ * `dying` is the kill in progress (apoptosis, or a slash for proof of cheating) (SIGTERM sent, SIGKILL after the timeout): nothing
  * pauses or resumes it any more, so a frozen agent is never left waiting for a signal it cannot
  * take.
  */
 import { AgentStateError } from '../errors.js';
 import type { AgentPhase } from './types.js';
 
-export type PhaseEvent = 'started' | 'won' | 'lost' | 'emergency' | 'insolvent' | 'exited';
+export type PhaseEvent = 'started' | 'won' | 'lost' | 'emergency' | 'insolvent' | 'slashed' | 'exited';
 
 export const PHASE_TRANSITIONS: Readonly<Record<AgentPhase, Readonly<Partial<Record<PhaseEvent, AgentPhase>>>>> = {
   starting: { started: 'running', exited: 'dead' },
-  running: { lost: 'paused', emergency: 'paused', insolvent: 'dying', exited: 'dead' },
-  paused: { won: 'running', insolvent: 'dying', exited: 'dead' },
+  running: { lost: 'paused', emergency: 'paused', insolvent: 'dying', slashed: 'dying', exited: 'dead' },
+  paused: { won: 'running', insolvent: 'dying', slashed: 'dying', exited: 'dead' },
   dying: { exited: 'dead' },
   dead: {},
 };

@@ -2,7 +2,7 @@
 import { toJoules } from '../ledger/entries.js';
 import type { OrderBook } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
-import type { AgentPhase, AgentRole, AgentView, Decision, VerificationView } from './types.js';
+import type { AgentPhase, AgentRole, AgentView, Decision, InferenceView, VerificationView } from './types.js';
 
 export interface AgentRecord {
   readonly id: string;
@@ -26,6 +26,29 @@ export interface AgentRecord {
   hostedCpuS: number;
   /** Its claimed work class and the trace's verdicts; null when it claims none. */
   verification: VerificationState | null;
+  /** Its proof-of-inference record; null when it staked nothing (it cannot serve inference). */
+  inference: InferenceState | null;
+  /** Why the session is ending it, when that is not insolvency (e.g. `slashed`). */
+  endingBecause: string | null;
+  /** Its exit, held back while verdicts on its requests are pending (its stake can still be slashed). */
+  deferredSettlement: { readonly survivalMs: number; readonly reason: string } | null;
+}
+
+export interface InferenceState {
+  /** What it staked at start, µJ. */
+  readonly stakedMicroJ: bigint;
+  slashedMicroJ: bigint;
+  /** It said `serve` for the reference model. */
+  serving: boolean;
+  requests: number;
+  /** Requests sent and not judged yet. */
+  inFlight: number;
+  verifiedTokens: number;
+  /** Requests that failed a statistical check (layer 1 or timing). */
+  suspectRequests: number;
+  /** Requests left with a raised audit probability after a statistical failure. */
+  auditBoostLeft: number;
+  lastFailure: string | null;
 }
 
 export interface VerificationState {
@@ -40,7 +63,7 @@ export interface VerificationState {
 }
 
 export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
-  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0, verification: null };
+  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0, verification: null, inference: null, endingBecause: null, deferredSettlement: null };
 }
 
 function verificationView(v: VerificationState | null): VerificationView | null {
@@ -48,7 +71,18 @@ function verificationView(v: VerificationState | null): VerificationView | null 
   return { claims: v.claims, observed: v.observed, windows: v.windows, mismatches: v.mismatches, flagged: v.flagged, auditRate: v.auditRate, withheldJ: toJoules(v.withheldMicroJ) };
 }
 
-export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean): AgentView {
+function inferenceView(v: InferenceState | null, escrowedMicroJ: bigint, auditMultiplier: number): InferenceView | null {
+  if (v === null) return null;
+  return { stakeJ: toJoules(escrowedMicroJ), stakedJ: toJoules(v.stakedMicroJ), slashedJ: toJoules(v.slashedMicroJ), serving: v.serving, requests: v.requests, inFlight: v.inFlight, verifiedTokens: v.verifiedTokens, suspectRequests: v.suspectRequests, auditMultiplier, lastFailure: v.lastFailure };
+}
+
+/** What the session's bank and rules add to a record's view. */
+export interface ViewExtras {
+  readonly escrowedMicroJ: bigint;
+  readonly auditMultiplier: number;
+}
+
+export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBook, connected: boolean, extras: ViewExtras = { escrowedMicroJ: 0n, auditMultiplier: 1 }): AgentView {
   const bid = book.bidOf(record.id);
   return {
     id: record.id,
@@ -66,6 +100,7 @@ export function viewOf(record: AgentRecord, balanceMicroJ: bigint, book: OrderBo
     connected,
     startedAtMs: record.startedAtMs,
     verification: verificationView(record.verification),
+    inference: inferenceView(record.inference, extras.escrowedMicroJ, extras.auditMultiplier),
     ended: record.ended === null ? null : { reason: record.ended.reason, survivalMs: record.ended.survivalMs, finalBalanceJ: toJoules(record.ended.finalBalanceMicroJ) },
   };
 }

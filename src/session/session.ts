@@ -71,7 +71,33 @@ export interface Admission {
   readonly bid?: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane } | undefined;
   /** The work class it claims (its trace is judged against it), e.g. `inference`. */
   readonly claims?: string | undefined;
+  /** Joules of its wallet put in escrow at start: what serving inference risks (a slash burns it). */
+  readonly stakeJ?: number | undefined;
 }
+
+/** The verifier's judgement of one inference request (from the daemon's inference service). */
+export interface InferenceJudgement {
+  readonly requestId: number;
+  /** Tokens whose income is due if nothing failed. */
+  readonly tokens: number;
+  readonly incomeMicroJ: bigint;
+  /** Proof of cheating (a failed commitment, spot check or audit): the stake is slashed. */
+  readonly evidence: { readonly layer: number; readonly reason: string } | null;
+  /** Statistical failures (layer 1, timing, a timeout): no income when `unpaid`, a raised audit rate. */
+  readonly suspicions: readonly string[];
+  /** Pay nothing for this request (it timed out or its answer was unusable). */
+  readonly unpaid?: boolean;
+}
+
+export interface InferenceSettlement {
+  readonly outcome: 'paid' | 'withheld' | 'unpaid' | 'slashed';
+  readonly incomeMicroJ: bigint;
+  readonly slashedMicroJ: bigint;
+}
+
+/** Requests judged with a raised audit probability after a statistical failure, and by how much. */
+export const SUSPECT_AUDIT_REQUESTS = 10;
+export const SUSPECT_AUDIT_RATE = 10;
 
 export const MAX_WALLET_J = 1e9;
 /** How long a new agent without a bid is left running so it can connect and bid, ms. */
@@ -172,7 +198,10 @@ export class MarketSession {
     const { id } = admission;
     if (this.#agents.has(id)) throw new AgentExistsError(`an agent named ${id} exists (ids are never reused: its ledger account stays)`);
     if (!(admission.walletJ >= 0 && admission.walletJ <= MAX_WALLET_J)) throw new InvalidArgumentError(`wallet must be 0–${String(MAX_WALLET_J)} J, got ${String(admission.walletJ)}`);
+    const stakeJ = admission.stakeJ ?? 0;
+    if (!(stakeJ >= 0 && stakeJ <= admission.walletJ)) throw new InvalidArgumentError(`stake must be 0–${String(admission.walletJ)} J (it comes out of the wallet), got ${String(stakeJ)}`);
     const record = newRecord(id, admission.role, admission.runtime, this.nowMs());
+    if (stakeJ > 0) record.inference = { stakedMicroJ: toMicroJ(stakeJ), slashedMicroJ: 0n, serving: false, requests: 0, inFlight: 0, verifiedTokens: 0, suspectRequests: 0, auditBoostLeft: 0, lastFailure: null };
     if (admission.claims !== undefined) record.verification = { claims: admission.claims, observed: null, windows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldMicroJ: 0n };
     this.#agents.set(id, record);
     this.#live.push(record);
@@ -188,6 +217,7 @@ export class MarketSession {
     record.pid = info.pid;
     transition(record, 'started');
     this.#bank.mint(id, toMicroJ(this.#pendingWallets.get(id) ?? 0));
+    if (record.inference !== null) this.#bank.stake(id, record.inference.stakedMicroJ);
     this.#pendingWallets.delete(id);
     this.#enforcer.admit(id, info.pinning);
     this.#apoptosis.admit(id, record.startedAtMs);
@@ -215,7 +245,7 @@ export class MarketSession {
     if (record === undefined || record.phase === 'dead') return false;
     const survivalMs = this.nowMs() - record.startedAtMs;
     // An agent that ends itself after its notice dies of insolvency all the same.
-    const why = record.phase === 'dying' || this.#apoptosis.phase(id) === 'grace' ? 'apoptosis' : reason;
+    const why = record.endingBecause ?? (record.phase === 'dying' || this.#apoptosis.phase(id) === 'grace' ? 'apoptosis' : reason);
     transition(record, 'exited');
     record.lastUnit = null;
     this.#removeLive(record);
@@ -225,15 +255,119 @@ export class MarketSession {
     this.#apoptosis.forget(id);
     this.#pendingWallets.delete(id);
     const finalBalanceMicroJ = this.#bank.balance(id);
-    this.#bank.settle(id, survivalMs, why);
+    const pending = record.inference?.inFlight ?? 0;
+    // Its stake stays in escrow until the verdicts on its last requests are in: exiting must not save a cheater's stake.
+    if (pending > 0) record.deferredSettlement = { survivalMs, reason: why };
+    else this.#bank.settle(id, survivalMs, why);
     record.ended = { reason: why, survivalMs, finalBalanceMicroJ };
-    this.#decide({ action: 'kill', agentId: id, plane: null, because: `ended (${why}${detail === '' ? '' : `, ${detail}`}) after ${(survivalMs / 1000).toFixed(2)} s; final balance ${toJoules(finalBalanceMicroJ).toFixed(6)} J settled` });
+    const settled = pending > 0 ? `settled once the verdicts on its ${String(pending)} pending request(s) are in` : 'settled';
+    this.#decide({ action: 'kill', agentId: id, plane: null, because: `ended (${why}${detail === '' ? '' : `, ${detail}`}) after ${(survivalMs / 1000).toFixed(2)} s; final balance ${toJoules(finalBalanceMicroJ).toFixed(6)} J ${settled}` });
     return true;
+  }
+
+  // ── Proof of inference (the daemon's inference service judges; the session pays, slashes, ends) ──
+
+  /** The agent says it serves inference: allowed when it has a stake in escrow. */
+  serveInference(agentId: string): 'serving' | 'no-stake' | 'not-running' {
+    const record = this.#agents.get(agentId);
+    if (record === undefined || (record.phase !== 'running' && record.phase !== 'paused')) return 'not-running';
+    if (record.inference === null || this.#bank.escrowed(agentId) <= 0n) return 'no-stake';
+    record.inference.serving = true;
+    return 'serving';
+  }
+
+  /** Agents that can be sent an inference request now: serving, staked, alive and not being ended. */
+  inferenceServers(): string[] {
+    return this.#live.filter((r) => r.inference?.serving === true && (r.phase === 'running' || r.phase === 'paused') && this.#bank.escrowed(r.id) > 0n).map((r) => r.id);
+  }
+
+  /** Its stake in escrow now, µJ. */
+  stakeOf(agentId: string): bigint {
+    return this.#bank.escrowed(agentId);
+  }
+
+  /** Multiplier on the agent's audit probability: raised while its trace is flagged (`audit` policy) or after a statistical failure. */
+  auditMultiplier(agentId: string): number {
+    const record = this.#agents.get(agentId);
+    const trace = record?.verification?.auditRate ?? 1;
+    return Math.max(trace, (record?.inference?.auditBoostLeft ?? 0) > 0 ? SUSPECT_AUDIT_RATE : 1);
+  }
+
+  /** A request is sent to the agent (its settlement waits for the verdict). */
+  inferenceSent(agentId: string): void {
+    const v = this.#record(agentId).inference;
+    if (v === null) throw new InvalidArgumentError(`${agentId} has no stake: it cannot serve inference`);
+    v.requests++;
+    v.inFlight++;
+  }
+
+  /**
+   * The verdict on one request: evidence slashes the whole stake and ends the agent; otherwise its
+   * tokens earn income (unless its trace is flagged under `withhold-income`, or in observe mode),
+   * and a statistical failure raises its audit rate for the next requests.
+   */
+  judgeInference(agentId: string, judgement: InferenceJudgement): InferenceSettlement {
+    const record = this.#record(agentId);
+    const v = record.inference;
+    if (v === null) throw new InvalidArgumentError(`${agentId} has no stake: it cannot serve inference`);
+    v.inFlight = Math.max(0, v.inFlight - 1);
+    if (v.auditBoostLeft > 0) v.auditBoostLeft--;
+    let settlement: InferenceSettlement;
+    if (judgement.evidence !== null) {
+      const slashed = this.#bank.slash(agentId);
+      v.slashedMicroJ += slashed;
+      v.serving = false;
+      v.lastFailure = judgement.evidence.reason;
+      this.#decide({ action: 'slash', agentId, plane: null, because: `request ${String(judgement.requestId)} failed layer ${String(judgement.evidence.layer)}: ${judgement.evidence.reason}; stake of ${toJoules(slashed).toFixed(6)} J burned` });
+      if (record.phase === 'running' || record.phase === 'paused') {
+        transition(record, 'slashed');
+        record.endingBecause = 'slashed';
+        this.#decide({ action: 'kill', agentId, plane: null, because: `slashed for cheating at inference (request ${String(judgement.requestId)}); SIGTERM, SIGKILL after ${String(this.#rules.killTimeoutMs)} ms` });
+        this.#enforcer.terminate(agentId, this.#rules.killTimeoutMs / 1000);
+      }
+      settlement = { outcome: 'slashed', incomeMicroJ: 0n, slashedMicroJ: slashed };
+    } else {
+      if (judgement.suspicions.length > 0) {
+        v.suspectRequests++;
+        v.auditBoostLeft = SUSPECT_AUDIT_REQUESTS;
+        v.lastFailure = judgement.suspicions[0] ?? null;
+        this.#decide({ action: 'suspect', agentId, plane: null, because: `request ${String(judgement.requestId)}: ${judgement.suspicions.join('; ')}; audit probability ×${String(SUSPECT_AUDIT_RATE)} for its next ${String(SUSPECT_AUDIT_REQUESTS)} requests` });
+      }
+      const withheld = record.verification?.flagged === true && this.#verification.onMismatch === 'withhold-income';
+      const dead = record.phase === 'dead' || record.phase === 'dying';
+      if (judgement.unpaid === true || !this.policy.paysIncome || dead || judgement.incomeMicroJ <= 0n) settlement = { outcome: 'unpaid', incomeMicroJ: 0n, slashedMicroJ: 0n };
+      else if (withheld) {
+        if (record.verification !== null) record.verification.withheldMicroJ += judgement.incomeMicroJ;
+        settlement = { outcome: 'withheld', incomeMicroJ: 0n, slashedMicroJ: 0n };
+      } else {
+        this.#bank.income(agentId, judgement.incomeMicroJ);
+        record.incomeMicroJ += judgement.incomeMicroJ;
+        settlement = { outcome: 'paid', incomeMicroJ: judgement.incomeMicroJ, slashedMicroJ: 0n };
+      }
+      if (judgement.unpaid !== true) v.verifiedTokens += judgement.tokens;
+    }
+    const deferred = record.deferredSettlement;
+    if (deferred !== null && v.inFlight === 0) {
+      record.deferredSettlement = null;
+      this.#bank.settle(agentId, deferred.survivalMs, deferred.reason);
+    }
+    return settlement;
   }
 
   #removeLive(record: AgentRecord): void {
     const at = this.#live.indexOf(record);
     if (at >= 0) this.#live.splice(at, 1);
+  }
+
+  /** The agent is about to be stopped for `reason` (e.g. `migrated`): its exit is recorded with that reason. */
+  markEnding(id: string, reason: string): void {
+    const record = this.#agents.get(id);
+    if (record !== undefined && record.phase !== 'dead') record.endingBecause = reason;
+  }
+
+  /** Adds a decision made outside the tick (e.g. a migration), at the current tick. */
+  note(decision: Omit<Decision, 'tick' | 'atMs'>): void {
+    this.#decide(decision);
   }
 
   /** No more admissions (the daemon is stopping); the agents still here end by `exited`. */
@@ -475,7 +609,7 @@ export class MarketSession {
 
   agent(id: string): AgentView {
     const record = this.#record(id);
-    return viewOf(record, this.#bank.balance(id), this.#book, this.#channel.isConnected(id));
+    return viewOf(record, this.#bank.balance(id), this.#book, this.#channel.isConnected(id), { escrowedMicroJ: this.#bank.escrowed(id), auditMultiplier: this.auditMultiplier(id) });
   }
 
   listAgents(): readonly AgentView[] {

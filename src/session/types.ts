@@ -29,6 +29,8 @@ export interface AgentView {
   readonly startedAtMs: number;
   /** Its claimed work class and what its trace says (null: it claims none). */
   readonly verification: VerificationView | null;
+  /** Its proof-of-inference record (null: it staked nothing, so it serves no inference). */
+  readonly inference: InferenceView | null;
   /** Set once dead: why, and how long it lived. */
   readonly ended: { readonly reason: string; readonly survivalMs: number; readonly finalBalanceJ: number } | null;
 }
@@ -48,6 +50,26 @@ export interface VerificationView {
   readonly withheldJ: number;
 }
 
+export interface InferenceView {
+  /** Its stake in escrow now, J (what a slash would burn). */
+  readonly stakeJ: number;
+  /** What it staked at start, J. */
+  readonly stakedJ: number;
+  readonly slashedJ: number;
+  /** It announced `serve` for the reference model and can be sent requests. */
+  readonly serving: boolean;
+  readonly requests: number;
+  readonly inFlight: number;
+  /** Tokens verified and paid for (or withheld, or unpaid in observe mode). */
+  readonly verifiedTokens: number;
+  /** Requests that failed a statistical check (layer 1 or timing): no evidence, a raised audit rate. */
+  readonly suspectRequests: number;
+  /** Multiplier on its audit probability now. */
+  readonly auditMultiplier: number;
+  /** The first reason of its last failed check. */
+  readonly lastFailure: string | null;
+}
+
 export interface WalletView {
   readonly agentId: string;
   readonly balanceJ: number;
@@ -58,7 +80,7 @@ export interface WalletView {
 export interface Decision {
   readonly tick: number;
   readonly atMs: number;
-  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued' | 'flag' | 'unflag';
+  readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued' | 'flag' | 'unflag' | 'suspect' | 'slash' | 'migrate';
   readonly agentId: string | null;
   readonly plane: Plane | null;
   /** The cause in words, naming the sensor, price, bid or balance, e.g. "outbid: 0.012 J < clearing 0.020 J on core 1". */

@@ -4,8 +4,9 @@
  * entries for mints, and publishes tick events when a test calls `emitTick()`. The real daemon
  * (src/daemon/) is tested end to end separately.
  */
-import type { AgentView, DaemonControl, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../src/daemon/control.js';
-import { AgentExistsError, AgentStartError, AgentUnknownError } from '../../src/errors.js';
+import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetMemberSnapshot, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from '../../src/daemon/control.js';
+import type { InferenceAnswer, InferenceAsk } from '../../src/daemon/inference-service.js';
+import { AgentExistsError, AgentStartError, AgentUnknownError, InferenceNoServerError } from '../../src/errors.js';
 import type { LedgerEntry } from '../../src/ledger/entries.js';
 import type { VerifyReport } from '../../src/ledger/verify.js';
 import type { Plane, SubmitOutcome } from '../../src/market/order-book.js';
@@ -17,6 +18,8 @@ export class DaemonDouble implements DaemonControl {
   readonly entries: LedgerEntry[] = [];
   readonly decisionLog: Decision[] = [];
   readonly spawned: SpawnRequest[] = [];
+  /** Inference requests received (the double serves none: it echoes the prompt's first tokens). */
+  readonly asks: InferenceAsk[] = [];
   readonly #listeners = new Set<(event: TickEvent) => void>();
   #tick = 0;
   #next = 1;
@@ -47,11 +50,32 @@ export class DaemonDouble implements DaemonControl {
       connected: false,
       startedAtMs: 1_000,
       verification: request.claims === undefined ? null : { claims: request.claims, observed: null, windows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldJ: 0 },
+      inference: request.stakeJ === undefined ? null : { stakeJ: request.stakeJ, stakedJ: request.stakeJ, slashedJ: 0, serving: true, requests: 0, inFlight: 0, verifiedTokens: 0, suspectRequests: 0, auditMultiplier: 1, lastFailure: null },
       ended: null,
     };
     this.agents.set(id, agent);
     this.#mint(id, request.walletJ, 'wallet at spawn');
     return { ...agent };
+  }
+
+  /** The fleet view the extender scores: settable by a test. */
+  fleetMembers: FleetMemberSnapshot[] = [];
+
+  fleet(): FleetSnapshot {
+    return { enabled: this.fleetMembers.length > 0, id: null, address: null, members: this.fleetMembers, aggregate: null, stress: { external: 0, multiplier: 1, applied: 1 }, drops: {}, pushPulls: { stream: 0, failed: 0 } };
+  }
+
+  publishApiUrl(): void {
+    // The double has no fleet to publish to.
+  }
+
+  async infer(ask: InferenceAsk): Promise<InferenceAnswer> {
+    await Promise.resolve();
+    const server = ask.agentId ?? [...this.agents.values()].find((a) => a.inference !== null)?.id;
+    if (server === undefined || this.agents.get(server)?.inference == null) throw new InferenceNoServerError('no agent serves inference');
+    this.asks.push(ask);
+    const tokens = typeof ask.prompt === 'string' ? Array.from(ask.prompt, (c) => c.charCodeAt(0) % 64) : [...ask.prompt];
+    return { requestId: this.asks.length, agentId: server, tokens, text: 'double', outcome: 'paid', incomeJ: 0, slashedJ: 0, auditProbability: 0, layers: [], observed: { prefillMs: 0, decodeMeanMs: 0, cpuMsPerToken: 0, cpuSource: 'none: the double' } };
   }
 
   listAgents(): readonly AgentView[] {
@@ -132,19 +156,27 @@ export class DaemonDouble implements DaemonControl {
       })),
       agents: this.listAgents(),
       powerW: 42.5,
+      energyJ: 1234.5,
       energySource: 'modelled: twin',
       clearingP99Ms: 0.12,
       ledgerHead: this.entries.at(-1)?.hash ?? '0'.repeat(64),
+      ledgerHeight: this.entries.length,
       overheadFraction: 0.031,
       failedTicks: 0,
       foreignLoad: { policy: 'sell-remaining', measured: true, fraction: 0.052 },
       verification: { classifier: 'not judged: the double has none', costS: 0 },
+      fleet: this.fleet(),
+      inference: { model: 'tiny-gpt.onnx', profile: 'none: the double runs no model', servers: [...this.agents.values()].filter((a) => a.inference !== null).map((a) => a.id), requests: this.asks.length, slashes: 0, verifierCpuS: 0 },
       enforcement: { pauses: 3, resumes: 2, pins: 1, quotas: 4, failures: 0 },
     };
   }
 
   decisions(limit = 100): readonly Decision[] {
     return this.decisionLog.slice(-limit);
+  }
+
+  agentMeters(): AgentMetersView {
+    return { energySource: 'double: fixed numbers', agents: [...this.agents.values()].map((a) => ({ agentId: a.id, cpuS: 1.5, cpuSource: 'double', energyJ: 12.5 })) };
   }
 
   onTick(listener: (event: TickEvent) => void): () => void {
@@ -165,6 +197,9 @@ export class DaemonDouble implements DaemonControl {
       temperaturesC: [55, 56],
       reservePerQuantumJ: [0.01, 0.011],
       powerW: 42.5,
+      energyJ: this.#tick * 0.425,
+      clearingMs: 0.05,
+      latenessMs: 0.2,
       decisions,
     };
     for (const listener of this.#listeners) listener(event);

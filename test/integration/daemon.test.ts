@@ -27,7 +27,7 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
     await close();
     rmSync(dir, { recursive: true, force: true });
   });
-  assert.deepEqual(running(), ['runtimes', 'thermal state', 'entropy source', 'ledger', 'protocol server', 'session', 'tick loop']);
+  assert.deepEqual(running(), ['runtimes', 'thermal state', 'entropy source', 'ledger', 'protocol server', 'session', 'fleet gossip', 'tick loop']);
   // Opening bids from the operator equal to each agent's own --bid: an agent that has not bid within
   // the daemon's start-up window is paused, and a frozen agent cannot bid (a slow machine).
   const scientist = await daemon.spawnAgent({ id: 'scientist-1', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '2'], walletJ: 50, role: 'scientist', bid: { pricePerQuantumJ: 2 } });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -60,13 +60,36 @@ test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions a
   assert.deepEqual(agents.map((a) => a.id).sort(), ['parasite', 'sci']);
   assert.ok(leechDead(), 'the leech with 1 J died');
   assert.ok(sciencePaid(), 'the scientist was paid for verified primes');
+  // An inference server with a stake, and one verified request through `maxwell infer`.
+  const gpt = cli('agent', 'spawn', '--wallet', '5kJ', '--stake', '10', '--bid', '5', '--id', 'gpt', '--', process.execPath, repoPath('dist/src/agents/gpt-server.js'));
+  assert.equal(gpt.status, 0, gpt.stderr);
+  assert.match(gpt.stdout, /inference: not serving, stake 10\.000 J in escrow/);
+  type Served = { id: string; inference: { serving: boolean } | null };
+  await until('the inference server to serve', () => (JSON.parse(cli('agents', '--json').stdout) as Served[]).find((a) => a.id === 'gpt')?.inference?.serving === true, 30_000, 250);
+  const infer = cli('infer', 'It was the best of times', '--tokens', '8', '--bid', '1');
+  assert.equal(infer.status, 0, infer.stderr);
+  assert.match(infer.stdout, /^request \d+ on gpt: ".{8}"\noutcome paid: income 0\.0800 J/);
+  assert.match(infer.stdout, /observed by the daemon \(MEASURED\).*CPU ms per token \(cgroup/);
+  assert.match(infer.stdout, /3 spot checks +yes +passed/);
+  const noServer = cli('infer', 'x', '--agent', 'sci');
+  assert.notEqual(noServer.status, 0);
+  assert.match(noServer.stderr, /MXW_ERR_INFERENCE_NO_SERVER/);
+  assert.equal(cli('agent', 'stop', 'gpt').status, 0);
   assert.match(cli('wallet', 'sci').stdout, /sci/);
+  // The dashboard's URL carries the read-only token in its fragment, never the write token unless asked.
+  const file = JSON.parse(readFileSync(join(dir, 'state', 'daemon.json'), 'utf8')) as { url: string; token: string; readToken: string };
+  const dashboard = cli('dashboard', '--print');
+  assert.equal(dashboard.status, 0, dashboard.stderr);
+  assert.equal(dashboard.stdout.trim(), `${file.url}/dashboard#token=${encodeURIComponent(file.readToken)}`);
+  assert.ok(cli('dashboard', '--print', '--write').stdout.trim().endsWith(`#token=${encodeURIComponent(file.token)}`), '--write gives the write token')
+  assert.match(stdout, /dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard/);
+  assert.match(stdout, /metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
   const status = cli('status');
   assert.equal(status.status, 0, status.stderr);
   assert.match(status.stdout, /modelled/);
   assert.match(status.stdout, /enforcement +\d+ pauses, \d+ resumes, \d+ pins, \d+ quota writes, \d+ failed/);
   assert.doesNotMatch(status.stdout, /FAILED TICKS/);
-  assert.match(cli('decisions').stdout, /apoptosis-notice|kill/);
+  assert.match(cli('decisions', '--limit', '1000').stdout, /apoptosis-notice|kill/);
   const wrong = spawnSync(process.execPath, [BIN, 'agents'], { env: { ...env, MAXWELL_API_TOKEN: 'wrong-token-wrong-token', MAXWELL_API_URL: /control API +(\S+)/.exec(stdout)?.[1] ?? '' }, encoding: 'utf8' });
   assert.notEqual(wrong.status, 0);
   assert.match(wrong.stderr, /MXW_ERR_API_AUTH/);

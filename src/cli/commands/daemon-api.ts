@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { AGENT_ID_RULE } from '../../agent-id.js';
 import { WORK_CLASSES, type WorkClass } from '../../verification/trace/classes.js';
 import { ApiClient, resolveApiEndpoint } from '../../api/client.js';
-import type { AgentView, DaemonSnapshot, Decision, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
+import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Plane } from '../../market/order-book.js';
 import { RUNTIME_KINDS, type RuntimeKind } from '../../runtimes/runtime.js';
@@ -71,6 +71,36 @@ function isJson(cmd: Command): boolean {
 
 const j = (joules: number, decimals = 3): string => `${fmt(joules, decimals)} J`;
 
+/** `maxwell fleet`: one row per member, then the stress and the drops. */
+export function formatFleet(fleet: FleetSnapshot): string {
+  let out = fleet.enabled ? `fleet: node ${fleet.id ?? '?'} gossiping on ${fleet.address ?? '?'} (SWIM + Lifeguard, push-sum; signed UDP)\n` : 'fleet: off (fleet.enabled is false): this node alone\n';
+  out += formatTable([
+    ['node', 'id', 'address', 'state', 'headroom', 'price J/quantum', 'power W', 'zone/row/rack/chassis', 'api'],
+    ...fleet.members.map((m) => [`${m.nodeName}${m.self ? ' (this)' : ''}`, m.id.slice(0, 10), m.addr, m.state, fmt(m.headroom, 2), fmt(m.meanPriceJ, 4), fmt(m.powerW, 1), `${m.location.zone}/${m.location.row}/${m.location.rack}/${m.location.chassis}`, m.apiUrl ?? '-']),
+  ]);
+  const a = fleet.aggregate;
+  if (a !== null) out += `push-sum epoch ${String(a.epoch)}: ${String(a.members)} members, mean headroom ${fmt(a.meanHeadroom, 3)}, mean price ${fmt(a.meanPriceJ, 4)} J, total power ${fmt(a.totalPowerW, 1)} W (MODELLED where the nodes' power is)\n`;
+  if (a?.zone != null) out += `  zone ${a.zone.name}: ${String(a.zone.members)} members, mean headroom ${fmt(a.zone.meanHeadroom, 3)}, mean price ${fmt(a.zone.meanPriceJ, 4)} J, total power ${fmt(a.zone.totalPowerW, 1)} W\n`;
+  out += `stress from coupled neighbours ${fmt(fleet.stress.external, 3)} → price multiplier ${fmt(fleet.stress.multiplier, 3)}, applied ${fmt(fleet.stress.applied, 3)} (fleet.maxPriceMultiplier caps it)\n`;
+  const drops = Object.entries(fleet.drops).filter(([, n]) => n > 0);
+  out += `dropped datagrams: ${drops.length === 0 ? 'none' : drops.map(([why, n]) => `${why} ${String(n)}`).join(', ')}\n`;
+  if (fleet.enabled) out += `push-pulls over TCP: ${String(fleet.pushPulls.stream)} done, ${String(fleet.pushPulls.failed)} fell back to a datagram\n`;
+  return out;
+}
+
+/** `maxwell infer`: the answer, what it earned, and each layer's verdict with where its numbers came from. */
+export function formatInference(answer: InferenceAnswer): string {
+  const o = answer.observed;
+  let out = `request ${String(answer.requestId)} on ${answer.agentId}: ${JSON.stringify(answer.text)}\n`;
+  out += `outcome ${answer.outcome}: income ${j(answer.incomeJ, 4)}${answer.slashedJ > 0 ? `, stake slashed ${j(answer.slashedJ)}` : ''}; audit probability ${fmt(answer.auditProbability, 4)}\n`;
+  out += `observed by the daemon (MEASURED): first token ${fmt(o.prefillMs, 2)} ms after the request, ${fmt(o.decodeMeanMs, 2)} ms between tokens, ${fmt(o.cpuMsPerToken, 3)} CPU ms per token (${o.cpuSource})\n`;
+  out += formatTable([
+    ['layer', 'ran', 'verdict', 'reason'],
+    ...answer.layers.map((l) => [`${String(l.layer)} ${l.name}`, l.ran ? 'yes' : l.selected ? 'selected, not run' : 'no', !l.ran ? '-' : l.passed ? 'passed' : l.evidence ? 'FAILED (evidence)' : 'failed (suspect)', l.reasons[0] ?? '']),
+  ]);
+  return out;
+}
+
 /** The agents table of `maxwell agents` and `maxwell status`. */
 export function formatAgents(agents: readonly AgentView[]): string {
   if (agents.length === 0) return 'No agents.\n';
@@ -97,6 +127,11 @@ export function formatAgents(agents: readonly AgentView[]): string {
 function formatAgent(agent: AgentView, verb: string): string {
   let out = `${verb} agent ${agent.id} (${agent.role}, ${agent.runtime}, ${agent.phase}${agent.pid === null ? '' : `, pid ${String(agent.pid)}`}): balance ${j(agent.balanceJ)}`;
   if (agent.bid !== null) out += `, bid ${j(agent.bid.pricePerQuantumJ, 4)} per quantum on ${agent.bid.plane} (budget ${j(agent.bid.budgetJ)} per tick)`;
+  if (agent.inference !== null) {
+    const v = agent.inference;
+    out += `\n  inference: ${v.serving ? 'serving' : 'not serving'}, stake ${j(v.stakeJ)} in escrow${v.slashedJ > 0 ? ` (${j(v.slashedJ)} slashed)` : ''}, ${String(v.requests)} requests, ${String(v.verifiedTokens)} verified tokens, ${String(v.suspectRequests)} suspect, audit ×${String(v.auditMultiplier)}`;
+    if (v.lastFailure !== null) out += `\n  last failure: ${v.lastFailure}`;
+  }
   if (agent.ended !== null) out += `\n  ended: ${agent.ended.reason} after ${fmt(agent.ended.survivalMs / 1000, 1)} s, final balance ${j(agent.ended.finalBalanceJ)}`;
   return `${out}\n`;
 }
@@ -163,13 +198,15 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
       .addOption(new Option('--runtime <kind>', 'what runs it: a process in cgroups, a WASM module in a worker thread, or a QEMU VM').choices([...RUNTIME_KINDS]).default('process'))
       .addOption(new Option('--role <role>', 'its role in reports').choices(['scientist', 'leech', 'other']))
       .addOption(new Option('--claims <class>', 'the work class it claims: its activity trace is judged against it, and a mismatch is flagged (config verification.*)').choices([...WORK_CLASSES]))
+      .option('--fleet', 'place it on the fleet node where its bid buys the most (the cheapest alive node with headroom; docs/FLEET.md)')
+      .option('--stake <joules>', 'joules of its wallet put in escrow: lets it serve inference (at least inference.minStakeJ); a proven cheat burns it')
       .option('--id <id>', `its id: ${AGENT_ID_RULE} (default: generated)`)
       .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
   ).action(
     async (
       command: string,
       args: string[],
-      options: ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass },
+      options: ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass; stake?: string; fleet?: boolean },
       cmd: Command,
     ) => {
       if (options.bid === undefined && (options.budget !== undefined || options.plane !== undefined)) throw new InvalidArgumentError('--budget and --plane need --bid');
@@ -188,6 +225,7 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
         ...(options.id === undefined ? {} : { id: options.id }),
         ...(options.role === undefined ? {} : { role: options.role }),
         ...(options.claims === undefined ? {} : { claims: options.claims }),
+        ...(options.stake === undefined ? {} : { stakeJ: positiveJoules(options.stake, '--stake') }),
         ...(options.env === undefined ? {} : { env: envVars }),
         ...(options.bid === undefined
           ? {}
@@ -199,8 +237,39 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
               },
             }),
       };
-      const view = await clientFor(options, cmd, env).spawnAgent(request);
+      const client = clientFor(options, cmd, env);
+      if (options.fleet === true) {
+        const placed = await client.spawnOnFleet(request);
+        write(cmd, placed, formatAgent(placed.agent, `placed on ${placed.node} (${placed.because}):`));
+        return;
+      }
+      const view = await client.spawnAgent(request);
       write(cmd, view, formatAgent(view, 'spawned'));
+    },
+  );
+
+  apiCommand(
+    program
+      .command('infer')
+      .description('serve a prompt on a staked inference agent of the running daemon and show how each verification layer judged it (docs/VERIFICATION.md)')
+      .argument('<prompt>', "the prompt, in the model's symbols (letters, digits are not in its vocabulary; unknown symbols become *)")
+      .option('--tokens <n>', 'tokens to generate (at most inference.maxNewTokens)', '16')
+      .option('--bid <joules>', 'what the request bids: layer 3 spot checks run at or above inference.spotCheckFromJ', '0')
+      .option('--agent <id>', 'serve it on this agent (default: a serving agent, running ones first)'),
+  ).action(async (prompt: string, options: ApiOptions & { tokens: string; bid: string; agent?: string }, cmd: Command) => {
+    const answer = await clientFor(options, cmd, env).infer({
+      prompt,
+      maxNewTokens: positiveInt(options.tokens, '--tokens'),
+      bidJ: parseJoules(options.bid, '--bid'),
+      ...(options.agent === undefined ? {} : { agentId: options.agent }),
+    });
+    write(cmd, answer, formatInference(answer));
+  });
+
+  apiCommand(program.command('fleet').description('the fleet as this node sees it: members, their state, headroom, prices and power, the stress felt and the price multiplier applied')).action(
+    async (options: ApiOptions, cmd: Command) => {
+      const fleet = await clientFor(options, cmd, env).fleet();
+      write(cmd, fleet, formatFleet(fleet));
     },
   );
 

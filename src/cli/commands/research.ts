@@ -5,6 +5,8 @@ import { abortOnSignals, type GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { availablePauseMechanisms, runPauseResearch, type PauseResearchReport, type ProcessPauseMechanism, type Workload } from '../../research/pause.js';
 import { registerEbpfResearch } from './research-ebpf.js';
+import { registerFleetResearch } from './research-fleet.js';
+import { registerGossipResearch } from './research-gossip.js';
 import { registerGspResearch } from './research-gsp.js';
 import { registerPoiResearch } from './research-poi.js';
 import { registerVerificationResearch } from './research-verification.js';
@@ -73,6 +75,8 @@ export function registerResearch(program: Command, io: CliIo): void {
     });
   registerEbpfResearch(research, io);
   registerGspResearch(research, io);
+  registerGossipResearch(research, io);
+  registerFleetResearch(research, io);
   registerVerificationResearch(research, io);
   registerPoiResearch(research, io);
 }

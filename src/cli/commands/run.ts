@@ -4,11 +4,13 @@
  * pending to the ledger and removes the discovery file.
  */
 import type { Command } from 'commander';
+import { ApiClient } from '../../api/client.js';
 import { generateApiToken, removeDaemonFile, writeDaemonFile } from '../../api/discovery.js';
-import { startApiServer } from '../../api/server.js';
+import { isLoopbackHost, startApiServer } from '../../api/server.js';
 import { assembleDaemon } from '../../daemon/components.js';
 import { VmRuntime } from '../../runtimes/vm/vm-runtime.js';
 import type { CliIo } from '../output.js';
+import { packageVersion } from '../../version.js';
 import { addConfigFlags, configFor, type ConfigFlag, type GlobalOptions } from './common.js';
 
 const FLAGS: readonly ConfigFlag[] = [
@@ -32,11 +34,18 @@ export function registerRun(program: Command, io: CliIo, env: Readonly<Record<st
     const assembled = await assembleDaemon(config);
     const { daemon } = assembled;
     const token = generateApiToken();
-    const server = await startApiServer({ control: daemon, token, host: config.api.host, port: config.api.port, bodyLimitBytes: config.api.bodyLimitBytes }).catch(async (err: unknown) => {
+    const readToken = config.api.readToken === '' ? generateApiToken() : config.api.readToken;
+    const server = await startApiServer({ control: daemon, token, readToken, version: packageVersion(), host: config.api.host, port: config.api.port, bodyLimitBytes: config.api.bodyLimitBytes, kubeExtender: config.fleet.kubeExtender, peerToken: config.fleet.peerToken }).catch(async (err: unknown) => {
       await assembled.close();
       throw err;
     });
-    const discovery = writeDaemonFile(config.state.dir, { url: server.url, token, pid: process.pid });
+    const discovery = writeDaemonFile(config.state.dir, { url: server.url, token, readToken, pid: process.pid });
+    // Placement forwards spawns to the API others can reach: only a non-loopback one is published.
+    if (config.fleet.enabled && !isLoopbackHost(config.api.host)) daemon.publishApiUrl(server.url);
+    const peerToken = config.fleet.peerToken;
+    if (config.fleet.enabled && config.fleet.migration.enabled && peerToken !== '') {
+      daemon.startMigration((url, request) => new ApiClient({ url, token: peerToken }).spawnAgent(request), config.fleet.migration);
+    }
     daemon.onLedgerFailure((err) => io.stderr.write(`maxwell: ledger write failed, movements kept pending and retried: ${err.message}\n`));
     daemon.onTickFailure((message) => io.stderr.write(`maxwell: a tick failed and was skipped: ${message}\n`));
     if (options.logDecisions === true) {
@@ -45,12 +54,15 @@ export function registerRun(program: Command, io: CliIo, env: Readonly<Record<st
     const vmMissing = VmRuntime.missing();
     io.stdout.write(
       `maxwell daemon running (pid ${String(process.pid)}, ${String(config.daemon.rateHz)} Hz, ${config.daemon.clearing} auction)\n` +
-        `  control API   ${server.url} (token in ${discovery}, mode 0600)\n` +
+        `  control API   ${server.url} (token in ${discovery}, mode 0600; OpenAPI at /openapi.json)\n` +
+        `  dashboard     ${server.url}/dashboard (maxwell dashboard opens it with the read-only token)\n` +
+        `  metrics       ${server.url}/metrics (Prometheus; bearer: the read-only token${config.api.readToken === '' ? ', fresh each start' : ', api.readToken'})\n` +
         `  ledger        ${config.ledger.path} (head ${daemon.ledger.headHash.slice(0, 16)}…)\n` +
         `  temperatures  ${assembled.thermal.source}\n` +
         `  entropy       ${assembled.entropySource}\n` +
         `  verification  ${daemon.snapshot().verification.classifier}\n` +
         `  runtimes      process (cgroups), wasm (worker threads), vm (${vmMissing === null ? 'QEMU, guest in .maxwell/vm' : `unavailable: ${vmMissing}`})\n` +
+        `  fleet         ${config.fleet.enabled ? `gossip on ${daemon.fleet().address ?? '?'} (UDP, signed), seeds ${config.fleet.seeds.join(', ') || 'none'}${config.fleet.kubeExtender.enabled ? '; kube-scheduler extender on' : ''}` : 'off (this node alone; fleet.enabled)'}\n` +
         `Spawn an agent: maxwell agent spawn --wallet 5000J --bid 0.5 -- CMD ARGS…   Stop: Ctrl-C\n`,
     );
     await new Promise<void>((resolve) => {

@@ -30,8 +30,8 @@ export interface InferenceClaim {
 /** An agent's answer: its claim, and the opening of its spot commitments when challenged (layer 3). */
 export interface ServedClaim {
   readonly claim: InferenceClaim;
-  /** Reveals the named committed tensors; a tensor it cannot produce is absent from the map. */
-  readonly reveal: (names: readonly string[]) => ReadonlyMap<string, Matrix>;
+  /** Reveals the named committed tensors; a tensor it cannot produce is absent from the map (async: over the agent protocol it is a challenge and the agent's answer). */
+  readonly reveal: (names: readonly string[]) => ReadonlyMap<string, Matrix> | Promise<ReadonlyMap<string, Matrix>>;
 }
 
 /** What the verifier measured itself while the agent served (not what the agent says). */

@@ -119,14 +119,15 @@ export class LayeredVerifier {
     return new LayeredVerifier(reference, await reference.weights(), profile, policy, agentId);
   }
 
-  async verify(request: InferenceRequest, served: ServedClaim, observed: Observation): Promise<Verdict> {
+  /** `auditProbability` replaces the policy's for this request (the daemon sets it per agent: its stake, the request's size, its flags). */
+  async verify(request: InferenceRequest, served: ServedClaim, observed: Observation, options: { readonly auditProbability?: number } = {}): Promise<Verdict> {
     const policy = this.#policy;
     // Draw the policy's choices first, so that the stream does not depend on the outcomes.
     const blocks = this.#sampleBlocks();
-    const auditDrawn = this.#rng.uniform() < policy.auditProbability;
+    const auditDrawn = this.#rng.uniform() < (options.auditProbability ?? policy.auditProbability);
     const spotSelected = request.bidMicroJ >= policy.spotCheckFromMicroJ;
     const layers: LayerOutcome[] = [this.#layer1(request, observed), this.#layer2(request, served, observed)];
-    layers.push(spotSelected || policy.forceAll === true ? this.#layer3(request, served, blocks, spotSelected) : skipped(3, spotSelected));
+    layers.push(spotSelected || policy.forceAll === true ? await this.#layer3(request, served, blocks, spotSelected) : skipped(3, spotSelected));
     layers.push(auditDrawn || policy.forceAll === true ? await this.#layer4(request, served, auditDrawn) : skipped(4, auditDrawn));
     const failed = layers.filter((l) => l.ran && !l.passed).map((l) => l.layer);
     const proof = layers.find((l) => l.ran && !l.passed && l.evidence);
@@ -146,6 +147,8 @@ export class LayeredVerifier {
   #layer1(request: InferenceRequest, observed: Observation): LayerOutcome {
     const start = process.cpuUsage();
     const perToken = observed.cpuSeconds / request.maxNewTokens;
+    // No CPU reading (the agent's accounting was unavailable): the layer cannot run.
+    if (Number.isNaN(perToken)) return { layer: 1, name: LAYER_NAMES[1], selected: true, ran: false, passed: true, reasons: [], evidence: false, cpuMs: cpuMsSince(start) };
     const b = this.#profile.cpuSecondsPerToken;
     const reasons = cpuOutsideProfile(perToken, this.#profile) ? [`CPU ${(perToken * 1e3).toFixed(3)} ms/token outside the profile [${(b.lo * 1e3).toFixed(3)}, ${(b.hi * 1e3).toFixed(3)}]`] : [];
     return { layer: 1, name: LAYER_NAMES[1], selected: true, ran: true, passed: reasons.length === 0, reasons, evidence: false, cpuMs: cpuMsSince(start) };
@@ -175,11 +178,12 @@ export class LayeredVerifier {
     return { layer: 2, name: LAYER_NAMES[2], selected: true, ran: true, passed: reasons.length === 0, reasons, evidence, cpuMs: cpuMsSince(start) };
   }
 
-  #layer3(request: InferenceRequest, served: ServedClaim, blocks: readonly number[], selected: boolean): LayerOutcome {
-    const start = process.cpuUsage();
+  async #layer3(request: InferenceRequest, served: ServedClaim, blocks: readonly number[], selected: boolean): Promise<LayerOutcome> {
     const products = this.#reference.entry.checkedProducts.filter((p) => blocks.includes(Number(/^b(\d+)\./.exec(p.a)?.[1] ?? -1)));
     const names = [...new Set(['b0.attn_in', ...products.flatMap((p) => [p.a, p.c])])];
-    const opened = served.reveal(names);
+    // The wait for the agent's opening is not the verifier's CPU: the clock starts after it.
+    const opened = await served.reveal(names);
+    const start = process.cpuUsage();
     const reasons: string[] = [];
     for (const name of names) {
       const m = opened.get(name);

@@ -6,6 +6,8 @@ import type { TickEvent } from '../../../src/daemon/control.js';
 import { DaemonDouble } from '../../helpers/daemon-double.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
+/** The /metrics histograms follow every tick from the start. */
+const METRICS_LISTENERS = 1;
 
 interface Answer {
   status: number;
@@ -91,6 +93,24 @@ describe('control API over real HTTP on 127.0.0.1', () => {
     const late = await call('PUT', '/v1/agents/sci-1/bid', { body: { pricePerQuantumJ: 0.05 } });
     assert.equal(late.status, 409);
     assert.equal(late.body.error?.code, 'MXW_ERR_AGENT_STATE');
+  });
+
+  test('inference: a request without a server is 503 with its code; with a staked agent the answer comes back; bad asks are 400', async () => {
+    const none = await call('POST', '/v1/inference', { body: { prompt: 'hello' } });
+    assert.equal(none.status, 503);
+    assert.equal(none.body.error?.code, 'MXW_ERR_INFERENCE_NO_SERVER');
+    await call('POST', '/v1/agents', { body: { id: 'gpt-1', command: 'node', walletJ: 100, stakeJ: 10, claims: 'inference' } });
+    assert.equal(daemon.spawned.at(-1)?.stakeJ, 10);
+    const answered = await call('POST', '/v1/inference', { body: { prompt: [1, 2, 3], maxNewTokens: 3, bidJ: 0.5, agentId: 'gpt-1' } });
+    assert.equal(answered.status, 200);
+    assert.equal((answered.body['answer'] as { agentId: string }).agentId, 'gpt-1');
+    assert.deepEqual(daemon.asks.at(-1), { prompt: [1, 2, 3], maxNewTokens: 3, bidJ: 0.5, agentId: 'gpt-1' });
+    for (const [body, field] of [[{ prompt: '' }, 'body.prompt'], [{ prompt: 'x', maxNewTokens: 0 }, 'body.maxNewTokens'], [{ prompt: 'x', bidJ: -1 }, 'body.bidJ'], [{ prompt: 'x', extra: 1 }, 'body']] as const) {
+      const bad = await call('POST', '/v1/inference', { body });
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.match(bad.body.error?.message ?? '', new RegExp(field.replace('.', '\\.')));
+    }
+    await call('DELETE', '/v1/agents/gpt-1');
   });
 
   test('unknown agents are 404 MXW_ERR_AGENT_UNKNOWN on every agent route', async () => {
@@ -245,8 +265,8 @@ describe('control API over real HTTP on 127.0.0.1', () => {
     viaHeader.on('message', (data: Buffer) => events.push(JSON.parse(data.toString('utf8')) as TickEvent));
     viaQuery.on('message', (data: Buffer) => queryEvents.push(JSON.parse(data.toString('utf8')) as TickEvent));
     await Promise.all([viaHeader, viaQuery].map((ws) => new Promise((resolve) => ws.once('open', resolve))));
-    // Subscriptions are made in the upgrade handler; wait until both are in.
-    while (daemon.listenerCount < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Subscriptions are made in the upgrade handler; wait until both are in (the metrics hold one more).
+    while (daemon.listenerCount < METRICS_LISTENERS + 2) await new Promise((resolve) => setTimeout(resolve, 5));
     const sent = [daemon.emitTick('dup'), daemon.emitTick(), daemon.emitTick(), daemon.emitTick()];
     while (events.length < 4 || queryEvents.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     assert.deepEqual(events.map((e) => e.tick), sent.map((e) => e.tick));
@@ -254,7 +274,7 @@ describe('control API over real HTTP on 127.0.0.1', () => {
     assert.deepEqual(queryEvents.map((e) => e.tick), [sent[1]?.tick, sent[3]?.tick]);
     viaHeader.close();
     viaQuery.close();
-    while (daemon.listenerCount > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (daemon.listenerCount > METRICS_LISTENERS) await new Promise((resolve) => setTimeout(resolve, 5));
   });
 
   test('the tick stream refuses a missing or wrong token before the upgrade, with 401 and a code', async () => {
@@ -272,7 +292,7 @@ describe('control API over real HTTP on 127.0.0.1', () => {
       assert.equal(refused.status, 401);
       assert.equal((JSON.parse(refused.body) as { error: { code: string } }).error.code, 'MXW_ERR_API_AUTH');
     }
-    assert.equal(daemon.listenerCount, 0);
+    assert.equal(daemon.listenerCount, METRICS_LISTENERS, 'no stream subscribed');
   });
 });
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkDaemonMessage } from '../../../src/protocol/client.js';
+import { base64ToFloat32, float32ToBase64 } from '../../../src/protocol/frames.js';
 import { isOutcomeCode, parseAgentMessage, parseHello, toPrimeClaim } from '../../../src/protocol/messages.js';
 
 test('hello must come first and be complete', () => {
@@ -63,4 +64,34 @@ test('the client checks what the daemon sends', () => {
   assert.equal(checkDaemonMessage({ type: 'price', tick: 1, reservePerPlane: ['x'] }), null);
   assert.equal(checkDaemonMessage({ type: 'nope' }), null);
   assert.equal(checkDaemonMessage([]), null);
+});
+
+test('the inference frames parse, and malformed ones are refused naming the field', () => {
+  const sha = 'a'.repeat(64);
+  assert.ok(parseAgentMessage({ type: 'serve', seq: 1, modelSha256: sha }).ok);
+  assert.ok(parseAgentMessage({ type: 'token', requestId: 3, index: 0 }).ok);
+  const logits = float32ToBase64(Float32Array.of(0.5, -1, 3.25));
+  const claim = { type: 'claim', requestId: 3, modelSha256: sha, inputCommitment: sha, tokens: [1, 2], logits, outputCommitment: sha, spotCommitments: { 'b0.attn_in': sha } };
+  assert.ok(parseAgentMessage(claim).ok);
+  assert.deepEqual(Array.from(base64ToFloat32(logits) ?? []), [0.5, -1, 3.25]);
+  assert.equal(base64ToFloat32(Buffer.from([1, 2, 3]).toString('base64')), null, 'not a whole number of floats');
+  assert.ok(parseAgentMessage({ type: 'reveal', requestId: 3, name: 'b0.attn_in', rows: 0, cols: 0, data: '' }).ok);
+  const cases: [unknown, RegExp][] = [
+    [{ type: 'serve', seq: 1, modelSha256: 'not-hex' }, /modelSha256/],
+    [{ type: 'token', requestId: -1, index: 0 }, /requestId/],
+    [{ ...claim, tokens: [70_000] }, /tokens/],
+    [{ ...claim, logits: 'not base64!' }, /logits/],
+    [{ ...claim, spotCommitments: { '../x y': sha } }, /spotCommitments/],
+    [{ ...claim, extra: 1 }, /extra|unrecognized/i],
+    [{ type: 'reveal', requestId: 3, name: 'b0.attn_in', rows: 1, cols: 1 }, /data/],
+  ];
+  for (const [value, field] of cases) {
+    const parsed = parseAgentMessage(value);
+    assert.ok(!parsed.ok && parsed.fault.code === 'MXW_ERR_PROTOCOL_SCHEMA', JSON.stringify(value).slice(0, 80));
+    assert.match(parsed.fault.message, field);
+  }
+  assert.ok(checkDaemonMessage({ type: 'infer', requestId: 1, prompt: [1, 2], maxNewTokens: 4 }) !== null);
+  assert.ok(checkDaemonMessage({ type: 'challenge', requestId: 1, names: ['b0.attn_in'] }) !== null);
+  assert.ok(checkDaemonMessage({ type: 'verdict', requestId: 1, outcome: 'paid', incomeJ: 0.16, failedLayers: [] }) !== null);
+  assert.equal(checkDaemonMessage({ type: 'infer', requestId: 1, prompt: 'text', maxNewTokens: 4 }), null);
 });

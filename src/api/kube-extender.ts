@@ -1,0 +1,111 @@
+/**
+ * A Kubernetes scheduler extender (the kube-scheduler's HTTP `filter` and `prioritize` calls,
+ * k8s.io/kube-scheduler/extender/v1): kube-scheduler asks Maxwell which candidate nodes a pod may
+ * go to and how good each is; Maxwell answers from its fleet view (the prices and thermal
+ * headroom nodes gossip). Kubernetes stays the orchestrator; Maxwell only scores.
+ *
+ * - filter: a node Maxwell knows is refused when it is dead or suspect in the gossip, or its
+ *   headroom is below `minHeadroom` (it is about to throttle); a node Maxwell does not know passes
+ *   (Maxwell never blocks what it does not manage).
+ * - prioritize: score 0–10 (MaxExtenderPriority) = 10 × cheapest price ÷ the node's price, times
+ *   its headroom: where the pod's bid buys the most quanta and the node has room to heat. Unknown
+ *   nodes score 0, so that managed, priced nodes win ties against unmanaged ones.
+ *
+ * Wire shapes: ExtenderArgs `{pod, nodes?: NodeList, nodenames?: string[]}` in;
+ * ExtenderFilterResult `{nodes?|nodenames?, failedNodes, failedAndUnresolvableNodes?, error}` and
+ * HostPriorityList `[{host, score}]` out (JSON names as in the Go types' json tags). The pod and
+ * node objects are passed through untouched: only `metadata.name` is read.
+ */
+import { z } from 'zod';
+
+/** The extender API's largest score (extenderv1.MaxExtenderPriority). */
+export const MAX_EXTENDER_PRIORITY = 10;
+
+/** One node as the fleet view knows it. */
+export interface ExtenderNode {
+  /** The Kubernetes node name it runs on. */
+  readonly nodeName: string;
+  readonly state: 'alive' | 'suspect' | 'dead' | 'left';
+  /** Thermal headroom in [0, 1]. */
+  readonly headroom: number;
+  /** Mean reserve price, J per quantum (> 0). */
+  readonly meanPriceJ: number;
+}
+
+export interface ExtenderPolicy {
+  /** Nodes below this headroom are filtered out. @default 0.05 */
+  readonly minHeadroom?: number;
+}
+
+const named = z.looseObject({ metadata: z.looseObject({ name: z.string().min(1).max(253) }) });
+
+/** ExtenderArgs, checked only as far as it is read; everything else passes through. */
+export const extenderArgsSchema = z.looseObject({
+  pod: z.looseObject({}).nullable().optional(),
+  nodes: z.looseObject({ items: z.array(named).max(100_000).nullable().optional() }).nullable().optional(),
+  nodenames: z.array(z.string().min(1).max(253)).max(100_000).nullable().optional(),
+});
+export type ExtenderArgs = z.infer<typeof extenderArgsSchema>;
+
+export interface ExtenderFilterResult {
+  readonly nodes?: { readonly [key: string]: unknown; readonly items: readonly unknown[] };
+  readonly nodenames?: readonly string[];
+  readonly failedNodes: Readonly<Record<string, string>>;
+  readonly failedAndUnresolvableNodes?: Readonly<Record<string, string>>;
+  readonly error: string;
+}
+
+export interface HostPriority {
+  readonly host: string;
+  readonly score: number;
+}
+
+/** The candidate node names of a call, from `nodes.items` or `nodenames` (nodeCacheCapable). */
+export function candidateNames(args: ExtenderArgs): string[] {
+  if (args.nodes?.items != null) return args.nodes.items.map((n) => n.metadata.name);
+  return args.nodenames ?? [];
+}
+
+function byName(view: readonly ExtenderNode[]): Map<string, ExtenderNode> {
+  return new Map(view.map((n) => [n.nodeName, n]));
+}
+
+/** Why Maxwell refuses `node`, or null when it may take the pod. */
+function refusal(node: ExtenderNode | undefined, minHeadroom: number): string | null {
+  if (node === undefined) return null;
+  if (node.state !== 'alive') return `maxwell: the node is ${node.state} in the fleet gossip`;
+  if (!(node.headroom >= minHeadroom)) return `maxwell: thermal headroom ${node.headroom.toFixed(3)} below ${String(minHeadroom)} (about to throttle)`;
+  return null;
+}
+
+export function filterNodes(args: ExtenderArgs, view: readonly ExtenderNode[], policy: ExtenderPolicy = {}): ExtenderFilterResult {
+  const known = byName(view);
+  const minHeadroom = policy.minHeadroom ?? 0.05;
+  const failedNodes: Record<string, string> = {};
+  const keep = (name: string): boolean => {
+    const why = refusal(known.get(name), minHeadroom);
+    if (why !== null) failedNodes[name] = why;
+    return why === null;
+  };
+  if (args.nodes?.items != null) {
+    const items = args.nodes.items.filter((n) => keep(n.metadata.name));
+    return { nodes: { ...args.nodes, items }, failedNodes, error: '' };
+  }
+  return { nodenames: (args.nodenames ?? []).filter(keep), failedNodes, error: '' };
+}
+
+export function prioritizeNodes(args: ExtenderArgs, view: readonly ExtenderNode[]): HostPriority[] {
+  const known = byName(view);
+  const names = candidateNames(args);
+  let cheapest = Number.POSITIVE_INFINITY;
+  for (const name of names) {
+    const node = known.get(name);
+    if (node !== undefined && node.state === 'alive' && node.meanPriceJ > 0) cheapest = Math.min(cheapest, node.meanPriceJ);
+  }
+  return names.map((host) => {
+    const node = known.get(host);
+    if (node === undefined || node.state !== 'alive' || !(node.meanPriceJ > 0) || !Number.isFinite(cheapest)) return { host, score: 0 };
+    const headroom = Math.min(1, Math.max(0, node.headroom));
+    return { host, score: Math.round(MAX_EXTENDER_PRIORITY * (cheapest / node.meanPriceJ) * headroom) };
+  });
+}

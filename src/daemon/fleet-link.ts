@@ -1,0 +1,133 @@
+/**
+ * The daemon's part in the fleet (docs/FLEET.md): a FleetNode (SWIM + Lifeguard membership and
+ * push-sum over signed UDP datagrams, `src/fleet/`) that gossips this node's headroom, mean
+ * reserve price and power, signed with the ledger's node key; from the members' gossip it
+ * computes the stress this node feels from its coupled neighbours (chassis, rack, row, zone)
+ * and the multiplier on its reserve prices, so that a hot rack raises prices on its cool members
+ * before the shared cooling throttles them. Without `fleet.enabled` the view is this node alone
+ * and the multiplier 1.
+ */
+import type { KeyObject } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { MaxwellConfig } from '../config/schema.js';
+import { createHierarchyCoupling, fleetStress, type FleetStress } from '../fleet/coupling.js';
+import type { MemberMeta } from '../fleet/messages.js';
+import { FleetNode } from '../fleet/transport.js';
+import type { FleetMemberSnapshot, FleetSnapshot } from './control.js';
+
+export type FleetConfig = MaxwellConfig['fleet'];
+
+/** This node's own figures, read when the gossip asks. */
+export interface LocalFigures {
+  readonly headroom: number;
+  readonly meanPriceJ: number;
+  readonly powerW: number;
+}
+
+const NO_STRESS: FleetStress = { external: 0, multiplier: 1, levels: { chassis: { meanStress: 0, peers: 0 }, rack: { meanStress: 0, peers: 0 }, row: { meanStress: 0, peers: 0 }, zone: { meanStress: 0, peers: 0 } } };
+
+export class FleetLink {
+  readonly #config: FleetConfig;
+  readonly #local: () => LocalFigures;
+  readonly #nodeName: string;
+  readonly #node: FleetNode | null;
+  readonly #coupling;
+  #stress: FleetStress = NO_STRESS;
+  #apiUrl: string | null = null;
+
+  constructor(options: { readonly config: FleetConfig; readonly key: KeyObject; readonly local: () => LocalFigures }) {
+    this.#config = options.config;
+    this.#local = options.local;
+    // A host name that is not a valid node name (too long, odd characters) is cut to one.
+    this.#nodeName = options.config.nodeName === '' ? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'node') : options.config.nodeName;
+    this.#coupling = createHierarchyCoupling();
+    const c = options.config;
+    this.#node = !c.enabled
+      ? null
+      : new FleetNode({
+          key: options.key,
+          host: c.host,
+          port: c.port,
+          ...(c.advertise === '' ? {} : { advertise: c.advertise }),
+          seeds: c.seeds,
+          swim: c.swim,
+          pushPullOverTcp: c.pushPullOverTcp,
+          localMetadata: () => this.#meta(),
+          metaIntervalMs: 1000,
+        });
+    this.#node?.on('member', () => { this.#restress(); });
+  }
+
+  async start(): Promise<void> {
+    await this.#node?.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#node === null) return;
+    this.#node.leave();
+    await this.#node.stop();
+  }
+
+  /** Publishes this node's control API to the fleet (for placement), once it listens on an address others reach. */
+  setApiUrl(url: string): void {
+    this.#apiUrl = url;
+  }
+
+  /** The factor on this node's reserve prices now (1 without a fleet; capped by `fleet.maxPriceMultiplier`). */
+  priceMultiplier(): number {
+    return Math.min(this.#config.maxPriceMultiplier, this.#stress.multiplier);
+  }
+
+  #meta(): MemberMeta {
+    const f = this.#local();
+    const finite = (v: number, fallback: number): number => (Number.isFinite(v) ? v : fallback);
+    return {
+      headroom: Math.min(1, Math.max(0, finite(f.headroom, 1))),
+      meanPrice: Math.max(0, finite(f.meanPriceJ, 0)),
+      powerW: Math.max(0, finite(f.powerW, 0)),
+      location: this.#config.location,
+      nodeName: this.#nodeName,
+      ...(this.#apiUrl === null ? {} : { apiUrl: this.#apiUrl }),
+    };
+  }
+
+  #restress(): void {
+    const node = this.#node;
+    if (node === null) return;
+    const peers = node.members().filter((m) => m.id !== node.id && m.state === 'alive').map((m) => ({ location: m.meta.location, headroom: m.meta.headroom }));
+    this.#stress = fleetStress(this.#config.location, peers, this.#coupling);
+  }
+
+  snapshot(): FleetSnapshot {
+    const node = this.#node;
+    const self = this.#meta();
+    const own: FleetMemberSnapshot = { id: node?.id ?? 'local', nodeName: this.#nodeName, addr: node?.address ?? '', state: 'alive', headroom: self.headroom, meanPriceJ: self.meanPrice, powerW: self.powerW, location: self.location, apiUrl: this.#apiUrl, self: true };
+    if (node === null) return { enabled: false, id: null, address: null, members: [own], aggregate: null, stress: { external: 0, multiplier: 1, applied: 1 }, drops: {}, pushPulls: { stream: 0, failed: 0 } };
+    this.#restress();
+    const others = node
+      .members()
+      .filter((m) => m.id !== node.id)
+      .map((m): FleetMemberSnapshot => ({ id: m.id, nodeName: m.meta.nodeName ?? m.id, addr: m.addr, state: m.state, headroom: m.meta.headroom, meanPriceJ: m.meta.meanPrice, powerW: m.meta.powerW, location: m.meta.location, apiUrl: m.meta.apiUrl ?? null, self: false }));
+    const a = node.aggregate();
+    return {
+      enabled: true,
+      id: node.id,
+      address: node.address,
+      members: [own, ...others],
+      aggregate:
+        a === null
+          ? null
+          : {
+              epoch: a.epoch,
+              members: a.members,
+              meanHeadroom: a.mean[0],
+              meanPriceJ: a.mean[1],
+              totalPowerW: a.totalPowerW,
+              zone: a.zone === null ? null : { name: a.zone.name, members: a.zone.members, meanHeadroom: a.zone.mean[0], meanPriceJ: a.zone.mean[1], totalPowerW: a.zone.totalPowerW },
+            },
+      stress: { external: this.#stress.external, multiplier: this.#stress.multiplier, applied: this.priceMultiplier() },
+      drops: node.drops,
+      pushPulls: { ...node.pushPulls },
+    };
+  }
+}

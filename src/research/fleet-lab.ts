@@ -1,0 +1,175 @@
+/**
+ * A fleet on one machine: `maxwell run` daemons, each in its own network namespace (a veth pair
+ * to a bridge in the root namespace, which is how the caller reaches their control APIs).
+ * `nsenter --net` switches the network namespace only: `ip netns exec` also remounts /sys,
+ * which hides the cgroup mounts the daemons need. Needs root, iproute2 and util-linux.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiClient } from '../api/client.js';
+import { FleetLabError } from '../errors.js';
+
+const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
+const SUBNET = '10.78.0';
+const GOSSIP_PORT = 7946;
+
+/** Why a fleet lab cannot run here, or null when it can. */
+export function fleetLabUnavailable(): string | null {
+  if (process.platform !== 'linux') return 'network namespaces are Linux only';
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, veth, a bridge)';
+  if (spawnSync('ip', ['netns', 'list']).status !== 0) return '`ip netns` is not available (apt-get install iproute2)';
+  if (spawnSync('nsenter', ['--version']).status !== 0) return 'nsenter is not available (apt-get install util-linux)';
+  return null;
+}
+
+export interface LabNode {
+  readonly index: number;
+  /** Its network namespace (for `ip netns exec NS tc|nft …`). */
+  readonly ns: string;
+  readonly addr: string;
+  readonly client: ApiClient;
+  /** Its control API's write token (the client holds it too). */
+  readonly token: string;
+  readonly child: ChildProcess;
+  /** stdout and stderr of its daemon, the last 8 kB. */
+  readonly log: () => string;
+}
+
+export interface FleetLabOptions {
+  readonly nodes: number;
+  /** Environment for node i's daemon (MAXWELL_* configuration), on top of what the lab sets. */
+  readonly env: (index: number, addr: string, seed: string) => Record<string, string>;
+  /** How long a daemon has to answer, ms. @default 60 000 */
+  readonly startTimeoutMs?: number;
+}
+
+function sh(cmd: string, ...args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new FleetLabError(`${cmd} ${args.join(' ')} failed: ${r.stderr.trim() || `exit ${String(r.status)}`}`);
+}
+
+/** Namespaces, a bridge and one daemon per namespace; `close` removes all of it. */
+export class FleetLab {
+  /** The bridge's address in the root namespace: where a raw FleetNode of the caller's can bind. */
+  static readonly bridgeAddr = `${SUBNET}.254`;
+  /** Node 0's gossip address, the seed the others join through. */
+  static readonly seed = `${SUBNET}.1:${String(GOSSIP_PORT)}`;
+  readonly nodes: readonly LabNode[];
+  readonly #tag: string;
+  readonly #dir: string;
+  readonly #count: number;
+  /** Daemons started that have not answered yet. */
+  readonly #starting = new Set<ChildProcess>();
+  #closed = false;
+
+  private constructor(tag: string, dir: string, count: number, nodes: LabNode[]) {
+    this.#tag = tag;
+    this.#dir = dir;
+    this.#count = count;
+    this.nodes = nodes;
+  }
+
+  static async start(options: FleetLabOptions): Promise<FleetLab> {
+    const why = fleetLabUnavailable();
+    if (why !== null) throw new FleetLabError(`cannot run a fleet lab here: ${why}`);
+    const tag = randomBytes(2).toString('hex');
+    const dir = mkdtempSync(join(tmpdir(), 'maxwell-lab-'));
+    const nodes: LabNode[] = [];
+    const lab = new FleetLab(tag, dir, options.nodes, nodes);
+    try {
+      const bridge = `mxl${tag}`;
+      sh('ip', 'link', 'add', bridge, 'type', 'bridge');
+      sh('ip', 'addr', 'add', `${FleetLab.bridgeAddr}/24`, 'dev', bridge);
+      sh('ip', 'link', 'set', bridge, 'up');
+      for (let i = 0; i < options.nodes; i++) {
+        const ns = `mxl${tag}n${String(i)}`;
+        const addr = `${SUBNET}.${String(i + 1)}`;
+        sh('ip', 'netns', 'add', ns);
+        sh('ip', 'link', 'add', `ml${tag}${String(i)}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+        sh('ip', 'link', 'set', `ml${tag}${String(i)}`, 'master', bridge, 'up');
+        sh('ip', '-n', ns, 'addr', 'add', `${addr}/24`, 'dev', 'eth0');
+        sh('ip', '-n', ns, 'link', 'set', 'eth0', 'up');
+        sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
+        const home = join(dir, `n${String(i)}`);
+        const env = {
+          PATH: process.env['PATH'] ?? '',
+          MAXWELL_STATE__DIR: join(home, 'state'),
+          MAXWELL_LEDGER__PATH: join(home, 'ledger.sqlite'),
+          MAXWELL_LEDGER__KEY_PATH: join(home, 'node-key.pem'),
+          MAXWELL_DAEMON__RUNTIME_DIR: join(home, 'run'),
+          MAXWELL_API__HOST: addr,
+          ...options.env(i, addr, FleetLab.seed),
+        };
+        const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, BIN, 'run'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let log = '';
+        const keep = (chunk: Buffer): void => {
+          log = (log + chunk.toString()).slice(-8192);
+        };
+        child.stdout.on('data', keep);
+        child.stderr.on('data', keep);
+        const stateFile = join(home, 'state', 'daemon.json');
+        // Tracked before it answers, so that close() stops it when it never does.
+        lab.#starting.add(child);
+        const { client, token } = await waitForDaemon(stateFile, child, () => log, options.startTimeoutMs ?? 60_000, i);
+        lab.#starting.delete(child);
+        nodes.push({ index: i, ns, addr, client, token, child, log: () => log });
+      }
+      return lab;
+    } catch (err) {
+      await lab.close();
+      throw err;
+    }
+  }
+
+  /** Stops every daemon (SIGINT, SIGKILL after 20 s) and removes the namespaces, bridge and state. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await Promise.allSettled([...this.nodes.map((n) => n.child), ...this.#starting].map((child) => stopChild(child)));
+    } finally {
+      for (let i = 0; i < this.#count; i++) spawnSync('ip', ['netns', 'del', `mxl${this.#tag}n${String(i)}`]);
+      spawnSync('ip', ['link', 'del', `mxl${this.#tag}`]);
+      rmSync(this.#dir, { recursive: true, force: true });
+    }
+  }
+}
+
+const exited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
+
+/** SIGINT (the daemon's clean stop), SIGKILL after 20 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (exited(child)) return;
+  const done = new Promise<void>((resolve) => {
+    child.once('exit', () => { resolve(); });
+    child.once('error', () => { resolve(); });
+  });
+  child.kill('SIGINT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await done;
+  clearTimeout(timer);
+}
+
+async function waitForDaemon(stateFile: string, child: ChildProcess, log: () => string, timeoutMs: number, index: number): Promise<{ client: ApiClient; token: string }> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (exited(child)) throw new FleetLabError(`the daemon of node ${String(index)} exited (${String(child.exitCode ?? child.signalCode)}):\n${log()}`);
+    if (existsSync(stateFile)) {
+      try {
+        const { url, token } = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string; token: string };
+        const client = new ApiClient({ url, token });
+        await client.snapshot();
+        return { client, token };
+      } catch {
+        // Written but not answering yet (or half-written): try again.
+      }
+    }
+    if (performance.now() > deadline) throw new FleetLabError(`the daemon of node ${String(index)} did not answer within ${String(timeoutMs / 1000)} s:\n${log()}`);
+    await sleep(200);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The Kubernetes scheduler extender over real HTTP: the request bodies kube-scheduler sends
+ * (fixtures in test/fixtures/kube-extender/, from the extender/v1 types), the answers Maxwell
+ * gives from its fleet view, without a token (kube-scheduler sends none), and only when enabled.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { filterNodes, prioritizeNodes, MAX_EXTENDER_PRIORITY } from '../../../src/api/kube-extender.js';
+import { startApiServer, type ApiServer } from '../../../src/api/server.js';
+import type { FleetMemberSnapshot } from '../../../src/daemon/control.js';
+import { DaemonDouble } from '../../helpers/daemon-double.js';
+import { repoPath } from '../../helpers/repo.js';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const fixture = (name: string): unknown => JSON.parse(readFileSync(repoPath(`test/fixtures/kube-extender/${name}`), 'utf8'));
+const view = fixture('fleet-view.json') as { nodeName: string; state: 'alive' | 'suspect'; headroom: number; meanPriceJ: number }[];
+const members: FleetMemberSnapshot[] = view.map((v, i) => ({ ...v, id: `n${String(i)}`, addr: `10.0.0.${String(i + 1)}:7946`, powerW: 50, location: { zone: 'z1', row: 'r1', rack: 'k1', chassis: `c${String(i)}` }, apiUrl: null, self: i === 0 }));
+
+async function post(server: ApiServer, path: string, body: unknown, token?: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+}
+
+describe('the scheduler extender, enabled', () => {
+  let server: ApiServer;
+  before(async () => {
+    const daemon = new DaemonDouble();
+    daemon.fleetMembers = members;
+    server = await startApiServer({ control: daemon, token: TOKEN, kubeExtender: { enabled: true, minHeadroom: 0.05 } });
+  });
+  after(() => server.close());
+
+  test('filter with node names (nodeCacheCapable) answers the recorded result: hot and suspect nodes refused with the reason, unknown nodes kept', async () => {
+    const answer = await post(server, '/v1/kube/filter', fixture('filter-args-nodenames.json'));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, fixture('filter-result-nodenames.json'));
+  });
+
+  test('filter with a NodeList returns the kept Node objects untouched', async () => {
+    const args = fixture('filter-args-nodes.json') as { nodes: { items: { metadata: { name: string } }[] } };
+    const answer = await post(server, '/v1/kube/filter', args);
+    assert.equal(answer.status, 200);
+    const body = answer.body as { nodes: { metadata: unknown; items: unknown[] }; failedNodes: Record<string, string> };
+    assert.deepEqual(body.nodes.items, args.nodes.items.filter((n) => n.metadata.name === 'node-a' || n.metadata.name === 'node-d'));
+    assert.deepEqual(body.nodes.metadata, { resourceVersion: '48213' });
+    assert.deepEqual(Object.keys(body.failedNodes).sort(), ['node-b', 'node-c']);
+  });
+
+  test('prioritize answers the recorded HostPriorityList: the cheap, cool node first, scores within 0–10', async () => {
+    const answer = await post(server, '/v1/kube/prioritize', fixture('filter-args-nodes.json'));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, fixture('prioritize-result.json'));
+    const same = await post(server, '/v1/kube/prioritize', fixture('filter-args-nodenames.json'));
+    assert.deepEqual(same.body, fixture('prioritize-result.json'));
+  });
+
+  test('a malformed ExtenderArgs is 400 naming the field; the other routes still need the token', async () => {
+    const bad = await post(server, '/v1/kube/filter', { nodenames: 'node-a' });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(bad.body), /body\.nodenames/);
+    assert.equal((await post(server, '/v1/inference', { prompt: 'x' })).status, 401);
+  });
+});
+
+test('without kubeExtender.enabled the extender routes do not exist (401 before routing, as for any unknown route)', async () => {
+  const server = await startApiServer({ control: new DaemonDouble(), token: TOKEN });
+  try {
+    assert.equal((await post(server, '/v1/kube/filter', fixture('filter-args-nodenames.json'))).status, 401);
+    assert.equal((await post(server, '/v1/kube/filter', fixture('filter-args-nodenames.json'), TOKEN)).status, 404);
+  } finally {
+    await server.close();
+  }
+});
+
+test('prioritize scales price and headroom into 0–10; filter keeps nodes Maxwell does not manage', () => {
+  const names = { nodenames: ['cheap', 'dear', 'other'] };
+  const fleet = [
+    { nodeName: 'cheap', state: 'alive' as const, headroom: 1, meanPriceJ: 0.01 },
+    { nodeName: 'dear', state: 'alive' as const, headroom: 1, meanPriceJ: 0.04 },
+  ];
+  assert.deepEqual(prioritizeNodes(names, fleet), [{ host: 'cheap', score: MAX_EXTENDER_PRIORITY }, { host: 'dear', score: 3 }, { host: 'other', score: 0 }]);
+  assert.deepEqual(filterNodes(names, fleet).nodenames, ['cheap', 'dear', 'other']);
+  assert.deepEqual(filterNodes({ nodenames: ['dead'] }, [{ nodeName: 'dead', state: 'dead', headroom: 1, meanPriceJ: 1 }]).failedNodes, { dead: 'maxwell: the node is dead in the fleet gossip' });
+});

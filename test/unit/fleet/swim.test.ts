@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isMaxwellError } from '../../../src/errors.js';
+import { SeededRandom } from '../../../src/internal/seeded-random.js';
+import { simulateSwim } from '../../../src/fleet/simulation.js';
+import { createSwimConfig, dynamicSuspicionMs, pushPullIntervalMs, retransmitLimit, suspicionTimeoutMs } from '../../../src/fleet/swim-config.js';
+import { Swim } from '../../../src/fleet/swim.js';
+import type { MemberMeta } from '../../../src/fleet/messages.js';
+
+const META: MemberMeta = { headroom: 0.5, meanPrice: 1, powerW: 200, location: { zone: 'z', row: 'r', rack: 'k', chassis: 'c' } };
+
+/** A lossless in-memory network of Swims on one manual clock, stepped 1 ms at a time. */
+function network(n: number, lifeguard = true) {
+  let now = 0;
+  const nodes = Array.from({ length: n }, (_, i) => new Swim({ id: `n${i}`, addr: `a${i}`, meta: META, now: () => now, random: new SeededRandom(i + 1), config: { lifeguard } }));
+  const down = new Set<number>();
+  const deaf = new Set<number>();
+  const inflight: { at: number; to: number; from: number; m: ReturnType<Swim['drain']>[number]['message'] }[] = [];
+  const step = (ms: number) => {
+    for (let t = 0; t < ms; t++) {
+      now++;
+      nodes.forEach((s, i) => {
+        if (down.has(i)) return;
+        if (s.nextDeadlineMs() <= now) s.tick();
+      });
+      const due = inflight.filter((d) => d.at <= now);
+      const later = inflight.filter((d) => d.at > now);
+      inflight.length = 0;
+      inflight.push(...later);
+      for (const d of due) if (!down.has(d.to) && !deaf.has(d.to)) nodes[d.to]!.receive(`n${d.from}`, `a${d.from}`, d.m);
+      nodes.forEach((s, i) => {
+        for (const o of s.drain()) inflight.push({ at: now + 2, to: Number(o.to.slice(1)), from: i, m: o.message });
+      });
+    }
+  };
+  return { nodes, down, deaf, step };
+}
+
+test('defaults are memberlist\'s LAN defaults, and every bad option is named in a coded error', () => {
+  const c = createSwimConfig();
+  assert.deepEqual([c.probeIntervalMs, c.probeTimeoutMs, c.indirectChecks, c.retransmitMult, c.suspicionMult, c.suspicionMaxTimeoutMult, c.pushPullIntervalMs, c.awarenessMaxMultiplier, c.gossipIntervalMs, c.gossipNodes], [1000, 500, 3, 4, 4, 6, 30_000, 8, 200, 3]);
+  assert.equal(suspicionTimeoutMs(c, 1000), 12_000);
+  assert.equal(retransmitLimit(c, 1000), 16);
+  assert.equal(pushPullIntervalMs(c, 1000), 30_000 * 6);
+  assert.equal(dynamicSuspicionMs(12_000, 72_000, 2, 0), 72_000);
+  assert.equal(dynamicSuspicionMs(12_000, 72_000, 2, 2), 12_000);
+  for (const bad of [{ probeTimeoutMs: 1000 }, { indirectChecks: 1.5 }, { gossipNodes: 0 }, { maxPayloadBytes: 10 }]) {
+    assert.throws(() => createSwimConfig(bad), (e: unknown) => isMaxwellError(e, 'MXW_ERR_FLEET_CONFIG'));
+  }
+});
+
+test('five nodes join through one seed, learn each other, and declare a silent one dead', () => {
+  const { nodes, down, step } = network(5);
+  for (const s of nodes.slice(1)) s.join(['a0']);
+  step(3000);
+  for (const s of nodes) assert.equal(s.members().filter((m) => m.state === 'alive').length, 4, `${s.id} sees everyone`);
+  down.add(4);
+  let periods = 0;
+  while (!nodes.slice(0, 4).every((s) => s.member('n4')?.state === 'dead') && periods < 60) {
+    step(1000);
+    periods++;
+  }
+  assert.ok(periods < 60, 'n4 declared dead by all');
+  const events = nodes[0]!.drainEvents().filter((e) => e.id === 'n4').map((e) => e.state);
+  assert.deepEqual(events.slice(-2), ['suspect', 'dead']);
+});
+
+test('a live node refutes a suspicion about it with a higher incarnation, and Lifeguard counts it', () => {
+  const { nodes, step } = network(3);
+  for (const s of nodes.slice(1)) s.join(['a0']);
+  step(2000);
+  const before = nodes[2]!.incarnation;
+  nodes[0]!.learn({ k: 'suspect', id: 'n2', inc: before, from: 'n1' });
+  assert.equal(nodes[0]!.member('n2')?.state, 'suspect');
+  step(3000);
+  assert.ok(nodes[2]!.incarnation > before);
+  assert.equal(nodes[0]!.member('n2')?.state, 'alive');
+  // A liar's inflated incarnation is clamped: the subject's next refutation still outranks it.
+  nodes[0]!.learn({ k: 'dead', id: 'n1', inc: 2 ** 40, from: 'n2' });
+  assert.equal(nodes[0]!.member('n1')?.incarnation, nodes[1]!.incarnation);
+  step(3000);
+  assert.equal(nodes[0]!.member('n1')?.state, 'alive');
+  assert.ok(nodes[1]!.incarnation < 100);
+});
+
+test('Lifeguard: a node that hears no acks raises its awareness score, and lowers it again', () => {
+  const { nodes, deaf, step } = network(4);
+  for (const s of nodes.slice(1)) s.join(['a0']);
+  step(2000);
+  assert.equal(nodes[0]!.awareness.valueOf(), 0, "healthy");
+  // Node 0 loses all its inbound traffic: its probes fail and the helpers' nacks never come.
+  deaf.add(0);
+  step(6000);
+  const peak = nodes[0]!.awareness;
+  assert.ok(peak >= 3 && peak <= 7, `awareness ${peak}`);
+  deaf.delete(0);
+  step(60_000);
+  assert.ok(nodes[0]!.awareness < peak, `awareness ${nodes[0]!.awareness} after recovery`);
+});
+
+test('the simulation is deterministic, finds the crashed node, and Lifeguard cuts false accusations by slow nodes', () => {
+  const run = (lifeguard: boolean) => simulateSwim({ n: 60, seed: 3, loss: 0.05, lifeguard, warmupMs: 5000, afterCrashMs: 40_000 });
+  const a = run(true);
+  assert.deepEqual(run(true), a);
+  assert.equal(a.undetected, 0);
+  assert.ok(a.firstSuspectPeriods >= 0 && a.firstSuspectPeriods < 10);
+  const off = run(false);
+  assert.ok(a.healthyRefutationsPerNodeMinute < off.healthyRefutationsPerNodeMinute, `${a.healthyRefutationsPerNodeMinute} vs ${off.healthyRefutationsPerNodeMinute}`);
+});
+
+test('a node whose join was lost asks its seeds again, every probe period, until it knows a live member', () => {
+  let now = 0;
+  const lonely = new Swim({ id: 'late', addr: 'b0', meta: META, now: () => now, random: new SeededRandom(7) });
+  lonely.join(['seed0']);
+  assert.deepEqual(lonely.drain().map((o) => [o.to, o.message.t]), [['seed0', 'sync']]);
+  // The seed was not up: the sync is lost. A probe period later the node asks again.
+  let asked = 0;
+  for (let t = 0; t < 3500; t += 10) {
+    now = t;
+    if (lonely.nextDeadlineMs() <= now) lonely.tick();
+    asked += lonely.drain().filter((o) => o.to === 'seed0' && o.message.t === 'sync').length;
+  }
+  assert.ok(asked >= 3, `asked the seed again ${String(asked)} times in 3.5 s`);
+  // Once it knows a live member it stops asking.
+  lonely.learn({ k: 'alive', id: 'seed0id', inc: 1, addr: 'seed0', meta: META });
+  lonely.drain();
+  let after = 0;
+  for (let t = 3500; t < 7000; t += 10) {
+    now = t;
+    if (lonely.nextDeadlineMs() <= now) lonely.tick();
+    after += lonely.drain().filter((o) => o.message.t === 'sync').length;
+  }
+  assert.equal(after, 0);
+});
