@@ -164,6 +164,7 @@ export const configSchema = z.strictObject({
           lifeguard: z.boolean().describe('Lifeguard: local health multiplier, dynamic suspicion timeouts, nacks, buddy system').default(SWIM.lifeguard),
           // Datagrams are at most 1,400 bytes with the 132-byte envelope: a larger body would not be sendable.
           maxPayloadBytes: z.number().int().min(256).max(1200).describe('byte budget of one datagram body (datagrams are at most 1,400 bytes with the signed envelope)').default(SWIM.maxPayloadBytes),
+          maxMembers: z.number().int().min(2).max(1_000_000).describe('most records in the member table (dead ones included); gossip about further new members is refused and counted (refused-member)').default(SWIM.maxMembers),
         })
         .describe('SWIM + Lifeguard timing; the defaults are memberlist\'s LAN profile (docs/FLEET.md)')
         .prefault({}),
@@ -179,6 +180,11 @@ export const configSchema = z.strictObject({
         })
         .describe('where this node sits in the data centre: neighbours in the same chassis, rack, row, zone are coupled (DESIGN.md §4)')
         .prefault({}),
+      allowedIds: z
+        .array(z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'a node id: 22 base64url characters, as `maxwell fleet` prints it'))
+        .max(100_000)
+        .describe('node ids admitted to the fleet (each node\'s id is printed by `maxwell fleet`); others\' datagrams are dropped and gossip about them refused. Empty: an open fleet (anyone who can reach the port may join)')
+        .default([]),
       peerToken: z.string().regex(/^(.{16,256})?$/).describe('a secret shared by the fleet\'s nodes (≥ 16 characters): accepted as a bearer by the control API and sent with spawns placed on other nodes (agent spawn --fleet); empty: placement stays on this node').default(''),
       maxPriceMultiplier: z.number().min(1).max(1000).describe('most the fleet\'s stress may multiply this node\'s reserve prices by').default(4),
       migration: z

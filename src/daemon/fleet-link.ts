@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import type { MaxwellConfig } from '../config/schema.js';
 import { createHierarchyCoupling, fleetStress, type FleetStress } from '../fleet/coupling.js';
 import type { MemberMeta } from '../fleet/messages.js';
+import { fleetIdentity } from '../fleet/envelope.js';
 import { FleetNode } from '../fleet/transport.js';
 import type { FleetMemberSnapshot, FleetSnapshot } from './control.js';
 
@@ -53,6 +54,7 @@ export class FleetLink {
           swim: c.swim,
           pushPullOverTcp: c.pushPullOverTcp,
           localMetadata: () => this.#meta(),
+          ...(c.allowedIds.length === 0 ? {} : { allowedIds: new Set([...c.allowedIds, fleetIdentity(options.key).id]) }),
           metaIntervalMs: 1000,
         });
     this.#node?.on('member', () => { this.#restress(); });

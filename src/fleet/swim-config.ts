@@ -32,6 +32,11 @@ export interface SwimConfig {
   readonly lifeguard: boolean;
   /** Byte budget of one message body (updates are packed up to it). @default 1200 */
   readonly maxPayloadBytes: number;
+  /**
+   * Most records in the member table, this node and dead members included; further new members
+   * are refused (memberlist has no cap: anyone with a key could grow the table without bound). @default 4096
+   */
+  readonly maxMembers: number;
 }
 
 export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
@@ -48,6 +53,7 @@ export const DEFAULT_SWIM_CONFIG: SwimConfig = Object.freeze({
   gossipToTheDeadMs: 30_000,
   lifeguard: true,
   maxPayloadBytes: 1200,
+  maxMembers: 4096,
 });
 
 function check(name: string, value: number, min: number, max: number, integer = false): void {
@@ -72,6 +78,7 @@ export function createSwimConfig(partial: Partial<SwimConfig> = {}): SwimConfig 
   check('gossipNodes', c.gossipNodes, 1, 64, true);
   check('gossipToTheDeadMs', c.gossipToTheDeadMs, 0, 86_400_000);
   check('maxPayloadBytes', c.maxPayloadBytes, 256, 65_000, true);
+  check('maxMembers', c.maxMembers, 2, 1_000_000, true);
   if (typeof c.lifeguard !== 'boolean') throw new FleetConfigError('invalid lifeguard: expected a boolean');
   return Object.freeze(c);
 }

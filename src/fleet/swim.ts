@@ -78,6 +78,8 @@ export interface SwimOptions {
   readonly auth?: AliveAuth;
   /** Starting incarnation; the transport uses wall-clock deciseconds so a restarted node outranks its old self. @default 0 */
   readonly incarnation?: number;
+  /** Which new members may be added (e.g. a list of known node ids); others are refused and counted. @default every one */
+  readonly admit?: (id: string) => boolean;
 }
 
 interface Rec {
@@ -124,6 +126,7 @@ export class Swim {
   readonly #now: () => number;
   readonly #rng: SeededRandom;
   readonly #auth: AliveAuth | undefined;
+  readonly #admit: ((id: string) => boolean) | undefined;
   readonly #self: Rec;
   readonly #members = new Map<string, Rec>();
   /** Every known id but our own, for uniform sampling and the probe order. */
@@ -147,12 +150,15 @@ export class Swim {
   #nextPushPullAt: number;
   /** Alive updates refused: unsigned or badly signed while signatures are required. */
   forgedAlive = 0;
+  /** New members refused: not admitted, or the table already holds `maxMembers` records. */
+  refusedMembers = 0;
 
   constructor(o: SwimOptions) {
     this.config = createSwimConfig(o.config);
     this.#now = o.now;
     this.#rng = o.random;
     this.#auth = o.auth;
+    this.#admit = o.admit;
     const now = o.now();
     this.#self = { id: o.id, addr: o.addr, inc: o.incarnation ?? 0, state: 'alive', meta: o.meta, changedMs: now };
     this.#signSelf();
@@ -468,6 +474,12 @@ export class Swim {
   #alive(u: Extract<MemberUpdate, { k: 'alive' }>): void {
     const r = this.#members.get(u.id);
     if (r !== undefined && u.inc <= r.inc) return;
+    // Checked before the signature (the cheaper test): anyone can make keys, so without a cap one
+    // push-pull could fill the table with thousands of self-signed members.
+    if (r === undefined && (this.#members.size >= this.config.maxMembers || (this.#admit !== undefined && !this.#admit(u.id)))) {
+      this.refusedMembers++;
+      return;
+    }
     if (this.#auth !== undefined && (u.key === undefined || u.sig === undefined || !this.#auth.verify(u.id, u.key, aliveSigningPayload(u.id, u.inc, u.addr, u.meta), u.sig))) {
       this.forgedAlive++;
       return;

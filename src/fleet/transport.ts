@@ -42,7 +42,7 @@ export interface FleetNodeOptions {
   readonly localMetadata: () => MemberMeta;
   /** How often metadata is re-read and, when changed, gossiped (a new incarnation), ms. @default 5000 */
   readonly metaIntervalMs?: number;
-  /** Envelope limits (envelope.ts). */
+  /** Envelope limits (envelope.ts); with `allowedIds`, datagrams from other ids are dropped (`unknown-sender`) and gossip about them is refused (`refused-member`). */
   readonly maxDatagramBytes?: number;
   readonly maxSkewMs?: number;
   readonly allowedIds?: ReadonlySet<string>;
@@ -144,8 +144,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     return this.#address;
   }
   /** Datagrams dropped, by reason (forged also counts alive updates with bad subject signatures). */
-  get drops(): Readonly<Record<DropReason, number>> {
-    return { ...this.#drops, forged: this.#drops.forged + (this.#swim?.forgedAlive ?? 0) };
+  get drops(): Readonly<Record<DropReason | 'refused-member', number>> {
+    return { ...this.#drops, forged: this.#drops.forged + (this.#swim?.forgedAlive ?? 0), 'refused-member': this.#swim?.refusedMembers ?? 0 };
   }
   /** Lifeguard's awareness score (0 healthy … awarenessMaxMultiplier − 1). */
   get awareness(): number {
@@ -185,7 +185,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     this.#address = this.#o.advertise ?? (isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
     parseAddress(this.#address, 'advertise');
     const now = performance.now();
-    this.#swim = new Swim({ id: this.id, addr: this.#address, meta, now: () => performance.now(), random: this.#random, auth: createAliveAuth(this.#identity), incarnation: Math.floor(Date.now() / 100), ...(this.#o.swim === undefined ? {} : { config: this.#o.swim }) });
+    const allowed = this.#o.allowedIds;
+    this.#swim = new Swim({ id: this.id, addr: this.#address, meta, now: () => performance.now(), random: this.#random, auth: createAliveAuth(this.#identity), incarnation: Math.floor(Date.now() / 100), ...(allowed === undefined ? {} : { admit: (id: string) => allowed.has(id) }), ...(this.#o.swim === undefined ? {} : { config: this.#o.swim }) });
     this.#metaJson = JSON.stringify(meta);
     this.#zone = meta.location.zone;
     this.#nextRoundAt = now + this.#random.uniform() * this.#roundMs;

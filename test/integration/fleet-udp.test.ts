@@ -114,3 +114,22 @@ test('the zone push-sum: two zones of two nodes each; every node learns its own 
   const zb = made[3]!.aggregate()!.zone!;
   assert.ok(Math.abs(zb.totalPowerW - 700) < 20, `zone zb's power is nodes 2 and 3's 300 + 400 W: ${String(zb.totalPowerW)}`);
 });
+
+test('a node with allowedIds keeps strangers out: their datagrams are dropped and gossip about them refused, while admitted members converge', async () => {
+  const keyA = generateKeyPairSync('ed25519').privateKey;
+  const keyB = generateKeyPairSync('ed25519').privateKey;
+  const allowed = new Set([fleetIdentity(keyA).id, fleetIdentity(keyB).id]);
+  const a = new FleetNode({ key: keyA, swim, pushSumRoundMs: 20, localMetadata: () => meta(0), seed: 21, allowedIds: allowed });
+  nodes.push(a);
+  await a.start();
+  // B is open: it admits the stranger and gossips about it to A.
+  const b = new FleetNode({ key: keyB, seeds: [a.address], swim, pushSumRoundMs: 20, localMetadata: () => meta(1), seed: 22 });
+  nodes.push(b);
+  await b.start();
+  const stranger = make(2, [b.address, a.address]);
+  await stranger.start();
+  await until('B knows both', () => b.members().filter((m) => m.state === 'alive').length === 2, 10_000);
+  await until('A sees B and refused gossip about the stranger', () => a.members().some((m) => m.id === b.id && m.state === 'alive') && a.drops['refused-member'] > 0, 10_000);
+  await until('the stranger’s own datagrams to A were dropped', () => a.drops['unknown-sender'] > 0, 10_000);
+  assert.ok(!a.members().some((m) => m.id === stranger.id), 'A never listed the stranger');
+});

@@ -74,6 +74,10 @@ test('invalid values are rejected with the key named', () => {
   assert.throws(() => loadConfig({ flags: [{ twin: { core: { tauS: 'slow' } } }] }), { code: 'MXW_ERR_CONFIG_INVALID' });
   assert.throws(() => loadConfig({ flags: [{ control: { outputMin: 0.9, outputMax: 0.5 } }] }), { code: 'MXW_ERR_CONFIG_INVALID' });
   assert.throws(() => configFromAssignments(['novalue']), { code: 'MXW_ERR_CONFIG_INVALID' });
+  // fleet.allowedIds takes node ids as `maxwell fleet` prints them, and nothing else.
+  assert.throws(() => loadConfig({ flags: [{ fleet: { allowedIds: ['node1'] } }] }), (err: Error & { code?: string }) => err.code === 'MXW_ERR_CONFIG_INVALID' && /fleet\.allowedIds/.test(err.message));
+  assert.deepEqual(loadConfig({ env: { MAXWELL_FLEET__ALLOWED_IDS: '["CM7qFvmWk6tyFEZRihQOfQ"]' } }).fleet.allowedIds, ['CM7qFvmWk6tyFEZRihQOfQ']);
+  assert.throws(() => loadConfig({ flags: [{ fleet: { swim: { maxMembers: 1 } } }] }), { code: 'MXW_ERR_CONFIG_INVALID' });
 });
 
 test('unreadable, malformed and non-object files fail with MXW_ERR_CONFIG_FILE', () => {

@@ -132,3 +132,24 @@ test('a node whose join was lost asks its seeds again, every probe period, until
   }
   assert.equal(after, 0);
 });
+
+test('the member table is capped and, with an admission rule, holds only admitted ids; refusals are counted and known members still update', () => {
+  const now = 0;
+  const capped = new Swim({ id: 'self', addr: 'a', meta: META, now: () => now, random: new SeededRandom(3), config: { maxMembers: 10 } });
+  // A flood of new ids, as one push-pull from anyone with keys could bring.
+  for (let i = 0; i < 500; i++) capped.learn({ k: 'alive', id: `x${String(i)}`, inc: 1, addr: `b${String(i)}`, meta: META });
+  assert.equal(capped.members().length, 9, 'nine others: with this node, the table holds 10');
+  assert.equal(capped.refusedMembers, 491);
+  // A member already known still refutes and updates: the cap is on new records only.
+  capped.learn({ k: 'alive', id: 'x0', inc: 2, addr: 'moved', meta: META });
+  assert.equal(capped.member('x0')?.addr, 'moved');
+  assert.equal(capped.refusedMembers, 491);
+
+  const admitted = new Set(['self', 'friend']);
+  const closed = new Swim({ id: 'self', addr: 'a', meta: META, now: () => now, random: new SeededRandom(4), admit: (id) => admitted.has(id) });
+  closed.learn({ k: 'alive', id: 'stranger', inc: 1, addr: 's', meta: META });
+  closed.learn({ k: 'alive', id: 'friend', inc: 1, addr: 'f', meta: META });
+  assert.deepEqual(closed.members().map((m) => m.id), ['friend']);
+  assert.equal(closed.refusedMembers, 1);
+  assert.throws(() => createSwimConfig({ maxMembers: 1 }), (e: unknown) => isMaxwellError(e, 'MXW_ERR_FLEET_CONFIG'));
+});
