@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { DaemonControl, SpawnRequest } from '../daemon/control.js';
 import { FleetPlacementError } from '../errors.js';
 import { ApiClient } from './client.js';
-import { extenderArgsSchema, filterNodes, prioritizeNodes, type ExtenderFilterResult, type ExtenderNode, type HostPriority } from './kube-extender.js';
+import { extenderArgsSchema, filterNodes, normaliseExtenderArgs, prioritizeNodes, type ExtenderFilterResult, type ExtenderNode, type HostPriority } from './kube-extender.js';
 import { chooseNode } from './placement.js';
 import { routeSchema } from './openapi.js';
 import { emptyQuerySchema, parseRequest, spawnSchema, type FleetBody, type PlacedBody } from './wire.js';
@@ -50,8 +50,8 @@ export function registerFleetRoutes(app: FastifyInstance, options: FleetRouteOpt
     // kube-scheduler cannot present a token; these answer reads of prices and headroom only. NodeLists are large.
     const extender = { config: { public: true }, bodyLimit: EXTENDER_BODY_LIMIT_BYTES } as const;
     const docs = (summary: string) => ({ ...extender, schema: routeSchema({ summary, tags: ['kubernetes'], public: true, body: extenderArgsSchema }) });
-    app.post(`${p}/kube/filter`, docs('kube-scheduler extender filter: drop nodes without headroom'), (request): ExtenderFilterResult => filterNodes(parseRequest(extenderArgsSchema, request.body, 'body'), view(), policy));
-    app.post(`${p}/kube/prioritize`, docs('kube-scheduler extender prioritize: score nodes 0–10 by price and headroom'), (request): HostPriority[] => prioritizeNodes(parseRequest(extenderArgsSchema, request.body, 'body'), view()));
+    app.post(`${p}/kube/filter`, docs('kube-scheduler extender filter: drop nodes without headroom'), (request): ExtenderFilterResult => filterNodes(parseRequest(extenderArgsSchema, normaliseExtenderArgs(request.body), 'body'), view(), policy));
+    app.post(`${p}/kube/prioritize`, docs('kube-scheduler extender prioritize: score nodes 0–10 by price and headroom'), (request): HostPriority[] => prioritizeNodes(parseRequest(extenderArgsSchema, normaliseExtenderArgs(request.body), 'body'), view()));
   }
 
 }

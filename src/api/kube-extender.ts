@@ -11,10 +11,13 @@
  *   its headroom: where the pod's bid buys the most quanta and the node has room to heat. Unknown
  *   nodes score 0, so that managed, priced nodes win ties against unmanaged ones.
  *
- * Wire shapes: ExtenderArgs `{pod, nodes?: NodeList, nodenames?: string[]}` in;
- * ExtenderFilterResult `{nodes?|nodenames?, failedNodes, failedAndUnresolvableNodes?, error}` and
- * HostPriorityList `[{host, score}]` out (JSON names as in the Go types' json tags). The pod and
- * node objects are passed through untouched: only `metadata.name` is read.
+ * Wire shapes: the extender/v1 Go types have no json tags, so kube-scheduler sends and expects
+ * the Go field names: ExtenderArgs `{Pod, Nodes?: NodeList, NodeNames?: string[]}` in;
+ * ExtenderFilterResult `{Nodes?|NodeNames?, FailedNodes, FailedAndUnresolvableNodes?, Error}` and
+ * HostPriorityList `[{Host, Score}]` out. Go's decoder matches keys case-insensitively, so the
+ * lower-case names of the pre-1.16 `pkg/scheduler/api/v1` types (`pod`, `nodes`, `nodenames`) are
+ * accepted too ({@link normaliseExtenderArgs}). The pod and node objects are passed through
+ * untouched: only `metadata.name` is read.
  */
 import { z } from 'zod';
 
@@ -41,29 +44,48 @@ const named = z.looseObject({ metadata: z.looseObject({ name: z.string().min(1).
 
 /** ExtenderArgs, checked only as far as it is read; everything else passes through. */
 export const extenderArgsSchema = z.looseObject({
-  pod: z.looseObject({}).nullable().optional(),
-  nodes: z.looseObject({ items: z.array(named).max(100_000).nullable().optional() }).nullable().optional(),
-  nodenames: z.array(z.string().min(1).max(253)).max(100_000).nullable().optional(),
+  Pod: z.looseObject({}).nullable().optional(),
+  Nodes: z.looseObject({ items: z.array(named).max(100_000).nullable().optional() }).nullable().optional(),
+  NodeNames: z.array(z.string().min(1).max(253)).max(100_000).nullable().optional(),
 });
 export type ExtenderArgs = z.infer<typeof extenderArgsSchema>;
 
+const GO_FIELD_NAMES: Readonly<Record<string, string>> = { pod: 'Pod', nodes: 'Nodes', nodenames: 'NodeNames' };
+
+/**
+ * The body with its top-level keys spelt as the Go fields (`nodenames` → `NodeNames`), as Go's
+ * case-insensitive decoder would read them; anything that is not an object is returned as it is
+ * (the schema refuses it).
+ */
+export function normaliseExtenderArgs(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(body)) {
+    const go = GO_FIELD_NAMES[key.toLowerCase()];
+    // The exact Go spelling wins over another casing of the same field.
+    if (go === undefined) out[key] = value;
+    else if (key === go || !(go in out)) out[go] = value;
+  }
+  return out;
+}
+
 export interface ExtenderFilterResult {
-  readonly nodes?: { readonly [key: string]: unknown; readonly items: readonly unknown[] };
-  readonly nodenames?: readonly string[];
-  readonly failedNodes: Readonly<Record<string, string>>;
-  readonly failedAndUnresolvableNodes?: Readonly<Record<string, string>>;
-  readonly error: string;
+  readonly Nodes?: { readonly [key: string]: unknown; readonly items: readonly unknown[] };
+  readonly NodeNames?: readonly string[];
+  readonly FailedNodes: Readonly<Record<string, string>>;
+  readonly FailedAndUnresolvableNodes?: Readonly<Record<string, string>>;
+  readonly Error: string;
 }
 
 export interface HostPriority {
-  readonly host: string;
-  readonly score: number;
+  readonly Host: string;
+  readonly Score: number;
 }
 
-/** The candidate node names of a call, from `nodes.items` or `nodenames` (nodeCacheCapable). */
+/** The candidate node names of a call, from `Nodes.items` or `NodeNames` (nodeCacheCapable). */
 export function candidateNames(args: ExtenderArgs): string[] {
-  if (args.nodes?.items != null) return args.nodes.items.map((n) => n.metadata.name);
-  return args.nodenames ?? [];
+  if (args.Nodes?.items != null) return args.Nodes.items.map((n) => n.metadata.name);
+  return args.NodeNames ?? [];
 }
 
 function byName(view: readonly ExtenderNode[]): Map<string, ExtenderNode> {
@@ -87,11 +109,11 @@ export function filterNodes(args: ExtenderArgs, view: readonly ExtenderNode[], p
     if (why !== null) failedNodes[name] = why;
     return why === null;
   };
-  if (args.nodes?.items != null) {
-    const items = args.nodes.items.filter((n) => keep(n.metadata.name));
-    return { nodes: { ...args.nodes, items }, failedNodes, error: '' };
+  if (args.Nodes?.items != null) {
+    const items = args.Nodes.items.filter((n) => keep(n.metadata.name));
+    return { Nodes: { ...args.Nodes, items }, FailedNodes: failedNodes, Error: '' };
   }
-  return { nodenames: (args.nodenames ?? []).filter(keep), failedNodes, error: '' };
+  return { NodeNames: (args.NodeNames ?? []).filter(keep), FailedNodes: failedNodes, Error: '' };
 }
 
 export function prioritizeNodes(args: ExtenderArgs, view: readonly ExtenderNode[]): HostPriority[] {
@@ -104,8 +126,8 @@ export function prioritizeNodes(args: ExtenderArgs, view: readonly ExtenderNode[
   }
   return names.map((host) => {
     const node = known.get(host);
-    if (node === undefined || node.state !== 'alive' || !(node.meanPriceJ > 0) || !Number.isFinite(cheapest)) return { host, score: 0 };
+    if (node === undefined || node.state !== 'alive' || !(node.meanPriceJ > 0) || !Number.isFinite(cheapest)) return { Host: host, Score: 0 };
     const headroom = Math.min(1, Math.max(0, node.headroom));
-    return { host, score: Math.round(MAX_EXTENDER_PRIORITY * (cheapest / node.meanPriceJ) * headroom) };
+    return { Host: host, Score: Math.round(MAX_EXTENDER_PRIORITY * (cheapest / node.meanPriceJ) * headroom) };
   });
 }

@@ -38,13 +38,14 @@ describe('the scheduler extender, enabled', () => {
   });
 
   test('filter with a NodeList returns the kept Node objects untouched', async () => {
-    const args = fixture('filter-args-nodes.json') as { nodes: { items: { metadata: { name: string } }[] } };
+    const args = fixture('filter-args-nodes.json') as { Nodes: { items: { metadata: { name: string } }[] } };
     const answer = await post(server, '/v1/kube/filter', args);
     assert.equal(answer.status, 200);
-    const body = answer.body as { nodes: { metadata: unknown; items: unknown[] }; failedNodes: Record<string, string> };
-    assert.deepEqual(body.nodes.items, args.nodes.items.filter((n) => n.metadata.name === 'node-a' || n.metadata.name === 'node-d'));
-    assert.deepEqual(body.nodes.metadata, { resourceVersion: '48213' });
-    assert.deepEqual(Object.keys(body.failedNodes).sort(), ['node-b', 'node-c']);
+    const body = answer.body as { Nodes: { metadata: unknown; items: unknown[] }; FailedNodes: Record<string, string>; Error: string };
+    assert.deepEqual(body.Nodes.items, args.Nodes.items.filter((n) => n.metadata.name === 'node-a' || n.metadata.name === 'node-d'));
+    assert.deepEqual(body.Nodes.metadata, { resourceVersion: '48213' });
+    assert.deepEqual(Object.keys(body.FailedNodes).sort(), ['node-b', 'node-c']);
+    assert.equal(body.Error, '');
   });
 
   test('prioritize answers the recorded HostPriorityList: the cheap, cool node first, scores within 0–10', async () => {
@@ -55,10 +56,18 @@ describe('the scheduler extender, enabled', () => {
     assert.deepEqual(same.body, fixture('prioritize-result.json'));
   });
 
+  test('the lower-case keys of the pre-1.16 types are read as Go’s case-insensitive decoder reads them; answers keep the Go names', async () => {
+    const legacy = { pod: { metadata: { name: 'p' } }, nodenames: ['node-a', 'node-b', 'node-c', 'node-d'] };
+    const answer = await post(server, '/v1/kube/filter', legacy);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, fixture('filter-result-nodenames.json'));
+    assert.deepEqual((await post(server, '/v1/kube/prioritize', legacy)).body, fixture('prioritize-result.json'));
+  });
+
   test('a malformed ExtenderArgs is 400 naming the field; the other routes still need the token', async () => {
-    const bad = await post(server, '/v1/kube/filter', { nodenames: 'node-a' });
+    const bad = await post(server, '/v1/kube/filter', { NodeNames: 'node-a' });
     assert.equal(bad.status, 400);
-    assert.match(JSON.stringify(bad.body), /body\.nodenames/);
+    assert.match(JSON.stringify(bad.body), /body\.NodeNames/);
     assert.equal((await post(server, '/v1/inference', { prompt: 'x' })).status, 401);
   });
 });
@@ -74,12 +83,12 @@ test('without kubeExtender.enabled the extender routes do not exist (401 before 
 });
 
 test('prioritize scales price and headroom into 0–10; filter keeps nodes Maxwell does not manage', () => {
-  const names = { nodenames: ['cheap', 'dear', 'other'] };
+  const names = { NodeNames: ['cheap', 'dear', 'other'] };
   const fleet = [
     { nodeName: 'cheap', state: 'alive' as const, headroom: 1, meanPriceJ: 0.01 },
     { nodeName: 'dear', state: 'alive' as const, headroom: 1, meanPriceJ: 0.04 },
   ];
-  assert.deepEqual(prioritizeNodes(names, fleet), [{ host: 'cheap', score: MAX_EXTENDER_PRIORITY }, { host: 'dear', score: 3 }, { host: 'other', score: 0 }]);
-  assert.deepEqual(filterNodes(names, fleet).nodenames, ['cheap', 'dear', 'other']);
-  assert.deepEqual(filterNodes({ nodenames: ['dead'] }, [{ nodeName: 'dead', state: 'dead', headroom: 1, meanPriceJ: 1 }]).failedNodes, { dead: 'maxwell: the node is dead in the fleet gossip' });
+  assert.deepEqual(prioritizeNodes(names, fleet), [{ Host: 'cheap', Score: MAX_EXTENDER_PRIORITY }, { Host: 'dear', Score: 3 }, { Host: 'other', Score: 0 }]);
+  assert.deepEqual(filterNodes(names, fleet).NodeNames, ['cheap', 'dear', 'other']);
+  assert.deepEqual(filterNodes({ NodeNames: ['dead'] }, [{ nodeName: 'dead', state: 'dead', headroom: 1, meanPriceJ: 1 }]).FailedNodes, { dead: 'maxwell: the node is dead in the fleet gossip' });
 });
