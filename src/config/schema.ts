@@ -185,7 +185,7 @@ export const configSchema = z.strictObject({
         .max(100_000)
         .describe('node ids admitted to the fleet (each node\'s id is printed by `maxwell fleet`); others\' datagrams are dropped and gossip about them refused. Empty: an open fleet (anyone who can reach the port may join)')
         .default([]),
-      peerToken: z.string().regex(/^(.{16,256})?$/).describe('a secret shared by the fleet\'s nodes (≥ 16 characters): accepted as a bearer by the control API and sent with spawns placed on other nodes (agent spawn --fleet); empty: placement stays on this node').default(''),
+      peerToken: z.string().regex(/^(.{16,256})?$/).describe('a secret shared by the fleet\'s nodes (≥ 16 characters): accepted as a bearer by the control API and sent with spawns placed on other nodes (agent spawn --fleet); needs fleet.allowedIds (a closed fleet); empty: placement stays on this node').default(''),
       maxPriceMultiplier: z.number().min(1).max(1000).describe('most the fleet\'s stress may multiply this node\'s reserve prices by').default(4),
       migration: z
         .strictObject({

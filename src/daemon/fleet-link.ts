@@ -10,6 +10,7 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MaxwellConfig } from '../config/schema.js';
+import { FleetConfigError } from '../errors.js';
 import { createHierarchyCoupling, fleetStress, type FleetStress } from '../fleet/coupling.js';
 import type { MemberMeta } from '../fleet/messages.js';
 import { fleetIdentity } from '../fleet/envelope.js';
@@ -43,6 +44,11 @@ export class FleetLink {
     this.#nodeName = options.config.nodeName === '' ? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'node') : options.config.nodeName;
     this.#coupling = createHierarchyCoupling();
     const c = options.config;
+    // The peer token is sent to the API URL other members gossip: in an open fleet anyone who joins
+    // could advertise an URL and be sent it (and with it write access to every node's API).
+    if (c.enabled && c.peerToken !== '' && c.allowedIds.length === 0) {
+      throw new FleetConfigError('fleet.peerToken needs fleet.allowedIds: in an open fleet anyone who can reach the gossip port could join, advertise a control API and be sent the peer token; list the nodes\' ids (`maxwell fleet` prints each node\'s) or leave fleet.peerToken empty (placement then stays on this node)');
+    }
     this.#node = !c.enabled
       ? null
       : new FleetNode({

@@ -7,14 +7,23 @@
  * Stop and respawn: what is lost is the process's memory and its work in progress (a scientist
  * restarts its range), its place in this node's auction, and the continuity of its ledger
  * account (its balance is refunded to this node's treasury and minted on the other node's
- * ledger; no joule is created or destroyed on either). A failed respawn there is retried here,
- * so the agent and its joules are never dropped.
+ * ledger; no joule is created or destroyed on either). When the other node refuses (a coded
+ * answer), the agent is respawned here. When its answer is lost (a timeout, a cut connection), the
+ * other node is asked whether the agent started there before anything is respawned here, so that
+ * it never runs twice; when neither it nor this node can take the agent, the decision log says so
+ * and where its joules went (refunded to this node's treasury).
  */
 import type { FleetMemberSnapshot, FleetSnapshot, SpawnRequest } from './control.js';
 import type { AgentView } from '../session/types.js';
 
-/** Spawns on another node's control API (built by the caller: the daemon does not import the API client). */
-export type RemoteSpawner = (apiUrl: string, request: SpawnRequest) => Promise<AgentView>;
+/** Another node's control API (built by the caller: the daemon does not import the API client). */
+export interface RemoteSpawner {
+  spawn(apiUrl: string, request: SpawnRequest): Promise<AgentView>;
+  /** The agent's view there, or null when that node answers that it has no such agent; throws when it does not answer. */
+  find(apiUrl: string, id: string): Promise<AgentView | null>;
+  /** True when the error is that node's coded answer (it refused), not a lost answer. */
+  refused(err: unknown): boolean;
+}
 
 export interface MigrationHost {
   fleet(): FleetSnapshot;
@@ -57,6 +66,21 @@ export class Migrator {
     this.#policy = policy;
   }
 
+  async #placeRemote(url: string, request: SpawnRequest & { readonly id: string }): Promise<RemotePlacement> {
+    try {
+      await this.#spawnRemote.spawn(url, request);
+      return { placed: 'yes' };
+    } catch (err) {
+      const why = (err as Error).message;
+      if (this.#spawnRemote.refused(err)) return { placed: 'no', why };
+      try {
+        return (await this.#spawnRemote.find(url, request.id)) === null ? { placed: 'no', why } : { placed: 'yes' };
+      } catch (lookup) {
+        return { placed: 'unknown', why: `${why}; asking again: ${(lookup as Error).message}` };
+      }
+    }
+  }
+
   get moved(): number {
     return this.#moved;
   }
@@ -72,25 +96,38 @@ export class Migrator {
       const ended = await this.#host.endAgent(agent.id, 'migrated');
       const walletJ = ended.ended?.finalBalanceJ ?? 0;
       const id = nextId(agent.id);
-      const request: SpawnRequest = { ...agent.request, id, walletJ, migratable: true };
+      const request = { ...agent.request, id, walletJ, migratable: true };
       const why = `prices here ${choice.self.meanPriceJ.toFixed(4)} J/quantum > ${String(this.#policy.priceRatio)} × ${choice.target.nodeName}'s ${choice.target.meanPriceJ.toFixed(4)}`;
       if (!(walletJ > 0)) {
         this.#host.note(agent.id, `${why}; not respawned: its wallet was empty`);
         return;
       }
-      try {
-        await this.#spawnRemote(choice.target.apiUrl as string, request);
+      const url = choice.target.apiUrl as string;
+      const there = await this.#placeRemote(url, request);
+      if (there.placed === 'yes') {
         this.#moved++;
         this.#host.note(agent.id, `${why}: stopped here and respawned on ${choice.target.nodeName} as ${id} with its ${walletJ.toFixed(6)} J (its process memory is lost; refunded here, minted there)`);
-      } catch (err) {
+        return;
+      }
+      if (there.placed === 'unknown') {
+        // Respawning here could run it twice; the other node's ledger has it if it started there.
+        this.#host.note(agent.id, `${why}, but ${choice.target.nodeName}'s answer was lost (${there.why}) and it could not say whether ${id} started there; not respawned here, so that it cannot run twice: its ${walletJ.toFixed(6)} J were refunded to this node's treasury (check \`maxwell agents\` on ${choice.target.nodeName})`);
+        return;
+      }
+      try {
         await this.#host.spawnAgent(request);
-        this.#host.note(agent.id, `${why}, but ${choice.target.nodeName} refused the respawn (${(err as Error).message}); respawned here as ${id} with its ${walletJ.toFixed(6)} J`);
+        this.#host.note(agent.id, `${why}, but ${choice.target.nodeName} refused the respawn (${there.why}); respawned here as ${id} with its ${walletJ.toFixed(6)} J`);
+      } catch (err) {
+        this.#host.note(agent.id, `${why}, but ${choice.target.nodeName} refused the respawn (${there.why}) and respawning here failed (${(err as Error).message}): the agent is gone; its ${walletJ.toFixed(6)} J were refunded to this node's treasury`);
       }
     } finally {
       this.#busy = false;
     }
   }
 }
+
+/** Where a migrated agent went, as far as this node can tell. */
+type RemotePlacement = { readonly placed: 'yes' } | { readonly placed: 'no' | 'unknown'; readonly why: string };
 
 /** `sci` → `sci-m1`, `sci-m1` → `sci-m2`; kept within the 48-character id rule. */
 export function nextId(id: string): string {

@@ -188,5 +188,8 @@ export function parseFleetMessage(v: unknown, maxUpdates = MAX_UPDATES): FleetMe
 /** The bytes an alive update's subject signs: id, incarnation, address and metadata, in a fixed order. */
 export function aliveSigningPayload(id: string, inc: number, addr: string, meta: MemberMeta): string {
   const l = meta.location;
-  return `mxw-alive-v1|${id}|${inc}|${addr}|${meta.headroom}|${meta.meanPrice}|${meta.powerW}|${l.zone}|${l.row}|${l.rack}|${l.chassis}`;
+  // v2 signs the node name and API URL too (v1 left them to any relay to rewrite: a liar could point
+  // an honest node's apiUrl at itself and receive the placements, and the peer token, meant for it).
+  // The URL goes last: it is the only field that may contain the separator.
+  return `mxw-alive-v2|${id}|${inc}|${addr}|${meta.headroom}|${meta.meanPrice}|${meta.powerW}|${l.zone}|${l.row}|${l.rack}|${l.chassis}|${meta.nodeName ?? ''}|${meta.apiUrl ?? ''}`;
 }

@@ -304,8 +304,13 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   #onShare(from: string, share: PushSumShare, zone: boolean): void {
     // A peer may be one epoch ahead of our clock; further ahead would let it restart us at will.
     if (share.epoch > this.#wallEpoch() + 1) return;
+    // Shares count only from live members: each sender's weight is capped, so shares from throwaway
+    // keys that never joined would add weight without bound. (Not counted as a drop: an honest new
+    // member's first shares can arrive before the news of its join.)
+    const member = this.#swim?.member(from);
+    if (member === undefined || (member.state !== 'alive' && member.state !== 'suspect')) return;
     // A zone share counts only from a member this node knows to be in its zone.
-    if (zone && this.#swim?.member(from)?.meta.location.zone !== this.#zone) return;
+    if (zone && member.meta.location.zone !== this.#zone) return;
     const sum = zone ? this.#zoneSum : this.#pushSum;
     if (sum.receive(from, share) === 'future') {
       this.#beginEpoch(share.epoch);

@@ -6,13 +6,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../api/client.js';
 import { FleetLabError } from '../errors.js';
+import { fleetIdentity } from '../fleet/envelope.js';
+import { loadOrCreateNodeKey } from '../ledger/node-key.js';
 
 const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 const SUBNET = '10.78.0';
@@ -46,6 +48,8 @@ export interface FleetLabOptions {
   readonly env: (index: number, addr: string, seed: string) => Record<string, string>;
   /** How long a daemon has to answer, ms. @default 60 000 */
   readonly startTimeoutMs?: number;
+  /** Node ids admitted besides the lab's own (e.g. a test's raw FleetNode). */
+  readonly extraAllowedIds?: readonly string[];
 }
 
 function sh(cmd: string, ...args: string[]): void {
@@ -86,6 +90,11 @@ export class FleetLab {
       sh('ip', 'link', 'add', bridge, 'type', 'bridge');
       sh('ip', 'addr', 'add', `${FleetLab.bridgeAddr}/24`, 'dev', bridge);
       sh('ip', 'link', 'set', bridge, 'up');
+      // Node keys made before any daemon starts, so that every node can be told every id: a closed
+      // fleet (fleet.allowedIds), as the peer token requires.
+      mkdirSync(join(dir, 'keys'), { mode: 0o700 });
+      const keyPaths = Array.from({ length: options.nodes }, (_, i) => join(dir, 'keys', `n${String(i)}.pem`));
+      const allowedIds = [...keyPaths.map((path) => fleetIdentity(loadOrCreateNodeKey(path).privateKey).id), ...(options.extraAllowedIds ?? [])];
       for (let i = 0; i < options.nodes; i++) {
         const ns = `mxl${tag}n${String(i)}`;
         const addr = `${SUBNET}.${String(i + 1)}`;
@@ -100,7 +109,8 @@ export class FleetLab {
           PATH: process.env['PATH'] ?? '',
           MAXWELL_STATE__DIR: join(home, 'state'),
           MAXWELL_LEDGER__PATH: join(home, 'ledger.sqlite'),
-          MAXWELL_LEDGER__KEY_PATH: join(home, 'node-key.pem'),
+          MAXWELL_LEDGER__KEY_PATH: keyPaths[i] as string,
+          MAXWELL_FLEET__ALLOWED_IDS: JSON.stringify(allowedIds),
           MAXWELL_DAEMON__RUNTIME_DIR: join(home, 'run'),
           MAXWELL_API__HOST: addr,
           ...options.env(i, addr, FleetLab.seed),

@@ -8,10 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import type { FleetSnapshot } from '../../src/daemon/control.js';
+import { fleetIdentity } from '../../src/fleet/envelope.js';
 import { FleetNode } from '../../src/fleet/transport.js';
 import { FleetLab, fleetLabUnavailable, type LabNode } from '../../src/research/fleet-lab.js';
 import { until } from '../helpers/wait.js';
@@ -44,8 +45,11 @@ const apiOf = (node: Node): { url: string; token: string } => ({ url: node.clien
 const aliveSeen = (f: FleetSnapshot | null): number => f?.members.filter((m) => m.state === 'alive').length ?? 0;
 
 test('five daemons in network namespaces converge, ride out loss, split and heal under a partition, detect a killed node, bound a liar, place work away from heat and move it when heat follows', { skip: SKIP, timeout: 180_000 }, async (t) => {
+  // The liars' keys are made first: the fleet is closed (fleet.allowedIds, which the peer token requires), and a liar must be admitted to lie.
+  const liarKeys = [generateKeyPairSync('ed25519').privateKey, generateKeyPairSync('ed25519').privateKey];
   const lab = await FleetLab.start({
     nodes: NODES,
+    extraAllowedIds: liarKeys.map((key) => fleetIdentity(key).id),
     env: (i, addr, seed) => ({
       MAXWELL_FLEET__ENABLED: 'true',
       MAXWELL_FLEET__HOST: addr,
@@ -132,7 +136,7 @@ test('five daemons in network namespaces converge, ride out loss, split and heal
 
   // A liar in node 0's rack claims zero headroom (maximal stress): node 0's prices rise, bounded by maxPriceMultiplier (4).
   const liar = new FleetNode({
-    key: generateKeyPairSync('ed25519').privateKey,
+    key: liarKeys[0] as KeyObject,
     host: FleetLab.bridgeAddr,
     port: 0,
     seeds: [FleetLab.seed],
@@ -180,7 +184,7 @@ test('five daemons in network namespaces converge, ride out loss, split and heal
   // 1.5 × the other cool node's, and the agent is stopped there and respawned on that node.
   const other = target.index === 2 ? (nodes[3] as Node) : (nodes[2] as Node);
   const liar2 = new FleetNode({
-    key: generateKeyPairSync('ed25519').privateKey,
+    key: liarKeys[1] as KeyObject,
     host: FleetLab.bridgeAddr,
     port: 0,
     seeds: [FleetLab.seed],

@@ -4,8 +4,8 @@
  * pending to the ledger and removes the discovery file.
  */
 import type { Command } from 'commander';
-import { ApiClient } from '../../api/client.js';
 import { generateApiToken, removeDaemonFile, writeDaemonFile } from '../../api/discovery.js';
+import { peerSpawner } from '../../api/placement.js';
 import { isLoopbackHost, startApiServer } from '../../api/server.js';
 import { assembleDaemon } from '../../daemon/components.js';
 import { VmRuntime } from '../../runtimes/vm/vm-runtime.js';
@@ -20,6 +20,21 @@ const FLAGS: readonly ConfigFlag[] = [
   { flags: '--db <file>', description: 'ledger database', property: 'db', key: 'ledger.path' },
   { flags: '--clearing <mode>', description: 'auction mode: gsp, vcg or uniform', property: 'clearing', key: 'daemon.clearing' },
 ];
+
+const UNSPECIFIED = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0']);
+
+/**
+ * The control API's URL as other nodes dial it: a wildcard listener (0.0.0.0, ::) is published
+ * under the gossip address (fleet.host) when that is a specific, non-loopback one, else not at all
+ * (another node dialling 0.0.0.0 would reach itself).
+ */
+export function reachableApiUrl(serverUrl: string, apiHost: string, fleetHost: string): string | null {
+  if (!UNSPECIFIED.has(apiHost)) return serverUrl;
+  if (UNSPECIFIED.has(fleetHost) || isLoopbackHost(fleetHost)) return null;
+  const url = new URL(serverUrl);
+  url.hostname = fleetHost.includes(':') ? `[${fleetHost}]` : fleetHost;
+  return url.toString().replace(/\/$/, '');
+}
 
 export function registerRun(program: Command, io: CliIo, env: Readonly<Record<string, string | undefined>>): void {
   addConfigFlags(
@@ -41,10 +56,14 @@ export function registerRun(program: Command, io: CliIo, env: Readonly<Record<st
     });
     const discovery = writeDaemonFile(config.state.dir, { url: server.url, token, readToken, pid: process.pid });
     // Placement forwards spawns to the API others can reach: only a non-loopback one is published.
-    if (config.fleet.enabled && !isLoopbackHost(config.api.host)) daemon.publishApiUrl(server.url);
+    if (config.fleet.enabled && !isLoopbackHost(config.api.host)) {
+      const url = reachableApiUrl(server.url, config.api.host, config.fleet.host);
+      if (url === null) io.stderr.write(`maxwell: the control API listens on ${config.api.host}, which other nodes cannot dial, and fleet.host is not an address they can either: not published for placement (set api.host or fleet.host to this node's address)\n`);
+      else daemon.publishApiUrl(url);
+    }
     const peerToken = config.fleet.peerToken;
     if (config.fleet.enabled && config.fleet.migration.enabled && peerToken !== '') {
-      daemon.startMigration((url, request) => new ApiClient({ url, token: peerToken }).spawnAgent(request), config.fleet.migration);
+      daemon.startMigration(peerSpawner(peerToken), config.fleet.migration);
     }
     daemon.onLedgerFailure((err) => io.stderr.write(`maxwell: ledger write failed, movements kept pending and retried: ${err.message}\n`));
     daemon.onTickFailure((message) => io.stderr.write(`maxwell: a tick failed and was skipped: ${message}\n`));

@@ -28,6 +28,10 @@ test('the cheapest alive node with headroom and a reachable API wins; ties go to
   assert.equal(chooseNode([self, member('cheap', 0.01, { headroom: 0.01 })])?.member.nodeName, 'here', 'nodes about to throttle are skipped');
   assert.equal(chooseNode([self, member('cheap', 0.01, { apiUrl: null })])?.member.nodeName, 'here', 'a node without a reachable API cannot take a spawn');
   assert.equal(chooseNode([member('a', 0.02, { headroom: 0.5 }), member('b', 0.02, { headroom: 0.9 })])?.member.nodeName, 'b');
+  // A member that names a price of 0 or less (no reserve price is) or a headroom above 1 is lying: it would win every placement.
+  assert.equal(chooseNode([self, member('free', 0)])?.member.nodeName, 'here');
+  assert.equal(chooseNode([self, member('negative', -1)])?.member.nodeName, 'here');
+  assert.equal(chooseNode([self, member('roomy', 0.01, { headroom: 5 })])?.member.nodeName, 'here');
   assert.equal(chooseNode([self, member('same', 0.02)])?.member.nodeName, 'here');
   assert.equal(chooseNode([member('dead', 0.01, { state: 'dead' })]), null);
 });

@@ -78,6 +78,12 @@ test('alive signatures: only the subject can sign its metadata and incarnation',
   assert.ok(!other.verify(a.id, auth.key, aliveSigningPayload(a.id, 6, '127.0.0.1:1', META), sig), 'a raised incarnation');
   assert.ok(!other.verify(a.id, other.key, payload, other.sign(payload)), 'a key that is not the id\'s');
   assert.ok(!other.verify(a.id, 'AAAA', payload, sig));
+  // The API URL and node name are signed too: a relay cannot point another node's placements at itself.
+  const withApi = { ...META, nodeName: 'node-a', apiUrl: 'http://10.0.0.1:7940' };
+  const signedApi = auth.sign(aliveSigningPayload(a.id, 5, '127.0.0.1:1', withApi));
+  assert.ok(other.verify(a.id, auth.key, aliveSigningPayload(a.id, 5, '127.0.0.1:1', withApi), signedApi));
+  assert.ok(!other.verify(a.id, auth.key, aliveSigningPayload(a.id, 5, '127.0.0.1:1', { ...withApi, apiUrl: 'http://10.6.6.6:7940' }), signedApi), 'a rewritten apiUrl');
+  assert.ok(!other.verify(a.id, auth.key, aliveSigningPayload(a.id, 5, '127.0.0.1:1', { ...withApi, nodeName: 'node-b' }), signedApi), 'a rewritten node name');
 });
 
 test('message bodies are parsed exactly: unknown fields, types and oversized lists are refused', () => {

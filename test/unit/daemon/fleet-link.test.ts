@@ -1,0 +1,28 @@
+/** The daemon's fleet link refuses the one configuration that would hand its write access out: a peer token in an open fleet. */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { test } from 'node:test';
+import { reachableApiUrl } from '../../../src/cli/commands/run.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { FleetLink } from '../../../src/daemon/fleet-link.js';
+import { isMaxwellError } from '../../../src/errors.js';
+
+const key = generateKeyPairSync('ed25519').privateKey;
+const local = () => ({ headroom: 1, meanPriceJ: 0.1, powerW: 10 });
+
+test('fleet.peerToken without fleet.allowedIds is MXW_ERR_FLEET_CONFIG; with them, or without a token, the link is made', () => {
+  const open = loadConfig({ flags: [{ fleet: { enabled: true, peerToken: 'a-shared-secret-0123' } }] });
+  assert.throws(() => new FleetLink({ config: open.fleet, key, local }), (e: unknown) => isMaxwellError(e, 'MXW_ERR_FLEET_CONFIG') && /fleet\.allowedIds/.test(e.message));
+  const closed = loadConfig({ flags: [{ fleet: { enabled: true, peerToken: 'a-shared-secret-0123', allowedIds: ['CM7qFvmWk6tyFEZRihQOfQ'] } }] });
+  assert.doesNotThrow(() => new FleetLink({ config: closed.fleet, key, local }));
+  const tokenless = loadConfig({ flags: [{ fleet: { enabled: true } }] });
+  assert.doesNotThrow(() => new FleetLink({ config: tokenless.fleet, key, local }));
+});
+
+test('a wildcard API listener is published under the gossip address, or not at all', () => {
+  assert.equal(reachableApiUrl('http://10.0.0.5:7940', '10.0.0.5', '10.0.0.5'), 'http://10.0.0.5:7940');
+  assert.equal(reachableApiUrl('http://0.0.0.0:7940', '0.0.0.0', '10.0.0.5'), 'http://10.0.0.5:7940');
+  assert.equal(reachableApiUrl('http://[::]:7940', '::', 'fd00::5'), 'http://[fd00::5]:7940');
+  assert.equal(reachableApiUrl('http://0.0.0.0:7940', '0.0.0.0', '0.0.0.0'), null, 'other nodes dialling 0.0.0.0 would reach themselves');
+  assert.equal(reachableApiUrl('http://0.0.0.0:7940', '0.0.0.0', '127.0.0.1'), null);
+});
