@@ -424,6 +424,9 @@ export class Daemon implements DaemonControl {
     const graceS = this.#config.daemon.killTimeoutMs / 1000;
     await Promise.all(this.#session.liveIds().map((id) => this.#runtime.stop(id, { graceS }).catch(() => undefined)));
     for (const id of this.#session.liveIds()) this.#exited(id, 'runtime-closed', '');
+    // Verdicts still being reached (an audit's model run) decide whether a stake is slashed or returned.
+    await this.#inference.drain(2 * this.#config.inference.requestTimeoutMs);
+    this.#session.settleDeferred();
     this.#session.flush('shutdown');
     this.#verifier.close();
     await Promise.all(this.#exits.values());

@@ -103,6 +103,10 @@ export class InferenceService {
   readonly #exchanges = new Map<string, Exchange>();
   /** Per agent: the tail of its queue (one request at a time, in order). */
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** Every request not finished yet (shutdown waits for their verdicts: a deferred settlement needs them). */
+  readonly #unfinished = new Set<Promise<unknown>>();
+  /** Requests waiting or being served, per agent (bounded: each holds its prompt and a caller). */
+  readonly #waiting = new Map<string, number>();
   #nextRequestId = 1;
   #requests = 0;
   #slashes = 0;
@@ -144,8 +148,17 @@ export class InferenceService {
   }
 
   /** The agent ended: whatever waits for its answer stops waiting. */
+  /** Waits for the requests in flight to be judged, at most `limitMs` (their own timeouts end them sooner). */
+  async drain(limitMs: number): Promise<void> {
+    if (this.#unfinished.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.#unfinished]), new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    clearTimeout(timer);
+  }
+
   forget(agentId: string): void {
     this.#verifiers.delete(agentId);
+    this.#queues.delete(agentId);
     const exchange = this.#exchanges.get(agentId);
     if (exchange === undefined) return;
     exchange.gone = true;
@@ -235,8 +248,18 @@ export class InferenceService {
     const bidJ = ask.bidJ ?? 0;
     if (!(bidJ >= 0 && bidJ <= 1e9)) throw new InvalidArgumentError(`bidJ must be 0–1e9, got ${String(bidJ)}`);
     const agentId = this.#pickServer(ask.agentId);
+    const waiting = this.#waiting.get(agentId) ?? 0;
+    if (waiting >= MAX_QUEUED_PER_AGENT) throw new InferenceNoServerError(`agent ${agentId} has ${String(waiting)} requests waiting (at most ${String(MAX_QUEUED_PER_AGENT)}): try again later or spawn another server`);
+    this.#waiting.set(agentId, waiting + 1);
     const turn = (this.#queues.get(agentId) ?? Promise.resolve()).then(() => this.#serveOn(agentId, reference, { id: this.#nextRequestId++, prompt, maxNewTokens, bidMicroJ: toMicroJ(bidJ) }));
-    this.#queues.set(agentId, turn.catch(() => undefined));
+    const done = turn.catch(() => undefined).then(() => {
+      const left = (this.#waiting.get(agentId) ?? 1) - 1;
+      if (left <= 0) this.#waiting.delete(agentId);
+      else this.#waiting.set(agentId, left);
+    });
+    this.#queues.set(agentId, done);
+    this.#unfinished.add(done);
+    void done.then(() => this.#unfinished.delete(done));
     return turn;
   }
 
@@ -318,6 +341,11 @@ export class InferenceService {
         },
       };
     } catch (err) {
+      if (err instanceof RevealTimeout) {
+        judge({ requestId: request.id, tokens: 0, incomeMicroJ: 0n, evidence: null, suspicions: [`layer 3: ${err.message}`], unpaid: true });
+        this.#options.send(agentId, { type: 'verdict', requestId: request.id, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
+        throw new InferenceTimeoutError(`agent ${agentId}: ${err.message} (request ${String(request.id)}); it is unpaid and suspect`);
+      }
       // A verifier failure (not the agent's fault) must not leave the request pending: it is unpaid.
       if (!isSettledError(err)) {
         judge({ requestId: request.id, tokens: 0, incomeMicroJ: 0n, evidence: null, suspicions: [], unpaid: true });
@@ -332,7 +360,10 @@ export class InferenceService {
   async #reveal(agentId: string, exchange: Exchange, names: readonly string[]): Promise<ReadonlyMap<string, Matrix>> {
     exchange.wanted = names;
     this.#options.send(agentId, { type: 'challenge', requestId: exchange.requestId, names });
-    await this.#until(exchange, () => names.every((n) => exchange.reveals.has(n)));
+    const complete = await this.#until(exchange, () => names.every((n) => exchange.reveals.has(n)));
+    // Silence is not proof of cheating: an agent frozen by the market (outbid, an emergency pause)
+    // cannot answer. Unpaid and suspect instead (its audit rate rises); a wrong opening is evidence.
+    if (!complete && !exchange.gone) throw new RevealTimeout(`no opening of ${String(names.filter((n) => !exchange.reveals.has(n)).length)} of ${String(names.length)} challenged tensors within ${String(this.#options.config.requestTimeoutMs)} ms`);
     const opened = new Map<string, Matrix>();
     for (const [name, r] of exchange.reveals) {
       const data = base64ToFloat32(r.data);
@@ -360,6 +391,12 @@ export class InferenceService {
     return done();
   }
 }
+
+/** Requests one agent may have waiting or in service; more are refused (MXW_ERR_INFERENCE_NO_SERVER). */
+const MAX_QUEUED_PER_AGENT = 16;
+
+/** The agent did not open what layer 3 challenged in time (settled as unpaid and suspect, not slashed). */
+class RevealTimeout extends Error {}
 
 function isSettledError(err: unknown): boolean {
   return err instanceof InferenceTimeoutError || err instanceof InferenceAgentGoneError;

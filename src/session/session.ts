@@ -375,6 +375,20 @@ export class MarketSession {
     this.#closed = true;
   }
 
+  /**
+   * Settles agents whose settlement waits for verdicts that will not come now (shutdown): their
+   * stakes go back with their balances, so nothing is left in escrow when the ledger is closed.
+   */
+  settleDeferred(): void {
+    for (const record of this.#agents.values()) {
+      const deferred = record.deferredSettlement;
+      if (deferred === null) continue;
+      record.deferredSettlement = null;
+      if (record.inference !== null) record.inference.inFlight = 0;
+      this.#bank.settle(record.id, deferred.survivalMs, deferred.reason);
+    }
+  }
+
   /** Ids of the agents not dead yet. */
   liveIds(): readonly string[] {
     return this.#live.map((r) => r.id);

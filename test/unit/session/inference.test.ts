@@ -114,3 +114,22 @@ test('an honest agent that exits gets its stake back with its balance', () => {
   assert.equal(rig.ledger.balance('escrow'), 0n);
   assert.equal(rig.ledger.balance('treasury'), 0n);
 });
+
+test('at shutdown, a settlement still waiting for a verdict is made anyway: nothing is left in escrow, and a late verdict moves nothing', () => {
+  const rig = sessionRig();
+  staked(rig, 'late', 100, 40);
+  rig.session.serveInference('late');
+  rig.session.inferenceSent('late');
+  rig.session.exited('late', 'runtime-closed', '');
+  rig.session.settleDeferred();
+  rig.session.flush('shutdown');
+  assert.equal(rig.ledger.balance('escrow'), 0n, 'the stake went back with the balance');
+  assert.equal(rig.ledger.balance('agent:late'), 0n);
+  assert.equal(rig.ledger.total(), 0n);
+  // A verdict that still arrives finds the agent settled: no slash, no income.
+  const after = rig.session.judgeInference('late', { ...honest(9), evidence: { layer: 4, reason: 're-execution differs' } });
+  assert.equal(after.slashedMicroJ, 0n);
+  rig.session.flush('test');
+  assert.equal(rig.ledger.balance('burn'), 0n);
+  assert.equal(rig.ledger.total(), 0n);
+});
