@@ -11,6 +11,7 @@ import { registerSensors } from './commands/sensors.js';
 import { registerTwin } from './commands/twin.js';
 import { reportError, type CliIo } from './output.js';
 import { registerDashboard } from './commands/dashboard.js';
+import { registerSweep } from './commands/sweep.js';
 import { packageVersion } from '../version.js';
 
 
@@ -47,6 +48,7 @@ export function createProgram(io: CliIo, env: Readonly<Record<string, string | u
   registerExperiment(program, io, env, packageVersion());
   registerRun(program, io, env);
   registerDashboard(program, io, env);
+  registerSweep(program, io);
   registerDaemonApi(program, io, env);
   registerConfig(program, io, env);
   return program;

@@ -189,7 +189,7 @@ test('sensors on a captured tree finds RAPL, hwmon, thermal zones and the GPU', 
 test('the experiment and the daemon say they need root, with the fix, instead of failing somewhere in cgroups', { skip: process.getuid?.() !== 0 ? 'needs root to run the command as another user' : false }, () => {
   // Another user may not be able to reach this checkout (a clone in a 0700 directory): run a copy anyone can read.
   const bin = join(worldReadableCheckout(), 'dist/src/cli/bin.js');
-  for (const args of [['experiment', 'scientist-vs-leech', '--quick'], ['run']]) {
+  for (const args of [['experiment', 'scientist-vs-leech', '--quick'], ['run'], ['sweep']]) {
     const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '', HOME: '/tmp' }, cwd: '/tmp' });
     assert.equal(run.status, 1, run.stderr);
     assert.match(run.stderr, /MXW_ERR_RUNTIME_SETUP: .*needs root here: run it with sudo/);

@@ -81,7 +81,10 @@ test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions a
   const dashboard = cli('dashboard', '--print');
   assert.equal(dashboard.status, 0, dashboard.stderr);
   assert.equal(dashboard.stdout.trim(), `${file.url}/dashboard#token=${encodeURIComponent(file.readToken)}`);
-  assert.ok(cli('dashboard', '--print', '--write').stdout.trim().endsWith(`#token=${encodeURIComponent(file.token)}`), '--write gives the write token')
+  const writeView = cli('dashboard', '--print', '--write');
+  assert.equal(writeView.stdout.trim(), `${file.url}/dashboard`, '--write opens the token form: the write token is never put in a URL (a browser command line is readable by every local user)');
+  assert.ok(!writeView.stdout.includes(file.token) && !writeView.stderr.includes(file.token));
+  assert.match(writeView.stderr, /paste the "token" field of .*daemon\.json/);
   assert.match(stdout, /dashboard +http:\/\/127\.0\.0\.1:\d+\/dashboard/);
   assert.match(stdout, /metrics +http:\/\/127\.0\.0\.1:\d+\/metrics/);
   const status = cli('status');

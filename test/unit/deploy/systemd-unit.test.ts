@@ -32,6 +32,8 @@ test('the unit restarts on failure, stops Maxwell alone with SIGTERM, and keeps 
   assert.deepEqual(unit.get('StateDirectoryMode'), ['0700']);
   assert.deepEqual(unit.get('RuntimeDirectoryMode'), ['0700']);
   assert.match(unit.get('ExecStart')?.[0] ?? '', /dist\/src\/cli\/bin\.js run$/);
+  // Agents live outside the unit's cgroup: after any stop, a dead daemon's leftovers are swept.
+  assert.match(unit.get('ExecStopPost')?.[0] ?? '', /dist\/src\/cli\/bin\.js sweep$/);
   assert.deepEqual(unit.get('StandardOutput'), ['journal']);
 });
 
