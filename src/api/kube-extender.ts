@@ -88,8 +88,18 @@ export function candidateNames(args: ExtenderArgs): string[] {
   return args.NodeNames ?? [];
 }
 
+/**
+ * The view by node name. Names are gossiped, not unique: the first record of a name wins (this
+ * node's own comes first) unless a later one is alive and it is not, so a member that once took
+ * another's name and left cannot keep that node refused.
+ */
 function byName(view: readonly ExtenderNode[]): Map<string, ExtenderNode> {
-  return new Map(view.map((n) => [n.nodeName, n]));
+  const out = new Map<string, ExtenderNode>();
+  for (const n of view) {
+    const seen = out.get(n.nodeName);
+    if (seen === undefined || (seen.state !== 'alive' && n.state === 'alive')) out.set(n.nodeName, n);
+  }
+  return out;
 }
 
 /** Why Maxwell refuses `node`, or null when it may take the pod. */

@@ -92,3 +92,11 @@ test('prioritize scales price and headroom into 0–10; filter keeps nodes Maxwe
   assert.deepEqual(filterNodes(names, fleet).NodeNames, ['cheap', 'dear', 'other']);
   assert.deepEqual(filterNodes({ NodeNames: ['dead'] }, [{ nodeName: 'dead', state: 'dead', headroom: 1, meanPriceJ: 1 }]).FailedNodes, { dead: 'maxwell: the node is dead in the fleet gossip' });
 });
+
+test('a name taken by a member that then died does not keep the real node out: an alive record of the name wins, the first one otherwise', () => {
+  const real = { nodeName: 'node-b', state: 'alive' as const, headroom: 0.8, meanPriceJ: 0.02 };
+  const impostor = { nodeName: 'node-b', state: 'dead' as const, headroom: 0, meanPriceJ: 1 };
+  for (const view of [[real, impostor], [impostor, real]]) {
+    assert.deepEqual(filterNodes({ NodeNames: ['node-b'] }, view).NodeNames, ['node-b']);
+  }
+});
