@@ -82,6 +82,8 @@ export interface FleetExperimentReport {
   readonly options: Omit<FleetExperimentOptions, 'onProgress' | 'signal'>;
   readonly runs: readonly FleetArmRun[];
   readonly failures: readonly FleetArmFailure[];
+  /** First tries that failed and were run again on fresh daemons (each arm gets one retry). */
+  readonly retried: readonly FleetArmFailure[];
   /** Fleet primes per joule, gossip ÷ alone (Fieller, paired by repetition), over the repetitions with both arms; null below two. */
   readonly ratio: RatioInterval | null;
   readonly provenance: { readonly primes: string; readonly energy: string; readonly temperature: string };
@@ -194,6 +196,7 @@ export async function runFleetExperiment(o: FleetExperimentOptions): Promise<Fle
   if (unavailable !== null) throw new FleetLabError(`cannot run a fleet lab here: ${unavailable}`);
   const runs: FleetArmRun[] = [];
   const failures: FleetArmFailure[] = [];
+  const retried: FleetArmFailure[] = [];
   const total = 2 * o.repetitions;
   let step = 0;
   const tick = (label: string): void => o.onProgress?.(step, total, label);
@@ -203,13 +206,23 @@ export async function runFleetExperiment(o: FleetExperimentOptions): Promise<Fle
       o.signal?.throwIfAborted();
       step++;
       tick(`${arm}, repetition ${String(r + 1)}: starting ${String(NODES)} daemons`);
-      try {
-        runs.push(await runArm(arm, r, o, tick));
-      } catch (err) {
-        if (o.signal?.aborted === true) throw err;
-        // One arm that could not run (a daemon that did not start, a fleet that did not converge)
-        // is reported, not allowed to discard the others; its repetition leaves the ratio.
-        failures.push({ arm, repetition: r, error: err instanceof Error ? err.message : String(err) });
+      // One arm that could not run (a daemon that did not start in time on a busy machine, a fleet
+      // that did not converge) is run once more on fresh daemons; a second failure is reported,
+      // not allowed to discard the others, and its repetition leaves the ratio.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          runs.push(await runArm(arm, r, o, tick));
+          break;
+        } catch (err) {
+          if (o.signal?.aborted === true) throw err;
+          const failure = { arm, repetition: r, error: err instanceof Error ? err.message : String(err) };
+          if (attempt >= 2) {
+            failures.push(failure);
+            break;
+          }
+          retried.push(failure);
+          tick(`${arm}, repetition ${String(r + 1)}: failed (${failure.error.split('\n', 1)[0] ?? ''}); once more on fresh daemons`);
+        }
       }
     }
   }
@@ -219,7 +232,7 @@ export async function runFleetExperiment(o: FleetExperimentOptions): Promise<Fle
   const options = { ...o };
   delete options.onProgress;
   delete options.signal;
-  return { experiment: 'fleet-scientist-vs-leech', options, runs, failures, ratio, provenance: PROVENANCE, verdict: verdictOf(ratio, complete.length), notes: NOTES };
+  return { experiment: 'fleet-scientist-vs-leech', options, runs, failures, retried, ratio, provenance: PROVENANCE, verdict: verdictOf(ratio, complete.length), notes: NOTES };
 }
 
 const PROVENANCE = {

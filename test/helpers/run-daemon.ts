@@ -72,7 +72,7 @@ export async function startRunDaemon(prefix: string, extraEnv: Readonly<Record<s
 
 /** A scientist (paid for verified primes) and a leech with 1 J that goes broke and dies. */
 export function spawnScientistAndLeech(daemon: RunningDaemon): void {
-  const science = daemon.cli('agent', 'spawn', '--wallet', '50J', '--bid', '2', '--id', 'sci', '--role', 'scientist', '--', process.execPath, repoPath('dist/src/agents/scientist.js'), '--method', 'mr');
+  const science = daemon.cli('agent', 'spawn', '--wallet', '500J', '--bid', '2', '--id', 'sci', '--role', 'scientist', '--', process.execPath, repoPath('dist/src/agents/scientist.js'), '--method', 'mr');
   if (science.status !== 0) throw new Error(`spawn sci: ${science.stderr}`);
   const leech = daemon.cli('agent', 'spawn', '--wallet', '1J', '--bid', '3', '--id', 'parasite', '--role', 'leech', '--', process.execPath, repoPath('dist/src/agents/leech.js'));
   if (leech.status !== 0) throw new Error(`spawn parasite: ${leech.stderr}`);

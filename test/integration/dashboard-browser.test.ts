@@ -86,7 +86,8 @@ test('the dashboard in chromium: loads read-only, charts follow the ticks, the l
   await page.waitForTimeout(400);
   const dead = await read();
   assert.ok(dead.walletSeries.includes('parasite') && dead.walletSeries.includes('sci'), JSON.stringify(dead.walletSeries));
-  assert.deepEqual(dead.deathMarks, ['✝ parasite']);
+  // The scientist's death is not this test's subject (on a busy machine it can earn too slowly for its bid): the leech's must be marked.
+  assert.ok(dead.deathMarks.includes('✝ parasite'), JSON.stringify(dead.deathMarks));
   assert.match((await page.textContent('#book tr[data-agent="parasite"]')) ?? '', /✝ dead/);
   assert.equal(await page.locator('#book button').count(), 0, 'a read-only view has no stop buttons');
 

@@ -27,6 +27,7 @@ export function formatFleetReport(r: FleetExperimentReport): string {
     q === null
       ? 'fleet primes per joule, gossip ÷ alone: no interval (fewer than two repetitions with both arms)\n'
       : `fleet primes per joule, gossip ÷ alone: ${fmt(q.estimate, 2)} ${q.bounded && q.low !== null && q.high !== null ? `[${fmt(q.low, 2)}, ${fmt(q.high, 2)}]` : '(unbounded)'} (${String(Math.round(q.level * 100))} % Fieller, paired by repetition, n = ${String(o.repetitions)})\n`;
+  for (const f of r.retried) out += `retried: ${f.arm}, repetition ${String(f.repetition + 1)}, after its first try failed: ${f.error.split('\n', 1)[0] ?? f.error}\n`;
   for (const f of r.failures) out += `FAILED: ${f.arm}, repetition ${String(f.repetition + 1)}: ${f.error.split('\n', 1)[0] ?? f.error}\n`;
   out += `goal: ${r.verdict.goal}: ${r.verdict.met === null ? 'NOT DECIDED' : r.verdict.met ? 'met' : 'MISSED'} (${r.verdict.because})\n\n`;
   for (const n of r.notes) out += `- ${n}\n`;
