@@ -7,9 +7,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { DaemonControl, SpawnRequest } from '../daemon/control.js';
 import { FleetPlacementError } from '../errors.js';
-import { ApiClient } from './client.js';
 import { extenderArgsSchema, filterNodes, normaliseExtenderArgs, prioritizeNodes, type ExtenderFilterResult, type ExtenderNode, type HostPriority } from './kube-extender.js';
-import { chooseNode } from './placement.js';
+import { chooseNode, peerSpawner } from './placement.js';
 import { routeSchema } from './openapi.js';
 import { emptyQuerySchema, parseRequest, spawnSchema, type FleetBody, type PlacedBody } from './wire.js';
 
@@ -39,7 +38,7 @@ export function registerFleetRoutes(app: FastifyInstance, options: FleetRouteOpt
     const members = control.fleet().members.filter((m) => m.self || peerToken !== '');
     const choice = chooseNode(members);
     if (choice === null) throw new FleetPlacementError('no fleet node qualifies for the agent (none alive with headroom and a reachable control API)');
-    const agent = choice.member.self || choice.member.apiUrl === null ? await control.spawnAgent(spawn) : await new ApiClient({ url: choice.member.apiUrl, token: peerToken }).spawnAgent(spawn);
+    const agent = choice.member.self || choice.member.apiUrl === null ? await control.spawnAgent(spawn) : await peerSpawner(peerToken).spawn(choice.member.apiUrl, spawn);
     void reply.code(201);
     return { agent, node: choice.member.nodeName, because: choice.because };
   });

@@ -19,7 +19,7 @@ import { toJoules, toMicroJ } from '../ledger/entries.js';
 import { base64ToFloat32 } from '../protocol/frames.js';
 import type { ClaimMessage, InferenceMessage, Notice, RevealMessage } from '../protocol/messages.js';
 import type { AgentUsage } from '../runtimes/runtime.js';
-import type { MarketSession } from '../session/session.js';
+import type { InferenceJudgement, MarketSession } from '../session/session.js';
 import type { InferenceClaim, InferenceRequest, Observation, ServedClaim } from '../verification/inference/claim.js';
 import type { InferenceProfile } from '../verification/inference/commitments.js';
 import type { LayeredVerifier, LayerOutcome } from '../verification/inference/layers.js';
@@ -101,10 +101,8 @@ export class InferenceService {
   #reference: Promise<Reference> | null = null;
   readonly #verifiers = new Map<string, Promise<LayeredVerifier>>();
   readonly #exchanges = new Map<string, Exchange>();
-  /** Per agent: the tail of its queue (one request at a time, in order). */
+  /** Per agent with requests not finished: the tail of its queue (one request at a time, in order); shutdown waits for these. */
   readonly #queues = new Map<string, Promise<unknown>>();
-  /** Every request not finished yet (shutdown waits for their verdicts: a deferred settlement needs them). */
-  readonly #unfinished = new Set<Promise<unknown>>();
   /** Requests waiting or being served, per agent (bounded: each holds its prompt and a caller). */
   readonly #waiting = new Map<string, number>();
   #nextRequestId = 1;
@@ -147,18 +145,17 @@ export class InferenceService {
     if (reference !== null) await reference.then((r) => r.model.release(), () => undefined);
   }
 
-  /** The agent ended: whatever waits for its answer stops waiting. */
-  /** Waits for the requests in flight to be judged, at most `limitMs` (their own timeouts end them sooner). */
+  /** Waits for the requests in flight to be judged (a deferred settlement needs their verdicts), at most `limitMs`. */
   async drain(limitMs: number): Promise<void> {
-    if (this.#unfinished.size === 0) return;
+    if (this.#queues.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.#unfinished]), new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    await Promise.race([Promise.allSettled([...this.#queues.values()]), new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
     clearTimeout(timer);
   }
 
+  /** The agent ended: whatever waits for its answer stops waiting. */
   forget(agentId: string): void {
     this.#verifiers.delete(agentId);
-    this.#queues.delete(agentId);
     const exchange = this.#exchanges.get(agentId);
     if (exchange === undefined) return;
     exchange.gone = true;
@@ -252,14 +249,13 @@ export class InferenceService {
     if (waiting >= MAX_QUEUED_PER_AGENT) throw new InferenceNoServerError(`agent ${agentId} has ${String(waiting)} requests waiting (at most ${String(MAX_QUEUED_PER_AGENT)}): try again later or spawn another server`);
     this.#waiting.set(agentId, waiting + 1);
     const turn = (this.#queues.get(agentId) ?? Promise.resolve()).then(() => this.#serveOn(agentId, reference, { id: this.#nextRequestId++, prompt, maxNewTokens, bidMicroJ: toMicroJ(bidJ) }));
-    const done = turn.catch(() => undefined).then(() => {
+    const done: Promise<void> = turn.catch(() => undefined).then(() => {
       const left = (this.#waiting.get(agentId) ?? 1) - 1;
       if (left <= 0) this.#waiting.delete(agentId);
       else this.#waiting.set(agentId, left);
+      if (this.#queues.get(agentId) === done) this.#queues.delete(agentId);
     });
     this.#queues.set(agentId, done);
-    this.#unfinished.add(done);
-    void done.then(() => this.#unfinished.delete(done));
     return turn;
   }
 
@@ -297,8 +293,7 @@ export class InferenceService {
       const answered = await this.#until(exchange, () => exchange.claim !== null);
       if (!answered) {
         const why = exchange.gone ? 'ended before it answered' : `no claim within ${String(config.requestTimeoutMs)} ms`;
-        judge({ requestId: request.id, tokens: 0, incomeMicroJ: 0n, evidence: null, suspicions: [why], unpaid: true });
-        this.#options.send(agentId, { type: 'verdict', requestId: request.id, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
+        this.#settleUnpaid(agentId, request.id, why, judge);
         throw exchange.gone ? new InferenceAgentGoneError(`agent ${agentId} ${why} (request ${String(request.id)})`) : new InferenceTimeoutError(`agent ${agentId}: ${why} (request ${String(request.id)}); it is unpaid and suspect`);
       }
       const cpuAfter = await this.#options.usage(agentId).catch(() => null);
@@ -342,8 +337,7 @@ export class InferenceService {
       };
     } catch (err) {
       if (err instanceof RevealTimeout) {
-        judge({ requestId: request.id, tokens: 0, incomeMicroJ: 0n, evidence: null, suspicions: [`layer 3: ${err.message}`], unpaid: true });
-        this.#options.send(agentId, { type: 'verdict', requestId: request.id, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
+        this.#settleUnpaid(agentId, request.id, `layer 3: ${err.message}`, judge);
         throw new InferenceTimeoutError(`agent ${agentId}: ${err.message} (request ${String(request.id)}); it is unpaid and suspect`);
       }
       // A verifier failure (not the agent's fault) must not leave the request pending: it is unpaid.
@@ -354,6 +348,12 @@ export class InferenceService {
     } finally {
       if (this.#exchanges.get(agentId) === exchange) this.#exchanges.delete(agentId);
     }
+  }
+
+  /** A request the agent did not answer in time, or left: unpaid, suspect, and the agent told so. */
+  #settleUnpaid(agentId: string, requestId: number, why: string, judge: (judgement: InferenceJudgement) => unknown): void {
+    judge({ requestId, tokens: 0, incomeMicroJ: 0n, evidence: null, suspicions: [why], unpaid: true });
+    this.#options.send(agentId, { type: 'verdict', requestId, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
   }
 
   /** Layer 3's opening: a `challenge`, then the agent's `reveal`s (what has not come in time is not opened). */
