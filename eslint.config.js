@@ -23,7 +23,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/units/**', 'src/session/**', 'src/agent-id.ts', 'src/physics/**', 'src/control/**', 'src/market/**', 'src/identification/**', 'src/simulation/**', 'src/clock/**', 'src/internal/**', 'src/errors.ts', 'src/config/schema.ts', 'src/experiment/stats.ts', 'src/experiment/results.ts', 'src/daemon/core-offer.ts', 'src/daemon/offer-order.ts', 'src/research/gsp-stability.ts'],
+    files: ['src/units/**', 'src/session/**', 'src/agent-id.ts', 'src/physics/**', 'src/control/**', 'src/market/**', 'src/identification/**', 'src/simulation/**', 'src/clock/**', 'src/internal/**', 'src/errors.ts', 'src/config/schema.ts', 'src/experiment/stats.ts', 'src/experiment/results.ts', 'src/daemon/core-offer.ts', 'src/daemon/offer-order.ts', 'src/research/gsp-stability.ts', 'src/verification/trace/claim-model.ts', 'src/verification/trace/timeline.ts', 'src/verification/trace/features.ts', 'src/verification/trace/trace.ts', 'src/verification/trace/classes.ts'],
     rules: { 'no-restricted-imports': ['error', PURE_CORE_RESTRICTIONS] },
   },
   {

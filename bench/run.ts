@@ -12,6 +12,8 @@
  *   concatenation would take seconds); the /metrics tick listener with 2 and 64 awards a tick
  *   (target < 0.1 % of a 10 ms tick).
  *
+ * - claims: what checking claimed work costs the daemon (tracing, probes, judging) beside the
+ *   traced agents' CPU, in a real daemon (`--only=claims`; goal < 1 %).
  * - allocation: heap allocated per tick on the 100 Hz path (thermal read, clearing, session step,
  *   the ledger write), from V8's GC profiler (`--only=allocation`; docs/DAEMON.md has before/after).
  *
@@ -35,6 +37,7 @@ import { benchEngine } from './engine.js';
 import { benchNeighbour, formatNeighbour } from './neighbour.js';
 import { benchAllocation, formatAllocation } from './allocation.js';
 import { metricsTickCase } from './metrics.js';
+import { benchClaims, formatClaims } from './claims.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -161,6 +164,8 @@ const engine = only === undefined || only === 'engine' ? await benchEngine() : u
 if (only === undefined || only === 'neighbour') log('neighbour: Scientist vs Leech idle, then beside stress-ng --cpu 1 --cpu-load 25 under each foreign-heat policy (≈ 9 min) …');
 const allocation = only === undefined || only === 'allocation' ? await benchAllocation() : undefined;
 const neighbour = only === undefined || only === 'neighbour' ? await benchNeighbour(log) : undefined;
+if (only === undefined || only === 'claims') log('claims: a daemon with 6 agents that claim work, 20 s …');
+const claims = only === undefined || only === 'claims' ? await benchClaims() : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -173,6 +178,7 @@ const report = {
   engine,
   allocation,
   neighbour,
+  claims,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -223,4 +229,5 @@ if (json) {
   }
   if (allocation !== undefined) process.stdout.write(formatAllocation(allocation));
   if (neighbour !== undefined) process.stdout.write(formatNeighbour(neighbour));
+  if (claims !== undefined) process.stdout.write(formatClaims(claims));
 }

@@ -175,7 +175,7 @@ export const AgentExistsError = defineError('AgentExistsError', 'MXW_ERR_AGENT_E
 export const AgentSpecError = defineError('AgentSpecError', 'MXW_ERR_AGENT_SPEC');
 /** A string is not an agent id (`agent-id.ts`: one rule for the API, the daemon, the protocol, the runtimes and the ledger). */
 export const AgentIdError = defineError('AgentIdError', 'MXW_ERR_AGENT_ID');
-/** The trained work-class classifier file exists but cannot be used (not JSON, not a forest). */
+/** The claim model file exists but cannot be used (not JSON, not a claim model, other features). */
 export const ClassifierLoadError = defineError('ClassifierLoadError', 'MXW_ERR_CLASSIFIER_LOAD');
 /** An agent could not be started (command not found, exited at once, could not join its cgroups). */
 export const AgentStartError = defineError('AgentStartError', 'MXW_ERR_AGENT_START');

@@ -110,8 +110,8 @@ if (process.argv[1]?.endsWith('gpt-server.js') === true) {
     let tries = 1;
     client.on('result', (result) => {
       if (result.seq !== announced) return;
-      if (result.outcome === 'serving') {
-        report({ type: 'serving', kind, model: reference.name, tries });
+      if (result.outcome === 'serving' || result.outcome === 'serving-unverified') {
+        report({ type: 'serving', kind, model: reference.name, tries, outcome: result.outcome });
         return;
       }
       process.stderr.write(`gpt-server: serve refused: ${result.outcome}${result.outcome === 'unknown-model' ? '' : ` (try ${String(tries)}, again in ${String(SERVE_RETRY_MS)} ms)`}\n`);

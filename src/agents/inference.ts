@@ -10,7 +10,9 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { SeededRandom } from '../internal/seeded-random.js';
-import { flags, intFlag, onStop, pause, report } from './common.js';
+import type { InferMessage } from '../protocol/messages.js';
+import type { MaxwellClient } from '../protocol/client.js';
+import { flags, intFlag, numberFlag, onStop, pause, report, underMaxwell } from './common.js';
 
 const USAGE = `inference: a deterministic integer model answering requests.
   --requests-per-second R   generated requests per second, 0 = as fast as possible (default 20)
@@ -18,6 +20,8 @@ const USAGE = `inference: a deterministic integer model answering requests.
   --layers L                dense layers (default 4)
   --seed S                  weight seed (default 1)
   --stdin                   answer requests read from stdin (one integer per line) instead
+  --bid J                   under Maxwell: bid this per quantum (default: the spawn's opening bid)
+Under Maxwell (MAXWELL_SOCKET set) it serves the daemon's requests, one forward pass per token.
 `;
 
 /** The model: `layers` W×W int8 weight matrices. */
@@ -53,10 +57,50 @@ function commit(v: Int32Array): string {
   return createHash('sha256').update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).digest('hex');
 }
 
+/** Serves the daemon's requests: the state is the running activation, each token one forward pass of it mixed with the last token. */
+async function serveUnderMaxwell(client: MaxwellClient, model: readonly Int32Array[], width: number, bid: number | null): Promise<void> {
+  const modelSha = createHash('sha256');
+  for (const w of model) modelSha.update(new Uint8Array(w.buffer));
+  const sha = modelSha.digest('hex');
+  let served = 0;
+  onStop(() => { report({ type: 'summary', served }); });
+  let queue: Promise<void> = Promise.resolve();
+  const answer = async (request: InferMessage): Promise<void> => {
+    let state = inputFor(request.requestId, width);
+    const step = (token: number): number => {
+      state[token % width] = (state[token % width] ?? 0) ^ (token + 1);
+      state = forward(model, state);
+      let best = 0;
+      for (let i = 1; i < 64; i++) if ((state[i] ?? 0) > (state[best] ?? 0)) best = i;
+      return best;
+    };
+    let last = 0;
+    for (const token of request.prompt) last = step(token);
+    const tokens: number[] = [];
+    for (let i = 0; i < request.maxNewTokens; i++) {
+      last = step(last);
+      tokens.push(last);
+      await client.token(request.requestId, i);
+    }
+    served++;
+    await client.claim({ requestId: request.requestId, modelSha256: sha, inputCommitment: commit(Int32Array.from(request.prompt)), tokens, logits: [], outputCommitment: commit(Int32Array.from(tokens)), spotCommitments: {} });
+  };
+  client.on('infer', (request) => {
+    queue = queue.then(() => answer(request)).catch((err: unknown) => { process.stderr.write(`request ${String(request.requestId)}: ${(err as Error).message}\n`); });
+  });
+  if (bid !== null) await client.bid({ pricePerQuantumJ: bid });
+  const seq = await client.serve(sha);
+  client.on('result', (result) => {
+    if (result.seq === seq) report({ type: 'serve', outcome: result.outcome });
+  });
+}
+
 if (process.argv[1]?.endsWith('inference.js') === true) {
-  const v = flags({ 'requests-per-second': { type: 'string' }, width: { type: 'string' }, layers: { type: 'string' }, seed: { type: 'string' }, stdin: { type: 'boolean' } }, USAGE);
+  const v = flags({ 'requests-per-second': { type: 'string' }, width: { type: 'string' }, layers: { type: 'string' }, seed: { type: 'string' }, stdin: { type: 'boolean' }, bid: { type: 'string' } }, USAGE);
   const width = intFlag(v['width'], 'width', 256, 1);
   const model = createModel(width, intFlag(v['layers'], 'layers', 4, 1), intFlag(v['seed'], 'seed', 1));
+  const client = await underMaxwell(() => undefined);
+  if (client !== null) await serveUnderMaxwell(client, model, width, v['bid'] === undefined ? null : numberFlag(v['bid'], 'bid', 0));
   const rate = intFlag(v['requests-per-second'], 'requests-per-second', 20);
   let answered = 0;
   onStop(() => { report({ type: 'summary', answered }); });
@@ -66,7 +110,9 @@ if (process.argv[1]?.endsWith('inference.js') === true) {
     answered++;
     report({ type: 'answer', request, input: commit(input), output: commit(output), head: Array.from(output.subarray(0, 4)) });
   };
-  if (v['stdin'] === true) {
+  if (client !== null) {
+    // Serving the daemon's requests (above).
+  } else if (v['stdin'] === true) {
     createInterface({ input: process.stdin }).on('line', (line) => {
       const request = Number(line.trim());
       if (Number.isSafeInteger(request)) answer(request);

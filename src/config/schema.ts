@@ -134,8 +134,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   verification: z
     .strictObject({
-      model: z.string().min(1).describe('the trained work-class classifier (JSON from `maxwell research verification --model-out`); without it claims are traced, not judged').default('.maxwell/verification/forest.json'),
-      mismatchWindows: z.number().int().min(1).max(3600).describe('consecutive 1 s windows whose trace disagrees with an agent\'s claimed work class before it is flagged').default(3),
+      model: z.string().min(1).describe("the claim model (JSON from `maxwell research verification --model-out`): honest windows per work class and honest inference servers' timeline scores; `shipped`: the one in models/claim-model.json, made on the development VM (docs/VERIFICATION.md)").default('shipped'),
+      mismatchWindows: z.number().int().min(1).max(3600).describe('consecutive windows (of running time: 0.5 s for inference, 1 s for other claims) judged inconsistent with an agent\'s claimed work class before it is flagged').default(3),
+      alpha: z.number().min(0.0001).max(0.5).describe('significance of the open-set test: a window is inconsistent when its conformal p-value is at most this (an honest agent\'s windows are, in at most about this share)').default(0.01),
+      probeGapMs: z.number().int().min(50).max(60_000).describe('mean gap between the probes (requests at random times) sent to an agent that claims inference and serves, ms; each gap is drawn uniformly from 0.5–1.5 × this').default(300),
+      serveWithinS: z.number().min(0.5).max(600).describe('seconds of running an agent that claims inference has to say `serve` (to be probed) before its windows count as inconsistent').default(1.5),
       onMismatch: z
         .enum(['withhold-income', 'audit', 'log'])
         .describe('what a flag does: withhold-income (verified work earns nothing while flagged), audit (its audit rate rises tenfold), or log only')

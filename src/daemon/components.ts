@@ -24,6 +24,7 @@ import type { EntropySource } from '../market/entropy.js';
 import { ProtocolServer } from '../protocol/server.js';
 import { CompositeRuntime } from '../runtimes/composite.js';
 import { ProcessRuntime } from '../runtimes/process/process-runtime.js';
+import { cgroupCpuCounter } from '../runtimes/process/cgroups.js';
 import { VmRuntime } from '../runtimes/vm/vm-runtime.js';
 import { WasmRuntime } from '../runtimes/wasm/wasm-runtime.js';
 import { policyFor, type SessionMode } from '../session/policy.js';
@@ -34,8 +35,8 @@ import { Lifecycle } from './lifecycle.js';
 import { ThermalState, ownCpuS } from './thermal.js';
 import { FleetLink } from './fleet-link.js';
 import { InferenceService } from './inference-service.js';
-import { WorkVerifier, loadClassifier } from './work-verifier.js';
-import type { WorkClassifier } from '../verification/trace/classifier.js';
+import { ClaimVerifier, loadClaimModel, type ClaimVerifierOptions } from './claim-verifier.js';
+import type { ClaimModel } from '../verification/trace/claim-model.js';
 
 export interface AssembleOptions {
   readonly mode?: SessionMode;
@@ -45,8 +46,12 @@ export interface AssembleOptions {
   readonly entropy?: EntropySource;
   /** Where /sys is searched for temperature and energy sensors (tests pass a captured tree). @default '/' */
   readonly sensorsRoot?: string;
-  /** The work-class classifier (null: judge nothing); default: the one at `verification.model`, if any. */
-  readonly classifier?: WorkClassifier | null;
+  /** The claim model (null: plain rules only); default: the one `verification.model` names, if it is there. */
+  readonly claimModel?: ClaimModel | null;
+  /** Every window the claim verifier judges (the research job's measurements). */
+  readonly onClaimWindow?: ClaimVerifierOptions['onWindow'];
+  /** Every passive window's features (the research job's in-daemon references). */
+  readonly onPassiveFeatures?: ClaimVerifierOptions['onPassiveFeatures'];
 }
 
 export interface Assembled {
@@ -161,11 +166,11 @@ export async function assembleDaemon(config: Readonly<MaxwellConfig>, options: A
           entropy: erasure,
           thermal: heat,
         });
-        const classifier = options.classifier !== undefined ? options.classifier : loadClassifier(config.verification.model);
-        const verifier = new WorkVerifier({ classifier, source: options.classifier !== undefined ? 'the caller' : config.verification.model, session });
         // The fleet gossips what the daemon reads each tick; it starts with the next part, once there is a daemon to read.
         fleet = new FleetLink({ config: config.fleet, key: need(ledger, 'ledger').key.privateKey, local: () => daemon?.localFigures() ?? { headroom: 1, meanPriceJ: 0, powerW: 0 } });
         inference = new InferenceService({ config: config.inference, session, send: (id, notice) => sockets.send(id, notice), usage: (id) => agents.usage(id) });
+        const claimModel = options.claimModel !== undefined ? options.claimModel : loadClaimModel(config.verification.model);
+        const verifier = new ClaimVerifier({ model: claimModel, source: options.claimModel !== undefined ? 'from the caller' : config.verification.model === 'shipped' ? 'models/claim-model.json (shipped)' : config.verification.model, config: config.verification, session, allowance: (id) => enforcer.allowance(id), probes: inference, cpuCounter: (id, pid) => cgroupCpuCounter(pid, id), ...(options.onClaimWindow === undefined ? {} : { onWindow: options.onClaimWindow }), ...(options.onPassiveFeatures === undefined ? {} : { onPassiveFeatures: options.onPassiveFeatures }) });
         daemon = new Daemon({ config, session, runtime: agents, thermal: heat, entropy: erasure, enforcer, ledger: need(ledger, 'ledger'), protocol: sockets, clock, verifier, inference, fleet });
       },
       stop: async () => {

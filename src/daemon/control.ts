@@ -119,8 +119,8 @@ export interface DaemonSnapshot {
   readonly failedTicks: number;
   /** CPU of processes that are neither agents nor Maxwell (measured, smoothed), and what the controllers do about its heat. */
   readonly foreignLoad: { readonly policy: string; readonly measured: boolean; readonly fraction: number };
-  /** What judges claimed work classes (the trained classifier, or why none), and the CPU tracing and judging cost so far, s. */
-  readonly verification: { readonly classifier: string; readonly costS: number };
+  /** How claimed work is checked (the claim model, its calibration, or why there is none), and the CPU tracing and judging cost so far, s. */
+  readonly verification: { readonly method: string; readonly costS: number };
   /** The fleet: who gossips with this node, their heat and prices, and what that does to this node's prices. */
   readonly fleet: FleetSnapshot;
   /** The proof of inference: the reference model, its profile's provenance, who serves, how many requests and slashes. */

@@ -27,7 +27,7 @@ import { AgentMeter } from './agent-meter.js';
 import type { FleetLink, LocalFigures } from './fleet-link.js';
 import { Migrator, type RemoteSpawner } from './migrator.js';
 import type { InferenceAnswer, InferenceAsk, InferenceService } from './inference-service.js';
-import type { WorkVerifier } from './work-verifier.js';
+import type { ClaimVerifier } from './claim-verifier.js';
 
 export type DaemonMode = MarketSession['mode'];
 
@@ -41,7 +41,7 @@ export interface DaemonParts {
   readonly ledger: Ledger;
   readonly protocol: ProtocolServer;
   readonly clock: Clock;
-  readonly verifier: WorkVerifier;
+  readonly verifier: ClaimVerifier;
   readonly inference: InferenceService;
   readonly fleet: FleetLink;
 }
@@ -64,7 +64,7 @@ export class Daemon implements DaemonControl {
   readonly #thermal: ThermalState;
   readonly #entropy: EntropySource;
   readonly #enforcer: Enforcer;
-  readonly #verifier: WorkVerifier;
+  readonly #verifier: ClaimVerifier;
   readonly #inference: InferenceService;
   readonly #fleet: FleetLink;
   readonly #tickListeners = new Set<(event: TickEvent) => void>();
@@ -231,7 +231,7 @@ export class Daemon implements DaemonControl {
         beforeExec,
       );
       started = true;
-      if (request.claims !== undefined && info.pid !== null) this.#verifier.watch(id, info.pid);
+      if (request.claims !== undefined && info.pid !== null) this.#verifier.watch(id, info.pid, request.claims);
       if (request.migratable === true && !(request.stakeJ !== undefined && request.stakeJ > 0)) this.#migratable.set(id, request);
       // Worker threads have no CPU affinity: a WASM agent is scheduled, never pinned.
       return this.#session.started(id, { pid: info.pid, pinning: runtime !== 'wasm' });
@@ -378,7 +378,7 @@ export class Daemon implements DaemonControl {
       failedTicks: stats.failedTicks,
       energyJ: this.energyJ(),
       foreignLoad: { policy: foreign?.policy ?? (this.#config.daemon.twinDrive === 'agents' ? 'not-modelled' : 'hold-setpoint'), measured: foreign?.measured ?? false, fraction: foreign?.share ?? 0 },
-      verification: { classifier: this.#verifier.describe(), costS: this.#verifier.costS() },
+      verification: { method: this.#verifier.describe(), costS: this.#verifier.costS() },
       inference: this.#inference.status(),
       fleet: this.#fleet.snapshot(),
     };

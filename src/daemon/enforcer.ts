@@ -75,6 +75,13 @@ export class Enforcer implements EnforcementPort {
     return this.#slots.get(agentId)?.actual.run ?? false;
   }
 
+  /** What the agent is allowed now, as the runtime has it: 0 while paused, else its share of a core (1: all of it). */
+  allowance(agentId: string): number {
+    const actual = this.#slots.get(agentId)?.actual;
+    if (actual?.run !== true) return 0;
+    return actual.share ?? 1;
+  }
+
   /**
    * What the agent should do now: run (on `core`, within `share` of it: the controller's
    * allowance, null or ≥ 1 for all of it) or wait.

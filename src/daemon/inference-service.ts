@@ -13,6 +13,7 @@
  * first `serve` or request, so that a daemon that serves no inference never loads it.
  */
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { MaxwellConfig } from '../config/schema.js';
 import { InferenceAgentGoneError, InferenceNoServerError, InferenceTimeoutError, InvalidArgumentError, toError } from '../errors.js';
 import { toJoules, toMicroJ } from '../ledger/entries.js';
@@ -64,11 +65,22 @@ export interface InferenceAnswer {
   readonly observed: { readonly prefillMs: number; readonly decodeMeanMs: number; readonly cpuMsPerToken: number; readonly cpuSource: string };
 }
 
+/** How a probe went: whether the agent answered it in time, and how long it was open. */
+export interface ProbeOutcome {
+  readonly answered: boolean;
+  readonly tokens: number;
+  readonly openMs: number;
+}
+
 export interface InferenceStatus {
   readonly model: string;
   /** How the layers' CPU and timing bounds were obtained (MEASURED here, when). */
   readonly profile: string;
   readonly servers: readonly string[];
+  /** Agents that claim inference and serve another model: probed for their activity timeline only (no proof layers, unpaid). */
+  readonly unverifiedServers: readonly string[];
+  /** Probes sent for the claim verifier (requests the agent cannot tell from real ones, judged by its trace only). */
+  readonly probes: number;
   readonly requests: number;
   readonly slashes: number;
   /** The verifier's own CPU for all layers so far, s. */
@@ -84,6 +96,8 @@ interface Reference {
 /** One request in flight to one agent: what the socket has brought so far. */
 interface Exchange {
   readonly requestId: number;
+  /** performance.now() when it was sent. */
+  readonly openedAt: number;
   readonly maxNewTokens: number;
   readonly tokenTimes: number[];
   claim: ClaimMessage | null;
@@ -105,7 +119,13 @@ export class InferenceService {
   readonly #queues = new Map<string, Promise<unknown>>();
   /** Requests waiting or being served, per agent (bounded: each holds its prompt and a caller). */
   readonly #waiting = new Map<string, number>();
+  /** Agents serving a model other than the reference (they claim inference): probed, never paid. */
+  readonly #unverified = new Set<string>();
+  /** Per agent, the last request that closed: when it was open (the claim verifier's rows need the share of each row a request was open). */
+  readonly #lastClosed = new Map<string, { readonly openedAt: number; readonly closedAt: number }>();
+  #referenceSha: string | null = null;
   #nextRequestId = 1;
+  #probes = 0;
   #requests = 0;
   #slashes = 0;
   #verifierCpuS = 0;
@@ -116,7 +136,7 @@ export class InferenceService {
   }
 
   status(): InferenceStatus {
-    return { model: this.#options.config.model, profile: this.#profileNote, servers: this.#options.session.inferenceServers(), requests: this.#requests, slashes: this.#slashes, verifierCpuS: this.#verifierCpuS };
+    return { model: this.#options.config.model, profile: this.#profileNote, servers: this.#options.session.inferenceServers(), unverifiedServers: [...this.#unverified], probes: this.#probes, requests: this.#requests, slashes: this.#slashes, verifierCpuS: this.#verifierCpuS };
   }
 
   /** The inference frames of an agent's socket (checked by the protocol layer already). */
@@ -156,21 +176,106 @@ export class InferenceService {
   /** The agent ended: whatever waits for its answer stops waiting. */
   forget(agentId: string): void {
     this.#verifiers.delete(agentId);
+    this.#unverified.delete(agentId);
+    this.#lastClosed.delete(agentId);
     const exchange = this.#exchanges.get(agentId);
     if (exchange === undefined) return;
     exchange.gone = true;
     exchange.wake?.();
   }
 
+  /** It said `serve` (for the reference model or, claiming inference, for one of its own), so probes can be sent to it. */
+  serves(agentId: string): boolean {
+    return this.#unverified.has(agentId) || this.#options.session.servesInference(agentId);
+  }
+
+  /** A request (real or a probe) is open on this agent now. */
+  busy(agentId: string): boolean {
+    return this.#exchanges.has(agentId);
+  }
+
+  /**
+   * Sends the agent a request it cannot tell from a real one and waits for its answer (the claim
+   * verifier's probe: what matters is *when* the agent works, not what it answers, so no layer
+   * judges it and it is not paid; the agent learns that only from the verdict, afterwards).
+   * Queued behind real requests; null when one is queued already (the agent is busy anyway).
+   */
+  probe(agentId: string, prompt: readonly number[], maxNewTokens: number): Promise<ProbeOutcome> | null {
+    if (this.#queues.has(agentId) || this.#exchanges.has(agentId)) return null;
+    const exchange: Exchange = { requestId: this.#nextRequestId++, openedAt: performance.now(), maxNewTokens, tokenTimes: [], claim: null, reveals: new Map(), wanted: [], wake: null, gone: false };
+    this.#exchanges.set(agentId, exchange);
+    this.#probes++;
+    const sentAt = performance.now();
+    const run = (async (): Promise<ProbeOutcome> => {
+      try {
+        this.#options.send(agentId, { type: 'infer', requestId: exchange.requestId, prompt: [...prompt], maxNewTokens });
+        const answered = await this.#until(exchange, () => exchange.claim !== null);
+        if (!exchange.gone) this.#options.send(agentId, { type: 'verdict', requestId: exchange.requestId, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
+        return { answered, tokens: exchange.tokenTimes.length, openMs: performance.now() - sentAt };
+      } finally {
+        this.#close(agentId, exchange);
+      }
+    })();
+    const done = run.then(() => undefined, () => undefined).then(() => {
+      if (this.#queues.get(agentId) === done) this.#queues.delete(agentId);
+    });
+    this.#queues.set(agentId, done);
+    return run;
+  }
+
   async #serve(agentId: string, seq: number, modelSha256: string): Promise<void> {
     let outcome: string;
     try {
-      const reference = await this.#loadReference();
-      outcome = modelSha256 !== reference.model.entry.sha256 ? 'unknown-model' : await this.#serveOnceStarted(agentId);
+      if (modelSha256 !== this.#referenceModelSha()) {
+        outcome = await this.#serveUnverified(agentId);
+      } else {
+        await this.#loadReference();
+        outcome = await this.#serveOnceStarted(agentId);
+        // Without a stake it cannot be paid for the reference model, but a claim of inference can still be probed.
+        if (outcome === 'no-stake') outcome = (await this.#serveUnverified(agentId)) === 'serving-unverified' ? 'serving-unverified' : outcome;
+      }
     } catch {
       outcome = 'no-reference-model';
     }
     this.#options.send(agentId, { type: 'result', seq, outcome });
+  }
+
+  /** The reference model's SHA-256 from its description (no model loaded: an agent serving another model must not cost the daemon one). */
+  #referenceModelSha(): string {
+    if (this.#referenceSha === null) {
+      const description = JSON.parse(readFileSync(new URL('../../../models/tiny-gpt.json', import.meta.url), 'utf8')) as { models: Record<string, { sha256: string } | undefined> };
+      this.#referenceSha = description.models[this.#options.config.model]?.sha256 ?? '';
+    }
+    return this.#referenceSha;
+  }
+
+  /**
+   * Another model: nothing here can check its answers, so it earns nothing from the inference
+   * service, but an agent that claims inference may announce it to be probed (its trace is then
+   * judged against the request timeline). Without a claim it is refused, as before.
+   */
+  async #serveUnverified(agentId: string): Promise<string> {
+    const session = this.#options.session;
+    const claims = (): string | undefined => {
+      try {
+        return session.agent(agentId).verification?.claims;
+      } catch {
+        return undefined;
+      }
+    };
+    if (claims() !== 'inference') return 'unknown-model';
+    const deadline = performance.now() + this.#options.config.requestTimeoutMs;
+    while (this.#isStarting(agentId) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, SERVE_START_POLL_MS));
+    const phase = (() => {
+      try {
+        return session.agent(agentId).phase;
+      } catch {
+        return 'dead';
+      }
+    })();
+    if (phase !== 'running' && phase !== 'paused') return 'not-running';
+    this.#unverified.add(agentId);
+    return 'serving-unverified';
   }
 
   /**
@@ -280,7 +385,7 @@ export class InferenceService {
       verifier = reference.createVerifier(agentId, stake);
       this.#verifiers.set(agentId, verifier);
     }
-    const exchange: Exchange = { requestId: request.id, maxNewTokens: request.maxNewTokens, tokenTimes: [], claim: null, reveals: new Map(), wanted: [], wake: null, gone: false };
+    const exchange: Exchange = { requestId: request.id, openedAt: performance.now(), maxNewTokens: request.maxNewTokens, tokenTimes: [], claim: null, reveals: new Map(), wanted: [], wake: null, gone: false };
     this.#exchanges.set(agentId, exchange);
     session.inferenceSent(agentId);
     this.#requests++;
@@ -346,8 +451,24 @@ export class InferenceService {
       }
       throw toError(err);
     } finally {
-      if (this.#exchanges.get(agentId) === exchange) this.#exchanges.delete(agentId);
+      this.#close(agentId, exchange);
     }
+  }
+
+  #close(agentId: string, exchange: Exchange): void {
+    if (this.#exchanges.get(agentId) !== exchange) return;
+    this.#exchanges.delete(agentId);
+    this.#lastClosed.set(agentId, { openedAt: exchange.openedAt, closedAt: performance.now() });
+  }
+
+  /** Milliseconds of [sinceMs, nowMs] (performance.now() times) during which a request was open on this agent. */
+  openMs(agentId: string, sinceMs: number, nowMs: number): number {
+    let ms = 0;
+    const open = this.#exchanges.get(agentId);
+    if (open !== undefined) ms += nowMs - Math.max(open.openedAt, sinceMs);
+    const last = this.#lastClosed.get(agentId);
+    if (last !== undefined && last.closedAt > sinceMs) ms += Math.min(last.closedAt, nowMs) - Math.max(last.openedAt, sinceMs);
+    return Math.min(Math.max(0, ms), Math.max(0, nowMs - sinceMs));
   }
 
   /** A request the agent did not answer in time, or left: unpaid, suspect, and the agent told so. */

@@ -1,11 +1,15 @@
 /**
- * Research question 8: can Maxwell tell inference from mining (and the other work classes) by
- * the activity trace alone? Every workload runs as a real process, traced at 100 Hz from /proc
- * (and the erase events where a source is given); windows of 1 s become feature vectors; a
- * random forest is trained on the EARLIER run of every workload and tested on a LATER one (the
- * time split), and again with whole classes held out of training. Reported: balanced accuracy,
- * per-class precision and recall, honest inference's false-positive rate, the adversary's
- * detection rate, and what tracing and classifying cost beside the traced work.
+ * Research question 8: can Maxwell check claimed work by the activity trace? In two parts.
+ *
+ * 1. **Isolated workloads** (the lab figure, kept): every workload runs alone as a real process,
+ *    traced at 100 Hz from /proc; windows of 1 s become feature vectors; a random forest is
+ *    trained on the EARLIER run of every workload and tested on a LATER one (the time split), and
+ *    again with whole classes held out. These runs also give the claim model its passive reference
+ *    (earlier runs) and calibration (later runs).
+ * 2. **In the daemon** (the product figure): real agents spawned with claims into a real daemon,
+ *    more agents than cores, judged by the daemon's own claim verifier. First honest inference
+ *    servers alone calibrate the request timeline; then the claim model made from all of it judges
+ *    fresh honest agents and cheats it never saw (claim-model.ts, daemon/claim-verifier.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +21,11 @@ import { WORK_CLASSES, WorkClassifier, evaluate, type Evaluation, type LabelledW
 import { TraceRecorder } from '../verification/trace/recorder.js';
 import { TRACE_CHANNELS } from '../verification/trace/trace.js';
 import { describeMachine, type MachineDescription } from './machine.js';
+import { ClaimModel } from '../verification/trace/claim-model.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FLAG_WITHIN_S, calibrateInDaemon, evaluateClaims, type InDaemonReport } from './claims-in-daemon.js';
 
 export interface WorkloadSpec {
   readonly name: string;
@@ -73,6 +82,11 @@ export interface VerificationOptions {
   /** Only these workloads (by index in `workloads()`), e.g. for a short test. */
   readonly only?: readonly number[];
   readonly entropy?: EntropySource;
+  /**
+   * The in-daemon part: seconds of the honest calibration run and of each evaluation batch
+   * (default 90 and 30; quick: 45 and 20). False: isolated workloads only (no root needed).
+   */
+  readonly inDaemon?: { readonly calibrationSeconds?: number; readonly batchSeconds?: number } | false;
   readonly onProgress?: (done: number, total: number, label: string) => void;
 }
 
@@ -86,6 +100,8 @@ interface TracedRun {
   readonly traceCostS: number;
   /** CPU spent turning the trace into window features (part of what classifying costs). */
   readonly featureCpuS: number;
+  /** The CPU channel at 100 Hz (a recording the replaying cheat can play back). */
+  readonly cpu: Float64Array;
 }
 
 export interface HeldOutResult {
@@ -115,9 +131,11 @@ export interface VerificationReport {
   readonly heldOut: readonly HeldOutResult[];
   /** CPU to trace (the sampler) and to classify (features + forest), as shares of the traced work's CPU. */
   readonly cost: { readonly traceFraction: number; readonly classifyFraction: number; readonly classifyMsPerWindow: number };
+  /** Claims judged by the daemon itself, under the auction; null when not run (and why in `findings`). */
+  readonly inDaemon: InDaemonReport | null;
   readonly findings: readonly string[];
-  /** The classifier for the daemon: trained on every window of every run (save it with `toJSON`). */
-  readonly model: WorkClassifier;
+  /** The claim model for the daemon (save it with `toJSON`): passive reference from the isolated runs, timeline calibration from the daemon. */
+  readonly model: ClaimModel;
 }
 
 const WINDOW_ROWS = 100;
@@ -168,7 +186,7 @@ async function traceRun(spec: WorkloadSpec, seconds: number, entropy: EntropySou
   let tracedCpuS = 0;
   for (const v of cpu) tracedCpuS += v / RATE_HZ;
   const failure = windows.length >= 2 ? null : `${spec.name}, run ${String(run + 1)}: ${String(windows.length)} windows (${ended.how === null ? 'no trace' : `it ended: ${ended.how}`})`;
-  return { workload, run, windows, tracedCpuS, traceCostS: recorder.costS, featureCpuS: (featureCpu.user + featureCpu.system) / 1e6, failure };
+  return { workload, run, windows, tracedCpuS, traceCostS: recorder.costS, featureCpuS: (featureCpu.user + featureCpu.system) / 1e6, failure, cpu };
 }
 
 function counts(predicted: readonly WorkClass[]): Partial<Record<WorkClass, number>> {
@@ -241,7 +259,7 @@ export async function runVerificationResearch(options: VerificationOptions = {})
   const traceCostS = traced.reduce((a, t) => a + t.traceCostS, 0);
   const tracedCpuS = traced.reduce((a, t) => a + t.tracedCpuS, 0);
 
-  const report: Omit<VerificationReport, 'findings' | 'model'> = {
+  const report: Omit<VerificationReport, 'findings' | 'model' | 'inDaemon'> = {
     machine: describeMachine(),
     provenance: { kind: 'measured', channels: TRACE_CHANNELS },
     secondsPerRun: seconds,
@@ -278,8 +296,65 @@ export async function runVerificationResearch(options: VerificationOptions = {})
       classifyMsPerWindow: featureWindows > 0 ? (1000 * classifyS) / featureWindows : Number.NaN,
     },
   };
-  const model = WorkClassifier.train(windowsOf((_t, s) => s.unseen !== true));
-  return { ...report, findings: findingsOf(report), model };
+  const honestRun = (run: number) => {
+    const byClass = new Map<WorkClass, Float64Array[]>();
+    for (const t of traced) {
+      const spec = specs[t.workload] as WorkloadSpec;
+      if (t.run !== run || spec.adversarial === true || spec.unseen === true) continue;
+      byClass.set(spec.label, [...(byClass.get(spec.label) ?? []), ...t.windows]);
+    }
+    return byClass;
+  };
+  const madeBy = `maxwell research verification${options.quick === true ? ' --quick' : ''} on ${report.machine.cpu} (${String(report.machine.cpus)} CPUs${report.machine.virtualised ? ', a VM' : ''}), ${new Date().toISOString().slice(0, 10)}`;
+  const isolatedOnly = (why: string): VerificationReport => {
+    const model = ClaimModel.build({ madeBy, reference: honestRun(0), calibration: honestRun(1), timeline: null });
+    const full = { ...report, inDaemon: null };
+    return { ...full, findings: [...findingsOf(full), `In the daemon: not run (${why}).`], model };
+  };
+  if (options.inDaemon === false) return isolatedOnly('--isolated-only');
+  if (process.getuid?.() !== 0) return isolatedOnly('needs root: the daemon runs agents in cgroups');
+  // The replaying cheat plays back what an honest server's CPU looked like when traced alone.
+  const gptIndex = specs.findIndex((s) => s.label === 'inference' && s.args.some((a) => a.endsWith('gpt-server.js')));
+  const recorded = traced.find((t) => t.workload === gptIndex && t.run === 0 && t.cpu.length > 0);
+  let recording: string | null = null;
+  if (recorded !== undefined) {
+    recording = join(mkdtempSync(join(tmpdir(), 'maxwell-replay-')), 'gpt-server-cpu.json');
+    writeFileSync(recording, JSON.stringify({ rateHz: RATE_HZ, cpu: Array.from(recorded.cpu, (v) => Number(v.toFixed(3))) }));
+  }
+  const calibrationSeconds = options.inDaemon?.calibrationSeconds ?? (options.quick === true ? 45 : 90);
+  const batchSeconds = options.inDaemon?.batchSeconds ?? (options.quick === true ? 20 : 30);
+  options.onProgress?.(total, total + 1, `in the daemon: calibrating on honest agents (${String(calibrationSeconds)} s)`);
+  const calibration = await calibrateInDaemon(calibrationSeconds);
+  const sortedScores = [...calibration.scores].sort((a, b) => a - b);
+  // Classes measured in the daemon take their references from there (the first half of their windows against the second); the rest from the isolated runs.
+  const reference = honestRun(0);
+  const later = honestRun(1);
+  for (const [cls, windows] of calibration.passive) {
+    if (windows.length < 6) continue;
+    const half = Math.floor(windows.length / 2);
+    reference.set(cls, windows.slice(0, half));
+    later.set(cls, windows.slice(half));
+  }
+  const model = ClaimModel.build({
+    madeBy,
+    reference,
+    calibration: later,
+    timeline: sortedScores.length === 0 ? null : { scores: sortedScores, source: `${String(sortedScores.length)} windows of ${String(calibration.agents.length)} honest servers measured through the daemon beside CPU-bound load, ${madeBy}` },
+  });
+  const alpha = 0.01;
+  const evaluation = await evaluateClaims({ model, recording, batchSeconds, alpha, onBatch: (i, n, label) => options.onProgress?.(total + i, total + n + 1, `in the daemon, batch ${String(i)}/${String(n)}: honest servers beside ${label}`) });
+  const inDaemon: InDaemonReport = {
+    calibration: {
+      seconds: calibrationSeconds,
+      agents: calibration.agents,
+      windows: sortedScores.length,
+      scores: { min: sortedScores[0] ?? Number.NaN, median: sortedScores[Math.floor(sortedScores.length / 2)] ?? Number.NaN, max: sortedScores.at(-1) ?? Number.NaN },
+      passiveWindows: Object.fromEntries([...calibration.passive].map(([cls, w]) => [cls, w.length])),
+    },
+    ...evaluation,
+  };
+  const full = { ...report, inDaemon };
+  return { ...full, findings: findingsOf(full), model };
 }
 
 function pct(v: number): string {
@@ -289,6 +364,14 @@ function pct(v: number): string {
 function findingsOf(r: Omit<VerificationReport, 'findings' | 'model'>): string[] {
   const out: string[] = [];
   const met = (ok: boolean): string => (ok ? 'MET' : 'MISSED');
+  const d = r.inDaemon;
+  if (d !== null) {
+    out.push(`IN THE DAEMON (claims judged by the daemon's own verifier, under the auction, ${String(d.batches)} batches of ${String(d.batchSeconds)} s, more agents than cores): honest agents flagged ${String(d.honest.flagged)} of ${String(d.honest.agents)} (goal 0: ${met(d.honest.flagged === 0)}); their windows judged inconsistent ${pct(d.honest.inconsistentShare)} of ${String(d.honest.windows)} (goal ≤ 1 %: ${met(d.honest.inconsistentShare <= 0.01)}).`);
+    out.push(`IN THE DAEMON: cheats flagged ${String(d.cheats.flagged)} of ${String(d.cheats.agents)}, within ${String(FLAG_WITHIN_S)} s of their spawn ${String(d.cheats.flaggedWithin10s)} (${pct(d.cheats.flaggedWithin10s / Math.max(1, d.cheats.agents))}; goal ≥ 95 %: ${met(d.cheats.flaggedWithin10s / Math.max(1, d.cheats.agents) >= 0.95)}). None of the cheats is in any reference or calibration set.`);
+    out.push(`IN THE DAEMON: tracing and judging cost ${pct(d.cost.fraction)} of the traced agents' CPU (${d.cost.verifierCpuS.toFixed(2)} s beside ${d.cost.tracedCpuS.toFixed(1)} s; goal < 1 %: ${met(d.cost.fraction < 0.01)}).`);
+    out.push(`The request timeline was calibrated on ${String(d.calibration.windows)} windows of honest servers (score idle − serving CPU from ${d.calibration.scores.min.toFixed(2)} to ${d.calibration.scores.max.toFixed(2)}); with α = ${String(d.alpha)} the conformal test can reject only with at least ${String(Math.ceil(1 / d.alpha) - 1)} calibration windows${d.calibration.windows + 1 < 1 / d.alpha ? ': too few here, so only the plain rules rejected' : ''}.`);
+    out.push('ISOLATED WORKLOADS (each program alone, the closed-set forest; the lab figure, kept for comparison):');
+  }
   if (r.failedRuns.length > 0) out.push(`WARNING: ${String(r.failedRuns.length)} runs gave no usable trace, so the figures below say less: ${r.failedRuns.join('; ')}.`);
   out.push(`Balanced accuracy on the time split (trained on the first run of every workload, tested on a later one): ${pct(r.timeSplit.balancedAccuracy)} over ${String(r.timeSplit.windows)} windows of ${String(r.windowS)} s — goal ≥ ${pct(r.goals.balancedAccuracy)}: ${met(r.timeSplit.balancedAccuracy >= r.goals.balancedAccuracy)}.`);
   out.push(`Honest inference classified as something else: ${pct(r.timeSplit.inferenceFalsePositiveRate)} of its windows — goal ≤ ${pct(r.goals.inferenceFalsePositiveRate)}: ${met(r.timeSplit.inferenceFalsePositiveRate <= r.goals.inferenceFalsePositiveRate)}.`);

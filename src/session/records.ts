@@ -55,7 +55,9 @@ export interface VerificationState {
   readonly claims: string;
   observed: string | null;
   windows: number;
-  /** Consecutive windows whose class differs from the claim. */
+  /** Windows judged inconsistent with the claim, in all. */
+  inconsistentWindows: number;
+  /** Consecutive windows judged inconsistent with the claim. */
   mismatches: number;
   flagged: boolean;
   auditRate: number;
@@ -68,7 +70,7 @@ export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, sta
 
 function verificationView(v: VerificationState | null): VerificationView | null {
   if (v === null) return null;
-  return { claims: v.claims, observed: v.observed, windows: v.windows, mismatches: v.mismatches, flagged: v.flagged, auditRate: v.auditRate, withheldJ: toJoules(v.withheldMicroJ) };
+  return { claims: v.claims, observed: v.observed, windows: v.windows, inconsistentWindows: v.inconsistentWindows, mismatches: v.mismatches, flagged: v.flagged, auditRate: v.auditRate, withheldJ: toJoules(v.withheldMicroJ) };
 }
 
 function inferenceView(v: InferenceState | null, escrowedMicroJ: bigint, auditMultiplier: number): InferenceView | null {

@@ -202,7 +202,7 @@ export class MarketSession {
     if (!(stakeJ >= 0 && stakeJ <= admission.walletJ)) throw new InvalidArgumentError(`stake must be 0–${String(admission.walletJ)} J (it comes out of the wallet), got ${String(stakeJ)}`);
     const record = newRecord(id, admission.role, admission.runtime, this.nowMs());
     if (stakeJ > 0) record.inference = { stakedMicroJ: toMicroJ(stakeJ), slashedMicroJ: 0n, serving: false, requests: 0, inFlight: 0, verifiedTokens: 0, suspectRequests: 0, auditBoostLeft: 0, lastFailure: null };
-    if (admission.claims !== undefined) record.verification = { claims: admission.claims, observed: null, windows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldMicroJ: 0n };
+    if (admission.claims !== undefined) record.verification = { claims: admission.claims, observed: null, windows: 0, inconsistentWindows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldMicroJ: 0n };
     this.#agents.set(id, record);
     this.#live.push(record);
     this.#book.register(id);
@@ -278,7 +278,17 @@ export class MarketSession {
 
   /** Agents that can be sent an inference request now: serving, staked, alive and not being ended. */
   inferenceServers(): string[] {
-    return this.#live.filter((r) => r.inference?.serving === true && (r.phase === 'running' || r.phase === 'paused') && this.#bank.escrowed(r.id) > 0n).map((r) => r.id);
+    return this.#live.filter((r) => this.#servesInference(r)).map((r) => r.id);
+  }
+
+  /** Whether this one agent is among `inferenceServers()` (without building the list: the claim verifier asks every tick). */
+  servesInference(agentId: string): boolean {
+    const record = this.#agents.get(agentId);
+    return record !== undefined && this.#servesInference(record);
+  }
+
+  #servesInference(r: AgentRecord): boolean {
+    return r.inference?.serving === true && (r.phase === 'running' || r.phase === 'paused') && this.#bank.escrowed(r.id) > 0n;
   }
 
   /** Its stake in escrow now, µJ. */
@@ -419,30 +429,32 @@ export class MarketSession {
   }
 
   /**
-   * One window's verdict on an agent's trace (from the daemon's classifier): `observed` is the
-   * class it looks like, `why` says what judged it. Flags the agent after
-   * `verification.mismatchWindows` disagreeing windows in a row, unflags it after as many
-   * agreeing ones; each change is a decision with its reason.
+   * One window's verdict on an agent's trace (from the daemon's claim verifier): consistent with
+   * its claim or not, with what was seen (`observed`: the claim itself when consistent) and what
+   * judged it (`why`). Flags the agent after `verification.mismatchWindows` inconsistent windows in
+   * a row, unflags it after as many consistent ones; each change is a decision with its reason.
    */
-  noteWorkClass(agentId: string, observed: string, why: string): void {
+  noteClaimVerdict(agentId: string, verdict: { readonly consistent: boolean; readonly observed: string; readonly why: string }): void {
     const record = this.#agents.get(agentId);
     const v = record?.verification;
     if (record === undefined || v === null || v === undefined || record.phase === 'dead') return;
-    v.observed = observed;
+    v.observed = verdict.observed;
     v.windows++;
     const needed = this.#verification.mismatchWindows;
-    if (observed !== v.claims) v.mismatches = v.flagged ? needed : v.mismatches + 1;
-    else v.mismatches = v.flagged ? v.mismatches - 1 : 0;
+    if (!verdict.consistent) {
+      v.inconsistentWindows++;
+      v.mismatches = v.flagged ? needed : v.mismatches + 1;
+    } else v.mismatches = v.flagged ? v.mismatches - 1 : 0;
     if (!v.flagged && v.mismatches >= needed) {
       v.flagged = true;
       if (this.#verification.onMismatch === 'audit') v.auditRate = FLAGGED_AUDIT_RATE;
       const effect = { 'withhold-income': 'its verified work earns nothing while flagged', audit: `its audit rate is raised ${String(FLAGGED_AUDIT_RATE)}×`, log: 'logged only' }[this.#verification.onMismatch];
-      this.#decide({ action: 'flag', agentId, plane: null, because: `claims ${v.claims}, but its trace looked like ${observed} in ${String(needed)} windows in a row (${why}); ${effect}` });
+      this.#decide({ action: 'flag', agentId, plane: null, because: `claims ${v.claims}, but its trace was inconsistent with it in ${String(needed)} windows in a row (last: ${verdict.observed}; ${verdict.why}); ${effect}` });
     } else if (v.flagged && v.mismatches <= 0) {
       v.flagged = false;
       v.mismatches = 0;
       v.auditRate = 1;
-      this.#decide({ action: 'unflag', agentId, plane: null, because: `its trace matched its claim (${v.claims}) in ${String(needed)} windows in a row (${why})` });
+      this.#decide({ action: 'unflag', agentId, plane: null, because: `its trace was consistent with its claim (${v.claims}) in ${String(needed)} windows in a row (${verdict.why})` });
     }
   }
 

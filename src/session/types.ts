@@ -38,11 +38,13 @@ export interface AgentView {
 export interface VerificationView {
   /** The work class it claims, e.g. `inference`. */
   readonly claims: string;
-  /** What the classifier saw in its last window (null before the first). */
+  /** What its last judged window showed: the claim itself when consistent, else what was wrong (null before the first). */
   readonly observed: string | null;
   readonly windows: number;
+  /** Windows judged inconsistent with the claim, in all. */
+  readonly inconsistentWindows: number;
   readonly mismatches: number;
-  /** Its trace has disagreed with its claim for `verification.mismatchWindows` windows in a row. */
+  /** Its trace was inconsistent with its claim for `verification.mismatchWindows` windows in a row. */
   readonly flagged: boolean;
   /** Multiplier on its audit probability (the `audit` policy raises it while flagged). */
   readonly auditRate: number;

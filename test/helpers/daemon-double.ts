@@ -49,7 +49,7 @@ export class DaemonDouble implements DaemonControl {
       verifiedPrimes: 0,
       connected: false,
       startedAtMs: 1_000,
-      verification: request.claims === undefined ? null : { claims: request.claims, observed: null, windows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldJ: 0 },
+      verification: request.claims === undefined ? null : { claims: request.claims, observed: null, windows: 0, inconsistentWindows: 0, mismatches: 0, flagged: false, auditRate: 1, withheldJ: 0 },
       inference: request.stakeJ === undefined ? null : { stakeJ: request.stakeJ, stakedJ: request.stakeJ, slashedJ: 0, serving: true, requests: 0, inFlight: 0, verifiedTokens: 0, suspectRequests: 0, auditMultiplier: 1, lastFailure: null },
       ended: null,
     };
@@ -164,9 +164,9 @@ export class DaemonDouble implements DaemonControl {
       overheadFraction: 0.031,
       failedTicks: 0,
       foreignLoad: { policy: 'sell-remaining', measured: true, fraction: 0.052 },
-      verification: { classifier: 'not judged: the double has none', costS: 0 },
+      verification: { method: 'not judged: the double has none', costS: 0 },
       fleet: this.fleet(),
-      inference: { model: 'tiny-gpt.onnx', profile: 'none: the double runs no model', servers: [...this.agents.values()].filter((a) => a.inference !== null).map((a) => a.id), requests: this.asks.length, slashes: 0, verifierCpuS: 0 },
+      inference: { model: 'tiny-gpt.onnx', profile: 'none: the double runs no model', servers: [...this.agents.values()].filter((a) => a.inference !== null).map((a) => a.id), unverifiedServers: [], probes: 0, requests: this.asks.length, slashes: 0, verifierCpuS: 0 },
       enforcement: { pauses: 3, resumes: 2, pins: 1, quotas: 4, failures: 0 },
     };
   }

@@ -31,7 +31,7 @@ test('the daemon pays honest inference per verified token, and slashes and ends 
   const dir = mkdtempSync(join(tmpdir(), 'maxwell-poi-'));
   const base = daemonConfigIn(dir);
   const config = { ...base, inference: { ...base.inference, pricePerTokenJ: 0.01, spotCheckFromJ: 0.5, minStakeJ: 0.1 } };
-  const { daemon, close } = await assembleDaemon(config, { tag: 'dpi', classifier: null });
+  const { daemon, close } = await assembleDaemon(config, { tag: 'dpi', claimModel: null });
   t.after(async () => {
     await close();
     rmSync(dir, { recursive: true, force: true });

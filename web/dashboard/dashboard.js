@@ -282,7 +282,7 @@ function renderSensors() {
   for (const p of s.planes) add(`core ${p.unit} temperature`, `${fixed(p.temperatureC, 2)} °C`, p.temperatureSource);
   add('package power', `${fixed(s.powerW, 2)} W`, s.energySource);
   add('foreign load', `${(s.foreignLoad.fraction * 100).toFixed(1)} %`, `${s.foreignLoad.measured ? 'measured' : 'not measured'}; policy ${s.foreignLoad.policy}`);
-  add('work-class classifier', '', s.verification.classifier);
+  add('claim verification', '', s.verification.method);
   add('Maxwell’s own CPU', `${fixed(s.overheadFraction * 100, 2)} % of a core`, 'measured: process.cpuUsage');
   add('auction clearing p99', `${fixed(s.clearingP99Ms, 3)} ms`, 'measured: monotonic clock');
   $('temperature-source').textContent = s.planes.length > 0 ? s.planes[0].temperatureSource : '';

@@ -105,7 +105,7 @@ export function formatInference(answer: InferenceAnswer): string {
 export function formatAgents(agents: readonly AgentView[]): string {
   if (agents.length === 0) return 'No agents.\n';
   return formatTable([
-    ['id', 'role', 'runtime', 'phase', 'pid', 'balance', 'bid/quantum', 'plane', 'won', 'paid', 'income', 'primes', 'socket'],
+    ['id', 'role', 'runtime', 'phase', 'pid', 'balance', 'bid/quantum', 'plane', 'won', 'paid', 'income', 'primes', 'socket', 'claim'],
     ...agents.map((a) => [
       a.id,
       a.role,
@@ -120,8 +120,17 @@ export function formatAgents(agents: readonly AgentView[]): string {
       j(a.incomeJ),
       String(a.verifiedPrimes),
       a.connected ? 'connected' : '-',
+      claimColumn(a),
     ]),
   ]);
+}
+
+/** The claim and how it is judged: `inference ok 0/12`, `inference FLAGGED 5/7` (inconsistent of judged windows). */
+function claimColumn(a: AgentView): string {
+  const v = a.verification;
+  if (v === null) return '-';
+  if (v.windows === 0) return `${v.claims} (not judged yet)`;
+  return `${v.claims} ${v.flagged ? 'FLAGGED' : 'ok'} ${String(v.inconsistentWindows)}/${String(v.windows)}`;
 }
 
 function formatAgent(agent: AgentView, verb: string): string {
@@ -197,7 +206,7 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
       .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu']))
       .addOption(new Option('--runtime <kind>', 'what runs it: a process in cgroups, a WASM module in a worker thread, or a QEMU VM').choices([...RUNTIME_KINDS]).default('process'))
       .addOption(new Option('--role <role>', 'its role in reports').choices(['scientist', 'leech', 'other']))
-      .addOption(new Option('--claims <class>', 'the work class it claims: its activity trace is judged against it, and a mismatch is flagged (config verification.*)').choices([...WORK_CLASSES]))
+      .addOption(new Option('--claims <class>', 'the work class it claims: checked against what it does while it runs (an inference claimant must say serve on its socket and is sent probes); inconsistent windows in a row flag it (config verification.*, docs/VERIFICATION.md)').choices([...WORK_CLASSES]))
       .option('--fleet', 'place it on the fleet node where its bid buys the most (the cheapest alive node with headroom; docs/FLEET.md)')
       .option('--stake <joules>', 'joules of its wallet put in escrow: lets it serve inference (at least inference.minStakeJ); a proven cheat burns it')
       .option('--id <id>', `its id: ${AGENT_ID_RULE} (default: generated)`)

@@ -79,7 +79,7 @@ export function registerRun(program: Command, io: CliIo, env: Readonly<Record<st
         `  ledger        ${config.ledger.path} (head ${daemon.ledger.headHash.slice(0, 16)}…)\n` +
         `  temperatures  ${assembled.thermal.source}\n` +
         `  entropy       ${assembled.entropySource}\n` +
-        `  verification  ${daemon.snapshot().verification.classifier}\n` +
+        `  verification  ${daemon.snapshot().verification.method}\n` +
         `  runtimes      process (cgroups), wasm (worker threads), vm (${vmMissing === null ? 'QEMU, guest in .maxwell/vm' : `unavailable: ${vmMissing}`})\n` +
         `  fleet         ${config.fleet.enabled ? `gossip on ${daemon.fleet().address ?? '?'} (UDP, signed), seeds ${config.fleet.seeds.join(', ') || 'none'}${config.fleet.kubeExtender.enabled ? '; kube-scheduler extender on' : ''}` : 'off (this node alone; fleet.enabled)'}\n` +
         `Spawn an agent: maxwell agent spawn --wallet 5000J --bid 0.5 -- CMD ARGS…   Stop: Ctrl-C\n`,

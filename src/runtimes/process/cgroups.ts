@@ -60,6 +60,37 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupLayout {
   return layout;
 }
 
+/** A cgroup's CPU counter file: cgroup v1 `cpuacct.usage` (ns) or cgroup2 `cpu.stat` (`usage_usec`). */
+export interface CpuCounterFile {
+  readonly path: string;
+  readonly format: 'cpuacct.usage' | 'cpu.stat';
+}
+
+/**
+ * The CPU counter of the cgroup process `pid` is in, from `/proc/PID/cgroup`; null when it has
+ * none here, or when that cgroup's path does not end in `leaf` (the agent's own group: a counter
+ * shared with other processes would count their CPU as the agent's).
+ */
+export function cgroupCpuCounter(pid: number, leaf: string, layout: CgroupLayout = detectCgroups(), procRoot = '/proc'): CpuCounterFile | null {
+  const lines = (read(join(procRoot, String(pid), 'cgroup')) ?? '').split('\n');
+  const own = (path: string | undefined): path is string => path !== undefined && path.split('/').at(-1) === leaf;
+  if (layout.cpuacct !== undefined) {
+    const path = lines.map((l) => l.split(':')).find((f) => (f[1] ?? '').split(',').includes('cpuacct'))?.[2];
+    if (own(path)) return { path: join(layout.cpuacct, path, 'cpuacct.usage'), format: 'cpuacct.usage' };
+  }
+  if (layout.v2 !== undefined && layout.v2Controllers.has('cpu')) {
+    const path = lines.find((l) => l.startsWith('0::'))?.slice(3);
+    if (own(path)) return { path: join(layout.v2, path, 'cpu.stat'), format: 'cpu.stat' };
+  }
+  return null;
+}
+
+/** Seconds of CPU in a counter file's text (NaN when it does not parse). */
+export function parseCpuCounter(text: string, format: CpuCounterFile['format']): number {
+  if (format === 'cpuacct.usage') return Number(text.trim()) / 1e9;
+  return Number(/usage_usec (\d+)/.exec(text)?.[1]) / 1e6;
+}
+
 /** Writes a cgroup control file, naming it in the error. */
 export function writeControl(dir: string, file: string, value: string): void {
   try {

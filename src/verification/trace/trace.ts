@@ -53,6 +53,11 @@ export class ActivityTrace {
     return out;
   }
 
+  /** Row `index`'s values, in `TRACE_CHANNELS` order. */
+  row(index: number): Float64Array {
+    return this.#data.subarray(index * CHANNEL_COUNT, (index + 1) * CHANNEL_COUNT);
+  }
+
   /** Drops all but the last `rows` rows (a daemon keeps a bounded window per agent). */
   keepLast(rows: number): void {
     if (this.#length <= rows) return;
