@@ -166,7 +166,8 @@ export class ClaimVerifier {
   }
 
   watch(agentId: string, pid: number, claims: WorkClass): void {
-    const counterFile = this.#options.cpuCounter?.(agentId, pid) ?? null;
+    // Only the request timeline reads the counter; the passive test works on the /proc trace.
+    const counterFile = claims === 'inference' ? (this.#options.cpuCounter?.(agentId, pid) ?? null) : null;
     const counter = counterFile === null ? null : CpuCounter.open(counterFile);
     this.#watched.set(agentId, {
       claims,
@@ -220,8 +221,7 @@ export class ClaimVerifier {
       w.lastAllowance = allowance;
       w.lastSampleMs = nowMs;
       if (w.claims === 'inference') this.#maybeProbe(agentId, w, allowance);
-      const serves = w.claims === 'inference' && this.#options.probes.serves(agentId);
-      if (serves && !w.served) {
+      if (!w.served && w.claims === 'inference' && this.#options.probes.serves(agentId)) {
         // From its `serve` on: what it did before (loading a model) is not idle time between requests.
         w.served = true;
         this.#startWindow(w);
