@@ -125,7 +125,6 @@ interface Watched {
   readonly counterCpu: number[];
   readonly counter: CpuCounter | null;
   lastCounterS: number;
-  lastCounterAtS: number;
   runningRows: number;
   /** Running rows since it was first watched (the grace to say `serve` counts these). */
   runningSinceStart: number;
@@ -176,7 +175,6 @@ export class ClaimVerifier {
       counterCpu: [],
       counter,
       lastCounterS: counter?.readS() ?? Number.NaN,
-      lastCounterAtS: performance.now() / 1000,
       runningRows: 0,
       runningSinceStart: 0,
       sinceServing: Number.POSITIVE_INFINITY,
@@ -207,7 +205,7 @@ export class ClaimVerifier {
       const open = nowMs > w.lastSampleMs ? openMs / (nowMs - w.lastSampleMs) : 0;
       const before = w.recorder?.trace.length ?? 0;
       w.recorder?.sample();
-      const counterCpu = this.#readCounter(w);
+      const counterCpu = this.#readCounter(w, nowMs);
       // A row a tick from the counter; the recorder adds one from its second sample on, while the agent lives.
       if (w.recorder === null || w.recorder.trace.length > before) {
         const context: RowContext = { allowance: Math.min(allowance, w.lastAllowance), serving: openMs > 0, open };
@@ -238,14 +236,13 @@ export class ClaimVerifier {
     return w.served ? TIMELINE_WINDOW_ROWS : NO_SERVE_WINDOW_ROWS;
   }
 
-  /** Cores of CPU the counter saw since its last read (0 without one). */
-  #readCounter(w: Watched): number {
+  /** Cores of CPU the counter saw over the row ending at `nowMs` (it is read with the row: 0 without a counter). */
+  #readCounter(w: Watched, nowMs: number): number {
     if (w.counter === null) return 0;
-    const nowS = performance.now() / 1000;
     const cpuS = w.counter.readS();
-    const cores = Number.isFinite(cpuS) && Number.isFinite(w.lastCounterS) && nowS > w.lastCounterAtS ? Math.max(0, (cpuS - w.lastCounterS) / (nowS - w.lastCounterAtS)) : 0;
+    const rowS = (nowMs - w.lastSampleMs) / 1000;
+    const cores = Number.isFinite(cpuS) && Number.isFinite(w.lastCounterS) && rowS > 0 ? Math.max(0, (cpuS - w.lastCounterS) / rowS) : 0;
     w.lastCounterS = cpuS;
-    w.lastCounterAtS = nowS;
     return cores;
   }
 

@@ -205,13 +205,12 @@ export class InferenceService {
     const exchange: Exchange = { requestId: this.#nextRequestId++, openedAt: performance.now(), maxNewTokens, tokenTimes: [], claim: null, reveals: new Map(), wanted: [], wake: null, gone: false };
     this.#exchanges.set(agentId, exchange);
     this.#probes++;
-    const sentAt = performance.now();
     const run = (async (): Promise<ProbeOutcome> => {
       try {
         this.#options.send(agentId, { type: 'infer', requestId: exchange.requestId, prompt: [...prompt], maxNewTokens });
         const answered = await this.#until(exchange, () => exchange.claim !== null);
         if (!exchange.gone) this.#options.send(agentId, { type: 'verdict', requestId: exchange.requestId, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
-        return { answered, tokens: exchange.tokenTimes.length, openMs: performance.now() - sentAt };
+        return { answered, tokens: exchange.tokenTimes.length, openMs: performance.now() - exchange.openedAt };
       } finally {
         this.#close(agentId, exchange);
       }
@@ -255,24 +254,10 @@ export class InferenceService {
    * judged against the request timeline). Without a claim it is refused, as before.
    */
   async #serveUnverified(agentId: string): Promise<string> {
-    const session = this.#options.session;
-    const claims = (): string | undefined => {
-      try {
-        return session.agent(agentId).verification?.claims;
-      } catch {
-        return undefined;
-      }
-    };
-    if (claims() !== 'inference') return 'unknown-model';
+    if (this.#view(agentId)?.verification?.claims !== 'inference') return 'unknown-model';
     const deadline = performance.now() + this.#options.config.requestTimeoutMs;
     while (this.#isStarting(agentId) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, SERVE_START_POLL_MS));
-    const phase = (() => {
-      try {
-        return session.agent(agentId).phase;
-      } catch {
-        return 'dead';
-      }
-    })();
+    const phase = this.#view(agentId)?.phase;
     if (phase !== 'running' && phase !== 'paused') return 'not-running';
     this.#unverified.add(agentId);
     return 'serving-unverified';
@@ -295,10 +280,15 @@ export class InferenceService {
   }
 
   #isStarting(agentId: string): boolean {
+    return this.#view(agentId)?.phase === 'starting';
+  }
+
+  /** The agent's view, or null when the session does not know it (any more). */
+  #view(agentId: string): ReturnType<MarketSession['agent']> | null {
     try {
-      return this.#options.session.agent(agentId).phase === 'starting';
+      return this.#options.session.agent(agentId);
     } catch {
-      return false;
+      return null;
     }
   }
 
