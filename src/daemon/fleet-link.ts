@@ -11,8 +11,8 @@ import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MaxwellConfig } from '../config/schema.js';
 import { FleetConfigError } from '../errors.js';
-import { createHierarchyCoupling, fleetStress, type FleetStress } from '../fleet/coupling.js';
-import type { MemberMeta } from '../fleet/messages.js';
+import { createHierarchyCoupling, fleetStress, type FleetStress, type HierarchyCoupling } from '../fleet/coupling.js';
+import type { FleetLocation, MemberMeta } from '../fleet/messages.js';
 import { fleetIdentity } from '../fleet/envelope.js';
 import { FleetNode } from '../fleet/transport.js';
 import type { FleetMemberSnapshot, FleetSnapshot } from './control.js';
@@ -102,8 +102,7 @@ export class FleetLink {
   #restress(): void {
     const node = this.#node;
     if (node === null) return;
-    const peers = node.members().filter((m) => m.id !== node.id && m.state === 'alive').map((m) => ({ location: m.meta.location, headroom: m.meta.headroom }));
-    this.#stress = fleetStress(this.#config.location, peers, this.#coupling);
+    this.#stress = stressFromMembers(this.#config.location, node.id, node.members(), this.#coupling);
   }
 
   snapshot(): FleetSnapshot {
@@ -138,4 +137,14 @@ export class FleetLink {
       pushPulls: { ...node.pushPulls },
     };
   }
+}
+
+/**
+ * The stress this node feels from the members it knows: alive and suspect ones count with their last
+ * metadata, the dead and the departed do not. A suspicion is not a death (SWIM refutes most of them
+ * within a period), and dropping a suspect's heat for that while made prices, and placement, flap.
+ */
+export function stressFromMembers(self: FleetLocation, selfId: string, members: readonly { readonly id: string; readonly state: string; readonly meta: { readonly location: FleetLocation; readonly headroom: number } }[], coupling?: HierarchyCoupling): FleetStress {
+  const peers = members.filter((m) => m.id !== selfId && (m.state === 'alive' || m.state === 'suspect')).map((m) => ({ location: m.meta.location, headroom: m.meta.headroom }));
+  return fleetStress(self, peers, coupling);
 }

@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { reachableApiUrl } from '../../../src/cli/commands/run.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { FleetLink } from '../../../src/daemon/fleet-link.js';
+import { FleetLink, stressFromMembers } from '../../../src/daemon/fleet-link.js';
 import { isMaxwellError } from '../../../src/errors.js';
 
 const key = generateKeyPairSync('ed25519').privateKey;
@@ -25,4 +25,16 @@ test('a wildcard API listener is published under the gossip address, or not at a
   assert.equal(reachableApiUrl('http://[::]:7940', '::', 'fd00::5'), 'http://[fd00::5]:7940');
   assert.equal(reachableApiUrl('http://0.0.0.0:7940', '0.0.0.0', '0.0.0.0'), null, 'other nodes dialling 0.0.0.0 would reach themselves');
   assert.equal(reachableApiUrl('http://0.0.0.0:7940', '0.0.0.0', '127.0.0.1'), null);
+});
+
+test('a suspect peer keeps its heat in the stress; the dead, the departed and this node itself do not', () => {
+  const here = { zone: 'z0', row: 'r0', rack: 'k0', chassis: 'c0' };
+  const hot = (id: string, state: string) => ({ id, state, meta: { location: { ...here, chassis: `c-${id}` }, headroom: 0 } });
+  const alone = stressFromMembers(here, 'me', [{ id: 'me', state: 'alive', meta: { location: here, headroom: 0 } }]);
+  assert.equal(alone.multiplier, 1, 'a node does not stress itself');
+  const alive = stressFromMembers(here, 'me', [hot('a', 'alive')]);
+  assert.ok(alive.multiplier > 1);
+  assert.equal(stressFromMembers(here, 'me', [hot('a', 'suspect')]).multiplier, alive.multiplier, 'a suspicion does not drop the heat');
+  assert.equal(stressFromMembers(here, 'me', [hot('a', 'dead')]).multiplier, 1);
+  assert.equal(stressFromMembers(here, 'me', [hot('a', 'left')]).multiplier, 1);
 });
