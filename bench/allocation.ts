@@ -21,7 +21,7 @@ import { parseAgentId } from '../src/agent-id.js';
 import { ManualClock } from '../src/clock/clock.js';
 import { defaultConfig } from '../src/config/load.js';
 import { Enforcer } from '../src/daemon/enforcer.js';
-import { ThermalState } from '../src/daemon/thermal.js';
+import { ThermalState } from '../src/heat-price/thermal.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { ClearingEngine, type PlaneOffer } from '../src/market/engine.js';
 import { NO_EVENTS } from '../src/market/entropy.js';

@@ -5,7 +5,7 @@
  * the traced agents' CPU from their cgroups. Goal < 1 %. Needs root (cgroups); says why not
  * otherwise.
  */
-import { loadClaimModel } from '../src/daemon/claim-verifier.js';
+import { loadClaimModel } from '../src/verification/service/claim-verifier.js';
 import { honestServers, runDaemonBatch, type ClaimAgentSpec } from '../src/research/claims-in-daemon.js';
 
 export interface ClaimsBench {

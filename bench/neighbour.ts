@@ -12,7 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
-import type { ForeignHeatPolicy } from '../src/daemon/foreign-heat.js';
+import type { ForeignHeatPolicy } from '../src/heat-price/foreign-heat.js';
 import type { ExperimentResults } from '../src/experiment/results.js';
 import { runExperiment } from '../src/experiment/runner.js';
 

@@ -22,7 +22,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { SENSOR_PERIOD_S, SensorTemperatures } from '../src/daemon/sensor-temperatures.js';
+import { SENSOR_PERIOD_S, SensorTemperatures } from '../src/telemetry/sensor-temperatures.js';
 import { PidController, createPidParams } from '../src/control/pid.js';
 import { fitFopdt, fopdtResponse } from '../src/identification/fopdt.js';
 import { FrameDecoder, encodeFrame } from '../src/protocol/frames.js';

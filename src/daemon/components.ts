@@ -32,10 +32,10 @@ import { MarketSession } from '../session/session.js';
 import { Daemon } from './daemon.js';
 import { Enforcer } from './enforcer.js';
 import { Lifecycle } from './lifecycle.js';
-import { ThermalState, ownCpuS } from './thermal.js';
-import { FleetLink } from './fleet-link.js';
-import { InferenceService } from './inference-service.js';
-import { ClaimVerifier, loadClaimModel, type ClaimVerifierOptions } from './claim-verifier.js';
+import { ThermalState, ownCpuS } from '../heat-price/thermal.js';
+import { FleetLink } from '../fleet/fleet-link.js';
+import { InferenceService } from '../verification/service/inference-service.js';
+import { ClaimVerifier, loadClaimModel, type ClaimVerifierOptions } from '../verification/service/claim-verifier.js';
 import type { ClaimModel } from '../verification/trace/claim-model.js';
 
 export interface AssembleOptions {

@@ -21,13 +21,13 @@ import type { AgentRecord, DecisionLog } from '../session/records.js';
 import type { MarketSession } from '../session/session.js';
 import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from './control.js';
 import type { Enforcer } from './enforcer.js';
-import type { ThermalState, ThermalTick } from './thermal.js';
+import type { ThermalState, ThermalTick } from '../heat-price/thermal.js';
 import { TickLoop } from './tick-loop.js';
 import { AgentMeter } from './agent-meter.js';
-import type { FleetLink, LocalFigures } from './fleet-link.js';
+import type { FleetLink, LocalFigures } from '../fleet/fleet-link.js';
 import { Migrator, type RemoteSpawner } from './migrator.js';
-import type { InferenceAnswer, InferenceAsk, InferenceService } from './inference-service.js';
-import type { ClaimVerifier } from './claim-verifier.js';
+import type { InferenceAnswer, InferenceAsk, InferenceService } from '../verification/service/inference-service.js';
+import type { ClaimVerifier } from '../verification/service/claim-verifier.js';
 
 export type DaemonMode = MarketSession['mode'];
 

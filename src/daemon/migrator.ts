@@ -13,17 +13,10 @@
  * it never runs twice; when neither it nor this node can take the agent, the decision log says so
  * and where its joules went (refunded to this node's treasury).
  */
-import type { FleetMemberSnapshot, FleetSnapshot, SpawnRequest } from './control.js';
+import type { FleetMemberSnapshot, FleetSnapshot, RemoteSpawner, SpawnRequest } from './control.js';
 import type { AgentView } from '../session/types.js';
 
-/** Another node's control API (built by the caller: the daemon does not import the API client). */
-export interface RemoteSpawner {
-  spawn(apiUrl: string, request: SpawnRequest): Promise<AgentView>;
-  /** The agent's view there, or null when that node answers that it has no such agent; throws when it does not answer. */
-  find(apiUrl: string, id: string): Promise<AgentView | null>;
-  /** True when the error is that node's coded answer (it refused), not a lost answer. */
-  refused(err: unknown): boolean;
-}
+export type { RemoteSpawner };
 
 export interface MigrationHost {
   fleet(): FleetSnapshot;

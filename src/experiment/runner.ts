@@ -11,7 +11,7 @@ import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MaxwellConfig } from '../config/schema.js';
 import { assembleDaemon } from '../daemon/components.js';
-import type { ThermalState } from '../daemon/thermal.js';
+import type { ThermalState } from '../heat-price/thermal.js';
 import { DEFAULT_PRICING } from '../market/pricing.js';
 import { attributeTick } from '../telemetry/attribution.js';
 import { BUSY_WARNING_FRACTION, loadShares, readMachineCpu, samplePreflightLoad } from '../telemetry/procfs/machine-load.js';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/load.js';
 import { assembleDaemon } from '../daemon/components.js';
-import type { JudgedWindow } from '../daemon/claim-verifier.js';
+import type { JudgedWindow } from '../verification/service/claim-verifier.js';
 import type { ClaimModel } from '../verification/trace/claim-model.js';
 import type { WorkClass } from '../verification/trace/classes.js';
 

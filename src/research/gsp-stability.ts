@@ -22,7 +22,7 @@
  * 0.15–0.45 s per run on the 2-CPU development VM (Node 20, other work running), most of it the
  * twin and the clearing.
  */
-import { CoreOffer } from '../daemon/core-offer.js';
+import { CoreOffer } from '../heat-price/core-offer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { SeededRandom } from '../internal/seeded-random.js';
 import { BestResponder, type TieRule } from '../market/best-response.js';

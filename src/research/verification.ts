@@ -9,7 +9,7 @@
  * 2. **In the daemon** (the product figure): real agents spawned with claims into a real daemon,
  *    more agents than cores, judged by the daemon's own claim verifier. First honest inference
  *    servers alone calibrate the request timeline; then the claim model made from all of it judges
- *    fresh honest agents and cheats it never saw (claim-model.ts, daemon/claim-verifier.ts).
+ *    fresh honest agents and cheats it never saw (claim-model.ts, verification/service/claim-verifier.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -45,7 +45,7 @@ export interface EnforcementPort {
 /** Where erase events come from; the session drains it once per tick. */
 export type ErasureFeed = Pick<EntropySource, 'drain' | 'watch' | 'unwatch'>;
 
-/** One tick's heat, as the thermal state computes it (`daemon/thermal.ts`). */
+/** One tick's heat, as the thermal state computes it (`heat-price/thermal.ts`). */
 export interface ThermalInput {
   readonly temperaturesC: ArrayLike<number>;
   /** Per core, the reserve for a full quantum, J. */

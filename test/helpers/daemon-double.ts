@@ -5,7 +5,7 @@
  * (src/daemon/) is tested end to end separately.
  */
 import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetMemberSnapshot, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from '../../src/daemon/control.js';
-import type { InferenceAnswer, InferenceAsk } from '../../src/daemon/inference-service.js';
+import type { InferenceAnswer, InferenceAsk } from '../../src/verification/service/inference-service.js';
 import { AgentExistsError, AgentStartError, AgentUnknownError, InferenceNoServerError } from '../../src/errors.js';
 import type { LedgerEntry } from '../../src/ledger/entries.js';
 import type { VerifyReport } from '../../src/ledger/verify.js';

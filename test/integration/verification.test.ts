@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { assembleDaemon } from '../../src/daemon/components.js';
-import { loadClaimModel } from '../../src/daemon/claim-verifier.js';
+import { loadClaimModel } from '../../src/verification/service/claim-verifier.js';
 import { cheats, honestServers, runDaemonBatch } from '../../src/research/claims-in-daemon.js';
 import { runVerificationResearch, workloads, type VerificationReport } from '../../src/research/verification.js';
 import { detectCgroups } from '../../src/runtimes/process/cgroups.js';

@@ -26,9 +26,19 @@ function sources(dir: string): string[] {
   });
 }
 
-/** The top-level module of a path under src/: its folder, or the file's name for src/*.ts. */
+/**
+ * Sub-folders that are modules of their own: the daemon-side verification services sit above the
+ * session (they judge and pay through it), while the rest of verification/ sits below it (the
+ * protocol and the session use its claim types).
+ */
+const SUB_MODULES = ['verification/service'];
+
+/** The module of a path under src/: its top-level folder (or a sub-module), or the file's name for src/*.ts. */
 function moduleOf(path: string): string {
-  const [first = ''] = relative(SRC, path).split('/');
+  const rel = relative(SRC, path);
+  const sub = SUB_MODULES.find((m) => rel.startsWith(`${m}/`));
+  if (sub !== undefined) return sub;
+  const [first = ''] = rel.split('/');
   return first.replace(/\.[jt]s$/, '');
 }
 
@@ -48,7 +58,7 @@ function imports(): Import[] {
 test('imports between src/ folders go one way: no cycle', () => {
   const edges = new Map<string, Set<string>>();
   for (const i of imports()) {
-    if (i.from === i.to || i.to.startsWith('node:') || !i.to.match(/^[a-z-]+$/) || i.from === 'index') continue;
+    if (i.from === i.to || i.to.startsWith('node:') || !i.to.match(/^[a-z-]+(\/[a-z-]+)?$/) || i.from === 'index') continue;
     if (!edges.has(i.from)) edges.set(i.from, new Set());
     edges.get(i.from)?.add(i.to);
   }
@@ -104,4 +114,20 @@ test('the public surface: the session, the runtime and entropy interfaces, one n
   assert.equal(typeof loaded['MarketSession'], 'function');
   assert.equal(typeof loaded['parseAgentId'], 'function');
   assert.equal(loaded['Clearing'], undefined);
+});
+
+test('the daemon folder is a root, a shell and a contract: other folders import only its root (components.ts) and its contract (control.ts)', () => {
+  const daemonFiles = readdirSync(join(SRC, 'daemon')).filter((f) => f.endsWith('.ts'));
+  const outside = [];
+  for (const file of sources(SRC).filter((f) => moduleOf(f) !== 'daemon')) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/from '(\.[^']+)'/g)) {
+      const target = normalize(join(dirname(file), m[1] ?? ''));
+      if (moduleOf(target) !== 'daemon' || /\/daemon\/(components|control)\.js$/.test(target)) continue;
+      outside.push(`${relative(SRC, file)} → ${relative(SRC, target)}`);
+    }
+  }
+  assert.deepEqual(outside, [], 'heat-to-price lives in heat-price/, sensors in telemetry/, verification services in verification/service/, the fleet link in fleet/');
+  // The heat-to-price subsystem does not live here any more.
+  for (const gone of ['thermal.ts', 'core-offer.ts', 'offer-order.ts', 'foreign-heat.ts', 'sensor-temperatures.ts', 'inference-service.ts', 'fleet-link.ts']) assert.ok(!daemonFiles.includes(gone), `src/daemon/${gone}`);
 });

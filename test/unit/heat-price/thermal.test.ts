@@ -3,7 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ThermalState, type ThermalOptions } from '../../../src/daemon/thermal.js';
+import { ThermalState, type ThermalOptions } from '../../../src/heat-price/thermal.js';
 import { DEFAULT_TWIN_PARAMS } from '../../../src/physics/twin-params.js';
 import type { TelemetryWarning } from '../../../src/telemetry/health.js';
 import { copyFixture, emptyRoot, manualNow, writeAttribute } from '../../helpers/fixtures.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FOREIGN_EVERY_TICKS, ForeignHeat, foreignUtilisation, type ForeignHeatPolicy } from '../../../src/daemon/foreign-heat.js';
+import { FOREIGN_EVERY_TICKS, ForeignHeat, foreignUtilisation, type ForeignHeatPolicy } from '../../../src/heat-price/foreign-heat.js';
 import type { ManagedCpu } from '../../../src/runtimes/runtime.js';
 
 test('foreign utilisation: busy time no agent used, less the daemon\'s own, per core', () => {

@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultConfig } from '../../../src/config/load.js';
-import { ClaimVerifier, type JudgedWindow, type ProbePort } from '../../../src/daemon/claim-verifier.js';
+import { ClaimVerifier, type JudgedWindow, type ProbePort } from '../../../src/verification/service/claim-verifier.js';
 import type { MarketSession } from '../../../src/session/session.js';
 
 interface Rig {

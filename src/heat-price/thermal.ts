@@ -25,7 +25,7 @@ import { ProcStatReader } from '../telemetry/procfs/proc-stat.js';
 import { PowercapRaplReader } from '../telemetry/sysfs/powercap.js';
 import { procStatUtilisation } from '../telemetry/procfs/utilisation-source.js';
 import { TwinTelemetryReader, type UtilisationSource } from '../telemetry/twin-reader.js';
-import { SensorTemperatures } from './sensor-temperatures.js';
+import { SensorTemperatures } from '../telemetry/sensor-temperatures.js';
 import { CoreOffer } from './core-offer.js';
 import { agentUtilisation } from './agent-utilisation.js';
 import { ForeignHeat, type ForeignHeatPolicy } from './foreign-heat.js';

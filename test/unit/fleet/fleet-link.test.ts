@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
 import { reachableApiUrl } from '../../../src/cli/commands/run.js';
 import { loadConfig } from '../../../src/config/load.js';
-import { FleetLink, stressFromMembers } from '../../../src/daemon/fleet-link.js';
+import { FleetLink, stressFromMembers } from '../../../src/fleet/fleet-link.js';
 import { isMaxwellError } from '../../../src/errors.js';
 
 const key = generateKeyPairSync('ed25519').privateKey;

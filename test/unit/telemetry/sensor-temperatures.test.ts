@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatCores, planCoreTemperatures, readCpuPlaces, type CpuPlace } from '../../../src/daemon/sensor-temperatures.js';
+import { formatCores, planCoreTemperatures, readCpuPlaces, type CpuPlace } from '../../../src/telemetry/sensor-temperatures.js';
 import { repoPath } from '../../helpers/repo.js';
 
 const coretemp = (hwmon: string, labels: readonly string[]): string[] => labels.map((l) => `hwmon/${hwmon}:coretemp/${l}`);

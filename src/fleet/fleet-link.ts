@@ -9,15 +9,29 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { MaxwellConfig } from '../config/schema.js';
 import { FleetConfigError } from '../errors.js';
-import { createHierarchyCoupling, fleetStress, type FleetStress, type HierarchyCoupling } from '../fleet/coupling.js';
-import type { FleetLocation, MemberMeta } from '../fleet/messages.js';
-import { fleetIdentity } from '../fleet/envelope.js';
-import { FleetNode } from '../fleet/transport.js';
-import type { FleetMemberSnapshot, FleetSnapshot } from './control.js';
+import { createHierarchyCoupling, fleetStress, type FleetStress, type HierarchyCoupling } from './coupling.js';
+import type { FleetLocation, MemberMeta } from './messages.js';
+import { fleetIdentity } from './envelope.js';
+import type { SwimConfig } from './swim-config.js';
+import { FleetNode } from './transport.js';
+import type { FleetMemberSnapshot, FleetSnapshot } from './snapshot.js';
 
-export type FleetConfig = MaxwellConfig['fleet'];
+/** What the link needs of the `fleet` config section (docs/CONFIGURATION.md); the fleet depends on no config loader. */
+export interface FleetConfig {
+  readonly enabled: boolean;
+  readonly nodeName: string;
+  readonly host: string;
+  readonly port: number;
+  readonly advertise: string;
+  readonly seeds: readonly string[];
+  readonly swim: Partial<SwimConfig>;
+  readonly pushPullOverTcp: boolean;
+  readonly peerToken: string;
+  readonly allowedIds: readonly string[];
+  readonly location: FleetLocation;
+  readonly maxPriceMultiplier: number;
+}
 
 /** This node's own figures, read when the gossip asks. */
 export interface LocalFigures {

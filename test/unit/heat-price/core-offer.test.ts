@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CoreOffer, MIN_ALLOWANCE } from '../../../src/daemon/core-offer.js';
+import { CoreOffer, MIN_ALLOWANCE } from '../../../src/heat-price/core-offer.js';
 import { DEFAULT_TWIN_PARAMS } from '../../../src/physics/twin-params.js';
 
 const options = { twin: DEFAULT_TWIN_PARAMS, setpointC: 80, criticalC: 95, rateHz: 100 };

@@ -17,19 +17,20 @@
  * agent after `verification.mismatchWindows` such windows in a row.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { ClassifierLoadError, toError } from '../errors.js';
-import type { MaxwellConfig } from '../config/schema.js';
-import type { MarketSession } from '../session/session.js';
-import { ClaimModel, type ConformalVerdict } from '../verification/trace/claim-model.js';
-import type { WorkClass } from '../verification/trace/classes.js';
-import { windowFeatures } from '../verification/trace/features.js';
-import { TraceRecorder } from '../verification/trace/recorder.js';
-import { allowedShare, timelineScore, timelineStats, type RowContext } from '../verification/trace/timeline.js';
-import { ActivityTrace, CHANNEL_COUNT } from '../verification/trace/trace.js';
+import { join } from 'node:path';
+import { ClassifierLoadError, toError } from '../../errors.js';
+import type { MaxwellConfig } from '../../config/schema.js';
+import type { MarketSession } from '../../session/session.js';
+import { ClaimModel, type ConformalVerdict } from '../trace/claim-model.js';
+import type { WorkClass } from '../trace/classes.js';
+import { windowFeatures } from '../trace/features.js';
+import { TraceRecorder } from '../trace/recorder.js';
+import { allowedShare, timelineScore, timelineStats, type RowContext } from '../trace/timeline.js';
+import { ActivityTrace, CHANNEL_COUNT } from '../trace/trace.js';
 import type { ProbeOutcome } from './inference-service.js';
-import { parseCpuCounter, type CpuCounterFile } from '../runtimes/process/cgroups.js';
-import { AttributeFile } from '../telemetry/sysfs/attribute.js';
+import { MODELS_DIR } from '../inference/models-description.js';
+import { parseCpuCounter, type CpuCounterFile } from '../../runtimes/process/cgroups.js';
+import { AttributeFile } from '../../telemetry/sysfs/attribute.js';
 
 /** Running rows per passive window: 1 s of running time at the daemon's 100 Hz (the reference windows' length). */
 export const VERIFY_WINDOW_ROWS = 100;
@@ -57,7 +58,7 @@ const MAX_PENDING_ROWS = 2000;
 const PROBE_VOCAB = 64;
 
 /** The claim model shipped with Maxwell (made on the development VM; docs/VERIFICATION.md says what it is good for elsewhere). */
-export const SHIPPED_CLAIM_MODEL = fileURLToPath(new URL('../../../models/claim-model.json', import.meta.url));
+export const SHIPPED_CLAIM_MODEL = join(MODELS_DIR, 'claim-model.json');
 
 /** The claim model at `path` (`shipped`: the one in models/), or null when there is none; a file that is there but unusable is `MXW_ERR_CLASSIFIER_LOAD`. */
 export function loadClaimModel(path: string): ClaimModel | null {

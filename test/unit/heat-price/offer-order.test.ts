@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fillOffer, reorderOffer } from '../../../src/daemon/offer-order.js';
+import { fillOffer, reorderOffer } from '../../../src/heat-price/offer-order.js';
 import { Clearing } from '../../../src/market/clearing.js';
 import { SeededRandom } from '../../../src/internal/seeded-random.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { agentUtilisation, AGENT_UTILISATION_EVERY_S } from '../../../src/daemon/agent-utilisation.js';
+import { agentUtilisation, AGENT_UTILISATION_EVERY_S } from '../../../src/heat-price/agent-utilisation.js';
 import type { ManagedCpu } from '../../../src/runtimes/runtime.js';
 
 test('agent utilisation: per-core cgroup CPU time over wall time, clamped, held between reads', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAgentId } from '../../../src/agent-id.js';
 import { defaultConfig } from '../../../src/config/load.js';
-import { InferenceService } from '../../../src/daemon/inference-service.js';
+import { InferenceService } from '../../../src/verification/service/inference-service.js';
 import type { Notice } from '../../../src/protocol/messages.js';
 import { TinyGpt } from '../../../src/verification/inference/model.js';
 import { sessionRig } from '../../helpers/session-fakes.js';

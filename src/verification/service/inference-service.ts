@@ -13,18 +13,18 @@
  * first `serve` or request, so that a daemon that serves no inference never loads it.
  */
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { MaxwellConfig } from '../config/schema.js';
-import { InferenceAgentGoneError, InferenceNoServerError, InferenceTimeoutError, InvalidArgumentError, toError } from '../errors.js';
-import { toJoules, toMicroJ } from '../ledger/entries.js';
-import { base64ToFloat32 } from '../protocol/frames.js';
-import type { ClaimMessage, InferenceMessage, Notice, RevealMessage } from '../protocol/messages.js';
-import type { AgentUsage } from '../runtimes/runtime.js';
-import type { InferenceJudgement, MarketSession } from '../session/session.js';
-import type { InferenceClaim, InferenceRequest, Observation, ServedClaim } from '../verification/inference/claim.js';
-import type { InferenceProfile } from '../verification/inference/commitments.js';
-import type { LayeredVerifier, LayerOutcome } from '../verification/inference/layers.js';
-import type { Matrix, TinyGpt } from '../verification/inference/model.js';
+import type { MaxwellConfig } from '../../config/schema.js';
+import { InferenceAgentGoneError, InferenceNoServerError, InferenceTimeoutError, InvalidArgumentError, toError } from '../../errors.js';
+import { toJoules, toMicroJ } from '../../ledger/entries.js';
+import { base64ToFloat32 } from '../../protocol/frames.js';
+import type { ClaimMessage, InferenceMessage, Notice, RevealMessage } from '../../protocol/messages.js';
+import type { AgentUsage } from '../../runtimes/runtime.js';
+import type { InferenceJudgement, MarketSession } from '../../session/session.js';
+import type { InferenceClaim, InferenceRequest, Observation, ServedClaim } from '../inference/claim.js';
+import type { InferenceProfile } from '../inference/commitments.js';
+import type { LayeredVerifier, LayerOutcome } from '../inference/layers.js';
+import type { Matrix, TinyGpt } from '../inference/model.js';
+import { modelsDescription } from '../inference/models-description.js';
 
 /** How often a `serve` from an agent still being started looks again, ms. */
 const SERVE_START_POLL_MS = 20;
@@ -242,8 +242,7 @@ export class InferenceService {
   /** The reference model's SHA-256 from its description (no model loaded: an agent serving another model must not cost the daemon one). */
   #referenceModelSha(): string {
     if (this.#referenceSha === null) {
-      const description = JSON.parse(readFileSync(new URL('../../../models/tiny-gpt.json', import.meta.url), 'utf8')) as { models: Record<string, { sha256: string } | undefined> };
-      this.#referenceSha = description.models[this.#options.config.model]?.sha256 ?? '';
+      this.#referenceSha = modelsDescription().models[this.#options.config.model]?.sha256 ?? '';
     }
     return this.#referenceSha;
   }
@@ -295,9 +294,9 @@ export class InferenceService {
   /** Loads the reference model and measures its profile on this machine, once. */
   #loadReference(): Promise<Reference> {
     this.#reference ??= (async (): Promise<Reference> => {
-      const { TinyGpt: Model, modelsDescription } = await import('../verification/inference/model.js');
-      const { calibrateProfile, timingSignature } = await import('../verification/inference/commitments.js');
-      const { LayeredVerifier: Verifier } = await import('../verification/inference/layers.js');
+      const { TinyGpt: Model } = await import('../inference/model.js');
+      const { calibrateProfile, timingSignature } = await import('../inference/commitments.js');
+      const { LayeredVerifier: Verifier } = await import('../inference/layers.js');
       const config = this.#options.config;
       const model = await Model.load(config.model);
       const corpus = modelsDescription().corpus;

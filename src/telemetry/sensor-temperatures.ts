@@ -23,11 +23,11 @@
  * fallback count goes up.
  */
 import { join } from 'node:path';
-import type { WarningSink } from '../telemetry/health.js';
-import type { TelemetryReader } from '../telemetry/reader.js';
-import { readText } from '../telemetry/sysfs/attribute.js';
-import { HwmonReader, hwmonChannelParts } from '../telemetry/sysfs/hwmon.js';
-import { ThermalZoneReader } from '../telemetry/sysfs/thermal-zone.js';
+import type { WarningSink } from './health.js';
+import type { TelemetryReader } from './reader.js';
+import { readText } from './sysfs/attribute.js';
+import { HwmonReader, hwmonChannelParts } from './sysfs/hwmon.js';
+import { ThermalZoneReader } from './sysfs/thermal-zone.js';
 
 /**
  * Sensors are read at most this often, s. hwmon and thermal zones update at about 10 Hz (coretemp
