@@ -4,7 +4,7 @@
  * tick with 2 and with 64 awards. The listener is fed ticks directly; the scrape itself (one
  * snapshot per GET) is off the tick path and not measured here.
  */
-import type { DaemonControl, TickEvent } from '../src/daemon/control.js';
+import type { DaemonControl, TickEvent } from '../src/api/control.js';
 import { createDaemonMetrics } from '../src/api/metrics.js';
 
 export interface MetricsTickCase {

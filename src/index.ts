@@ -26,7 +26,7 @@ export type { EntropySource, EntropyProvenance, EntropyQuality, EraseEvent, Watc
 export { selectEntropySource, type EntropyBackend, type EntropySelection, type EntropySelectionOptions } from './entropy/ebpf/select.js';
 
 // The daemon as operators drive it.
-export type { DaemonControl, DaemonSnapshot, SpawnRequest, TickEvent, PlaneSnapshot } from './daemon/control.js';
+export type { DaemonControl, DaemonSnapshot, SpawnRequest, TickEvent, PlaneSnapshot } from './api/control.js';
 
 // Physics, identification and control.
 export { ThermalTwin, type PlaneInfo, type PlaneKind } from './physics/thermal-twin.js';

@@ -4,7 +4,7 @@
  * answer is `MXW_ERR_DAEMON_UNREACHABLE`, with what to do about it.
  */
 import WebSocket from 'ws';
-import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, InferenceAsk, SpawnRequest, TickEvent, WalletView } from '../daemon/control.js';
+import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, InferenceAsk, SpawnRequest, TickEvent, WalletView } from './control.js';
 import { DaemonUnreachableError, ERROR_CODES, InternalError, MaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { Plane, SubmitOutcome } from '../market/order-book.js';
 import { daemonFilePath, isProcessAlive, readDaemonFile } from './discovery.js';

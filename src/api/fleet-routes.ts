@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { DaemonControl, SpawnRequest } from '../daemon/control.js';
+import type { DaemonControl, SpawnRequest } from './control.js';
 import { FleetPlacementError } from '../errors.js';
 import { extenderArgsSchema, filterNodes, normaliseExtenderArgs, prioritizeNodes, type ExtenderFilterResult, type ExtenderNode, type HostPriority } from './kube-extender.js';
 import { chooseNode, peerSpawner } from './placement.js';

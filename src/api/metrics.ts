@@ -8,7 +8,7 @@
  * `_total` on counters. docs/OPERATIONS.md lists them.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DaemonControl, TickEvent } from '../daemon/control.js';
+import type { DaemonControl, TickEvent } from './control.js';
 
 /** Where a temperature or energy figure came from: `modelled: thermal twin …` → provenance and source. */
 export function provenanceLabels(source: string): { provenance: string; source: string } {

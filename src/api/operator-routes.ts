@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { DaemonControl } from '../daemon/control.js';
+import type { DaemonControl } from './control.js';
 import { ApiNotFoundError } from '../errors.js';
 import { createDaemonMetrics } from './metrics.js';
 import { routeSchema } from './openapi.js';

@@ -5,7 +5,7 @@
  * spawn is forwarded there with the fleet's peer token. This node's own API takes it when it is
  * the best (or the only) one.
  */
-import type { FleetMemberSnapshot, RemoteSpawner } from '../daemon/control.js';
+import type { FleetMemberSnapshot, RemoteSpawner } from './control.js';
 import { isMaxwellError } from '../errors.js';
 import { ApiClient } from './client.js';
 

@@ -18,11 +18,12 @@
  *   unknown field is an error.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import type { DaemonControl, SpawnRequest, TickEvent } from '../daemon/control.js';
+import type { DaemonControl, SpawnRequest, TickEvent } from './control.js';
+
+export { isLoopbackHost } from './addresses.js';
 import { ApiAuthError, ApiForbiddenError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import {
@@ -51,6 +52,7 @@ import {
   type VerifyBody,
   type WalletBody,
 } from './wire.js';
+import { isLoopbackHost } from './addresses.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { recordRoutes, registerOpenApi, routeSchema } from './openapi.js';
 import { registerOperatorRoutes } from './operator-routes.js';
@@ -132,16 +134,6 @@ export interface ApiServer {
   readonly port: number;
   /** Stops listening, closes tick streams, and waits for in-flight requests. */
   close(): Promise<void>;
-}
-
-const LOOPBACK_NAMES = new Set(['localhost', 'ip6-localhost']);
-
-/** True for 127.0.0.0/8, ::1 and `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  if (LOOPBACK_NAMES.has(host.toLowerCase())) return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
-  return false;
 }
 
 function digest(text: string): Buffer {

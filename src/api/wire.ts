@@ -16,7 +16,7 @@ import { MAX_BID_J } from '../market/clearing.js';
 import { PLANES, type SubmitOutcome } from '../market/order-book.js';
 import { RUNTIME_KINDS } from '../runtimes/runtime.js';
 import { WORK_CLASSES } from '../verification/trace/classes.js';
-import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, WalletView } from '../daemon/control.js';
+import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, WalletView } from './control.js';
 
 /** The API's version prefix: every route starts with it. */
 export const API_PREFIX = '/v1';

@@ -19,13 +19,13 @@ import type { ProtocolServer } from '../protocol/server.js';
 import type { AgentRuntime, RuntimeKind } from '../runtimes/runtime.js';
 import type { AgentRecord, DecisionLog } from '../session/records.js';
 import type { MarketSession } from '../session/session.js';
-import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from './control.js';
+import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from '../api/control.js';
 import type { Enforcer } from './enforcer.js';
 import type { ThermalState, ThermalTick } from '../heat-price/thermal.js';
 import { TickLoop } from './tick-loop.js';
 import { AgentMeter } from './agent-meter.js';
-import type { FleetLink, LocalFigures } from '../fleet/fleet-link.js';
-import { Migrator, type RemoteSpawner } from './migrator.js';
+import type { FleetLink } from '../fleet/fleet-link.js';
+import type { MigrationHost } from './migrator.js';
 import type { InferenceAnswer, InferenceAsk, InferenceService } from '../verification/service/inference-service.js';
 import type { ClaimVerifier } from '../verification/service/claim-verifier.js';
 
@@ -76,10 +76,8 @@ export class Daemon implements DaemonControl {
   readonly #cpuAtStart = process.cpuUsage();
   #lastThermal: ThermalTick | null = null;
   #onTickFailure: ((message: string) => void) | undefined;
-  #stop: () => Promise<void> = () => Promise.resolve();
   /** Agents placed by the fleet, with the request that started them (for migration). */
   readonly #migratable = new Map<string, SpawnRequest>();
-  #migration: { readonly migrator: Migrator; readonly timer: NodeJS.Timeout } | null = null;
   readonly #meter: AgentMeter;
 
   constructor(parts: DaemonParts) {
@@ -134,11 +132,6 @@ export class Daemon implements DaemonControl {
     return this.#session.emergencyLatenciesMs;
   }
 
-  /** What `stop` does: the components' lifecycle, set by whoever built them. */
-  setStop(stop: () => Promise<void>): void {
-    this.#stop = stop;
-  }
-
   #step(tick: number, latenessMs: number): number {
     const thermal = this.#thermal.read();
     this.#lastThermal = thermal;
@@ -147,7 +140,6 @@ export class Daemon implements DaemonControl {
     if (tick % HOSTED_CPU_EVERY_TICKS === 0) {
       this.#readHostedCpu();
       void this.#meter.sample();
-      this.#thermal.setExternalPriceFactor(this.#fleet.priceMultiplier());
     }
     const decisions = this.#session.takeTickDecisions();
     if (this.#tickListeners.size > 0) {
@@ -258,41 +250,18 @@ export class Daemon implements DaemonControl {
     return this.#fleet.snapshot();
   }
 
-  /**
-   * Starts moving agents placed with `--fleet` off this node when its prices rise (docs/FLEET.md);
-   * `spawnRemote` reaches another node's API (the caller builds it: the daemon does not import the API).
-   */
-  startMigration(spawnRemote: RemoteSpawner, policy: { readonly priceRatio: number; readonly everyS: number }): void {
-    if (this.#migration !== null) return;
-    const migrator = new Migrator(
-      {
-        fleet: () => this.fleet(),
-        migratable: () => [...this.#migratable].filter(([id]) => this.#session.agent(id).phase === 'running' || this.#session.agent(id).phase === 'paused').map(([id, request]) => ({ id, request })),
-        endAgent: (id, reason) => {
-          this.#session.markEnding(id, reason);
-          return this.stopAgent(id);
-        },
-        spawnAgent: (request) => this.spawnAgent(request),
-        note: (agentId, because) => { this.#session.note({ action: 'migrate', agentId, plane: null, because }); },
+  /** What migration (`migrator.ts`, started by the root) may do here: the agents placed with `--fleet`, and ending and spawning them. */
+  migrationHost(): MigrationHost {
+    return {
+      fleet: () => this.fleet(),
+      migratable: () => [...this.#migratable].filter(([id]) => this.#session.agent(id).phase === 'running' || this.#session.agent(id).phase === 'paused').map(([id, request]) => ({ id, request })),
+      endAgent: (id, reason) => {
+        this.#session.markEnding(id, reason);
+        return this.stopAgent(id);
       },
-      spawnRemote,
-      { priceRatio: policy.priceRatio, minHeadroom: 0.05 },
-    );
-    const timer = setInterval(() => { void migrator.check().catch(() => undefined); }, policy.everyS * 1000);
-    timer.unref();
-    this.#migration = { migrator, timer };
-  }
-
-  publishApiUrl(url: string): void {
-    this.#fleet.setApiUrl(url);
-  }
-
-  /** What this node gossips: its mean allowance as headroom, its mean reserve price and its power. */
-  localFigures(): LocalFigures {
-    const t = this.#lastThermal;
-    if (t === null) return { headroom: 1, meanPriceJ: 0, powerW: 0 };
-    const mean = (v: Float64Array): number => (v.length === 0 ? 0 : v.reduce((a, b) => a + b, 0) / v.length);
-    return { headroom: mean(t.allowance), meanPriceJ: mean(t.reservePerQuantumJ), powerW: t.powerW };
+      spawnAgent: (request) => this.spawnAgent(request),
+      note: (agentId, because) => { this.#session.note({ action: 'migrate', agentId, plane: null, because }); },
+    };
   }
 
   /** Serves one inference request on a staked agent and judges it (docs/VERIFICATION.md). */
@@ -417,7 +386,6 @@ export class Daemon implements DaemonControl {
    * no more spawns, every knob restored, every agent stopped and settled, the ledger written.
    */
   async stopAgents(): Promise<void> {
-    if (this.#migration !== null) clearInterval(this.#migration.timer);
     this.#session.close();
     await Promise.allSettled(this.#spawning);
     await this.#enforcer.restoreAll();
@@ -430,10 +398,5 @@ export class Daemon implements DaemonControl {
     this.#session.flush('shutdown');
     this.#verifier.close();
     await Promise.all(this.#exits.values());
-  }
-
-  /** Stops every part in reverse order of start (see components.ts); idempotent. */
-  stop(): Promise<void> {
-    return this.#stop();
   }
 }

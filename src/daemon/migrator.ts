@@ -13,7 +13,7 @@
  * it never runs twice; when neither it nor this node can take the agent, the decision log says so
  * and where its joules went (refunded to this node's treasury).
  */
-import type { FleetMemberSnapshot, FleetSnapshot, RemoteSpawner, SpawnRequest } from './control.js';
+import type { FleetMemberSnapshot, FleetSnapshot, RemoteSpawner, SpawnRequest } from '../api/control.js';
 import type { AgentView } from '../session/types.js';
 
 export type { RemoteSpawner };

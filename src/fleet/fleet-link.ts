@@ -42,18 +42,29 @@ export interface LocalFigures {
 
 const NO_STRESS: FleetStress = { external: 0, multiplier: 1, levels: { chassis: { meanStress: 0, peers: 0 }, rack: { meanStress: 0, peers: 0 }, row: { meanStress: 0, peers: 0 }, zone: { meanStress: 0, peers: 0 } } };
 
+export interface FleetLinkOptions {
+  readonly config: FleetConfig;
+  readonly key: KeyObject;
+  /** This node's figures now (read when gossip needs them). */
+  readonly local: () => LocalFigures;
+  /** Told the factor on this node's reserve prices each time the stress it feels changes (capped; 1: none). */
+  readonly onPriceMultiplier?: (multiplier: number) => void;
+}
+
 export class FleetLink {
   readonly #config: FleetConfig;
   readonly #local: () => LocalFigures;
+  readonly #onPriceMultiplier: ((multiplier: number) => void) | undefined;
   readonly #nodeName: string;
   readonly #node: FleetNode | null;
   readonly #coupling;
   #stress: FleetStress = NO_STRESS;
   #apiUrl: string | null = null;
 
-  constructor(options: { readonly config: FleetConfig; readonly key: KeyObject; readonly local: () => LocalFigures }) {
+  constructor(options: FleetLinkOptions) {
     this.#config = options.config;
     this.#local = options.local;
+    this.#onPriceMultiplier = options.onPriceMultiplier;
     // A host name that is not a valid node name (too long, odd characters) is cut to one.
     this.#nodeName = options.config.nodeName === '' ? (hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63) || 'node') : options.config.nodeName;
     this.#coupling = createHierarchyCoupling();
@@ -90,8 +101,8 @@ export class FleetLink {
     await this.#node.stop();
   }
 
-  /** Publishes this node's control API to the fleet (for placement), once it listens on an address others reach. */
-  setApiUrl(url: string): void {
+  /** Publishes this node's control API to the fleet (for placement), once it listens on an address others reach; null withdraws it. */
+  setApiUrl(url: string | null): void {
     this.#apiUrl = url;
   }
 
@@ -116,7 +127,10 @@ export class FleetLink {
   #restress(): void {
     const node = this.#node;
     if (node === null) return;
+    const before = this.priceMultiplier();
     this.#stress = stressFromMembers(this.#config.location, node.id, node.members(), this.#coupling);
+    const after = this.priceMultiplier();
+    if (after !== before) this.#onPriceMultiplier?.(after);
   }
 
   snapshot(): FleetSnapshot {

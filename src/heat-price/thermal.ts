@@ -126,6 +126,8 @@ export class ThermalState {
   /** Foreign load and the setpoints it leads to; null when not asked for. */
   readonly foreign: ForeignHeat | null;
   readonly #tick: ThermalTick;
+  /** Whether `read` has run: before it the tick's arrays hold no prices yet. */
+  #read = false;
 
   private constructor(
     options: ThermalOptions,
@@ -180,6 +182,17 @@ export class ThermalState {
       reservePerQuantumJ: this.#offer.reservePerQuantumJ,
       offer: { quality: new Float64Array(0), reserve: new Float64Array(0), unit: new Int32Array(0) },
     };
+  }
+
+  /**
+   * What this node tells its fleet: the mean allowance as headroom, the mean reserve price and the
+   * package power, from the last tick (full headroom, no price, no power before the first).
+   */
+  figures(): { readonly headroom: number; readonly meanPriceJ: number; readonly powerW: number } {
+    if (!this.#read) return { headroom: 1, meanPriceJ: 0, powerW: 0 };
+    const t = this.#tick;
+    const mean = (v: Float64Array): number => (v.length === 0 ? 0 : v.reduce((a, b) => a + b, 0) / v.length);
+    return { headroom: mean(t.allowance), meanPriceJ: mean(t.reservePerQuantumJ), powerW: t.powerW };
   }
 
   /** Multiplies every reserve price from the next tick on (the fleet's stress; 1: none). */
@@ -262,6 +275,7 @@ export class ThermalState {
     if (this.#rapl !== null) this.#measureEnergy(tick);
     if (this.foreign?.tick() === true) this.#offer.setSetpoints(this.foreign.setpointsC);
     tick.offer = this.#offer.update(tick.temperaturesC);
+    this.#read = true;
     return tick;
   }
 

@@ -134,11 +134,16 @@ function validateSource(source: SourcePowerParams, name: string): void {
   checkPositive(source.leakageDoublingK, `${name}.leakageDoublingK`);
 }
 
+/** Objects `resolveTwinParams` returned (compared by identity: a copy is resolved again). */
+const RESOLVED = new WeakSet<object>();
+
 /**
  * Validates `params` and fills in derived values. Throws `MXW_ERR_TWIN_PARAMS` or
  * `MXW_ERR_TWIN_COUPLING` naming the offending field.
  */
 export function resolveTwinParams(params: ThermalTwinParams): ResolvedTwinParams {
+  // Resolved once, where the parts are put together, then handed down: a resolved object passes as it is.
+  if (RESOLVED.has(params)) return params as ResolvedTwinParams;
   if (!Number.isInteger(params.cores) || params.cores < 1 || params.cores > 4096) {
     throw new TwinParamsError(`cores must be an integer in [1, 4096], got ${String(params.cores)}`);
   }
@@ -177,7 +182,7 @@ export function resolveTwinParams(params: ThermalTwinParams): ResolvedTwinParams
       [...gpuToCore.map((k) => Math.min(1, (coreResistance * k) / gpuResistance)), 1],
     ];
   }
-  return {
+  const resolved: ResolvedTwinParams = {
     ...params,
     sources,
     coupling,
@@ -185,4 +190,6 @@ export function resolveTwinParams(params: ThermalTwinParams): ResolvedTwinParams
     gpuResistanceKPerW: gpuResistance,
     chassisResistanceKPerW: chassisResistance,
   };
+  RESOLVED.add(resolved);
+  return resolved;
 }

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SpawnRequest } from '../daemon/control.js';
+import type { SpawnRequest } from '../api/control.js';
 import { ratioInterval, type RatioInterval } from '../experiment/stats.js';
 import { commandFor, type ExperimentOptions } from '../experiment/runner.js';
 import { FleetLabError } from '../errors.js';

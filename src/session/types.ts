@@ -1,6 +1,6 @@
 /**
  * What the market session tells the world about its agents: their phases, the views operators
- * see and the decision log. The control API (`daemon/control.ts`) re-exports these.
+ * see and the decision log. The control API (`api/control.ts`) re-exports these.
  */
 import type { Plane } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';

@@ -4,7 +4,7 @@
  * entries for mints, and publishes tick events when a test calls `emitTick()`. The real daemon
  * (src/daemon/) is tested end to end separately.
  */
-import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetMemberSnapshot, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from '../../src/daemon/control.js';
+import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetMemberSnapshot, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from '../../src/api/control.js';
 import type { InferenceAnswer, InferenceAsk } from '../../src/verification/service/inference-service.js';
 import { AgentExistsError, AgentStartError, AgentUnknownError, InferenceNoServerError } from '../../src/errors.js';
 import type { LedgerEntry } from '../../src/ledger/entries.js';
@@ -63,10 +63,6 @@ export class DaemonDouble implements DaemonControl {
 
   fleet(): FleetSnapshot {
     return { enabled: this.fleetMembers.length > 0, id: null, address: null, members: this.fleetMembers, aggregate: null, stress: { external: 0, multiplier: 1, applied: 1 }, drops: {}, pushPulls: { stream: 0, failed: 0 } };
-  }
-
-  publishApiUrl(): void {
-    // The double has no fleet to publish to.
   }
 
   async infer(ask: InferenceAsk): Promise<InferenceAnswer> {

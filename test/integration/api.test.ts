@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeDaemonFile } from '../../src/api/discovery.js';
 import { startApiServer, type ApiServer } from '../../src/api/server.js';
-import type { AgentView, DaemonSnapshot, TickEvent, WalletView } from '../../src/daemon/control.js';
+import type { AgentView, DaemonSnapshot, TickEvent, WalletView } from '../../src/api/control.js';
 import { DaemonDouble } from '../helpers/daemon-double.js';
 import { repoPath } from '../helpers/repo.js';
 

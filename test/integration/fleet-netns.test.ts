@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import type { FleetSnapshot } from '../../src/daemon/control.js';
+import type { FleetSnapshot } from '../../src/api/control.js';
 import { fleetIdentity } from '../../src/fleet/envelope.js';
 import { FleetNode } from '../../src/fleet/transport.js';
 import { FleetLab, fleetLabUnavailable, type LabNode } from '../../src/research/fleet-lab.js';

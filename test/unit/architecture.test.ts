@@ -116,18 +116,18 @@ test('the public surface: the session, the runtime and entropy interfaces, one n
   assert.equal(loaded['Clearing'], undefined);
 });
 
-test('the daemon folder is a root, a shell and a contract: other folders import only its root (components.ts) and its contract (control.ts)', () => {
+test('the daemon folder is a root and a shell: other folders import only its root (components.ts); the API depends on no daemon file', () => {
   const daemonFiles = readdirSync(join(SRC, 'daemon')).filter((f) => f.endsWith('.ts'));
   const outside = [];
   for (const file of sources(SRC).filter((f) => moduleOf(f) !== 'daemon')) {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/from '(\.[^']+)'/g)) {
       const target = normalize(join(dirname(file), m[1] ?? ''));
-      if (moduleOf(target) !== 'daemon' || /\/daemon\/(components|control)\.js$/.test(target)) continue;
+      if (moduleOf(target) !== 'daemon' || /\/daemon\/components\.js$/.test(target)) continue;
       outside.push(`${relative(SRC, file)} → ${relative(SRC, target)}`);
     }
   }
   assert.deepEqual(outside, [], 'heat-to-price lives in heat-price/, sensors in telemetry/, verification services in verification/service/, the fleet link in fleet/');
   // The heat-to-price subsystem does not live here any more.
-  for (const gone of ['thermal.ts', 'core-offer.ts', 'offer-order.ts', 'foreign-heat.ts', 'sensor-temperatures.ts', 'inference-service.ts', 'fleet-link.ts']) assert.ok(!daemonFiles.includes(gone), `src/daemon/${gone}`);
+  for (const gone of ['control.ts', 'thermal.ts', 'core-offer.ts', 'offer-order.ts', 'foreign-heat.ts', 'sensor-temperatures.ts', 'inference-service.ts', 'fleet-link.ts']) assert.ok(!daemonFiles.includes(gone), `src/daemon/${gone}`);
 });

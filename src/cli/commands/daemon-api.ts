@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { AGENT_ID_RULE } from '../../agent-id.js';
 import { WORK_CLASSES, type WorkClass } from '../../verification/trace/classes.js';
 import { ApiClient, resolveApiEndpoint } from '../../api/client.js';
-import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, SpawnRequest, TickEvent, WalletView } from '../../daemon/control.js';
+import type { AgentView, DaemonSnapshot, Decision, FleetSnapshot, InferenceAnswer, SpawnRequest, TickEvent, WalletView } from '../../api/control.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Plane } from '../../market/order-book.js';
 import { RUNTIME_KINDS, type RuntimeKind } from '../../runtimes/runtime.js';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { filterNodes, prioritizeNodes, MAX_EXTENDER_PRIORITY } from '../../../src/api/kube-extender.js';
 import { startApiServer, type ApiServer } from '../../../src/api/server.js';
-import type { FleetMemberSnapshot } from '../../../src/daemon/control.js';
+import type { FleetMemberSnapshot } from '../../../src/api/control.js';
 import { DaemonDouble } from '../../helpers/daemon-double.js';
 import { repoPath } from '../../helpers/repo.js';
 

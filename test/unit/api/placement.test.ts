@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseNode } from '../../../src/api/placement.js';
 import { startApiServer } from '../../../src/api/server.js';
-import type { FleetMemberSnapshot } from '../../../src/daemon/control.js';
+import type { FleetMemberSnapshot } from '../../../src/api/control.js';
 import { DaemonDouble } from '../../helpers/daemon-double.js';
 
 const member = (nodeName: string, meanPriceJ: number, extra: Partial<FleetMemberSnapshot> = {}): FleetMemberSnapshot => ({

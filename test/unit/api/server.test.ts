@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { isLoopbackHost, startApiServer, type ApiServer } from '../../../src/api/server.js';
-import type { TickEvent } from '../../../src/daemon/control.js';
+import type { TickEvent } from '../../../src/api/control.js';
 import { DaemonDouble } from '../../helpers/daemon-double.js';
 
 const TOKEN = 'test-token-0123456789abcdef';

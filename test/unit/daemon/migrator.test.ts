@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { FleetMemberSnapshot, FleetSnapshot, SpawnRequest } from '../../../src/daemon/control.js';
+import type { FleetMemberSnapshot, FleetSnapshot, SpawnRequest } from '../../../src/api/control.js';
 import { Migrator, type RemoteSpawner } from '../../../src/daemon/migrator.js';
 import { DaemonUnreachableError, InvalidArgumentError, isMaxwellError } from '../../../src/errors.js';
 import type { AgentView } from '../../../src/session/types.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'node:test';
-import { reachableApiUrl } from '../../../src/cli/commands/run.js';
+import { reachableApiUrl } from '../../../src/api/addresses.js';
 import { loadConfig } from '../../../src/config/load.js';
 import { FleetLink, stressFromMembers } from '../../../src/fleet/fleet-link.js';
 import { isMaxwellError } from '../../../src/errors.js';

@@ -1,7 +1,8 @@
 /**
- * What the daemon lets its operators do: the contract between the daemon (`daemon.ts`) and the
- * control API (`src/api/`). The API validates requests and maps them onto these calls; the
- * daemon owns every decision. Amounts cross this boundary in joules (numbers) for humans and
+ * What the daemon lets its operators do: the contract between the daemon (`src/daemon/daemon.ts`
+ * implements it) and the control API. It lives with the API, as the port the API drives, so the
+ * API depends on no daemon file and the daemon's composition root can start the API server. The
+ * API validates requests and maps them onto these calls; the daemon owns every decision. Amounts cross this boundary in joules (numbers) for humans and
  * µJ (decimal strings) where exactness matters.
  */
 import type { VerifyReport } from '../ledger/verify.js';
@@ -117,8 +118,6 @@ export interface DaemonControl {
   spawnAgent(request: SpawnRequest): Promise<AgentView>;
   /** The fleet view (this node alone without `fleet.enabled`). */
   fleet(): FleetSnapshot;
-  /** Publishes this node's control API URL to the fleet (placement). */
-  publishApiUrl(url: string): void;
   /** Serves one inference request on a staked agent and judges it: income per verified token, or a slash. */
   infer(ask: InferenceAsk): Promise<InferenceAnswer>;
   listAgents(): readonly AgentView[];
