@@ -17,10 +17,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
+import { createMonotonicClock, type Clock } from '../../clock/clock.js';
 import { seconds } from '../../units/units.js';
-import { checkSpecBasics, graceRanOut } from '../common.js';
-import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError } from '../../errors.js';
+import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js';
+import { AgentSpecError, AgentStartError, AgentStateError, RuntimeSetupError } from '../../errors.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
@@ -50,17 +50,12 @@ const LAUNCHER = `for f in $MXW_CGROUP_PROCS; do echo $$ > "$f" || exit ${JOIN_F
 const ESCAPE_CHECK_MS = 250;
 const STDERR_TAIL_BYTES = 4096;
 
-interface Agent {
-  readonly spec: AgentSpec;
+interface Agent extends TableEntry {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly dirs: Partial<Record<Hierarchy, string>>;
-  state: AgentInfo['state'];
   pausedBy: PauseMechanism | null;
   stderrTail: string;
-  exit: AgentExit | null;
-  exited: Promise<AgentExit>;
-  stopReason: AgentExit['reason'] | null;
   /** Set once the agent was seen inside all its groups; only then can it "escape". */
   joined: boolean;
 }
@@ -76,14 +71,20 @@ export class ProcessRuntime implements AgentRuntime {
   readonly #instanceDirs: Partial<Record<Hierarchy, string>>;
   readonly #options: Required<Omit<ProcessRuntimeOptions, 'pauseMechanism' | 'clock'>> & { pauseMechanism: PauseMechanism };
   readonly #clock: Clock;
-  readonly #agents = new Map<string, Agent>();
-  readonly #listeners: ((exit: AgentExit) => void)[] = [];
-  #closed = false;
+  readonly #agents: AgentTable<Agent>;
 
   private constructor(layout: CgroupLayout, sweep: SweepReport, options: ProcessRuntimeOptions) {
     this.#layout = layout;
     this.sweep = sweep;
     this.#clock = options.clock ?? createMonotonicClock();
+    this.#agents = new AgentTable<Agent>(this.#clock, {
+      pid: (agent) => agent.pid,
+      askToStop: (agent) => this.#askToStop(agent),
+      kill: (agent) => {
+        this.#kill(agent);
+        return Promise.resolve();
+      },
+    });
     const freeze = v2FreezeSupported(layout);
     const best: PauseMechanism = freeze ? 'cgroup2-freeze' : layout.freezer !== undefined ? 'cgroup1-freezer' : 'sigstop';
     const pauseMechanism = options.pauseMechanism ?? best;
@@ -158,7 +159,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   #validate(spec: AgentSpec): void {
-    checkSpecBasics(spec, this.#closed, this.#agents.has(spec.id));
+    this.#agents.checkSpec(spec);
     const cpus = availableParallelism();
     if (spec.cpuShare !== undefined && !(spec.cpuShare >= 0.01 && spec.cpuShare <= cpus)) {
       throw new AgentSpecError(`agent "${spec.id}": cpuShare must be in [0.01, ${cpus}], got ${String(spec.cpuShare)}`);
@@ -172,12 +173,6 @@ export class ProcessRuntime implements AgentRuntime {
     for (const core of spec.cores ?? []) {
       if (!Number.isInteger(core) || core < 0 || core >= cpus) throw new AgentSpecError(`agent "${spec.id}": no CPU ${String(core)} (this machine has 0–${cpus - 1})`);
     }
-  }
-
-  #agent(id: string): Agent {
-    const agent = this.#agents.get(id);
-    if (agent === undefined) throw new AgentUnknownError(`no agent "${id}"`);
-    return agent;
   }
 
   async start(spec: AgentSpec, options: StartOptions = {}): Promise<AgentInfo> {
@@ -211,25 +206,11 @@ export class ProcessRuntime implements AgentRuntime {
       for (const [h, dir] of Object.entries(dirs) as [Hierarchy, string][]) destroyGroup(dir, h);
       throw new AgentStartError(`agent "${spec.id}": cannot spawn ${spec.command}`);
     }
-    let resolveExit: (exit: AgentExit) => void = () => undefined;
-    const agent: Agent = {
-      spec,
-      child,
-      pid,
-      dirs,
-      state: 'running',
-      pausedBy: null,
-      stderrTail: '',
-      exit: null,
-      exited: new Promise((resolve) => { resolveExit = resolve; }),
-      stopReason: null,
-      joined: false,
-    };
+    const agent = this.#agents.entry(spec, { child, pid, dirs, pausedBy: null, stderrTail: '', joined: false });
     child.stderr.on('data', (chunk: Buffer) => {
       agent.stderrTail = (agent.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
     child.on('exit', (code, signal) => {
-      agent.state = 'exited';
       if (signal === 'SIGKILL' && agent.stopReason === null && this.#oomKilled(agent)) agent.stopReason = 'out-of-memory';
       // The agent is its main process: whatever it forked goes with it.
       for (const [h, dir] of Object.entries(agent.dirs) as [Hierarchy, string][]) {
@@ -239,18 +220,15 @@ export class ProcessRuntime implements AgentRuntime {
           // Reported by close() if it persists.
         }
       }
-      const exit: AgentExit = { id: spec.id, code, signal, reason: agent.stopReason ?? (code === JOIN_FAILED_EXIT ? 'failed-to-start' : 'exited') };
-      agent.exit = exit;
-      resolveExit(exit);
-      for (const listener of this.#listeners) listener(exit);
+      this.#agents.end(agent, code, signal, code === JOIN_FAILED_EXIT ? 'failed-to-start' : 'exited');
     });
-    this.#agents.set(spec.id, agent);
+    this.#agents.add(agent);
     this.#watchEscapes();
 
     // A command that fails at once is a failed start, with its status and stderr.
     const early = await Promise.race([agent.exited, this.#clock.sleep(seconds(this.#options.startupGraceMs / 1000)).then(() => null)]);
     if (early !== null && (early.code !== 0 || early.signal !== null)) {
-      this.#agents.delete(spec.id);
+      this.#agents.forget(spec.id);
       const why =
         early.reason === 'out-of-memory'
           ? 'killed at once by the OOM killer (memory cap too low)'
@@ -378,8 +356,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   async pause(id: string, options: PauseOptions = {}): Promise<PauseResult> {
-    const agent = this.#agent(id);
-    if (agent.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
+    const agent = this.#agents.live(id);
     if (agent.state === 'paused') return { latencyMs: 0, mechanism: agent.pausedBy ?? this.#options.pauseMechanism, confirmed: true };
     options.signal?.throwIfAborted();
     if (this.#checkEscape(agent)) throw new AgentStateError(`agent "${id}" left its cgroups and was killed`);
@@ -410,7 +387,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   async resume(id: string, options: PauseOptions = {}): Promise<void> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     if (agent.state !== 'paused') return;
     await this.#thaw(agent, options.confirm ?? true);
     agent.state = 'running';
@@ -442,7 +419,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   setCpuShare(id: string, share: number | null): Promise<void> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     if (share !== null && !(share >= 0.01 && share <= availableParallelism())) {
       return Promise.reject(new AgentSpecError(`cpuShare must be in [0.01, ${availableParallelism()}], got ${String(share)}`));
     }
@@ -451,7 +428,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   pin(id: string, cores: readonly number[] | null): Promise<void> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     for (const core of cores ?? []) {
       if (!Number.isInteger(core) || core < 0 || core >= availableParallelism()) return Promise.reject(new AgentSpecError(`no CPU ${String(core)}`));
     }
@@ -476,7 +453,7 @@ export class ProcessRuntime implements AgentRuntime {
   }
 
   usage(id: string): Promise<AgentUsage> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     const d = agent.dirs;
     let cpuS = Number.NaN;
     if (d.cpuacct !== undefined) cpuS = Number(readControl(d.cpuacct, 'cpuacct.usage')) / 1e9;
@@ -508,53 +485,45 @@ export class ProcessRuntime implements AgentRuntime {
     return Promise.resolve({ cpuS, memoryBytes, minorFaults, majorFaults, cpuSource: this.mechanisms['cpuTime'] ?? 'unknown' });
   }
 
-  async stop(id: string, options: AbortOptions & { graceS?: number } = {}): Promise<AgentExit> {
-    const agent = this.#agent(id);
-    if (agent.exit !== null) return agent.exit;
-    const graceS = options.graceS ?? 5;
-    agent.stopReason ??= 'stopped';
-    // A frozen or stopped task cannot act on SIGTERM: thaw first.
+  /** A frozen or stopped task cannot act on SIGTERM: thaw first. */
+  async #askToStop(agent: Agent): Promise<void> {
     if (agent.state === 'paused') await this.#thaw(agent);
     try {
       process.kill(-agent.pid, 'SIGTERM');
     } catch {
       // Already gone.
     }
-    const timedOut = await graceRanOut(agent.exited, graceS, this.#clock);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the exit handler while we waited
-    if (timedOut && agent.exit === null) {
-      agent.stopReason = 'killed-after-grace';
-      for (const [h, dir] of Object.entries(agent.dirs) as [Hierarchy, string][]) destroyGroup(dir, h);
-      try {
-        process.kill(-agent.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+  }
+
+  #kill(agent: Agent): void {
+    for (const [h, dir] of Object.entries(agent.dirs) as [Hierarchy, string][]) destroyGroup(dir, h);
+    try {
+      process.kill(-agent.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
     }
-    return agent.exited;
+  }
+
+  stop(id: string, options?: StopOptions): Promise<AgentExit> {
+    return this.#agents.stop(id, options);
   }
 
   info(id: string): AgentInfo {
-    const agent = this.#agent(id);
-    return { id, pid: agent.state === 'exited' ? null : agent.pid, state: agent.state };
+    return this.#agents.info(id);
   }
 
   list(): readonly AgentInfo[] {
-    return [...this.#agents.keys()].map((id) => this.info(id));
+    return this.#agents.list();
   }
 
   onExit(listener: (exit: AgentExit) => void): void {
-    this.#listeners.push(listener);
+    this.#agents.onExit(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#agents.closed) return;
     if (this.#escapeTimer !== null) clearInterval(this.#escapeTimer);
-    await Promise.all([...this.#agents.values()].filter((a) => a.exit === null).map(async (a) => {
-      a.stopReason = 'runtime-closed';
-      await this.stop(a.spec.id, { graceS: 1 });
-    }));
+    await this.#agents.close(1);
     for (const [h, dir] of Object.entries(this.#instanceDirs) as [Hierarchy, string][]) destroyGroup(dir, h);
   }
 }

@@ -21,11 +21,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { AbortOptions } from '../../clock/clock.js';
-import { checkSpecBasics, graceRanOut } from '../common.js';
-import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, RuntimeSetupError, toError } from '../../errors.js';
+import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
+import { seconds } from '../../units/units.js';
+import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js';
+import { AgentSpecError, AgentStartError, RuntimeSetupError, toError } from '../../errors.js';
 import { ProcessRuntime } from '../process/process-runtime.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseResult, StartOptions } from '../runtime.js';
 import { connectProtocolPort, protocolEndpointOf, protocolPortArgs, tokenLine } from './protocol-channel.js';
@@ -51,21 +51,20 @@ export interface VmRuntimeOptions {
   readonly bootTimeoutMs?: number;
   /** Distinguishes this runtime's cgroups. @default 'vm' */
   readonly tag?: string;
+  /** Handed on to the process runtime the QEMU processes run in, so both wait on one clock. */
+  readonly clock?: Clock;
 }
 
-interface Vm {
-  readonly spec: AgentSpec;
+interface Vm extends TableEntry {
   readonly dir: string;
   readonly qmp: QmpClient;
   readonly channel: Socket;
-  state: AgentInfo['state'];
   guestExitCode: number | null;
-  exit: AgentExit | null;
-  readonly exited: Promise<AgentExit>;
-  stopReason: AgentExit['reason'] | null;
 }
 
-function withDefaults(options: VmRuntimeOptions): Required<VmRuntimeOptions> {
+type Settings = Required<Omit<VmRuntimeOptions, 'clock'>>;
+
+function withDefaults(options: VmRuntimeOptions): Settings {
   return {
     kernel: options.kernel ?? DEFAULT_VM_GUEST.kernel,
     initrd: options.initrd ?? DEFAULT_VM_GUEST.initrd,
@@ -79,11 +78,11 @@ function withDefaults(options: VmRuntimeOptions): Required<VmRuntimeOptions> {
 /** After READY, a guest that exits within this time failed to start (e.g. an unknown program). */
 const GUEST_GRACE_MS = 300;
 
-async function waitForFile(path: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+async function waitForFile(path: string, timeoutMs: number, clock: Clock): Promise<boolean> {
+  const deadline = clock.now() + timeoutMs / 1000;
+  while (clock.now() < deadline) {
     if (existsSync(path)) return true;
-    await sleep(10);
+    await clock.sleep(seconds(0.01));
   }
   return existsSync(path);
 }
@@ -92,16 +91,27 @@ export class VmRuntime implements AgentRuntime {
   readonly kind = 'vm' as const;
   readonly mechanisms: Readonly<Record<string, string>>;
   readonly #processes: ProcessRuntime;
-  readonly #options: Required<VmRuntimeOptions>;
-  readonly #vms = new Map<string, Vm>();
-  readonly #listeners: ((exit: AgentExit) => void)[] = [];
+  readonly #options: Settings;
+  readonly #clock: Clock;
+  readonly #vms: AgentTable<Vm>;
   readonly #exitHandlers = new Map<string, (exit: AgentExit) => void>();
-  #closed = false;
 
-  private constructor(processes: ProcessRuntime, options: Required<VmRuntimeOptions>) {
+  private constructor(processes: ProcessRuntime, options: Settings, clock: Clock) {
     this.#processes = processes;
     processes.onExit((e) => this.#exitHandlers.get(e.id)?.(e));
     this.#options = options;
+    this.#clock = clock;
+    this.#vms = new AgentTable<Vm>(clock, {
+      pid: (vm) => this.#processes.info(vm.spec.id).pid,
+      askToStop: async (vm) => {
+        // A stopped guest cannot read the stop line.
+        if (vm.state === 'paused') await this.resume(vm.spec.id).catch(() => undefined);
+        vm.channel.write('stop\n');
+      },
+      kill: async (vm) => {
+        await this.#processes.stop(vm.spec.id, { graceS: 0.5 });
+      },
+    });
     this.mechanisms = {
       pause: 'QMP stop / cont, confirmed by query-status',
       accelerator: 'TCG (software emulation)',
@@ -128,18 +138,13 @@ export class VmRuntime implements AgentRuntime {
     const full = withDefaults(options);
     const missing = VmRuntime.missing(full);
     if (missing !== null) throw new RuntimeSetupError(missing);
-    const processes = await ProcessRuntime.create({ tag: full.tag, startupGraceMs: 50 });
-    return new VmRuntime(processes, full);
-  }
-
-  #vm(id: string): Vm {
-    const vm = this.#vms.get(id);
-    if (vm === undefined) throw new AgentUnknownError(`no agent "${id}"`);
-    return vm;
+    const clock = options.clock ?? createMonotonicClock();
+    const processes = await ProcessRuntime.create({ tag: full.tag, startupGraceMs: 50, clock });
+    return new VmRuntime(processes, full, clock);
   }
 
   async start(spec: AgentSpec, options: StartOptions = {}): Promise<AgentInfo> {
-    checkSpecBasics(spec, this.#closed, this.#vms.has(spec.id), 'command (the guest program)');
+    this.#vms.checkSpec(spec, 'command (the guest program)');
     if (/\s/.test(spec.command)) {
       throw new AgentSpecError(`agent "${spec.id}": command (the guest program) must be one word`);
     }
@@ -180,7 +185,7 @@ export class VmRuntime implements AgentRuntime {
       cleanup();
       throw new AgentStartError(`agent "${spec.id}": ${why}${console === '' ? '' : `; console: ${console}`}`);
     };
-    if (!(await waitForFile(channelPath, 5000)) || !(await waitForFile(qmpPath, 5000))) return fail('QEMU did not open its sockets');
+    if (!(await waitForFile(channelPath, 5000, this.#clock)) || !(await waitForFile(qmpPath, 5000, this.#clock))) return fail('QEMU did not open its sockets');
     let qmp: QmpClient;
     try {
       qmp = await QmpClient.connect(qmpPath);
@@ -189,18 +194,7 @@ export class VmRuntime implements AgentRuntime {
     }
     const channel = connect(channelPath);
     channel.setEncoding('utf8');
-    let resolveExit: (exit: AgentExit) => void = () => undefined;
-    const vm: Vm = {
-      spec,
-      dir,
-      qmp,
-      channel,
-      state: 'running',
-      guestExitCode: null,
-      exit: null,
-      exited: new Promise((resolve) => { resolveExit = resolve; }),
-      stopReason: null,
-    };
+    const vm = this.#vms.entry(spec, { dir, qmp, channel, guestExitCode: null });
     let ready: ((words: string[]) => void) | null = null;
     const readyPromise = new Promise<string[]>((resolve) => { ready = resolve; });
     let buffer = '';
@@ -219,15 +213,12 @@ export class VmRuntime implements AgentRuntime {
     // One listener on the process runtime (registered in the constructor) dispatches here.
     this.#exitHandlers.set(spec.id, (e) => {
       this.#exitHandlers.delete(spec.id);
-      vm.state = 'exited';
       qmp.close();
       channel.destroy();
       cleanup();
-      vm.exit = { id: spec.id, code: vm.guestExitCode ?? e.code, signal: e.signal, reason: vm.stopReason ?? e.reason };
-      resolveExit(vm.exit);
-      for (const l of this.#listeners) l(vm.exit);
+      this.#vms.end(vm, vm.guestExitCode ?? e.code, e.signal, e.reason);
     });
-    this.#vms.set(spec.id, vm);
+    this.#vms.add(vm);
     const bootTimer = new AbortController();
     let readyWords: string[] = [];
     const booted = await Promise.race([
@@ -236,7 +227,7 @@ export class VmRuntime implements AgentRuntime {
         return 'ready' as const;
       }),
       vm.exited.then(() => 'exited' as const),
-      sleep(o.bootTimeoutMs, undefined, { signal: bootTimer.signal }).then(
+      this.#clock.sleep(seconds(o.bootTimeoutMs / 1000), { signal: bootTimer.signal }).then(
         () => 'timeout' as const,
         () => 'exited' as const,
       ),
@@ -244,7 +235,7 @@ export class VmRuntime implements AgentRuntime {
     // The boot timer must not hold the process open for a minute after a quick boot.
     bootTimer.abort();
     if (booted !== 'ready') {
-      this.#vms.delete(spec.id);
+      this.#vms.forget(spec.id);
       return fail(booted === 'timeout' ? `the guest did not boot within ${o.bootTimeoutMs / 1000} s` : 'QEMU exited before the guest booted');
     }
     // `READY <mode> protocol`: the guest will speak the protocol on ttyS2 once it has its token.
@@ -252,44 +243,43 @@ export class VmRuntime implements AgentRuntime {
       try {
         await connectProtocolPort(qmp, endpoint);
       } catch (err) {
-        this.#vms.delete(spec.id);
+        this.#vms.forget(spec.id);
         return fail(`cannot connect the protocol channel to ${endpoint.socketPath}: ${toError(err).message}`);
       }
       channel.write(tokenLine(endpoint));
     }
-    const early = await Promise.race([vm.exited, sleep(GUEST_GRACE_MS).then(() => null)]);
+    const early = await Promise.race([vm.exited, this.#clock.sleep(seconds(GUEST_GRACE_MS / 1000)).then(() => null)]);
     if (early !== null && early.code !== 0) {
-      this.#vms.delete(spec.id);
+      this.#vms.forget(spec.id);
       throw new AgentStartError(`agent "${spec.id}": the guest program "${spec.command}" exited at once with code ${String(early.code)}`);
     }
     return this.info(spec.id);
   }
 
   async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
-    const vm = this.#vm(id);
-    if (vm.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
+    const vm = this.#vms.live(id);
     options.signal?.throwIfAborted();
-    const t0 = performance.now();
+    const t0 = this.#clock.now();
     await vm.qmp.execute('stop');
     const status = (await vm.qmp.execute('query-status')) as { running?: boolean; status?: string };
     vm.state = 'paused';
-    return { latencyMs: performance.now() - t0, mechanism: 'qmp-stop', confirmed: status.running === false };
+    return { latencyMs: (this.#clock.now() - t0) * 1000, mechanism: 'qmp-stop', confirmed: status.running === false };
   }
 
   async resume(id: string): Promise<void> {
-    const vm = this.#vm(id);
+    const vm = this.#vms.get(id);
     if (vm.state !== 'paused') return;
     await vm.qmp.execute('cont');
     vm.state = 'running';
   }
 
   setCpuShare(id: string, share: number | null): Promise<void> {
-    this.#vm(id);
+    this.#vms.get(id);
     return this.#processes.setCpuShare(id, share);
   }
 
   pin(id: string, cores: readonly number[] | null): Promise<void> {
-    this.#vm(id);
+    this.#vms.get(id);
     return this.#processes.pin(id, cores);
   }
 
@@ -299,46 +289,29 @@ export class VmRuntime implements AgentRuntime {
   }
 
   usage(id: string): Promise<AgentUsage> {
-    this.#vm(id);
+    this.#vms.get(id);
     return this.#processes.usage(id);
   }
 
-  async stop(id: string, options: AbortOptions & { graceS?: number } = {}): Promise<AgentExit> {
-    const vm = this.#vm(id);
-    if (vm.exit !== null) return vm.exit;
-    vm.stopReason ??= 'stopped';
-    if (vm.state === 'paused') await this.resume(id).catch(() => undefined);
-    vm.channel.write('stop\n');
-    const graceS = options.graceS ?? 5;
-    const timedOut = await graceRanOut(vm.exited, graceS);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the exit handler while we waited
-    if (timedOut && vm.exit === null) {
-      vm.stopReason = 'killed-after-grace';
-      await this.#processes.stop(id, { graceS: 0.5 });
-    }
-    return vm.exited;
+  stop(id: string, options?: StopOptions): Promise<AgentExit> {
+    return this.#vms.stop(id, options);
   }
 
   info(id: string): AgentInfo {
-    const vm = this.#vm(id);
-    return { id, pid: vm.state === 'exited' ? null : this.#processes.info(id).pid, state: vm.state };
+    return this.#vms.info(id);
   }
 
   list(): readonly AgentInfo[] {
-    return [...this.#vms.keys()].map((id) => this.info(id));
+    return this.#vms.list();
   }
 
   onExit(listener: (exit: AgentExit) => void): void {
-    this.#listeners.push(listener);
+    this.#vms.onExit(listener);
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([...this.#vms.values()].filter((v) => v.exit === null).map(async (v) => {
-      v.stopReason = 'runtime-closed';
-      await this.stop(v.spec.id, { graceS: 2 });
-    }));
+    if (this.#vms.closed) return;
+    await this.#vms.close(2);
     await this.#processes.close();
   }
 }

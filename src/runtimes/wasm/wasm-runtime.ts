@@ -22,8 +22,8 @@ import { readFileSync } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { AGENT_ENV } from '../../protocol/server.js';
 import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock/clock.js';
-import { checkSpecBasics, graceRanOut } from '../common.js';
-import { AgentSpecError, AgentStartError, AgentStateError, AgentUnknownError, AgentUnsupportedError, toError } from '../../errors.js';
+import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js';
+import { AgentSpecError, AgentStartError, AgentUnsupportedError, toError } from '../../errors.js';
 import { seconds } from '../../units/units.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, PauseResult } from '../runtime.js';
 import { listImports, meterModule } from './fuel.js';
@@ -67,15 +67,10 @@ function endpointOf(id: string, env: Readonly<Record<string, string>> | undefine
 }
 
 
-interface Agent {
-  readonly spec: AgentSpec;
+interface Agent extends TableEntry {
   readonly worker: Worker;
   readonly control: Int32Array;
   readonly figures: Float64Array;
-  state: AgentInfo['state'];
-  exit: AgentExit | null;
-  readonly exited: Promise<AgentExit>;
-  stopReason: AgentExit['reason'] | null;
   reports: number[];
   readonly bridge: ProtocolBridge | null;
 }
@@ -97,9 +92,7 @@ export class WasmRuntime implements AgentRuntime {
   readonly #confirmMs: number;
   readonly #backlogBytes: number;
   readonly #clock: Clock;
-  readonly #agents = new Map<string, Agent>();
-  readonly #listeners: ((exit: AgentExit) => void)[] = [];
-  #closed = false;
+  readonly #agents: AgentTable<Agent>;
 
   constructor(options: WasmRuntimeOptions = {}) {
     this.#quantum = options.quantum ?? 200_000;
@@ -111,16 +104,24 @@ export class WasmRuntime implements AgentRuntime {
       throw new AgentSpecError(`invalid protocolBacklogBytes: ${String(options.protocolBacklogBytes)} (an integer in [65536, 2^30])`);
     }
     this.#clock = options.clock ?? createMonotonicClock();
-  }
-
-  #agent(id: string): Agent {
-    const agent = this.#agents.get(id);
-    if (agent === undefined) throw new AgentUnknownError(`no agent "${id}"`);
-    return agent;
+    this.#agents = new AgentTable<Agent>(this.#clock, {
+      pid: () => null,
+      askToStop: (agent) => {
+        // The module sees the stop flag at its next refuel; a paused one must be let out to see it.
+        Atomics.store(agent.control, STOP, 1);
+        Atomics.notify(agent.control, STOP);
+        Atomics.store(agent.control, PAUSE, 0);
+        Atomics.notify(agent.control, PAUSE);
+        return Promise.resolve();
+      },
+      kill: async (agent) => {
+        await agent.worker.terminate();
+      },
+    });
   }
 
   async start(spec: AgentSpec, options: AbortOptions = {}): Promise<AgentInfo> {
-    checkSpecBasics(spec, this.#closed, this.#agents.has(spec.id), 'command (the .wasm path)');
+    this.#agents.checkSpec(spec, 'command (the .wasm path)');
     if (spec.cores !== undefined) throw new AgentUnsupportedError(`agent "${spec.id}": WASM agents cannot be pinned`);
     options.signal?.throwIfAborted();
     let bytes: Uint8Array;
@@ -149,28 +150,13 @@ export class WasmRuntime implements AgentRuntime {
       const data: WasmWorkerData = base;
       worker = new Worker(new URL('./wasm-worker.js', import.meta.url), { workerData: data, stdout: false, stderr: false });
     }
-    let resolveExit: (exit: AgentExit) => void = () => undefined;
-    const agent: Agent = {
-      spec,
-      worker,
-      control,
-      figures,
-      state: 'running',
-      exit: null,
-      exited: new Promise((resolve) => { resolveExit = resolve; }),
-      stopReason: null,
-      reports: [],
-      bridge,
-    };
+    const agent = this.#agents.entry(spec, { worker, control, figures, reports: [], bridge });
     let ready: () => void = () => undefined;
     const readyPromise = new Promise<void>((resolve) => { ready = resolve; });
     const finish = (code: number | null, reason: AgentExit['reason']): void => {
       if (agent.exit !== null) return;
-      agent.state = 'exited';
-      agent.exit = { id: spec.id, code, signal: null, reason: agent.stopReason ?? reason };
       agent.bridge?.end();
-      resolveExit(agent.exit);
-      for (const listener of this.#listeners) listener(agent.exit);
+      this.#agents.end(agent, code, null, reason);
     };
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') ready();
@@ -188,7 +174,7 @@ export class WasmRuntime implements AgentRuntime {
     worker.on('exit', () => {
       finish(null, 'exited');
     });
-    this.#agents.set(spec.id, agent);
+    this.#agents.add(agent);
     const outcome = await Promise.race([
       // With no grace the start ends once the module is instantiated, before any later message
       // (a timer of 0 ms let a module that exits at once win the race and count as a failed start).
@@ -196,15 +182,14 @@ export class WasmRuntime implements AgentRuntime {
       agent.exited,
     ]);
     if (outcome !== null && outcome.code !== 0) {
-      this.#agents.delete(spec.id);
+      this.#agents.forget(spec.id);
       throw new AgentStartError(`agent "${spec.id}": ${outcome.reason === 'failed-to-start' ? 'the module could not be instantiated' : `exited at once with code ${String(outcome.code)}`}`);
     }
     return this.info(spec.id);
   }
 
   async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
-    const agent = this.#agent(id);
-    if (agent.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
+    const agent = this.#agents.live(id);
     options.signal?.throwIfAborted();
     const t0 = this.#clock.now();
     Atomics.store(agent.control, PAUSE, 1);
@@ -226,7 +211,7 @@ export class WasmRuntime implements AgentRuntime {
   }
 
   resume(id: string): Promise<void> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     if (agent.state !== 'paused') return Promise.resolve();
     Atomics.store(agent.control, PAUSE, 0);
     Atomics.notify(agent.control, PAUSE);
@@ -235,19 +220,19 @@ export class WasmRuntime implements AgentRuntime {
   }
 
   setCpuShare(id: string, share: number | null): Promise<void> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     if (share !== null && !(share >= 0.01)) return Promise.reject(new AgentSpecError(`cpuShare must be ≥ 0.01, got ${String(share)}`));
     Atomics.store(agent.control, SHARE, Math.round(Math.min(1, share ?? 1) * 1000));
     return Promise.resolve();
   }
 
   pin(id: string): Promise<void> {
-    this.#agent(id);
+    this.#agents.get(id);
     return Promise.reject(new AgentUnsupportedError(`agent "${id}": WASM agents run in worker threads, which have no CPU affinity`));
   }
 
   usage(id: string): Promise<AgentUsage> {
-    const agent = this.#agent(id);
+    const agent = this.#agents.get(id);
     // The thread's CPU time: what the daemon subtracts from its own overhead, since the worker
     // is a thread of its process. Wall time running is the fallback (it counts time descheduled).
     const threadCpuS = threadCpuSeconds(agent.figures[TID] ?? Number.NaN);
@@ -262,52 +247,32 @@ export class WasmRuntime implements AgentRuntime {
 
   /** The agent's protocol link: state, the daemon's closing code, frames each way. */
   protocol(id: string): LinkInfo {
-    return this.#agent(id).bridge?.info ?? NO_LINK;
+    return this.#agents.get(id).bridge?.info ?? NO_LINK;
   }
 
   /** Values the agent sent through `env.report`. */
   reports(id: string): readonly number[] {
-    return this.#agent(id).reports;
+    return this.#agents.get(id).reports;
   }
 
-  async stop(id: string, options: AbortOptions & { graceS?: number } = {}): Promise<AgentExit> {
-    const agent = this.#agent(id);
-    if (agent.exit !== null) return agent.exit;
-    agent.stopReason ??= 'stopped';
-    Atomics.store(agent.control, STOP, 1);
-    Atomics.notify(agent.control, STOP);
-    Atomics.store(agent.control, PAUSE, 0);
-    Atomics.notify(agent.control, PAUSE);
-    const graceS = options.graceS ?? 5;
-    const timedOut = await graceRanOut(agent.exited, graceS, this.#clock);
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the worker's exit while we waited
-    if (timedOut && agent.exit === null) {
-      agent.stopReason = 'killed-after-grace';
-      await agent.worker.terminate();
-    }
-    return agent.exited;
+  stop(id: string, options?: StopOptions): Promise<AgentExit> {
+    return this.#agents.stop(id, options);
   }
 
   info(id: string): AgentInfo {
-    const agent = this.#agent(id);
-    return { id, pid: null, state: agent.state };
+    return this.#agents.info(id);
   }
 
   list(): readonly AgentInfo[] {
-    return [...this.#agents.keys()].map((id) => this.info(id));
+    return this.#agents.list();
   }
 
   onExit(listener: (exit: AgentExit) => void): void {
-    this.#listeners.push(listener);
+    this.#agents.onExit(listener);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await Promise.all([...this.#agents.values()].filter((a) => a.exit === null).map(async (a) => {
-      a.stopReason = 'runtime-closed';
-      await this.stop(a.spec.id, { graceS: 1 });
-    }));
+  close(): Promise<void> {
+    return this.#agents.close(1);
   }
 }
 
