@@ -1,5 +1,5 @@
 /**
- * Heap allocated per tick on the 100 Hz path (issue 13): the thermal state's read (/proc/stat,
+ * Heap allocated per tick on the 100 Hz path (docs/DAEMON.md): the thermal state's read (/proc/stat,
  * the twin, the controllers and the offer), the clearing, and the market session's step with
  * 8 agents bidding (0.5–0.85 J a quantum: above the twin's idle reserve) for this machine's cores — without and with the ledger write every
  * `settleEveryTicks` (a real SQLite ledger in a temporary folder). Goal: ≈ 0 bytes per tick in

@@ -1,5 +1,5 @@
 /**
- * What checking claims costs the daemon (issue 22): a real daemon, three honest inference
+ * What checking claims costs the daemon (docs/VERIFICATION.md): a real daemon, three honest inference
  * servers (probed) and three CPU-bound agents claiming science (judged passively), for 20 s;
  * the claim verifier's CPU (tracing, probes, judging: `snapshot().verification.costS`) against
  * the traced agents' CPU from their cgroups. Goal < 1 %. Needs root (cgroups); says why not

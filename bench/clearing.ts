@@ -1,5 +1,5 @@
 /**
- * Clearing cost (issue 5): 1,000 bids over 64 slots (target p99 ≤ 1 ms) and 10,000 bids
+ * Clearing cost (docs/MARKET.md): 1,000 bids over 64 slots (target p99 ≤ 1 ms) and 10,000 bids
  * (target p99 ≤ 5 ms), GSP and VCG, measured with tinybench.
  */
 import { Bench } from 'tinybench';

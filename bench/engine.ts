@@ -1,5 +1,5 @@
 /**
- * The clearing engine on a real clock (issue 5): 64 agents bidding for 64 cores at 100 Hz
+ * The clearing engine on a real clock (docs/MARKET.md): 64 agents bidding for 64 cores at 100 Hz
  * (target: ≤ 1 % of one core), and how high the tick rate can go before that budget is spent.
  *
  * CPU is the whole process's (getrusage) over the run, which includes the timer wake-ups of

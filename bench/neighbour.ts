@@ -1,5 +1,5 @@
 /**
- * Scientist vs Leech beside a controlled neighbour (issue 12): the experiment on an idle machine,
+ * Scientist vs Leech beside a controlled neighbour (docs/EXPERIMENT.md): the experiment on an idle machine,
  * then with `stress-ng --cpu 1 --cpu-load 25` running beside it (a quarter of one core that is
  * neither agent nor Maxwell), under each foreign-heat policy. Ratios and their intervals are
  * measured side by side in one run; the foreign load each arm saw is reported with them.

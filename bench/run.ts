@@ -3,7 +3,7 @@
  *
  * - twin-hour: 64 cores + GPU + chassis at 100 Hz for one simulated hour, every core's
  *   utilisation changed and every sensor read each step (as a 100 Hz control loop does).
- *   Target: < 2 s wall time (issue 2).
+ *   Target: < 2 s wall time.
  * - Micro-benchmarks (tinybench): the coupling product in WebAssembly SIMD vs plain JS, side by
  *   side in one run; a PID update; a FOPDT fit; a read of the per-core temperature sensors on the
  *   captured coretemp tree (test/fixtures/sysfs/intel-desktop: files on this machine's disk, so a

@@ -1,5 +1,5 @@
 /**
- * The sampler at 100 Hz with 64 monitored processes (issue 3): reading /proc/stat and the
+ * The sampler at 100 Hz with 64 monitored processes (docs/TELEMETRY.md): reading /proc/stat and the
  * thermal twin every tick and the CPU time of 64 real processes (each at 10 Hz, spread over
  * the ticks), in its worker thread, for 10 s.
  * Targets: sampler CPU ≤ 0.5 % of one core; tick jitter p99 ≤ 1 ms.

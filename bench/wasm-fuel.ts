@@ -1,5 +1,5 @@
 /**
- * Fuel metering overhead (issue 4 expects about 2×, not wasm-metering's 10–20×): the same
+ * Fuel metering overhead (the goal is about 2×, not wasm-metering's 10–20×): the same
  * module, plain and metered, side by side in one run, on a tight arithmetic loop (the worst
  * case: a check per iteration of a 9-instruction body) and on trial-division primes.
  */

@@ -7,7 +7,7 @@
  */
 import type { MaxwellClient } from '../protocol/client.js';
 
-/** One auction quantum, s (DESIGN.md: the auction clears every 10 ms). */
+/** One auction quantum, s (docs/DESIGN.md: the auction clears every 10 ms). */
 export const QUANTUM_S = 0.01;
 
 export interface ValueInputs {

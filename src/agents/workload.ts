@@ -1,5 +1,5 @@
 /**
- * Workloads for trace verification (issue 14): each a real process with a characteristic
+ * Workloads for trace verification (docs/VERIFICATION.md): each a real process with a characteristic
  * shape, run by `maxwell research verification` beside the reference agents, stress-ng and
  * openssl. The adversary mines but duty-cycles and sleeps to mimic inference's bursts.
  *

@@ -54,7 +54,7 @@ export function renderConfigurationDoc(): string {
     '',
     'A key the schema does not know is rejected with `MXW_ERR_CONFIG_UNKNOWN_KEY`, naming the key and where it came',
     'from; a value out of range with `MXW_ERR_CONFIG_INVALID`, naming the key. `maxwell config` prints the effective',
-    'configuration. All twin defaults are *assumptions* (DESIGN.md §2); `maxwell calibrate` measures real values.',
+    'configuration. All twin defaults are *assumptions* (docs/DESIGN.md §2); `maxwell calibrate` measures real values.',
     '',
     '| key | default | allowed | environment variable | meaning |',
     '|---|---|---|---|---|',

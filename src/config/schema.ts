@@ -34,7 +34,7 @@ const twinSchema = z.strictObject({
   coupling: z
     .array(z.array(z.number().min(0).max(1)))
     .nullable()
-    .describe('coupling matrix K over sources (cores, then GPU), ones on the diagonal; null: the DESIGN.md default')
+    .describe('coupling matrix K over sources (cores, then GPU), ones on the diagonal; null: the docs/DESIGN.md default')
     .default(D.coupling === null ? null : D.coupling.map((r) => [...r])),
   sensor: z
     .strictObject({
@@ -181,7 +181,7 @@ export const configSchema = z.strictObject({
           rack: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).describe('this node\'s rack (coupling 0.60–0.85)').default('k0'),
           chassis: z.string().regex(/^[A-Za-z0-9._-]{1,32}$/).describe('this node\'s chassis (coupling 0.90–1.00)').default('c0'),
         })
-        .describe('where this node sits in the data centre: neighbours in the same chassis, rack, row, zone are coupled (DESIGN.md §4)')
+        .describe('where this node sits in the data centre: neighbours in the same chassis, rack, row, zone are coupled (docs/DESIGN.md §4)')
         .prefault({}),
       allowedIds: z
         .array(z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'a node id: 22 base64url characters, as `maxwell fleet` prints it'))

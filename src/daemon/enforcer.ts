@@ -1,5 +1,5 @@
 /**
- * Enforcement (DESIGN.md §2): the auction says who runs where; the enforcer makes the runtime
+ * Enforcement (docs/DESIGN.md §2): the auction says who runs where; the enforcer makes the runtime
  * agree. Each tick sets a *desired* state per agent (running on a core, or paused); a small
  * per-agent reconciler carries out the difference one runtime call at a time, so a slow freeze
  * never blocks the tick and the latest wish always wins. Everything it changed it restores.

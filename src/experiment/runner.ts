@@ -1,5 +1,5 @@
 /**
- * Scientist vs Leech (DESIGN.md §5): the same agents under plain Linux CFS (the control arm)
+ * Scientist vs Leech (docs/DESIGN.md §5): the same agents under plain Linux CFS (the control arm)
  * and under the Maxwell daemon (the treatment arm), arms alternated over repetitions.
  *
  * Both arms run inside the same daemon code, in different modes (`observe` for CFS: it never

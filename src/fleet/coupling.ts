@@ -1,5 +1,5 @@
 /**
- * Thermal coupling through the data-centre hierarchy (DESIGN.md §4): how much of its peers'
+ * Thermal coupling through the data-centre hierarchy (docs/DESIGN.md §4): how much of its peers'
  * stress a node should feel, so that a hot rack raises the reserve prices of its cool members
  * before the shared cooling throttles them, and work drifts to other racks. Pure.
  *
@@ -25,7 +25,7 @@ import type { FleetLocation } from './messages.js';
 export const COUPLING_LEVELS = ['chassis', 'rack', 'row', 'zone'] as const;
 export type CouplingLevel = (typeof COUPLING_LEVELS)[number];
 
-/** Coupling per level, in [0, 1): the midpoints of DESIGN.md's ranges by default. */
+/** Coupling per level, in [0, 1): the midpoints of docs/DESIGN.md's ranges by default. */
 export type HierarchyCoupling = Readonly<Record<CouplingLevel, number>>;
 
 export const DEFAULT_HIERARCHY_COUPLING: HierarchyCoupling = Object.freeze({ chassis: 0.95, rack: 0.725, row: 0.425, zone: 0.175 });

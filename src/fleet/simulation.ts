@@ -1,6 +1,6 @@
 /**
  * Deterministic, seeded simulations of the fleet protocols, no sockets: MODELLED numbers for
- * research question 10 (DESIGN.md §6), computed by the code the fleet runs (the {@link Swim} and
+ * research question 10 (docs/DESIGN.md §6), computed by the code the fleet runs (the {@link Swim} and
  * {@link PushSum} classes), on a simulated clock driven by an event queue. Pure: no I/O.
  *
  * SWIM network model: every datagram is lost independently with probability `loss`, else

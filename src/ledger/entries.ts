@@ -1,5 +1,5 @@
 /**
- * What the ledger records (DESIGN.md §1.3): double-entry transfers of integer microjoules
+ * What the ledger records (docs/DESIGN.md §2, metering and ledger): double-entry transfers of integer microjoules
  * between accounts. Every entry moves `amount` from one account to another, so the sum of all
  * balances is always zero: the treasury's balance is minus everything minted (net of refunds),
  * and conservation reads `minted = Σ agent balances + burned + taxed + escrowed`.

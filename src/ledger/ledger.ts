@@ -1,5 +1,5 @@
 /**
- * The joule ledger (DESIGN.md §1.3): append-only, hash-chained, signed, in SQLite.
+ * The joule ledger (docs/DESIGN.md §2, metering and ledger): append-only, hash-chained, signed, in SQLite.
  *
  * - Every entry commits to the previous entry's hash and its own canonical encoding
  *   (entries.ts), so an edited, deleted or reordered row breaks the chain.

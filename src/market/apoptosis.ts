@@ -1,5 +1,5 @@
 /**
- * Apoptosis (DESIGN.md §1.5): an agent that cannot pay dies gracefully.
+ * Apoptosis (docs/DESIGN.md §1.5): an agent that cannot pay dies gracefully.
  *
  *   alive ──balance ≤ price──► grace (notice sent) ──deadline──► terminating (SIGTERM, SIGKILL
  *     ▲                          │                                after the kill timeout; the

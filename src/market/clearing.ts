@@ -1,5 +1,5 @@
 /**
- * Clearing one tick's quanta (DESIGN.md §2): a position auction with unit demand.
+ * Clearing one tick's quanta (docs/DESIGN.md §2): a position auction with unit demand.
  *
  * Slots are the quanta offered this tick, each with a quality q (speed × coolness: the best
  * slot first) and a reserve price per unit of quality r. A bid is a price per unit of quality

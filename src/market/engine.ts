@@ -1,5 +1,5 @@
 /**
- * The clearing engine (DESIGN.md §2): each tick takes the order book as it stands, clears every
+ * The clearing engine (docs/DESIGN.md §2): each tick takes the order book as it stands, clears every
  * plane's quanta, and returns who won which slot and what each pays — timing itself.
  *
  * Per plane the offer is a list of slots (one per quantum the controller allows this tick),

@@ -1,5 +1,5 @@
 /**
- * Where erase events come from (DESIGN.md §1.4). The Landauer tax is charged on bytes an agent
+ * Where erase events come from (docs/DESIGN.md §1.4). The Landauer tax is charged on bytes an agent
  * erases; an `EntropySource` reports them. Sources differ in how they know: the eBPF ring buffer
  * sees every munmap/madvise (`measured`), a /proc poller infers erasure from resident-set drops
  * (`estimated`). Every charge carries its source's provenance so the ledger can say which.

@@ -1,5 +1,5 @@
 /**
- * The Landauer tax (DESIGN.md §1.4): erasing a bit costs at least k_B·T·ln 2 of energy. At
+ * The Landauer tax (docs/DESIGN.md §1.4): erasing a bit costs at least k_B·T·ln 2 of energy. At
  * 300 K that is 2.87·10⁻²¹ J — a gigabyte erased costs 2.5·10⁻¹¹ J, nothing next to a quantum.
  * So the tax charged is the physical bound times a policy multiplier, and both parts are
  * reported separately: the physics is a fact, the multiplier a choice.

@@ -1,5 +1,5 @@
 /**
- * The standing bids (DESIGN.md §2): a bid persists until its agent changes or withdraws it, so
+ * The standing bids (docs/DESIGN.md §2): a bid persists until its agent changes or withdraws it, so
  * each tick clears the book as it stands. Everything an agent sends is untrusted: every
  * submission gets a result code, garbage is counted and never stored, and nothing here throws
  * for bad input.

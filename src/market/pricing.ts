@@ -1,5 +1,5 @@
 /**
- * Thermal pricing (DESIGN.md §2): each core's reserve price is the energy cost of a quantum
+ * Thermal pricing (docs/DESIGN.md §2): each core's reserve price is the energy cost of a quantum
  * there times a thermal multiplier.
  *
  *     headroom   h_i = clamp((T_throttle − T_i) / (T_throttle − T_ambient), ε, 1)

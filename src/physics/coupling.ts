@@ -11,7 +11,7 @@ import { TwinCouplingError } from '../errors.js';
 export type Matrix = readonly (readonly number[])[];
 
 /**
- * The 4-core example of DESIGN.md §2 (core 0 nearest the GPU). An *assumed* default:
+ * The 4-core example of docs/DESIGN.md §2 (core 0 nearest the GPU). An *assumed* default:
  * `maxwell calibrate` measures the real one.
  */
 export const DESIGN_COUPLING_4_CORES = [
@@ -41,7 +41,7 @@ function decay(distance: number): number {
 }
 
 /**
- * The default core-to-core coupling for `cores` cores: the DESIGN.md matrix for 4,
+ * The default core-to-core coupling for `cores` cores: the docs/DESIGN.md matrix for 4,
  * otherwise cores on a near-square grid with coupling `1 / (1 + (d/2)²)` at grid
  * distance d (which gives 0.8, 0.5, 0.31 at 1, 2, 3 pitches, the same profile as the
  * 4-core example).

@@ -1,7 +1,7 @@
 /**
  * Parameters of the thermal twin, their defaults and their validation.
  *
- * Every default here is an *assumption* (DESIGN.md §2: τ ≈ 1 s / 2 s / 30 s for core,
+ * Every default here is an *assumption* (docs/DESIGN.md §2: τ ≈ 1 s / 2 s / 30 s for core,
  * GPU and chassis). Maxwell measures the real values with `maxwell calibrate`.
  */
 import { TwinParamsError } from '../errors.js';
@@ -59,12 +59,12 @@ export interface ThermalTwinParams {
   readonly seed: number;
 }
 
-/** Reference thermal resistance of a core in the 4-core DESIGN.md layout, K/W (assumed). */
+/** Reference thermal resistance of a core in the 4-core docs/DESIGN.md layout, K/W (assumed). */
 export const REFERENCE_CORE_RESISTANCE_K_PER_W = 2;
-/** Mean row sum of the DESIGN.md 4-core coupling matrix; the reference for scaling R. */
+/** Mean row sum of the docs/DESIGN.md 4-core coupling matrix; the reference for scaling R. */
 const REFERENCE_MEAN_ROW_SUM = 2.875;
 
-/** The assumed defaults (DESIGN.md §2). */
+/** The assumed defaults (docs/DESIGN.md §2). */
 export const DEFAULT_TWIN_PARAMS: ThermalTwinParams = {
   cores: 4,
   gpu: true,

@@ -367,7 +367,7 @@ export async function runEbpfResearch(options: EbpfResearchOptions = {}): Promis
   return { machine: describeMachine(), loadAverage: [loadAtStart, loadavg()[0] ?? 0], rows, unwatched, churner, notMeasured, findings: ebpfFindings(rows, unwatched, churner) };
 }
 
-/** Findings computed from the data, never asserted: each claim of DESIGN.md §6 question 2, tested. */
+/** Findings computed from the data, never asserted: each claim of docs/DESIGN.md §6 question 2, tested. */
 export function ebpfFindings(rows: readonly TransportRow[], unwatched: UnwatchedTax | undefined, churner: ChurnerOverhead | undefined): string[] {
   const out: string[] = [];
   const row = (c: EbpfConfig): TransportRow | undefined => rows.find((r) => r.config === c);

@@ -1,5 +1,5 @@
 /**
- * The fleet experiment (issue 15, research question 10): Scientist vs Leech on three Maxwell
+ * The fleet experiment (research question 10, docs/FLEET.md): Scientist vs Leech on three Maxwell
  * daemons in network namespaces, node 0's twin at a hot ambient. Demand arrives at node 0 (the
  * hot one). Two arms, alternated within each repetition on fresh daemons:
  *

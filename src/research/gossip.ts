@@ -1,5 +1,5 @@
 /**
- * Research question 10 (DESIGN.md §6): does the fleet converge in O(log n) rounds and survive
+ * Research question 10 (docs/DESIGN.md §6): does the fleet converge in O(log n) rounds and survive
  * failures? MODELLED: the seeded simulations of src/fleet/simulation.ts, which run the fleet's
  * own SWIM + Lifeguard and push-sum code on a simulated clock and network (no sockets). Pure and
  * deterministic from the seed; nothing here is hard-coded, every goal is judged on the run.

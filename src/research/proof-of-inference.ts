@@ -1,5 +1,5 @@
 /**
- * Research question 9: a layered proof of inference on a real model (issue 14). The tiny
+ * Research question 9: a layered proof of inference on a real model (docs/VERIFICATION.md). The tiny
  * transformer of models/ runs in onnxruntime-node on this machine's CPU; an honest agent and six
  * cheaters serve the same seeded requests; the layered verifier checks every claim with every
  * layer (so that each layer's detection rate is measured), and the deployed policy (layer 3 above

@@ -1,5 +1,5 @@
 /**
- * The market session: every rule of DESIGN.md §2 that decides who runs and who pays, once per
+ * The market session: every rule of docs/DESIGN.md §2 that decides who runs and who pays, once per
  * tick — emergency → clearing → enforcement → Landauer tax → solvency → ledger — and the
  * operators' and agents' calls between ticks. Pure: no I/O, synchronous, its time from an
  * injected clock; the world is reached only through the ports (`ports.ts`) and the mode is a

@@ -39,7 +39,7 @@ export function syntheticStep(s: SyntheticStep): StepRecord {
 /**
  * A step response that is *not* first order: two parallel first-order paths of equal weight,
  * `y = initial + gain·(1 − ½e^(−t/τ₁) − ½e^(−t/τ₂))` after the step (no dead time), sampled
- * like {@link syntheticStep}. Issue 12's case is τ₁ 0.4 s, τ₂ 3 s, σ 0.5, 100 Hz.
+ * like {@link syntheticStep}. The identification test's hard case is τ₁ 0.4 s, τ₂ 3 s, σ 0.5, 100 Hz.
  */
 export function twoPoleStep(s: Omit<SyntheticStep, 'tauS' | 'deadTimeS'> & { readonly tau1S: number; readonly tau2S: number }): StepRecord {
   return sampleStep(s, (x) => s.initial + s.gain * (x < 0 ? 0 : 1 - 0.5 * Math.exp(-x / s.tau1S) - 0.5 * Math.exp(-x / s.tau2S)));

@@ -1,4 +1,4 @@
-/** `maxwell research fleet`: the fleet experiment (issue 15), three daemons in network namespaces (needs root). */
+/** `maxwell research fleet`: the fleet experiment (docs/FLEET.md), three daemons in network namespaces (needs root). */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';

@@ -1,5 +1,5 @@
 /**
- * The layered verifier of the proof of inference (issue 14), cheapest layer first:
+ * The layered verifier of the proof of inference (docs/VERIFICATION.md), cheapest layer first:
  *
  * 1. plausibility (always): CPU seconds per token, as measured by the verifier, inside the
  *    model's measured profile (joules per token follow from it on a machine with power meters;

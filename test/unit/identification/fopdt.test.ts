@@ -83,7 +83,7 @@ test('noise σ is estimated from successive differences', () => {
   assert.ok(Math.abs(s - 0.5) < 0.03, `σ ${s}`);
 });
 
-// Issue 12: τ 0.4 s and 3 s in parallel, equal weights, σ 0.5 °C, 100 Hz (gain 40 °C, 20 s after
+// The hard case: τ 0.4 s and 3 s in parallel, equal weights, σ 0.5 °C, 100 Hz (gain 40 °C, 20 s after
 // the step). Before diagnostics it came back with tight intervals, θ stuck at 0, and no warning.
 const twoPole = { initial: 35, gain: 40, tau1S: 0.4, tau2S: 3, sampleHz: 100, preStepS: 1, postStepS: 20, noise: 0.5, seed: 1 };
 

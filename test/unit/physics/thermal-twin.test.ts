@@ -118,7 +118,7 @@ test('sensor noise has the configured σ and readings sit on the quantisation gr
   }
 });
 
-test('the default 4-core coupling is DESIGN.md\'s, and the GPU row follows reciprocity', () => {
+test('the default 4-core coupling is docs/DESIGN.md\'s, and the GPU row follows reciprocity', () => {
   const twin = new ThermalTwin(DEFAULT_TWIN_PARAMS, 0.01);
   const k = twin.params.coupling;
   DESIGN_COUPLING_4_CORES.forEach((row, i) => { row.forEach((v, j) => { assert.equal(k[i]![j], v); }); });
