@@ -7,7 +7,7 @@
  * privileges, so it is the fallback when eBPF is unavailable, and says `estimated`.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import type { EntropyProvenance, EntropySource, EraseEvent, WatchedAgent } from '../market/entropy.js';
+import { NO_EVENTS, type EntropyProvenance, type EntropySource, type EraseEvent, type WatchedAgent } from '../market/entropy.js';
 
 interface Tracked {
   readonly agentId: string;
@@ -91,7 +91,7 @@ export class ProcEntropyEstimate implements EntropySource {
   drain(): readonly EraseEvent[] {
     const events: EraseEvent[] = [];
     for (const tracked of this.#agents.values()) this.#poll(tracked, events);
-    return events;
+    return events.length === 0 ? NO_EVENTS : events;
   }
 
   #poll(tracked: Tracked, events: EraseEvent[] | null): void {

@@ -59,11 +59,22 @@ export class FallbackEntropySource implements EntropySource {
   #closing: Promise<void> | undefined;
   #failedHelperCpuS = 0;
 
+  /**
+   * There only when the source chosen at the start can watch cgroups, since callers ask for
+   * it by its presence (the daemon then watches an agent before its first instruction). Once
+   * fallen back to the estimate, which follows pids only, it does nothing: the agent's pid
+   * watch still follows it after start.
+   */
+  readonly watchCgroups?: (agentId: string, cgroupDirs: readonly string[]) => Promise<void>;
+
   constructor(active: EntropySource, backend: EntropyBackend, estimated: () => EntropySource, onFallback?: (from: EntropyBackend, error: Error) => void) {
     this.#active = active;
     this.#backend = backend;
     this.#estimated = estimated;
     this.#onFallback = onFallback;
+    if (active.watchCgroups !== undefined) {
+      this.watchCgroups = async (agentId, cgroupDirs) => { await this.#active.watchCgroups?.(agentId, cgroupDirs); };
+    }
   }
 
   /** The backend in use now. */

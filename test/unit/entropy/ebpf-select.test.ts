@@ -147,3 +147,23 @@ test('the fallback wrapper passes watch and unwatch through while healthy', () =
   assert.equal(primary.watched.size, 0);
   assert.equal(w.backend, 'bpftrace');
 });
+
+test('the fallback wrapper has watchCgroups exactly when the source it starts on has it, and passes it through', async () => {
+  assert.equal(new FallbackEntropySource(new FakeEstimate(), 'bpftrace', () => new FakeEstimate()).watchCgroups, undefined);
+  const calls: [string, readonly string[]][] = [];
+  const primary = Object.assign(new FakeEstimate(), {
+    watchCgroups: (agentId: string, dirs: readonly string[]) => {
+      calls.push([agentId, dirs]);
+      return Promise.resolve();
+    },
+  });
+  const w = new FallbackEntropySource(primary, 'ebpf', () => new FakeEstimate());
+  assert.ok(w.watchCgroups !== undefined);
+  await w.watchCgroups('x', ['/sys/fs/cgroup/unified/x']);
+  assert.deepEqual(calls, [['x', ['/sys/fs/cgroup/unified/x']]]);
+  // On the estimate, which follows pids only, it resolves and does nothing.
+  w.fallBack(new Error('loader died'));
+  await w.watchCgroups('y', ['/sys/fs/cgroup/unified/y']);
+  assert.equal(calls.length, 1);
+  assert.equal(w.backend, 'estimated');
+});
