@@ -1,5 +1,5 @@
 /**
- * Research question 6 (DESIGN.md §6): is the market stable under thermal feedback? Agents with
+ * Research question 6 (docs/DESIGN.md §6): is the market stable under thermal feedback? Agents with
  * different values and bidding strategies buy cores on the thermal twin at the daemon's 100 Hz;
  * what they win heats their cores, the heat raises the reserves and throttles the allowance,
  * and that sets the next tick's slots. Measured per scenario and clearing mode (GSP, VCG,
@@ -229,225 +229,375 @@ const FAST_BLOCK_TICKS = 2;
 const NO_BUDGET_LIMIT_J = 1e6;
 const SHADE_STEP = 0.01;
 
+/** The bidders of one run, by agent index. */
+interface Bidders {
+  readonly n: number;
+  readonly value: Float64Array;
+  readonly strategy: readonly Strategy[];
+  /** Values from highest to lowest, as the LEF equilibrium takes them. */
+  readonly valuesDesc: Float64Array;
+  /** Agent indices by value rank (highest first; ties by index). */
+  readonly rankOf: Int32Array;
+  readonly bid: Float64Array;
+  readonly budget: Float64Array;
+  readonly tieKey: Float64Array;
+}
+
+/** Ticks of the run, the start of the last half and of its last window. */
+interface Schedule {
+  readonly ticks: number;
+  readonly half: number;
+  readonly windowTicks: number;
+  readonly lastWindowFrom: number;
+}
+
+/** One value per tick: what the summary reads after the run. */
+interface Series {
+  readonly reserve: Float64Array;
+  readonly price: Float64Array;
+  /** Per core: the twin's true temperature after the tick. */
+  readonly temperature: readonly Float64Array[];
+  /** Per agent: its share of the quality sold. */
+  readonly share: readonly Float64Array[];
+}
+
+/** Sums over the last half (and, where named, its last window). */
+interface Tally {
+  offered: number;
+  sold: number;
+  revenue: number;
+  welfare: number;
+  optimum: number;
+  lastWindowLefAbs: number;
+  lastWindowLefRevenue: number;
+  lastWindowRevenue: number;
+  readonly utilityJ: Float64Array;
+  /** Per slot rank over the last window: quality and reserve summed, and ticks the slot existed. */
+  readonly slotQuality: Float64Array;
+  readonly slotReserve: Float64Array;
+  readonly slotSeen: Float64Array;
+}
+
+/** The state of one run: the daemon's parts, the agents, and what is recorded. */
+interface GspSim {
+  readonly mode: ClearingMode;
+  readonly scenario: GspScenario;
+  readonly seed: number;
+  readonly valueShare: number;
+  readonly shade: number;
+  readonly responseTicks: number;
+  readonly switchGain: number;
+  readonly rotation: number;
+  readonly rule: TieRule;
+  readonly twin: ThermalTwin;
+  readonly cores: number;
+  readonly offerer: CoreOffer;
+  readonly random: SeededRandom;
+  readonly clearing: Clearing;
+  readonly responder: BestResponder;
+  readonly lef: EnvyFree;
+  readonly bidders: Bidders;
+  readonly schedule: Schedule;
+  readonly reading: Float64Array;
+  readonly coreReading: Float64Array;
+  readonly utilisation: Float64Array;
+  readonly paidBySlot: Float64Array;
+  readonly series: Series;
+  readonly tally: Tally;
+}
+
+/** What one tick's clearing sold. */
+interface Cleared {
+  readonly slots: number;
+  readonly pay: number;
+  readonly quality: number;
+  /** Value of the quanta sold to their winners. */
+  readonly realised: number;
+}
+
 /** Runs one scenario in one mode. Pure and deterministic: the same options give the same result. */
 export function simulateGspStability(options: GspSimOptions): GspRun {
+  const sim = setUpSimulation(options);
+  for (let tick = 0; tick < sim.schedule.ticks; tick++) simulateTick(sim, tick, options.onTick);
+  return summariseRun(sim);
+}
+
+function setUpSimulation(options: GspSimOptions): GspSim {
   const { mode, scenario } = options;
   const durationS = options.durationS ?? 600;
   const seed = options.seed ?? 1;
   if (!(durationS >= 2) || !Number.isFinite(durationS)) throw new InvalidArgumentError(`invalid durationS: ${String(durationS)} (at least 2 s)`);
   if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(`invalid seed: ${String(seed)}`);
-  const valueShare = options.valueShare ?? 0.8;
-  const shade = options.shadeFraction ?? 0.5;
-  const responseTicks = Math.max(1, (options.responsePeriodS ?? 0.5) / TICK_S);
-  const switchGain = options.switchGain ?? 0.01;
-  const rotation = Math.max(1, Math.floor(options.tieRotationTicks ?? 10));
-  const rule: TieRule = mode === 'gsp' ? (scenario.gspTieRule ?? 'balanced') : 'truthful';
   const params = { ...(options.twin ?? DEFAULT_TWIN_PARAMS), seed };
   const twin = new ThermalTwin(params, TICK_S);
   const cores = twin.coreCount;
   const offerer = new CoreOffer({ twin: params, setpointC: options.setpointC ?? 80, criticalC: options.criticalC ?? 95, rateHz: RATE_HZ });
-  const random = new SeededRandom(seed ^ 0x5eed);
-  const clearing = new Clearing(64);
-  const responder = new BestResponder(64);
-  const lef = new EnvyFree(64);
+  const bidders = setUpBidders(scenario.agents);
+  const schedule = setUpSchedule(durationS);
+  const { ticks } = schedule;
+  const reading = new Float64Array(twin.planes.length);
+  return {
+    mode,
+    scenario,
+    seed,
+    valueShare: options.valueShare ?? 0.8,
+    shade: options.shadeFraction ?? 0.5,
+    responseTicks: Math.max(1, (options.responsePeriodS ?? 0.5) / TICK_S),
+    switchGain: options.switchGain ?? 0.01,
+    rotation: Math.max(1, Math.floor(options.tieRotationTicks ?? 10)),
+    rule: mode === 'gsp' ? (scenario.gspTieRule ?? 'balanced') : 'truthful',
+    twin,
+    cores,
+    offerer,
+    random: new SeededRandom(seed ^ 0x5eed),
+    clearing: new Clearing(64),
+    responder: new BestResponder(64),
+    lef: new EnvyFree(64),
+    bidders,
+    schedule,
+    reading,
+    coreReading: reading.subarray(0, cores),
+    utilisation: new Float64Array(twin.sourceCount),
+    paidBySlot: new Float64Array(cores),
+    series: {
+      reserve: new Float64Array(ticks),
+      price: new Float64Array(ticks),
+      temperature: Array.from({ length: cores }, () => new Float64Array(ticks)),
+      share: Array.from({ length: bidders.n }, () => new Float64Array(ticks)),
+    },
+    tally: {
+      offered: 0,
+      sold: 0,
+      revenue: 0,
+      welfare: 0,
+      optimum: 0,
+      lastWindowLefAbs: 0,
+      lastWindowLefRevenue: 0,
+      lastWindowRevenue: 0,
+      utilityJ: new Float64Array(bidders.n),
+      slotQuality: new Float64Array(cores),
+      slotReserve: new Float64Array(cores),
+      slotSeen: new Float64Array(cores),
+    },
+  };
+}
 
-  const specs = scenario.agents;
+function setUpBidders(specs: readonly AgentSpec[]): Bidders {
   const n = specs.length;
   if (n < 1) throw new InvalidArgumentError('a scenario needs agents');
   const value = Float64Array.from(specs, (a) => a.valueJ);
-  const strategy = specs.map((a) => a.strategy);
-  const valuesDesc = Float64Array.from(value).sort().reverse();
-  const rankOf = Int32Array.from(specs.map((_, i) => i)).sort((a, b) => (value[b] ?? 0) - (value[a] ?? 0) || a - b);
-  const bid = Float64Array.from(value);
-  const budget = new Float64Array(n).fill(NO_BUDGET_LIMIT_J);
-  const tieKey = Float64Array.from(specs, (_, i) => i);
+  return {
+    n,
+    value,
+    strategy: specs.map((a) => a.strategy),
+    valuesDesc: Float64Array.from(value).sort().reverse(),
+    rankOf: Int32Array.from(specs.map((_, i) => i)).sort((a, b) => (value[b] ?? 0) - (value[a] ?? 0) || a - b),
+    bid: Float64Array.from(value),
+    budget: new Float64Array(n).fill(NO_BUDGET_LIMIT_J),
+    tieKey: Float64Array.from(specs, (_, i) => i),
+  };
+}
 
+/** The statistics look at the last half only, in 30 windows, so the start-up transient is left out. */
+function setUpSchedule(durationS: number): Schedule {
   const ticks = Math.round(durationS / TICK_S);
   const half = Math.floor(ticks / 2);
   const windows = 30;
   const windowTicks = Math.max(1, Math.floor((ticks - half) / windows));
-  const lastWindowFrom = ticks - windowTicks;
-  const reading = new Float64Array(twin.planes.length);
-  const coreReading = reading.subarray(0, cores);
-  const utilisation = new Float64Array(twin.sourceCount);
-  const reserveSeries = new Float64Array(ticks);
-  const priceSeries = new Float64Array(ticks);
-  const tempSeries = Array.from({ length: cores }, () => new Float64Array(ticks));
-  const shareSeries = Array.from({ length: n }, () => new Float64Array(ticks));
-  const paidBySlot = new Float64Array(cores);
-  // Last-half and last-window accumulators.
-  let offered = 0;
-  let sold = 0;
-  let revenue = 0;
-  let welfare = 0;
-  let optimum = 0;
-  let lefAbs = 0;
-  let lefTotal = 0;
-  let lastRevenue = 0;
-  const utilityJ = new Float64Array(n);
-  const meanQuality = new Float64Array(cores);
-  const meanReserve = new Float64Array(cores);
-  const slotSeen = new Float64Array(cores);
+  return { ticks, half, windowTicks, lastWindowFrom: ticks - windowTicks };
+}
 
-  for (let tick = 0; tick < ticks; tick++) {
-    twin.readSensors(reading);
-    const offer = offerer.update(coreReading);
-    const { quality, reserve, unit } = offer;
-    const slots = quality.length;
-    const key = Math.floor(tick / rotation);
+/** One 10 ms tick, in the daemon's order: sense → offer → bids → clearing → the winners run → the twin steps. */
+function simulateTick(sim: GspSim, tick: number, onTick: GspSimOptions['onTick']): void {
+  sim.twin.readSensors(sim.reading);
+  const offer = sim.offerer.update(sim.coreReading);
+  const key = Math.floor(tick / sim.rotation);
+  setBids(sim, offer, key);
+  const cleared = clearAndRun(sim, tick, offer, key);
+  onTick?.(tick, { offer, bids: sim.bidders.bid, slotOf: sim.clearing.slotOf, sensedC: sim.coreReading });
+  recordTick(sim, tick, cleared);
+  if (tick >= sim.schedule.half) tallyLastHalf(sim, tick, offer, cleared);
+  sim.twin.setUtilisations(sim.utilisation);
+  sim.twin.step();
+  for (let c = 0; c < sim.cores; c++) (sim.series.temperature[c] as Float64Array)[tick] = sim.twin.trueTemperature(c);
+}
 
-    for (let i = 0; i < n; i++) {
-      const v = value[i] ?? 0;
-      switch (strategy[i]) {
-        case 'truthful':
-          bid[i] = v;
-          break;
-        case 'value-share':
-          bid[i] = valueShare * v;
-          break;
-        case 'shading': {
-          let next = 0;
-          for (let j = 0; j < n; j++) {
-            const b = bid[j] ?? 0;
-            if (j !== i && b < v && b > next) next = b;
-          }
-          bid[i] = Math.min(v, Math.max(shade * v, (1 + SHADE_STEP) * next));
-          break;
+/** Each agent's strategy sets its bid for this tick's offer. */
+function setBids(sim: GspSim, offer: PlaneOffer, key: number): void {
+  const { n, value, strategy, bid, budget, tieKey } = sim.bidders;
+  const { quality, reserve } = offer;
+  const slots = quality.length;
+  for (let i = 0; i < n; i++) {
+    const v = value[i] ?? 0;
+    switch (strategy[i]) {
+      case 'truthful':
+        bid[i] = v;
+        break;
+      case 'value-share':
+        bid[i] = sim.valueShare * v;
+        break;
+      case 'shading': {
+        let next = 0;
+        for (let j = 0; j < n; j++) {
+          const b = bid[j] ?? 0;
+          if (j !== i && b < v && b > next) next = b;
         }
-        case 'best-response':
-          if (slots > 0 && random.uniform() * responseTicks < 1) {
-            bid[i] = responder.respond(mode, quality, reserve, bid, budget, tieKey, n, i, v, key, rule, switchGain).bid;
-          }
-          break;
-        default:
-          break;
+        bid[i] = Math.min(v, Math.max(sim.shade * v, (1 + SHADE_STEP) * next));
+        break;
       }
+      case 'best-response':
+        if (slots > 0 && sim.random.uniform() * sim.responseTicks < 1) {
+          bid[i] = sim.responder.respond(sim.mode, quality, reserve, bid, budget, tieKey, n, i, v, key, sim.rule, sim.switchGain).bid;
+        }
+        break;
+      default:
+        break;
     }
-
-    utilisation.fill(0);
-    paidBySlot.fill(0);
-    let pay = 0;
-    let q = 0;
-    let realised = 0;
-    if (slots > 0) {
-      clearing.clear(mode, quality, reserve, bid, budget, tieKey, n, key);
-      for (let i = 0; i < n; i++) {
-        const s = clearing.slotOf[i] ?? -1;
-        if (s < 0) {
-          (shareSeries[i] as Float64Array)[tick] = 0;
-          continue;
-        }
-        const core = unit[s] ?? 0;
-        // The winner runs its core for the core's whole allowance (the daemon's quota).
-        utilisation[core] = offerer.allowance[core] ?? 0;
-        const qs = quality[s] ?? 0;
-        const p = clearing.payment[i] ?? 0;
-        paidBySlot[s] = p;
-        pay += p;
-        q += qs;
-        realised += (value[i] ?? 0) * qs;
-        if (tick >= half) utilityJ[i] = (utilityJ[i] ?? 0) + (value[i] ?? 0) * qs - p;
-      }
-      for (let i = 0; i < n; i++) {
-        const s = clearing.slotOf[i] ?? -1;
-        if (s >= 0) (shareSeries[i] as Float64Array)[tick] = (quality[s] ?? 0) / q;
-      }
-    } else {
-      for (let i = 0; i < n; i++) (shareSeries[i] as Float64Array)[tick] = 0;
-    }
-
-    if (slots === 0) clearing.slotOf.fill(-1, 0, n);
-    options.onTick?.(tick, { offer, bids: bid, slotOf: clearing.slotOf, sensedC: coreReading });
-
-    let reserveSum = 0;
-    for (let c = 0; c < cores; c++) reserveSum += offerer.reservePerQuantumJ[c] ?? 0;
-    reserveSeries[tick] = reserveSum / cores;
-    priceSeries[tick] = q > 0 ? pay / q : Number.NaN;
-
-    if (tick >= half) {
-      const equilibrium = lef.compute(quality, reserve, valuesDesc);
-      offered += slots;
-      sold += clearing.winners * (slots > 0 ? 1 : 0);
-      revenue += pay;
-      welfare += realised;
-      optimum += equilibrium.welfare;
-      if (tick >= lastWindowFrom) {
-        const soldNow = slots > 0 ? clearing.winners : 0;
-        const span = Math.max(soldNow, equilibrium.sold);
-        for (let s = 0; s < span; s++) {
-          const target = s < equilibrium.sold ? (equilibrium.payments[s] ?? 0) : 0;
-          lefAbs += Math.abs((s < soldNow ? (paidBySlot[s] ?? 0) : 0) - target);
-          lefTotal += target;
-        }
-        lastRevenue += pay;
-        for (let s = 0; s < slots; s++) {
-          meanQuality[s] = (meanQuality[s] ?? 0) + (quality[s] ?? 0);
-          meanReserve[s] = (meanReserve[s] ?? 0) + (reserve[s] ?? 0);
-          slotSeen[s] = (slotSeen[s] ?? 0) + 1;
-        }
-      }
-    }
-
-    twin.setUtilisations(utilisation);
-    twin.step();
-    for (let c = 0; c < cores; c++) (tempSeries[c] as Float64Array)[tick] = twin.trueTemperature(c);
   }
+}
 
-  // The settled offer: per slot rank, the mean quality and reserve over the last window.
+/** Clears the offer, runs each winner's core and records the agents' shares. */
+function clearAndRun(sim: GspSim, tick: number, offer: PlaneOffer, key: number): Cleared {
+  const { clearing, offerer, utilisation, paidBySlot } = sim;
+  const { n, value, bid, budget, tieKey } = sim.bidders;
+  const { quality, reserve, unit } = offer;
+  const share = sim.series.share;
+  const slots = quality.length;
+  utilisation.fill(0);
+  paidBySlot.fill(0);
+  let pay = 0;
+  let q = 0;
+  let realised = 0;
+  if (slots > 0) {
+    clearing.clear(sim.mode, quality, reserve, bid, budget, tieKey, n, key);
+    for (let i = 0; i < n; i++) {
+      const s = clearing.slotOf[i] ?? -1;
+      if (s < 0) {
+        (share[i] as Float64Array)[tick] = 0;
+        continue;
+      }
+      const core = unit[s] ?? 0;
+      // The winner runs its core for the core's whole allowance (the daemon's quota).
+      utilisation[core] = offerer.allowance[core] ?? 0;
+      const qs = quality[s] ?? 0;
+      const p = clearing.payment[i] ?? 0;
+      paidBySlot[s] = p;
+      pay += p;
+      q += qs;
+      realised += (value[i] ?? 0) * qs;
+      if (tick >= sim.schedule.half) sim.tally.utilityJ[i] = (sim.tally.utilityJ[i] ?? 0) + (value[i] ?? 0) * qs - p;
+    }
+    for (let i = 0; i < n; i++) {
+      const s = clearing.slotOf[i] ?? -1;
+      if (s >= 0) (share[i] as Float64Array)[tick] = (quality[s] ?? 0) / q;
+    }
+  } else {
+    for (let i = 0; i < n; i++) (share[i] as Float64Array)[tick] = 0;
+  }
+  // With nothing offered the clearing did not run: its last winners must not show as this tick's.
+  if (slots === 0) clearing.slotOf.fill(-1, 0, n);
+  return { slots, pay, quality: q, realised };
+}
+
+function recordTick(sim: GspSim, tick: number, cleared: Cleared): void {
+  let reserveSum = 0;
+  for (let c = 0; c < sim.cores; c++) reserveSum += sim.offerer.reservePerQuantumJ[c] ?? 0;
+  sim.series.reserve[tick] = reserveSum / sim.cores;
+  sim.series.price[tick] = cleared.quality > 0 ? cleared.pay / cleared.quality : Number.NaN;
+}
+
+/** Adds the tick to the last-half sums, and in the last window compares it with the LEF equilibrium of its offer. */
+function tallyLastHalf(sim: GspSim, tick: number, offer: PlaneOffer, cleared: Cleared): void {
+  const { tally, clearing } = sim;
+  const { quality, reserve } = offer;
+  const { slots, pay } = cleared;
+  const equilibrium = sim.lef.compute(quality, reserve, sim.bidders.valuesDesc);
+  tally.offered += slots;
+  tally.sold += clearing.winners * (slots > 0 ? 1 : 0);
+  tally.revenue += pay;
+  tally.welfare += cleared.realised;
+  tally.optimum += equilibrium.welfare;
+  if (tick < sim.schedule.lastWindowFrom) return;
+  const soldNow = slots > 0 ? clearing.winners : 0;
+  const span = Math.max(soldNow, equilibrium.sold);
+  for (let s = 0; s < span; s++) {
+    const target = s < equilibrium.sold ? (equilibrium.payments[s] ?? 0) : 0;
+    tally.lastWindowLefAbs += Math.abs((s < soldNow ? (sim.paidBySlot[s] ?? 0) : 0) - target);
+    tally.lastWindowLefRevenue += target;
+  }
+  tally.lastWindowRevenue += pay;
+  for (let s = 0; s < slots; s++) {
+    tally.slotQuality[s] = (tally.slotQuality[s] ?? 0) + (quality[s] ?? 0);
+    tally.slotReserve[s] = (tally.slotReserve[s] ?? 0) + (reserve[s] ?? 0);
+    tally.slotSeen[s] = (tally.slotSeen[s] ?? 0) + 1;
+  }
+}
+
+/**
+ * The LEF bids at the settled offer (per slot rank, the mean quality and reserve over the last
+ * window), and the final bids' mean relative distance from them over value ranks 2…m+1.
+ */
+function lefBidsAtSettledOffer(sim: GspSim): { readonly lefBids: Float64Array; readonly distance: number } {
+  const { cores, tally, bidders, schedule } = sim;
   let settledSlots = 0;
-  while (settledSlots < cores && (slotSeen[settledSlots] ?? 0) > windowTicks / 2) settledSlots++;
+  while (settledSlots < cores && (tally.slotSeen[settledSlots] ?? 0) > schedule.windowTicks / 2) settledSlots++;
   const settledQ = new Float64Array(settledSlots);
   const settledR = new Float64Array(settledSlots);
   for (let s = 0; s < settledSlots; s++) {
-    settledQ[s] = (meanQuality[s] ?? 0) / (slotSeen[s] ?? 1);
-    settledR[s] = (meanReserve[s] ?? 0) / (slotSeen[s] ?? 1);
+    settledQ[s] = (tally.slotQuality[s] ?? 0) / (tally.slotSeen[s] ?? 1);
+    settledR[s] = (tally.slotReserve[s] ?? 0) / (tally.slotSeen[s] ?? 1);
     if (s > 0) settledQ[s] = Math.min(settledQ[s] ?? 0, settledQ[s - 1] ?? 0);
   }
-  const settledLef = lef.compute(settledQ, settledR, valuesDesc);
+  const settledLef = sim.lef.compute(settledQ, settledR, bidders.valuesDesc);
   const lefBids = Float64Array.from(settledLef.bids);
-  let bidDistance = 0;
-  let bidTerms = 0;
-  for (let rank = 1; rank < n && rank <= settledLef.sold; rank++) {
-    const agent = rankOf[rank] ?? 0;
+  let sum = 0;
+  let terms = 0;
+  for (let rank = 1; rank < bidders.n && rank <= settledLef.sold; rank++) {
+    const agent = bidders.rankOf[rank] ?? 0;
     const target = lefBids[rank] ?? 0;
     if (!(target > 0)) continue;
-    bidDistance += Math.abs((bid[agent] ?? 0) - target) / target;
-    bidTerms++;
+    sum += Math.abs((bidders.bid[agent] ?? 0) - target) / target;
+    terms++;
   }
-  const lastWindowLefRevenue = lefTotal;
+  return { lefBids, distance: terms > 0 ? sum / terms : Number.NaN };
+}
 
+function summariseRun(sim: GspSim): GspRun {
+  const { ticks, half, windowTicks } = sim.schedule;
+  const { series, tally, bidders } = sim;
   const halfS = (ticks - half) * TICK_S;
-  const summarise = (series: Float64Array, kind: 'price' | 'temperature' | 'share'): SeriesSummary => summariseSeries(series, half, windowTicks, kind);
-  const reserveSummary = summarise(reserveSeries, 'price');
-  const priceSummary = summarise(priceSeries, 'price');
-  const temperature = worst(tempSeries.map((s) => summarise(s, 'temperature')));
-  const share = worst(shareSeries.map((s) => summarise(s, 'share')));
-  const hottestStats = windowStats(hottestSeries(tempSeries, ticks), half, windowTicks);
+  const summarise = (s: Float64Array, kind: 'price' | 'temperature' | 'share'): SeriesSummary => summariseSeries(s, half, windowTicks, kind);
+  const reserveSummary = summarise(series.reserve, 'price');
+  const priceSummary = summarise(series.price, 'price');
+  const temperature = worst(series.temperature.map((s) => summarise(s, 'temperature')));
+  const share = worst(series.share.map((s) => summarise(s, 'share')));
+  const hottestStats = windowStats(hottestSeries(series.temperature, ticks), half, windowTicks);
   const hottestWindows = hottestStats.means;
-  const reserveStats = windowStats(reserveSeries, half, windowTicks);
-  const priceStats = windowStats(priceSeries, half, windowTicks);
-  const agentOutcomes: AgentOutcome[] = specs.map((a, i) => {
-    const rank = rankOf.indexOf(i);
+  const reserveStats = windowStats(series.reserve, half, windowTicks);
+  const priceStats = windowStats(series.price, half, windowTicks);
+  const lef = lefBidsAtSettledOffer(sim);
+  const agentOutcomes: AgentOutcome[] = sim.scenario.agents.map((a, i) => {
+    const rank = bidders.rankOf.indexOf(i);
     let shareSum = 0;
-    const series = shareSeries[i] as Float64Array;
-    for (let t = half; t < ticks; t++) shareSum += series[t] ?? 0;
+    const mine = series.share[i] as Float64Array;
+    for (let t = half; t < ticks; t++) shareSum += mine[t] ?? 0;
     return {
       id: a.id,
       strategy: a.strategy,
       valueJ: a.valueJ,
-      finalBidJ: bid[i] ?? 0,
-      lefBidJ: lefBids[rank] ?? 0,
+      finalBidJ: bidders.bid[i] ?? 0,
+      lefBidJ: lef.lefBids[rank] ?? 0,
       share: shareSum / (ticks - half),
-      utilityPerS: (utilityJ[i] ?? 0) / halfS,
+      utilityPerS: (tally.utilityJ[i] ?? 0) / halfS,
     };
   });
   let hottestSum = 0;
   for (const m of hottestWindows) hottestSum += m;
   return {
-    scenario: scenario.name,
-    mode,
+    scenario: sim.scenario.name,
+    mode: sim.mode,
     durationS: ticks * TICK_S,
-    seed,
+    seed: sim.seed,
     windowS: windowTicks * TICK_S,
     windows: Math.floor((ticks - half) / windowTicks),
     reserve: reserveSummary,
@@ -458,13 +608,13 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
     windowMeans: { reserveJ: Array.from(reserveStats.means), priceJ: Array.from(priceStats.means), hottestC: Array.from(hottestWindows) },
     windowVariances: { reserveJ: Array.from(reserveStats.variances), priceJ: Array.from(priceStats.variances), hottestC: Array.from(hottestStats.variances) },
     hottestC: hottestSum / Math.max(1, hottestWindows.length),
-    slotsOffered: offered / (ticks - half),
-    slotsSold: sold / (ticks - half),
-    revenuePerS: revenue / halfS,
-    efficiency: optimum > 0 ? welfare / optimum : Number.NaN,
-    lefPaymentDistance: lefTotal > 0 ? lefAbs / lefTotal : Number.NaN,
-    lefBidDistance: bidTerms > 0 ? bidDistance / bidTerms : Number.NaN,
-    lefRevenueRatio: lastWindowLefRevenue > 0 ? lastRevenue / lastWindowLefRevenue : Number.NaN,
+    slotsOffered: tally.offered / (ticks - half),
+    slotsSold: tally.sold / (ticks - half),
+    revenuePerS: tally.revenue / halfS,
+    efficiency: tally.optimum > 0 ? tally.welfare / tally.optimum : Number.NaN,
+    lefPaymentDistance: tally.lastWindowLefRevenue > 0 ? tally.lastWindowLefAbs / tally.lastWindowLefRevenue : Number.NaN,
+    lefBidDistance: lef.distance,
+    lefRevenueRatio: tally.lastWindowLefRevenue > 0 ? tally.lastWindowRevenue / tally.lastWindowLefRevenue : Number.NaN,
     agents: agentOutcomes,
   };
 }
@@ -632,7 +782,7 @@ export const SENSITIVITY_DEAD_TIMES_S = [0.05, 0.2] as const;
 
 /** The twin as the report names it. */
 export const GSP_TWIN_SOURCE =
-  'thermal twin (DESIGN.md defaults: 4 cores coupled by K, idle GPU, leakage; sensor noise 0.5 °C in 0.125 °C steps), simulated at 100 Hz; PID per core (setpoint 80 °C), thermal reserves and offer order as the daemon builds them';
+  'thermal twin (docs/DESIGN.md defaults: 4 cores coupled by K, idle GPU, leakage; sensor noise 0.5 °C in 0.125 °C steps), simulated at 100 Hz; PID per core (setpoint 80 °C), thermal reserves and offer order as the daemon builds them';
 
 /** Runs every scenario in every mode. Pure and deterministic (the progress callback aside). */
 export function runGspStabilityResearch(options: GspResearchOptions = {}): GspResearchReport {

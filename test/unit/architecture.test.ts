@@ -131,3 +131,16 @@ test('the daemon folder is a root and a shell: other folders import only its roo
   // The heat-to-price subsystem does not live here any more.
   for (const gone of ['control.ts', 'thermal.ts', 'core-offer.ts', 'offer-order.ts', 'foreign-heat.ts', 'sensor-temperatures.ts', 'inference-service.ts', 'fleet-link.ts']) assert.ok(!daemonFiles.includes(gone), `src/daemon/${gone}`);
 });
+
+test('comments cite the repository\'s docs, never an issue number or a design file outside docs/', () => {
+  const offenders: string[] = [];
+  for (const dir of ['src', 'test', 'bench']) {
+    for (const file of sources(repoPath(dir))) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (/\bissues? #?\d+\b/i.test(line) || /(?<![\w/])DESIGN\.md/.test(line)) offenders.push(`${relative(repoPath('.'), file)}:${String(i + 1)}: ${line.trim().slice(0, 100)}`);
+      });
+    }
+  }
+  assert.deepEqual(offenders, []);
+});

@@ -1,18 +1,8 @@
 /** `maxwell research ebpf`: research question 2, the cost of capturing memory erasure with eBPF. */
-import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import { abortOnSignals, type GlobalOptions } from './common.js';
-import { InvalidArgumentError } from '../../errors.js';
 import { DEFAULT_BENCH_PATH } from '../../entropy/ebpf/paths.js';
 import { EBPF_CONFIGS, runEbpfResearch, type EbpfConfig, type EbpfResearchReport } from '../../research/ebpf.js';
-import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
-
-function list<T extends string>(value: string | undefined, allowed: readonly T[], name: string): T[] | undefined {
-  if (value === undefined) return undefined;
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const item of items) if (!allowed.includes(item as T)) throw new InvalidArgumentError(`--${name}: "${item}" is not one of ${allowed.join(', ')}`);
-  return items as T[];
-}
+import { fmt, formatTable } from '../output.js';
+import { defineResearch, listFlag, positiveFlag } from './research-command.js';
 
 const opt = (v: number | undefined, digits: number): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : fmt(v, digits));
 
@@ -52,50 +42,45 @@ export function formatEbpfReport(report: EbpfResearchReport): string {
   return out;
 }
 
-/** Adds `ebpf` under `maxwell research`. */
-export function registerEbpfResearch(research: Command, io: CliIo): void {
-  research
-    .command('ebpf')
-    .description('cost of capturing memory erasure with eBPF: ring vs perf buffer vs bpftrace, the tax on unwatched processes, the overhead on the churner (needs root; bash scripts/build-ebpf.sh first)')
-    .option('--quick', 'a short run (20,000 iterations, one trial, 1 s churner): seconds, for tests')
-    .option('--iterations <n>', 'munmap-heavy loop iterations per trial (default 200000, quick 20000)')
-    .option('--trials <n>', 'trials per configuration, interleaved (default 5, quick 1)')
-    .option('--configs <list>', `comma-separated subset of: ${EBPF_CONFIGS.join(', ')}`)
-    .option('--churner-seconds <n>', 'seconds the churner runs per trial (default 5, quick 1)')
-    .option('--workload <path>', 'the native erase workload built by scripts/build-ebpf.sh', DEFAULT_BENCH_PATH)
-    .option('--out <file>', 'also write the report (markdown) to this file')
-    .option('--json', 'print one JSON document on stdout')
-    .action(async (options: { quick?: boolean; iterations?: string; trials?: string; configs?: string; churnerSeconds?: string; workload: string; out?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const int = (v: string | undefined, name: string): number | undefined => {
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--${name} must be a positive integer, got ${v}`);
-        return n;
-      };
-      const progress = createProgress(io, globals.quiet === true);
-      const abort = abortOnSignals();
-      try {
-        const configs = list<EbpfConfig>(options.configs, EBPF_CONFIGS, 'configs');
-        const iterations = int(options.iterations, 'iterations');
-        const trials = int(options.trials, 'trials');
-        const churnerSeconds = int(options.churnerSeconds, 'churner-seconds');
-        const report = await runEbpfResearch({
-          quick: options.quick === true,
-          benchPath: options.workload,
-          ...(iterations === undefined ? {} : { iterations }),
-          ...(trials === undefined ? {} : { trials }),
-          ...(churnerSeconds === undefined ? {} : { churnerSeconds }),
-          ...(configs === undefined ? {} : { configs }),
-          onProgress: (i, n, label) => { progress.step(i, n, label); },
-          signal: abort.signal,
-        });
-        progress.done();
-        const text = formatEbpfReport(report);
-        if (options.out !== undefined) writeFileSync(options.out, `# eBPF erase capture on the development VM\n\n\`\`\`\n${text}\`\`\`\n`);
-        io.stdout.write(globals.json === true ? `${toJson({ provenance: { kind: 'measured', source: 'this machine' }, ...report })}\n` : text);
-      } finally {
-        abort.dispose();
-      }
-    });
+interface EbpfFlags {
+  readonly iterations?: string;
+  readonly trials?: string;
+  readonly configs?: string;
+  readonly churnerSeconds?: string;
+  readonly workload: string;
 }
+
+const optionalCount = (value: string | undefined, name: string): number | undefined => (value === undefined ? undefined : positiveFlag(value, name, true));
+
+export const ebpfResearch = defineResearch({
+  name: 'ebpf',
+  description: 'cost of capturing memory erasure with eBPF: ring vs perf buffer vs bpftrace, the tax on unwatched processes, the overhead on the churner (needs root; bash scripts/build-ebpf.sh first)',
+  quick: 'a short run (20,000 iterations, one trial, 1 s churner): seconds, for tests',
+  options: [
+    ['--iterations <n>', 'munmap-heavy loop iterations per trial (default 200000, quick 20000)'],
+    ['--trials <n>', 'trials per configuration, interleaved (default 5, quick 1)'],
+    ['--configs <list>', `comma-separated subset of: ${EBPF_CONFIGS.join(', ')}`],
+    ['--churner-seconds <n>', 'seconds the churner runs per trial (default 5, quick 1)'],
+    ['--workload <path>', 'the native erase workload built by scripts/build-ebpf.sh', DEFAULT_BENCH_PATH],
+  ],
+  title: 'eBPF erase capture on the development VM',
+  stopsOnSignals: true,
+  run(flags: EbpfFlags, { quick, onProgress, signal }): Promise<EbpfResearchReport> {
+    const configs = listFlag<EbpfConfig>(flags.configs, EBPF_CONFIGS, 'configs');
+    const iterations = optionalCount(flags.iterations, 'iterations');
+    const trials = optionalCount(flags.trials, 'trials');
+    const churnerSeconds = optionalCount(flags.churnerSeconds, 'churner-seconds');
+    return runEbpfResearch({
+      quick,
+      benchPath: flags.workload,
+      ...(iterations === undefined ? {} : { iterations }),
+      ...(trials === undefined ? {} : { trials }),
+      ...(churnerSeconds === undefined ? {} : { churnerSeconds }),
+      ...(configs === undefined ? {} : { configs }),
+      onProgress,
+      signal,
+    });
+  },
+  format: formatEbpfReport,
+  json: (report) => ({ provenance: { kind: 'measured', source: 'this machine' }, ...report }),
+});

@@ -1,12 +1,10 @@
 /** `maxwell research fleet`: the fleet experiment (docs/FLEET.md), three daemons in network namespaces (needs root). */
-import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { Command } from 'commander';
-import { abortOnSignals, type GlobalOptions } from './common.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { runFleetExperiment, type FleetExperimentReport } from '../../research/fleet-experiment.js';
-import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
+import { fmt, formatTable } from '../output.js';
+import { defineResearch, positiveFlag } from './research-command.js';
 
 const AGENTS_DIR = fileURLToPath(new URL('../../agents/', import.meta.url));
 
@@ -34,12 +32,6 @@ export function formatFleetReport(r: FleetExperimentReport): string {
   return out;
 }
 
-function positive(value: string, name: string, integer = false): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
-  return n;
-}
-
 /** The twin's ambient range (config twin.ambientC). */
 function ambient(value: string): number {
   const c = Number(value);
@@ -48,63 +40,49 @@ function ambient(value: string): number {
 }
 
 interface FleetFlags {
-  quick?: boolean;
-  repetitions?: string;
-  arm?: string;
-  warm?: string;
-  hotAmbient: string;
-  scientists?: string;
-  leeches?: string;
-  out?: string;
+  readonly repetitions?: string;
+  readonly arm?: string;
+  readonly warm?: string;
+  readonly hotAmbient: string;
+  readonly scientists?: string;
+  readonly leeches?: string;
 }
 
-/** Adds `fleet` under `maxwell research`. */
-export function registerFleetResearch(research: Command, io: CliIo): void {
-  research
-    .command('fleet')
-    .description("does gossip move work off a hot node and make the fleet's primes per joule beat per-node Maxwell? three daemons in network namespaces, node 0 at a hot ambient (needs root; energy MODELLED by each node's twin)")
-    .option('--quick', 'two repetitions of short arms (about 2 minutes), for tests')
-    .option('--repetitions <n>', 'repetitions, each running both arms on fresh daemons (default 3; --quick 2)')
-    .option('--arm <s>', 'seconds per arm from the first submission (default 40; --quick 15)')
-    .option('--warm <s>', 'seconds the daemons run before work is submitted (default 10; --quick 6)')
-    .option('--hot-ambient <C>', "ambient of node 0's twin, °C (nodes 1 and 2 at 25 °C)", '60')
-    .option('--scientists <n>', 'scientists submitted (default: one per CPU)')
-    .option('--leeches <n>', 'leeches submitted (default: one per CPU)')
-    .option('--out <file>', 'also write the report (markdown) to this file')
-    .option('--json', 'print one JSON document on stdout')
-    .addHelpText('after', '\nThe nodes share this machine\'s CPUs; docs/FLEET.md says what that means for the result.')
-    .action(async (flags: FleetFlags, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const quick = flags.quick === true;
-      const cores = availableParallelism();
-      const progress = createProgress(io, globals.quiet === true);
-      const abort = abortOnSignals();
-      try {
-        const report = await runFleetExperiment({
-          repetitions: flags.repetitions === undefined ? (quick ? 2 : 3) : positive(flags.repetitions, 'repetitions', true),
-          armS: flags.arm === undefined ? (quick ? 15 : 40) : positive(flags.arm, 'arm'),
-          warmS: flags.warm === undefined ? (quick ? 6 : 10) : positive(flags.warm, 'warm'),
-          hotAmbientC: ambient(flags.hotAmbient),
-          coolAmbientC: 25,
-          scientists: flags.scientists === undefined ? cores : positive(flags.scientists, 'scientists', true),
-          leeches: flags.leeches === undefined ? cores : positive(flags.leeches, 'leeches', true),
-          scientistCommand: [process.execPath, `${AGENTS_DIR}scientist.js`, '--method', 'mr', '--bid', '2', '--bid-share', '0.8', '--start', '{start}'],
-          leechCommand: [process.execPath, `${AGENTS_DIR}leech.js`, '--bid', '3'],
-          scientistWalletJ: 100,
-          leechWalletJ: 20,
-          scientistBidJ: 2,
-          leechBidJ: 3,
-          signal: abort.signal,
-          onProgress: (i, n, label) => { progress.step(i, n, label); },
-        });
-        progress.done();
-        const text = formatFleetReport(report);
-        if (flags.out !== undefined) writeFileSync(flags.out, `# The fleet experiment: gossip vs per-node Maxwell\n\n\`\`\`\n${text}\`\`\`\n`);
-        io.stdout.write(globals.json === true ? `${toJson(report)}\n` : text);
-        // A run with arms that failed still prints and writes what it measured, and says so by its exit code.
-        if (report.failures.length > 0) process.exitCode = 1;
-      } finally {
-        abort.dispose();
-      }
+export const fleetResearch = defineResearch({
+  name: 'fleet',
+  description: "does gossip move work off a hot node and make the fleet's primes per joule beat per-node Maxwell? three daemons in network namespaces, node 0 at a hot ambient (needs root; energy MODELLED by each node's twin)",
+  quick: 'two repetitions of short arms (about 2 minutes), for tests',
+  options: [
+    ['--repetitions <n>', 'repetitions, each running both arms on fresh daemons (default 3; --quick 2)'],
+    ['--arm <s>', 'seconds per arm from the first submission (default 40; --quick 15)'],
+    ['--warm <s>', 'seconds the daemons run before work is submitted (default 10; --quick 6)'],
+    ['--hot-ambient <C>', "ambient of node 0's twin, °C (nodes 1 and 2 at 25 °C)", '60'],
+    ['--scientists <n>', 'scientists submitted (default: one per CPU)'],
+    ['--leeches <n>', 'leeches submitted (default: one per CPU)'],
+  ],
+  helpAfter: '\nThe nodes share this machine\'s CPUs; docs/FLEET.md says what that means for the result.',
+  title: 'The fleet experiment: gossip vs per-node Maxwell',
+  stopsOnSignals: true,
+  run(flags: FleetFlags, { quick, onProgress, signal }): Promise<FleetExperimentReport> {
+    const cores = availableParallelism();
+    return runFleetExperiment({
+      repetitions: flags.repetitions === undefined ? (quick ? 2 : 3) : positiveFlag(flags.repetitions, 'repetitions', true),
+      armS: flags.arm === undefined ? (quick ? 15 : 40) : positiveFlag(flags.arm, 'arm'),
+      warmS: flags.warm === undefined ? (quick ? 6 : 10) : positiveFlag(flags.warm, 'warm'),
+      hotAmbientC: ambient(flags.hotAmbient),
+      coolAmbientC: 25,
+      scientists: flags.scientists === undefined ? cores : positiveFlag(flags.scientists, 'scientists', true),
+      leeches: flags.leeches === undefined ? cores : positiveFlag(flags.leeches, 'leeches', true),
+      scientistCommand: [process.execPath, `${AGENTS_DIR}scientist.js`, '--method', 'mr', '--bid', '2', '--bid-share', '0.8', '--start', '{start}'],
+      leechCommand: [process.execPath, `${AGENTS_DIR}leech.js`, '--bid', '3'],
+      scientistWalletJ: 100,
+      leechWalletJ: 20,
+      scientistBidJ: 2,
+      leechBidJ: 3,
+      signal,
+      onProgress,
     });
-}
+  },
+  format: formatFleetReport,
+  failed: (report) => report.failures.length > 0,
+});

@@ -1,10 +1,7 @@
 /** `maxwell research gossip`: research question 10, fleet convergence and failure detection (MODELLED, simulation). */
-import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import type { GlobalOptions } from './common.js';
-import { InvalidArgumentError } from '../../errors.js';
 import { runGossipResearch, type GossipResearchReport } from '../../research/gossip.js';
-import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
+import { fmt, formatTable } from '../output.js';
+import { defineResearch, seedFlag } from './research-command.js';
 
 const pct = (v: number, digits = 1): string => `${(100 * v).toFixed(digits)} %`;
 const num = (v: number, digits = 1): string => (Number.isFinite(v) ? fmt(v, digits) : 'n/a');
@@ -32,29 +29,12 @@ export function formatGossipReport(r: GossipResearchReport): string {
   return out;
 }
 
-/** The markdown file `--out` writes around the report's text. */
-export function gossipReportMarkdown(text: string): string {
-  return `# Thermal gossip: push-sum and SWIM + Lifeguard in simulation (MODELLED)\n\n\`\`\`\n${text}\`\`\`\n`;
-}
-
-/** Adds `gossip` under `maxwell research`. */
-export function registerGossipResearch(research: Command, io: CliIo): void {
-  research
-    .command('gossip')
-    .description('does the fleet converge in O(log n) rounds and detect failures? push-sum at 1,000 and 10,000 nodes, SWIM with and without Lifeguard under message loss (MODELLED, simulation)')
-    .option('--quick', 'small fleets and short runs (seconds), for tests')
-    .option('--seed <n>', 'seed of the simulation', '1')
-    .option('--out <file>', 'also write the report (markdown) to this file')
-    .option('--json', 'print one JSON document on stdout')
-    .action((options: { quick?: boolean; seed: string; out?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const seed = Number(options.seed);
-      if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(`--seed must be an integer, got ${options.seed}`);
-      const progress = createProgress(io, globals.quiet === true);
-      const report = runGossipResearch({ quick: options.quick === true, seed, onProgress: (i, n, label) => { progress.step(i, n, label); } });
-      progress.done();
-      const text = formatGossipReport(report);
-      if (options.out !== undefined) writeFileSync(options.out, gossipReportMarkdown(text));
-      io.stdout.write(globals.json === true ? `${toJson(report)}\n` : text);
-    });
-}
+export const gossipResearch = defineResearch({
+  name: 'gossip',
+  description: 'does the fleet converge in O(log n) rounds and detect failures? push-sum at 1,000 and 10,000 nodes, SWIM with and without Lifeguard under message loss (MODELLED, simulation)',
+  quick: 'small fleets and short runs (seconds), for tests',
+  options: [['--seed <n>', 'seed of the simulation', '1']],
+  title: 'Thermal gossip: push-sum and SWIM + Lifeguard in simulation (MODELLED)',
+  run: (flags: { readonly seed: string }, { quick, onProgress }): GossipResearchReport => runGossipResearch({ quick, seed: seedFlag(flags.seed), onProgress }),
+  format: formatGossipReport,
+});

@@ -1,11 +1,8 @@
 /** `maxwell research gsp-stability`: research question 6, market stability under thermal feedback (MODELLED, thermal twin). */
-import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import type { GlobalOptions } from './common.js';
-import { InvalidArgumentError } from '../../errors.js';
 import { DEFAULT_TWIN_PARAMS } from '../../physics/twin-params.js';
 import { runGspStabilityResearch, type GspResearchReport, type GspRunReport, type SeriesSummary } from '../../research/gsp-stability.js';
-import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
+import { fmt, formatTable } from '../output.js';
+import { defineResearch, rangeFlag, seedFlag } from './research-command.js';
 
 const pct = (v: number, digits = 1): string => (Number.isFinite(v) ? `${(100 * v).toFixed(digits)} %` : 'n/a');
 
@@ -79,40 +76,24 @@ export function formatGspReport(report: GspResearchReport): string {
   return out;
 }
 
-/** The markdown file `--out` writes around the report's text. */
-export function gspReportMarkdown(text: string): string {
-  return `# GSP stability under thermal feedback on the thermal twin (MODELLED)\n\n\`\`\`\n${text}\`\`\`\n`;
+interface GspFlags {
+  readonly seed: string;
+  readonly durationS?: string;
 }
 
-/** Adds `gsp-stability` under `maxwell research`. */
-export function registerGspResearch(research: Command, io: CliIo): void {
-  research
-    .command('gsp-stability')
-    .description('do prices, allocations and temperatures settle under thermal feedback? GSP, VCG and uniform clearing with truthful, value-share, best-response and shading agents on the thermal twin (MODELLED)')
-    .option('--quick', 'a short run (30 s simulated per scenario and mode): seconds, for tests')
-    .option('--seed <n>', 'seed of the twin\'s sensor noise and the strategies\' timing', '1')
-    .option('--duration-s <s>', 'simulated seconds per scenario and mode (default 600, quick 30)')
-    .option('--out <file>', 'also write the report (markdown) to this file')
-    .option('--json', 'print one JSON document on stdout')
-    .action((options: { quick?: boolean; seed: string; durationS?: string; out?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const seed = Number(options.seed);
-      if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(`--seed must be an integer, got ${options.seed}`);
-      let durationS: number | undefined;
-      if (options.durationS !== undefined) {
-        durationS = Number(options.durationS);
-        if (!Number.isFinite(durationS) || durationS < 2 || durationS > 86_400) throw new InvalidArgumentError(`--duration-s must be a number of seconds in [2, 86400], got ${options.durationS}`);
-      }
-      const progress = createProgress(io, globals.quiet === true);
-      const report = runGspStabilityResearch({
-        quick: options.quick === true,
-        seed,
-        ...(durationS === undefined ? {} : { durationS }),
-        onProgress: (i, n, label) => { progress.step(i, n, label); },
-      });
-      progress.done();
-      const text = formatGspReport(report);
-      if (options.out !== undefined) writeFileSync(options.out, gspReportMarkdown(text));
-      io.stdout.write(globals.json === true ? `${toJson(report)}\n` : text);
-    });
-}
+export const gspResearch = defineResearch({
+  name: 'gsp-stability',
+  description: 'do prices, allocations and temperatures settle under thermal feedback? GSP, VCG and uniform clearing with truthful, value-share, best-response and shading agents on the thermal twin (MODELLED)',
+  quick: 'a short run (30 s simulated per scenario and mode): seconds, for tests',
+  options: [
+    ['--seed <n>', 'seed of the twin\'s sensor noise and the strategies\' timing', '1'],
+    ['--duration-s <s>', 'simulated seconds per scenario and mode (default 600, quick 30)'],
+  ],
+  title: 'GSP stability under thermal feedback on the thermal twin (MODELLED)',
+  run(flags: GspFlags, { quick, onProgress }): GspResearchReport {
+    const seed = seedFlag(flags.seed);
+    const durationS = flags.durationS === undefined ? undefined : rangeFlag(flags.durationS, 'duration-s', 2, 86_400, 'seconds');
+    return runGspStabilityResearch({ quick, seed, ...(durationS === undefined ? {} : { durationS }), onProgress });
+  },
+  format: formatGspReport,
+});

@@ -1,11 +1,8 @@
 /** `maxwell research proof-of-inference`: research question 9, a layered proof of inference on a real tiny transformer. */
-import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
-import type { GlobalOptions } from './common.js';
-import { InvalidArgumentError } from '../../errors.js';
 import { runProofOfInferenceResearch, type PoiReport } from '../../research/proof-of-inference.js';
 import { toJoules } from '../../ledger/entries.js';
-import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
+import { fmt, formatTable } from '../output.js';
+import { defineResearch, rangeFlag, seedFlag } from './research-command.js';
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a');
 const ms = (v: number): string => fmt(v, 3);
@@ -72,38 +69,24 @@ export function formatPoiReport(r: PoiReport): string {
   return out;
 }
 
-export function poiMarkdown(text: string): string {
-  return `# Layered proof of inference on this machine (MEASURED)\n\n\`\`\`\n${text}\`\`\`\n`;
+interface PoiFlags {
+  readonly requests?: string;
+  readonly seed: string;
 }
 
-export function registerPoiResearch(research: Command, io: CliIo): void {
-  research
-    .command('proof-of-inference')
-    .description('a layered proof of inference on a real tiny transformer (onnxruntime-node, CPU): an honest agent and six cheaters, which layer catches each, after how many requests, and what each layer costs')
-    .option('--quick', 'a short run (10 requests per agent): seconds, for tests')
-    .option('--requests <n>', 'requests per agent (default 150, quick 10)')
-    .option('--seed <n>', 'seed of the requests, the verifier\'s draws and the cheaters', '1')
-    .option('--out <file>', 'also write the report (markdown) to this file')
-    .option('--json', 'print one JSON document on stdout')
-    .action(async (options: { quick?: boolean; requests?: string; seed: string; out?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      const seed = Number(options.seed);
-      if (!Number.isSafeInteger(seed)) throw new InvalidArgumentError(`--seed must be an integer, got ${options.seed}`);
-      let requests: number | undefined;
-      if (options.requests !== undefined) {
-        requests = Number(options.requests);
-        if (!Number.isInteger(requests) || requests < 2 || requests > 100_000) throw new InvalidArgumentError(`--requests must be an integer in [2, 100000], got ${options.requests}`);
-      }
-      const progress = createProgress(io, globals.quiet === true);
-      const report = await runProofOfInferenceResearch({
-        quick: options.quick === true,
-        seed,
-        ...(requests === undefined ? {} : { requests }),
-        onProgress: (i, n, label) => { progress.step(i, n, label); },
-      });
-      progress.done();
-      const text = formatPoiReport(report);
-      if (options.out !== undefined) writeFileSync(options.out, poiMarkdown(text));
-      io.stdout.write(globals.json === true ? `${toJson(report)}\n` : text);
-    });
-}
+export const poiResearch = defineResearch({
+  name: 'proof-of-inference',
+  description: 'a layered proof of inference on a real tiny transformer (onnxruntime-node, CPU): an honest agent and six cheaters, which layer catches each, after how many requests, and what each layer costs',
+  quick: 'a short run (10 requests per agent): seconds, for tests',
+  options: [
+    ['--requests <n>', 'requests per agent (default 150, quick 10)'],
+    ['--seed <n>', 'seed of the requests, the verifier\'s draws and the cheaters', '1'],
+  ],
+  title: 'Layered proof of inference on this machine (MEASURED)',
+  run(flags: PoiFlags, { quick, onProgress }): Promise<PoiReport> {
+    const seed = seedFlag(flags.seed);
+    const requests = flags.requests === undefined ? undefined : rangeFlag(flags.requests, 'requests', 2, 100_000, 'integer');
+    return runProofOfInferenceResearch({ quick, seed, ...(requests === undefined ? {} : { requests }), onProgress });
+  },
+  format: formatPoiReport,
+});

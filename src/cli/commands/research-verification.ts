@@ -1,13 +1,11 @@
 /** `maxwell research verification`: research question 8, telling inference from mining by its activity trace. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Command } from 'commander';
-import type { GlobalOptions } from './common.js';
-import { InvalidArgumentError } from '../../errors.js';
 import type { InDaemonReport } from '../../research/claims-in-daemon.js';
 import { runVerificationResearch, type VerificationReport } from '../../research/verification.js';
 import { WORK_CLASSES } from '../../verification/trace/classifier.js';
-import { createProgress, fmt, formatTable, toJson, type CliIo } from '../output.js';
+import { fmt, formatTable } from '../output.js';
+import { defineResearch, rangeFlag } from './research-command.js';
 
 const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)} %` : 'n/a');
 
@@ -58,51 +56,45 @@ export function formatVerificationReport(r: VerificationReport): string {
   return out;
 }
 
-export function verificationMarkdown(text: string): string {
-  return `# Trace verification on this machine (MEASURED)\n\n\`\`\`\n${text}\`\`\`\n`;
+interface VerificationFlags {
+  readonly seconds?: string;
+  readonly calibrationSeconds?: string;
+  readonly batchSeconds?: string;
+  readonly isolatedOnly?: boolean;
+  readonly modelOut?: string;
 }
 
-export function registerVerificationResearch(research: Command, io: CliIo): void {
-  research
-    .command('verification')
-    .description('is an agent\'s activity consistent with the work it claims? Real workloads traced alone (the isolated figure: a random forest, earlier runs against later ones), then real agents with claims in a real daemon under the auction: honest inference servers and cheats none of it was built from (needs root for the daemon part; about 17 minutes, --quick about 6)')
-    .option('--quick', 'short runs (6 s per workload and run, 45 s calibration, 20 s batches; about 6 minutes): for a first look; the report says when the calibration had too few windows for α = 0.01')
-    .option('--seconds <s>', 'seconds traced per isolated workload and run (default 20, quick 6)')
-    .option('--calibration-seconds <s>', 'seconds of the honest servers\' calibration run in the daemon (default 90, quick 45)')
-    .option('--batch-seconds <s>', 'seconds of each evaluation batch in the daemon (default 30, quick 20)')
-    .option('--isolated-only', 'skip the daemon (no root needed): the isolated figure and a claim model without timeline calibration')
-    .option('--out <file>', 'also write the report (markdown) to this file')
-    .option('--model-out <file>', 'also save the claim model, for the daemon (config verification.model; the shipped one is models/claim-model.json)')
-    .option('--json', 'print one JSON document on stdout')
-    .action(async (options: { quick?: boolean; seconds?: string; calibrationSeconds?: string; batchSeconds?: string; isolatedOnly?: boolean; out?: string; modelOut?: string }, cmd: Command) => {
-      const globals = cmd.optsWithGlobals<GlobalOptions>();
-      let secondsPerRun: number | undefined;
-      if (options.seconds !== undefined) {
-        secondsPerRun = Number(options.seconds);
-        if (!Number.isFinite(secondsPerRun) || secondsPerRun < 2 || secondsPerRun > 3600) throw new InvalidArgumentError(`--seconds must be in [2, 3600], got ${options.seconds}`);
-      }
-      const secondsOption = (value: string | undefined, name: string): number | undefined => {
-        if (value === undefined) return undefined;
-        const v = Number(value);
-        if (!Number.isFinite(v) || v < 5 || v > 3600) throw new InvalidArgumentError(`--${name} must be in [5, 3600], got ${value}`);
-        return v;
-      };
-      const calibrationSeconds = secondsOption(options.calibrationSeconds, 'calibration-seconds');
-      const batchSeconds = secondsOption(options.batchSeconds, 'batch-seconds');
-      const progress = createProgress(io, globals.quiet === true);
-      const report = await runVerificationResearch({
-        quick: options.quick === true,
-        ...(secondsPerRun === undefined ? {} : { secondsPerRun }),
-        inDaemon: options.isolatedOnly === true ? false : { ...(calibrationSeconds === undefined ? {} : { calibrationSeconds }), ...(batchSeconds === undefined ? {} : { batchSeconds }) },
-        onProgress: (i, n, label) => { progress.step(i, n, label); },
-      });
-      progress.done();
-      const text = formatVerificationReport(report);
-      if (options.out !== undefined) writeFileSync(options.out, verificationMarkdown(text));
-      if (options.modelOut !== undefined) {
-        mkdirSync(dirname(options.modelOut), { recursive: true });
-        writeFileSync(options.modelOut, JSON.stringify(report.model.toJSON()));
-      }
-      io.stdout.write(globals.json === true ? `${toJson({ ...report, model: undefined })}\n` : text);
+const daemonSeconds = (value: string | undefined, name: string): number | undefined => (value === undefined ? undefined : rangeFlag(value, name, 5, 3600));
+
+export const verificationResearch = defineResearch({
+  name: 'verification',
+  description: 'is an agent\'s activity consistent with the work it claims? Real workloads traced alone (the isolated figure: a random forest, earlier runs against later ones), then real agents with claims in a real daemon under the auction: honest inference servers and cheats none of it was built from (needs root for the daemon part; about 17 minutes, --quick about 6)',
+  quick: 'short runs (6 s per workload and run, 45 s calibration, 20 s batches; about 6 minutes): for a first look; the report says when the calibration had too few windows for α = 0.01',
+  options: [
+    ['--seconds <s>', 'seconds traced per isolated workload and run (default 20, quick 6)'],
+    ['--calibration-seconds <s>', 'seconds of the honest servers\' calibration run in the daemon (default 90, quick 45)'],
+    ['--batch-seconds <s>', 'seconds of each evaluation batch in the daemon (default 30, quick 20)'],
+    ['--isolated-only', 'skip the daemon (no root needed): the isolated figure and a claim model without timeline calibration'],
+  ],
+  outputs: [['--model-out <file>', 'also save the claim model, for the daemon (config verification.model; the shipped one is models/claim-model.json)']],
+  title: 'Trace verification on this machine (MEASURED)',
+  run(flags: VerificationFlags, { quick, onProgress }): Promise<VerificationReport> {
+    const secondsPerRun = flags.seconds === undefined ? undefined : rangeFlag(flags.seconds, 'seconds', 2, 3600);
+    const calibrationSeconds = daemonSeconds(flags.calibrationSeconds, 'calibration-seconds');
+    const batchSeconds = daemonSeconds(flags.batchSeconds, 'batch-seconds');
+    return runVerificationResearch({
+      quick,
+      ...(secondsPerRun === undefined ? {} : { secondsPerRun }),
+      inDaemon: flags.isolatedOnly === true ? false : { ...(calibrationSeconds === undefined ? {} : { calibrationSeconds }), ...(batchSeconds === undefined ? {} : { batchSeconds }) },
+      onProgress,
     });
-}
+  },
+  format: formatVerificationReport,
+  save(report, flags) {
+    if (flags.modelOut === undefined) return;
+    mkdirSync(dirname(flags.modelOut), { recursive: true });
+    writeFileSync(flags.modelOut, JSON.stringify(report.model.toJSON()));
+  },
+  // The claim model is for --model-out; printed, it would bury the report.
+  json: (report) => ({ ...report, model: undefined }),
+});

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { formatGspReport, gspReportMarkdown } from '../../../src/cli/commands/research-gsp.js';
+import { reportMarkdown } from '../../../src/cli/commands/research-command.js';
+import { formatGspReport, gspResearch } from '../../../src/cli/commands/research-gsp.js';
 import { runGspStabilityResearch } from '../../../src/research/gsp-stability.js';
 import { repoPath } from '../../helpers/repo.js';
 
@@ -10,6 +11,6 @@ import { repoPath } from '../../helpers/repo.js';
 // regenerated. About 5 s of CPU.
 test('docs/research/gsp-stability-twin.md is what `maxwell research gsp-stability` generates today', { timeout: 120_000 }, () => {
   const committed = readFileSync(repoPath('docs/research/gsp-stability-twin.md'), 'utf8');
-  const fresh = gspReportMarkdown(formatGspReport(runGspStabilityResearch({ seed: 1, durationS: 600 })));
+  const fresh = reportMarkdown(formatGspReport(runGspStabilityResearch({ seed: 1, durationS: 600 })), gspResearch.title);
   assert.ok(committed === fresh, 'stale: regenerate with `node dist/src/cli/bin.js research gsp-stability --out docs/research/gsp-stability-twin.md` and update docs/research/gsp-stability.md');
 });
