@@ -316,7 +316,7 @@ export function simulateGspStability(options: GspSimOptions): GspRun {
         }
         case 'best-response':
           if (slots > 0 && random.uniform() * responseTicks < 1) {
-            bid[i] = responder.respond(mode, quality, reserve, bid, budget, tieKey, n, i, v, key, rule, switchGain).bid;
+            bid[i] = responder.respond({ mode, quality, reserve, price: bid, budget, tieKey, count: n, self: i, value: v, tick: key, rule, switchGain }).bid;
           }
           break;
         default:
