@@ -18,7 +18,7 @@
  *   unknown field is an error.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { DaemonControl, SpawnRequest, TickEvent } from './control.js';
@@ -26,6 +26,8 @@ import type { DaemonControl, SpawnRequest, TickEvent } from './control.js';
 export { isLoopbackHost } from './addresses.js';
 import { ApiAuthError, ApiForbiddenError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
+import type { VerifyReport } from '../ledger/verify.js';
+import type { SubmitOutcome } from '../market/order-book.js';
 import {
   API_PREFIX,
   DEFAULT_PAGE,
@@ -191,70 +193,101 @@ declare module 'fastify' {
   }
 }
 
+/** SHA-256 digests of the tokens the server accepts; null where that token is not configured. */
+interface TokenDigests {
+  readonly write: Buffer;
+  readonly peer: Buffer | null;
+  readonly read: Buffer | null;
+}
+
+function tokenDigests(options: ApiServerOptions): TokenDigests {
+  const peerToken = options.peerToken ?? '';
+  return {
+    write: digest(options.token),
+    peer: peerToken === '' ? null : digest(peerToken),
+    read: options.readToken === undefined ? null : digest(options.readToken),
+  };
+}
+
+/** What each group of routes is given. */
+interface RouteContext {
+  readonly control: DaemonControl;
+  readonly prefix: string;
+}
+
 /**
  * Builds the fastify application without listening (tests may `inject` into it).
  * Prefer {@link startApiServer}.
  */
 export async function createApiApp(options: ApiServerOptions): Promise<FastifyInstance> {
   validateOptions(options);
-  const { control } = options;
-  const tokenDigest = digest(options.token);
-  const peerToken = options.peerToken ?? '';
-  const peerDigest = peerToken === '' ? null : digest(peerToken);
-  const readDigest = options.readToken === undefined ? null : digest(options.readToken);
-  const app = Fastify({
-    logger: false,
-    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
-    // Routes are matched exactly; `/v1/agents/` is not `/v1/agents`.
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 128 },
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-  });
-
-  app.setReplySerializer((payload) => serialise(payload));
-  // JSON only: fastify's default text/plain parser would let a string body reach the schemas.
-  app.removeContentTypeParser('text/plain');
-
-  app.setErrorHandler((raw: unknown, _request: FastifyRequest, reply: FastifyReply) => {
-    const err = toError(raw);
-    if (isMaxwellError(err)) return reply.code(statusOf(err.code)).send(errorBody(err.code, err.message));
-    if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      return reply.code(err.statusCode).send(errorBody('MXW_ERR_API_VALIDATION', err.message));
-    }
-    return reply.code(500).send(errorBody('MXW_ERR_INTERNAL', `internal error: ${err.message}`));
-  });
-
-  app.setNotFoundHandler((request, reply) => {
-    const err = new ApiNotFoundError(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
-    return reply.code(404).send(errorBody(err.code, err.message));
-  });
-
+  const app = createFastify(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES);
+  app.setErrorHandler(sendError);
+  app.setNotFoundHandler(sendNotFound);
   // Before the auth hook: the plugin's own onRequest hook marks upgrade requests, so that a refused
   // upgrade's socket is destroyed after the 401 is written.
   await app.register(websocket, { options: { maxPayload: MAX_WS_PAYLOAD_BYTES } });
   if (options.routes !== undefined) recordRoutes(app, options.routes);
   await registerOpenApi(app, options.version ?? '0.0.0');
   app.decorateRequest('access', null);
+  app.addHook('onRequest', bearerAuth(tokenDigests(options)));
+  registerRoutes(app, options);
+  return app;
+}
 
-  app.addHook('onRequest', async (request, reply) => {
-    const config = request.routeOptions.config;
-    if (config.public === true) return;
-    let presented = bearer(request.headers.authorization);
-    if (presented === undefined && config.tokenInQuery === true) {
-      const query = request.query as Record<string, unknown> | undefined;
-      const fromQuery = query?.['token'];
-      if (typeof fromQuery === 'string') presented = fromQuery;
-    }
+function createFastify(bodyLimit: number): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    // Routes are matched exactly; `/v1/agents/` is not `/v1/agents`.
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 128 },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.setReplySerializer((payload) => serialise(payload));
+  // JSON only: fastify's default text/plain parser would let a string body reach the schemas.
+  app.removeContentTypeParser('text/plain');
+  return app;
+}
+
+function sendError(raw: unknown, _request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = toError(raw);
+  if (isMaxwellError(err)) return reply.code(statusOf(err.code)).send(errorBody(err.code, err.message));
+  if (isFastifyError(err) && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return reply.code(err.statusCode).send(errorBody('MXW_ERR_API_VALIDATION', err.message));
+  }
+  return reply.code(500).send(errorBody('MXW_ERR_INTERNAL', `internal error: ${err.message}`));
+}
+
+function sendNotFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const err = new ApiNotFoundError(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
+  return reply.code(404).send(errorBody(err.code, err.message));
+}
+
+/** The bearer token, or `?token=` on a route that takes it there; undefined when neither is given. */
+function presentedToken(request: FastifyRequest): string | undefined {
+  const presented = bearer(request.headers.authorization);
+  if (presented !== undefined || request.routeOptions.config.tokenInQuery !== true) return presented;
+  const query = request.query as Record<string, unknown> | undefined;
+  const fromQuery = query?.['token'];
+  return typeof fromQuery === 'string' ? fromQuery : undefined;
+}
+
+/** The onRequest hook: refuses a request without a token that allows it, and records what it allows. */
+function bearerAuth(tokens: TokenDigests): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request, reply) => {
+    if (request.routeOptions.config.public === true) return;
+    const presented = presentedToken(request);
     if (presented === undefined) {
       reply.header('www-authenticate', 'Bearer realm="maxwell"');
       throw new ApiAuthError('a bearer token is required (Authorization: Bearer <token>; the token is in daemon.json)');
     }
     const presentedDigest = digest(presented);
-    if (timingSafeEqual(presentedDigest, tokenDigest) || (peerDigest !== null && timingSafeEqual(presentedDigest, peerDigest))) {
+    if (timingSafeEqual(presentedDigest, tokens.write) || (tokens.peer !== null && timingSafeEqual(presentedDigest, tokens.peer))) {
       request.access = 'write';
       return;
     }
-    if (readDigest !== null && timingSafeEqual(presentedDigest, readDigest)) {
+    if (tokens.read !== null && timingSafeEqual(presentedDigest, tokens.read)) {
       // Reads only: every route that changes something is a POST, PUT or DELETE.
       if (request.method !== 'GET' && request.method !== 'HEAD') throw new ApiForbiddenError(`the read-only token cannot ${request.method} ${request.routeOptions.url ?? request.url}: use the write token from daemon.json`);
       request.access = 'read';
@@ -262,20 +295,38 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     }
     reply.header('www-authenticate', 'Bearer realm="maxwell", error="invalid_token"');
     throw new ApiAuthError('the bearer token is wrong');
-  });
-
-
-  const p = API_PREFIX;
-  const agentId = (request: FastifyRequest): string => parseRequest(agentParamsSchema, request.params, 'params').id;
-  const noQuery = (request: FastifyRequest): void => {
-    parseRequest(emptyQuerySchema, request.query, 'query');
   };
+}
 
+function registerRoutes(app: FastifyInstance, options: ApiServerOptions): void {
+  const context: RouteContext = { control: options.control, prefix: API_PREFIX };
+  // Registration order is the order of the OpenAPI description's paths.
+  registerHealthRoute(app, context);
+  registerAgentRoutes(app, context);
+  registerInferenceRoute(app, context);
+  registerOperatorRoutes(app, context);
+  registerFleetRoutes(app, { ...context, peerToken: options.peerToken ?? '', ...(options.kubeExtender === undefined ? {} : { kubeExtender: options.kubeExtender }), noQuery, toSpawnRequest });
+  registerLedgerRoutes(app, context);
+  registerDaemonRoutes(app, context);
+  registerTickStream(app, context);
+}
+
+function agentId(request: FastifyRequest): string {
+  return parseRequest(agentParamsSchema, request.params, 'params').id;
+}
+
+function noQuery(request: FastifyRequest): void {
+  parseRequest(emptyQuerySchema, request.query, 'query');
+}
+
+function registerHealthRoute(app: FastifyInstance, { prefix: p }: RouteContext): void {
   app.get(`${p}/health`, { config: { public: true }, schema: routeSchema({ summary: 'Liveness: the daemon answers (no token)', tags: ['daemon'], public: true, querystring: emptyQuerySchema }) }, (request): HealthBody => {
     noQuery(request);
     return { ok: true, pid: process.pid };
   });
+}
 
+function registerAgentRoutes(app: FastifyInstance, { control, prefix: p }: RouteContext): void {
   app.post(`${p}/agents`, { schema: routeSchema({ summary: 'Spawn an agent (process, WASM module or VM) with a wallet and an opening bid', tags: ['agents'], body: spawnSchema, querystring: emptyQuerySchema }) }, async (request, reply): Promise<AgentBody> => {
     noQuery(request);
     const body = parseRequest(spawnSchema, request.body, 'body');
@@ -303,33 +354,39 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     noQuery(request);
     const id = agentId(request);
     const bid = parseRequest(bidSchema, request.body, 'body');
-    const outcome = control.setBid(id, toBid(bid));
-    switch (outcome) {
-      case 'accepted':
-        return { outcome, agent: control.agent(id) };
-      case 'unknown-agent':
-        throw new AgentUnknownError(`no agent "${id}"`);
-      case 'dead-agent':
-        throw new AgentStateError(`agent "${id}" has ended; it cannot bid`);
-      case 'invalid':
-      case 'absurd':
-        throw new ApiBidRejectedError(`the bid was refused as ${outcome}`);
-      case 'replayed':
-      case 'out-of-order':
-        // The daemon numbers API bids itself, so these mean a bug on its side.
-        throw new Error(`the order book answered ${outcome} to an API bid`);
-    }
+    return bidAnswer(control, id, control.setBid(id, toBid(bid)));
   });
+}
 
+/** The agent when its bid was accepted; otherwise the error that says why not. */
+function bidAnswer(control: DaemonControl, id: string, outcome: SubmitOutcome): BidBody {
+  switch (outcome) {
+    case 'accepted':
+      return { outcome, agent: control.agent(id) };
+    case 'unknown-agent':
+      throw new AgentUnknownError(`no agent "${id}"`);
+    case 'dead-agent':
+      throw new AgentStateError(`agent "${id}" has ended; it cannot bid`);
+    case 'invalid':
+    case 'absurd':
+      throw new ApiBidRejectedError(`the bid was refused as ${outcome}`);
+    case 'replayed':
+    case 'out-of-order':
+      // The daemon numbers API bids itself, so these mean a bug on its side.
+      throw new Error(`the order book answered ${outcome} to an API bid`);
+  }
+}
+
+function registerInferenceRoute(app: FastifyInstance, { control, prefix: p }: RouteContext): void {
   app.post(`${p}/inference`, { schema: routeSchema({ summary: 'Serve one inference request on a staked agent and judge it (docs/VERIFICATION.md)', tags: ['inference'], body: inferenceSchema, querystring: emptyQuerySchema }) }, async (request): Promise<InferenceBody> => {
     noQuery(request);
     const body = parseRequest(inferenceSchema, request.body, 'body');
     return { answer: await control.infer(stripUndefined(body)) };
   });
+}
 
-  registerOperatorRoutes(app, { control, prefix: p });
-  registerFleetRoutes(app, { control, prefix: p, peerToken, ...(options.kubeExtender === undefined ? {} : { kubeExtender: options.kubeExtender }), noQuery, toSpawnRequest });
-
+/** Wallets and the ledger. */
+function registerLedgerRoutes(app: FastifyInstance, { control, prefix: p }: RouteContext): void {
   app.get(`${p}/wallets/:id`, { schema: routeSchema({ summary: 'An agent’s wallet balance', tags: ['ledger'], read: true, params: agentParamsSchema, querystring: emptyQuerySchema }) }, (request): WalletBody => {
     noQuery(request);
     return { wallet: control.wallet(agentId(request)) };
@@ -352,22 +409,27 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
 
   app.get(`${p}/ledger/verify`, { schema: routeSchema({ summary: 'Verify the ledger’s hash chain, signatures and conservation', tags: ['ledger'], read: true, querystring: emptyQuerySchema }) }, (request): VerifyBody => {
     noQuery(request);
-    const report = control.verifyLedger();
-    const t = report.totals;
-    return {
-      report: {
-        ...report,
-        totals: {
-          mintedMicroJ: t.mintedMicroJ.toString(),
-          agentBalancesMicroJ: t.agentBalancesMicroJ.toString(),
-          burnedMicroJ: t.burnedMicroJ.toString(),
-          taxedMicroJ: t.taxedMicroJ.toString(),
-          escrowedMicroJ: t.escrowedMicroJ.toString(),
-        },
-      },
-    };
+    return { report: verifyJson(control.verifyLedger()) };
   });
+}
 
+/** JSON has no bigint: the µJ totals travel as decimal strings. */
+function verifyJson(report: VerifyReport): VerifyBody['report'] {
+  const t = report.totals;
+  return {
+    ...report,
+    totals: {
+      mintedMicroJ: t.mintedMicroJ.toString(),
+      agentBalancesMicroJ: t.agentBalancesMicroJ.toString(),
+      burnedMicroJ: t.burnedMicroJ.toString(),
+      taxedMicroJ: t.taxedMicroJ.toString(),
+      escrowedMicroJ: t.escrowedMicroJ.toString(),
+    },
+  };
+}
+
+/** The daemon's snapshot and its decision log. */
+function registerDaemonRoutes(app: FastifyInstance, { control, prefix: p }: RouteContext): void {
   app.get(`${p}/state`, { schema: routeSchema({ summary: 'The daemon’s snapshot: cores, prices, agents, power and where each figure comes from', tags: ['daemon'], read: true, querystring: emptyQuerySchema }) }, (request): SnapshotBody => {
     noQuery(request);
     return { snapshot: control.snapshot() };
@@ -377,7 +439,9 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
     const query = parseRequest(decisionsQuerySchema, request.query, 'query');
     return { decisions: control.decisions(query.limit ?? DEFAULT_PAGE) };
   });
+}
 
+function registerTickStream(app: FastifyInstance, { control, prefix: p }: RouteContext): void {
   app.get(
     `${p}/ticks`,
     {
@@ -395,22 +459,23 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
       },
     },
     (socket, request) => {
-      const every = parseRequest(ticksQuerySchema, request.query, 'query').every ?? 1;
-      let seen = 0;
-      const unsubscribe = control.onTick((event: TickEvent) => {
-        seen += 1;
-        if (seen % every !== 0) return;
-        // A client that does not read is skipped (the tick numbers show the gap), never buffered without bound.
-        if (socket.readyState !== socket.OPEN || socket.bufferedAmount > MAX_WS_BUFFERED_BYTES) return;
-        socket.send(serialise(event));
-      });
-      socket.on('close', unsubscribe);
-      socket.on('error', unsubscribe);
-      // The stream is one-way; anything a client sends is ignored.
+      sendTicks(control, socket, parseRequest(ticksQuerySchema, request.query, 'query').every ?? 1);
     },
   );
+}
 
-  return app;
+/** Sends one tick in `every` to `socket` until it closes. The stream is one-way; anything a client sends is ignored. */
+function sendTicks(control: DaemonControl, socket: WebSocket, every: number): void {
+  let seen = 0;
+  const unsubscribe = control.onTick((event: TickEvent) => {
+    seen += 1;
+    if (seen % every !== 0) return;
+    // A client that does not read is skipped (the tick numbers show the gap), never buffered without bound.
+    if (socket.readyState !== socket.OPEN || socket.bufferedAmount > MAX_WS_BUFFERED_BYTES) return;
+    socket.send(serialise(event));
+  });
+  socket.on('close', unsubscribe);
+  socket.on('error', unsubscribe);
 }
 
 /** Starts the control API and resolves once it listens. */

@@ -101,15 +101,24 @@ export function temperatureOrigin(s: ArmSources): FigureSource {
   return { provenance: 'modelled', source: `${s.temperatureSensor} for ${String(s.measuredCores)} of ${String(s.cores)} cores, thermal-twin for the rest`, note: s.temperature };
 }
 
-async function runArm(
-  options: ExperimentOptions,
-  arm: Arm,
-  rep: number,
-  progress: (armFraction: number) => void,
-  sources: (s: ArmSources) => void,
-  failures: string[],
-  entropySources: Set<string>,
-): Promise<ArmRun> {
+/** One arm of one repetition, and the run-wide collectors it reports into. */
+interface ArmRunOptions {
+  readonly experiment: ExperimentOptions;
+  readonly arm: Arm;
+  /** The repetition, from 0. */
+  readonly rep: number;
+  /** Called with the fraction of this arm done, 0–1. */
+  readonly progress: (armFraction: number) => void;
+  /** Called with where the arm's figures come from, when it starts and again when it ends. */
+  readonly sources: (s: ArmSources) => void;
+  /** The run's warnings: failed ticks, foreign load. */
+  readonly failures: string[];
+  /** Entropy sources the Maxwell arms drew on. */
+  readonly entropySources: Set<string>;
+}
+
+async function runArm(armRun: ArmRunOptions): Promise<ArmRun> {
+  const { experiment: options, arm, rep, progress, sources, failures, entropySources } = armRun;
   const sockets = mkdtempSync(join(tmpdir(), 'maxwell-exp-'));
   const config: Readonly<MaxwellConfig> = {
     ...options.config,
@@ -277,7 +286,15 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const runs: Partial<Record<Arm, ArmRun>> = {};
     for (const arm of order) {
       const label = `repetition ${String(rep + 1)}/${String(planned)}${fixed ? '' : ` (up to ${String(rule.max)})`}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
-      runs[arm] = await runArm(options, arm, rep, (f) => options.onProgress?.((done + f) / (planned * 2), label), (s) => (seen.value = s), tickFailures, entropySources);
+      runs[arm] = await runArm({
+        experiment: options,
+        arm,
+        rep,
+        progress: (f) => options.onProgress?.((done + f) / (planned * 2), label),
+        sources: (s) => (seen.value = s),
+        failures: tickFailures,
+        entropySources,
+      });
       done++;
     }
     const cfs = runs.cfs;

@@ -39,6 +39,37 @@ export interface BestResponse {
   readonly currentUtility: number;
 }
 
+/**
+ * One agent's view of the auction, for {@link BestResponder.respond}. The arrays are read, never
+ * kept or written: a caller may pass its live bid array and write the answer back into it.
+ */
+export interface BestResponseOptions {
+  /** How the auction clears. */
+  readonly mode: ClearingMode;
+  /** Each slot's quality, best first (as {@link Clearing.clear} takes it). */
+  readonly quality: ArrayLike<number>;
+  /** Each slot's reserve, J per unit of quality. */
+  readonly reserve: ArrayLike<number>;
+  /** Every bidder's current bid, J per unit of quality; `price[self]` is the responder's own. */
+  readonly price: ArrayLike<number>;
+  /** Every bidder's budget this tick, J. */
+  readonly budget: ArrayLike<number>;
+  /** Every bidder's tie-break key (distinct non-negative integers). */
+  readonly tieKey: ArrayLike<number>;
+  /** Bidders in the arrays. */
+  readonly count: number;
+  /** The responder's index. */
+  readonly self: number;
+  /** The responder's value, J per unit of quality. */
+  readonly value: number;
+  /** The tick the clearing breaks ties with. */
+  readonly tick: number;
+  /** Which bid inside the best interval. */
+  readonly rule: TieRule;
+  /** Inertia: the relative gain over the current utility needed to move to another interval. */
+  readonly switchGain: number;
+}
+
 /** Where inside an open interval a bid is placed when its rule lands on a boundary. */
 const INSIDE = 0.01;
 
@@ -46,7 +77,7 @@ const INSIDE = 0.01;
  * Computes best responses with one reusable clearing and scratch arrays.
  * @example
  * const br = new BestResponder(8)
- * br.respond('gsp', [1, 0.5], [0.1, 0.1], bids, budgets, keys, 3, 0, 2.0, tick, 'balanced', 0.01)
+ * br.respond({ mode: 'gsp', quality: [1, 0.5], reserve: [0.1, 0.1], price: bids, budget: budgets, tieKey: keys, count: 3, self: 0, value: 2.0, tick, rule: 'balanced', switchGain: 0.01 })
  */
 export class BestResponder {
   readonly #clearing: Clearing;
@@ -80,25 +111,9 @@ export class BestResponder {
     return slot >= 0 ? value * (quality[slot] ?? 0) - pay : 0;
   }
 
-  /**
-   * The best response of agent `self` with value `value` (its current bid is `price[self]`).
-   * `rule` picks the bid inside the best interval; `switchGain` is the inertia (relative gain
-   * needed to move to another interval).
-   */
-  respond(
-    mode: ClearingMode,
-    quality: ArrayLike<number>,
-    reserve: ArrayLike<number>,
-    price: ArrayLike<number>,
-    budget: ArrayLike<number>,
-    tieKey: ArrayLike<number>,
-    count: number,
-    self: number,
-    value: number,
-    tick: number,
-    rule: TieRule,
-    switchGain: number,
-  ): BestResponse {
+  /** The best response of agent `self` with value `value` (its current bid is `price[self]`). */
+  respond(options: BestResponseOptions): BestResponse {
+    const { mode, quality, reserve, price, budget, tieKey, count, self, value, tick, rule, switchGain } = options;
     const current = Math.min(price[self] ?? 0, value);
     const out = this.#out;
     const currentUtility = this.utilityOf(mode, quality, reserve, price, budget, tieKey, count, self, value, current, tick, out);

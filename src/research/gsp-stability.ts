@@ -447,7 +447,7 @@ function setBids(sim: GspSim, offer: PlaneOffer, key: number): void {
       }
       case 'best-response':
         if (slots > 0 && sim.random.uniform() * sim.responseTicks < 1) {
-          bid[i] = sim.responder.respond(sim.mode, quality, reserve, bid, budget, tieKey, n, i, v, key, sim.rule, sim.switchGain).bid;
+          bid[i] = sim.responder.respond({ mode: sim.mode, quality, reserve, price: bid, budget, tieKey, count: n, self: i, value: v, tick: key, rule: sim.rule, switchGain: sim.switchGain }).bid;
         }
         break;
       default:

@@ -187,13 +187,41 @@ export function formatTick(event: TickEvent): string {
   return line;
 }
 
+/** What each command group is given. */
+interface ApiCommandContext {
+  readonly io: CliIo;
+  readonly env: Env;
+  /** Prints `value` as JSON under `--json`, else `human`. */
+  readonly write: (cmd: Command, value: unknown, human: string) => void;
+}
+
 export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
-  const write = (cmd: Command, value: unknown, human: string): void => {
-    io.stdout.write(isJson(cmd) ? `${toJson(value)}\n` : human);
+  const context: ApiCommandContext = {
+    io,
+    env,
+    write: (cmd, value, human) => {
+      io.stdout.write(isJson(cmd) ? `${toJson(value)}\n` : human);
+    },
   };
+  // Registration order is the order `maxwell --help` lists them in.
+  registerAgentCommands(program, context);
+  registerInferCommand(program, context);
+  registerFleetCommand(program, context);
+  registerReadCommands(program, context);
+  registerWatchCommand(program, context);
+}
 
+/** `maxwell agent spawn|stop|bid`. */
+function registerAgentCommands(program: Command, context: ApiCommandContext): void {
   const agent = program.command('agent').description('spawn, stop and re-bid agents of the running daemon (through its control API)');
+  registerAgentSpawn(agent, context);
+  registerAgentStop(agent, context);
+  registerAgentBid(agent, context);
+}
 
+type SpawnOptions = ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass; stake?: string; fleet?: boolean };
+
+function registerAgentSpawn(agent: Command, { env, write }: ApiCommandContext): void {
   apiCommand(
     agent
       .command('spawn')
@@ -211,52 +239,80 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
       .option('--stake <joules>', 'joules of its wallet put in escrow: lets it serve inference (at least inference.minStakeJ); a proven cheat burns it')
       .option('--id <id>', `its id: ${AGENT_ID_RULE} (default: generated)`)
       .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
-  ).action(
-    async (
-      command: string,
-      args: string[],
-      options: ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass; stake?: string; fleet?: boolean },
-      cmd: Command,
-    ) => {
-      if (options.bid === undefined && (options.budget !== undefined || options.plane !== undefined)) throw new InvalidArgumentError('--budget and --plane need --bid');
-      const envVars = Object.fromEntries(
-        (options.env ?? []).map((pair) => {
-          const at = pair.indexOf('=');
-          if (at < 1) throw new InvalidArgumentError(`invalid --env "${pair}": KEY=VALUE is required`);
-          return [pair.slice(0, at), pair.slice(at + 1)];
+  ).action(async (command: string, args: string[], options: SpawnOptions, cmd: Command) => {
+    const request = spawnRequest(command, args, options);
+    const client = clientFor(options, cmd, env);
+    if (options.fleet === true) {
+      const placed = await client.spawnOnFleet(request);
+      write(cmd, placed, formatAgent(placed.agent, `placed on ${placed.node} (${placed.because}):`));
+      return;
+    }
+    const view = await client.spawnAgent(request);
+    write(cmd, view, formatAgent(view, 'spawned'));
+  });
+}
+
+/** The spawn request `maxwell agent spawn` sends; refuses malformed flags before anything is sent. */
+function spawnRequest(command: string, args: string[], options: SpawnOptions): SpawnRequest {
+  if (options.bid === undefined && (options.budget !== undefined || options.plane !== undefined)) throw new InvalidArgumentError('--budget and --plane need --bid');
+  const envVars = Object.fromEntries(
+    (options.env ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new InvalidArgumentError(`invalid --env "${pair}": KEY=VALUE is required`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  return {
+    runtime: options.runtime,
+    command,
+    args,
+    walletJ: positiveJoules(options.wallet, '--wallet'),
+    ...(options.id === undefined ? {} : { id: options.id }),
+    ...(options.role === undefined ? {} : { role: options.role }),
+    ...(options.claims === undefined ? {} : { claims: options.claims }),
+    ...(options.stake === undefined ? {} : { stakeJ: positiveJoules(options.stake, '--stake') }),
+    ...(options.env === undefined ? {} : { env: envVars }),
+    ...(options.bid === undefined
+      ? {}
+      : {
+          bid: {
+            pricePerQuantumJ: parseJoules(options.bid, '--bid'),
+            ...(options.budget === undefined ? {} : { budgetJ: positiveJoules(options.budget, '--budget') }),
+            ...(options.plane === undefined ? {} : { plane: options.plane }),
+          },
         }),
-      );
-      const request: SpawnRequest = {
-        runtime: options.runtime,
-        command,
-        args,
-        walletJ: positiveJoules(options.wallet, '--wallet'),
-        ...(options.id === undefined ? {} : { id: options.id }),
-        ...(options.role === undefined ? {} : { role: options.role }),
-        ...(options.claims === undefined ? {} : { claims: options.claims }),
-        ...(options.stake === undefined ? {} : { stakeJ: positiveJoules(options.stake, '--stake') }),
-        ...(options.env === undefined ? {} : { env: envVars }),
-        ...(options.bid === undefined
-          ? {}
-          : {
-              bid: {
-                pricePerQuantumJ: parseJoules(options.bid, '--bid'),
-                ...(options.budget === undefined ? {} : { budgetJ: positiveJoules(options.budget, '--budget') }),
-                ...(options.plane === undefined ? {} : { plane: options.plane }),
-              },
-            }),
-      };
-      const client = clientFor(options, cmd, env);
-      if (options.fleet === true) {
-        const placed = await client.spawnOnFleet(request);
-        write(cmd, placed, formatAgent(placed.agent, `placed on ${placed.node} (${placed.because}):`));
-        return;
-      }
-      const view = await client.spawnAgent(request);
-      write(cmd, view, formatAgent(view, 'spawned'));
+  };
+}
+
+function registerAgentStop(agent: Command, { env, write }: ApiCommandContext): void {
+  apiCommand(agent.command('stop').description('stop an agent (its balance is refunded to the treasury)').argument('<id>', 'the agent')).action(
+    async (id: string, options: ApiOptions, cmd: Command) => {
+      const view = await clientFor(options, cmd, env).stopAgent(id);
+      write(cmd, view, formatAgent(view, 'stopped'));
     },
   );
+}
 
+function registerAgentBid(agent: Command, { env, write }: ApiCommandContext): void {
+  apiCommand(
+    agent
+      .command('bid')
+      .description("set an agent's standing bid per 10 ms quantum")
+      .argument('<id>', 'the agent')
+      .argument('<price>', 'joules per quantum, e.g. 0.02 or 20mJ')
+      .option('--budget <joules>', 'most it spends per tick, J')
+      .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu'])),
+  ).action(async (id: string, price: string, options: ApiOptions & { budget?: string; plane?: Plane }, cmd: Command) => {
+    const result = await clientFor(options, cmd, env).setBid(id, {
+      pricePerQuantumJ: parseJoules(price, 'price'),
+      ...(options.budget === undefined ? {} : { budgetJ: positiveJoules(options.budget, '--budget') }),
+      ...(options.plane === undefined ? {} : { plane: options.plane }),
+    });
+    write(cmd, result, formatAgent(result.agent, `bid ${result.outcome} for`));
+  });
+}
+
+function registerInferCommand(program: Command, { env, write }: ApiCommandContext): void {
   apiCommand(
     program
       .command('infer')
@@ -274,38 +330,19 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
     });
     write(cmd, answer, formatInference(answer));
   });
+}
 
+function registerFleetCommand(program: Command, { env, write }: ApiCommandContext): void {
   apiCommand(program.command('fleet').description('the fleet as this node sees it: members, their state, headroom, prices and power, the stress felt and the price multiplier applied')).action(
     async (options: ApiOptions, cmd: Command) => {
       const fleet = await clientFor(options, cmd, env).fleet();
       write(cmd, fleet, formatFleet(fleet));
     },
   );
+}
 
-  apiCommand(agent.command('stop').description('stop an agent (its balance is refunded to the treasury)').argument('<id>', 'the agent')).action(
-    async (id: string, options: ApiOptions, cmd: Command) => {
-      const view = await clientFor(options, cmd, env).stopAgent(id);
-      write(cmd, view, formatAgent(view, 'stopped'));
-    },
-  );
-
-  apiCommand(
-    agent
-      .command('bid')
-      .description("set an agent's standing bid per 10 ms quantum")
-      .argument('<id>', 'the agent')
-      .argument('<price>', 'joules per quantum, e.g. 0.02 or 20mJ')
-      .option('--budget <joules>', 'most it spends per tick, J')
-      .addOption(new Option('--plane <plane>', 'what it bids for').choices(['cpu', 'gpu'])),
-  ).action(async (id: string, price: string, options: ApiOptions & { budget?: string; plane?: Plane }, cmd: Command) => {
-    const result = await clientFor(options, cmd, env).setBid(id, {
-      pricePerQuantumJ: parseJoules(price, 'price'),
-      ...(options.budget === undefined ? {} : { budgetJ: positiveJoules(options.budget, '--budget') }),
-      ...(options.plane === undefined ? {} : { plane: options.plane }),
-    });
-    write(cmd, result, formatAgent(result.agent, `bid ${result.outcome} for`));
-  });
-
+/** `maxwell agents`, `wallet`, `status` and `decisions`: one request, one answer printed. */
+function registerReadCommands(program: Command, { env, write }: ApiCommandContext): void {
   apiCommand(program.command('agents').description("the running daemon's agents")).action(async (options: ApiOptions, cmd: Command) => {
     const agents = await clientFor(options, cmd, env).listAgents();
     write(cmd, agents, formatAgents(agents));
@@ -339,7 +376,9 @@ export function registerDaemonApi(program: Command, io: CliIo, env: Env): void {
     const decisions = await clientFor(options, cmd, env).decisions(positiveInt(options.limit, '--limit'));
     write(cmd, decisions, formatDecisions(decisions));
   });
+}
 
+function registerWatchCommand(program: Command, { io, env }: ApiCommandContext): void {
   apiCommand(
     program
       .command('watch')
