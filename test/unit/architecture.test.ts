@@ -144,3 +144,17 @@ test('comments cite the repository\'s docs, never an issue number or a design fi
   }
   assert.deepEqual(offenders, []);
 });
+
+test('docs/ARCHITECTURE.md draws every src/ folder, and every folder of its pure core is under ESLint\'s pure-core rule', () => {
+  const doc = readFileSync(repoPath('docs/ARCHITECTURE.md'), 'utf8');
+  const picture = /```mermaid\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+  const folders = readdirSync(SRC).filter((name) => statSync(join(SRC, name)).isDirectory());
+  for (const folder of [...folders, ...SUB_MODULES]) assert.match(picture, new RegExp(`(?<![\\w/-])${folder}/`), `src/${folder}/ is missing from the picture in docs/ARCHITECTURE.md`);
+  const core = /subgraph core[^\n]*\n([\s\S]*?)\n {2}end/.exec(picture)?.[1] ?? '';
+  assert.ok(core.length > 0, 'the picture has a pure-core subgraph');
+  const eslint = readFileSync(repoPath('eslint.config.js'), 'utf8');
+  for (const m of core.replace(/<br\/>/g, ' ').matchAll(/(?<![\w/.-])([a-z][a-z-]*)\/([a-z-]+\.ts)?/g)) {
+    const rule = m[2] === undefined ? `'src/${m[1] ?? ''}/**'` : `'src/${m[1] ?? ''}/${m[2]}'`;
+    assert.ok(eslint.includes(rule), `docs/ARCHITECTURE.md puts ${m[0]} in the pure core, but eslint.config.js does not check ${rule}`);
+  }
+});
