@@ -24,6 +24,7 @@ import { AgentSpecError, AgentStartError, AgentStateError, RuntimeSetupError } f
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
+import { RepeatingTask } from '../../internal/repeating-task.js';
 
 export interface ProcessRuntimeOptions {
   /** @default '/sys/fs/cgroup' */
@@ -242,7 +243,13 @@ export class ProcessRuntime implements AgentRuntime {
     return this.info(spec.id);
   }
 
-  #escapeTimer: NodeJS.Timeout | null = null;
+  readonly #escapeWatch = new RepeatingTask({
+    name: 'cgroup escape watch',
+    everyMs: ESCAPE_CHECK_MS,
+    run: () => {
+      for (const agent of this.#agents.values()) this.#checkEscape(agent);
+    },
+  });
 
   /** Whether the kernel's OOM killer acted in the agent's memory group. */
   #oomKilled(agent: Agent): boolean {
@@ -262,11 +269,7 @@ export class ProcessRuntime implements AgentRuntime {
    * and kills one that left: it would otherwise run unpaused, unmetered and unlimited.
    */
   #watchEscapes(): void {
-    if (this.#escapeTimer !== null) return;
-    this.#escapeTimer = setInterval(() => {
-      for (const agent of this.#agents.values()) this.#checkEscape(agent);
-    }, ESCAPE_CHECK_MS);
-    this.#escapeTimer.unref();
+    this.#escapeWatch.start();
   }
 
   /** Returns true (and kills the agent) when its main process has left any of its cgroups after joining them. */
@@ -522,7 +525,7 @@ export class ProcessRuntime implements AgentRuntime {
 
   async close(): Promise<void> {
     if (this.#agents.closed) return;
-    if (this.#escapeTimer !== null) clearInterval(this.#escapeTimer);
+    await this.#escapeWatch.stop();
     await this.#agents.close(1);
     for (const [h, dir] of Object.entries(this.#instanceDirs) as [Hierarchy, string][]) destroyGroup(dir, h);
   }
