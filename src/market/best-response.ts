@@ -23,7 +23,7 @@
  * Inertia: the agent leaves its current interval only for a gain above `switchGain` × its
  * current utility (ties keep the current interval, then the value's).
  */
-import { Clearing, type ClearingMode } from './clearing.js';
+import { Clearing, type BidArrays, type ClearingMode, type SlotOffer } from './clearing.js';
 
 export type TieRule = 'balanced' | 'truthful';
 
@@ -40,30 +40,26 @@ export interface BestResponse {
 }
 
 /**
- * One agent's view of the auction, for {@link BestResponder.respond}. The arrays are read, never
- * kept or written: a caller may pass its live bid array and write the answer back into it.
+ * One agent's view of the auction, for {@link BestResponder.utilityOf}. The arrays are read, never
+ * kept or written: a caller may pass its live bids and write the answer back into them.
  */
-export interface BestResponseOptions {
+export interface BidderView {
   /** How the auction clears. */
   readonly mode: ClearingMode;
-  /** Each slot's quality, best first (as {@link Clearing.clear} takes it). */
-  readonly quality: ArrayLike<number>;
-  /** Each slot's reserve, J per unit of quality. */
-  readonly reserve: ArrayLike<number>;
-  /** Every bidder's current bid, J per unit of quality; `price[self]` is the responder's own. */
-  readonly price: ArrayLike<number>;
-  /** Every bidder's budget this tick, J. */
-  readonly budget: ArrayLike<number>;
-  /** Every bidder's tie-break key (distinct non-negative integers). */
-  readonly tieKey: ArrayLike<number>;
-  /** Bidders in the arrays. */
-  readonly count: number;
+  /** The slots on sale (a plane's offer will do). */
+  readonly offer: SlotOffer;
+  /** Every bidder's current bid; `bids.price[self]` is the responder's own. */
+  readonly bids: BidArrays;
   /** The responder's index. */
   readonly self: number;
   /** The responder's value, J per unit of quality. */
   readonly value: number;
   /** The tick the clearing breaks ties with. */
   readonly tick: number;
+}
+
+/** What {@link BestResponder.respond} takes: the agent's view and how it picks a bid. */
+export interface BestResponseOptions extends BidderView {
   /** Which bid inside the best interval. */
   readonly rule: TieRule;
   /** Inertia: the relative gain over the current utility needed to move to another interval. */
@@ -77,46 +73,55 @@ const INSIDE = 0.01;
  * Computes best responses with one reusable clearing and scratch arrays.
  * @example
  * const br = new BestResponder(8)
- * br.respond({ mode: 'gsp', quality: [1, 0.5], reserve: [0.1, 0.1], price: bids, budget: budgets, tieKey: keys, count: 3, self: 0, value: 2.0, tick, rule: 'balanced', switchGain: 0.01 })
+ * br.respond({ mode: 'gsp', offer: { quality: [1, 0.5], reserve: [0.1, 0.1] }, bids: { price, budget, tieKey, count: 3 }, self: 0, value: 2.0, tick, rule: 'balanced', switchGain: 0.01 })
  */
 export class BestResponder {
   readonly #clearing: Clearing;
-  #price: Float64Array;
+  /** The bids with the responder's own replaced by the one tried; budgets and keys are the caller's. */
+  readonly #trial: { price: Float64Array; budget: ArrayLike<number>; tieKey: ArrayLike<number>; count: number };
   #points: Float64Array;
   readonly #out = new Float64Array(2);
 
   constructor(capacity = 16) {
     this.#clearing = new Clearing(capacity);
-    this.#price = new Float64Array(capacity);
+    this.#trial = { price: new Float64Array(capacity), budget: [], tieKey: [], count: 0 };
     this.#points = new Float64Array(2 * capacity + 8);
   }
 
   /**
-   * Utility of agent `self` (value `value`) bidding `bid` while the others bid `price`: one
+   * Utility of the agent `view.self` bidding `bid` while the others bid as in `view.bids`: one
    * clearing. Returns the slot through `out` (index 0: slot, 1: payment).
    */
-  utilityOf(mode: ClearingMode, quality: ArrayLike<number>, reserve: ArrayLike<number>, price: ArrayLike<number>, budget: ArrayLike<number>, tieKey: ArrayLike<number>, count: number, self: number, value: number, bid: number, tick: number, out?: Float64Array): number {
-    if (this.#price.length < count) this.#price = new Float64Array(Math.max(count, this.#price.length * 2));
-    const p = this.#price;
+  utilityOf(view: BidderView, bid: number, out?: Float64Array): number {
+    const { bids, self } = view;
+    const { price, count } = bids;
+    const trial = this.#trial;
+    if (trial.price.length < count) trial.price = new Float64Array(Math.max(count, trial.price.length * 2));
+    const p = trial.price;
     for (let i = 0; i < count; i++) p[i] = price[i] ?? 0;
     p[self] = bid;
+    trial.budget = bids.budget;
+    trial.tieKey = bids.tieKey;
+    trial.count = count;
     const c = this.#clearing;
-    c.clear(mode, quality, reserve, p, budget, tieKey, count, tick);
+    c.clear(view.mode, view.offer, trial, view.tick);
     const slot = c.slotOf[self] ?? -1;
     const pay = slot >= 0 ? (c.payment[self] ?? 0) : 0;
     if (out !== undefined) {
       out[0] = slot;
       out[1] = pay;
     }
-    return slot >= 0 ? value * (quality[slot] ?? 0) - pay : 0;
+    return slot >= 0 ? view.value * (view.offer.quality[slot] ?? 0) - pay : 0;
   }
 
-  /** The best response of agent `self` with value `value` (its current bid is `price[self]`). */
+  /** The best response of agent `self` with value `value` (its current bid is `bids.price[self]`). */
   respond(options: BestResponseOptions): BestResponse {
-    const { mode, quality, reserve, price, budget, tieKey, count, self, value, tick, rule, switchGain } = options;
+    const { offer, bids, self, value, rule, switchGain } = options;
+    const { quality, reserve } = offer;
+    const { price, budget, count } = bids;
     const current = Math.min(price[self] ?? 0, value);
     const out = this.#out;
-    const currentUtility = this.utilityOf(mode, quality, reserve, price, budget, tieKey, count, self, value, current, tick, out);
+    const currentUtility = this.utilityOf(options, current, out);
     const slots = quality.length;
     if (slots === 0 || !(value > 0)) return { bid: current, slot: out[0] ?? -1, utility: currentUtility, currentUtility };
     const qMax = quality[0] ?? 1;
@@ -158,7 +163,7 @@ export class BestResponder {
       const isValuePoint = i + 1 >= n;
       if (!isValuePoint && !(hi > lo)) continue;
       const bid = isValuePoint ? lo : (lo + hi) / 2;
-      const u = this.utilityOf(mode, quality, reserve, price, budget, tieKey, count, self, value, bid, tick, out);
+      const u = this.utilityOf(options, bid, out);
       const holdsCurrent = isValuePoint ? current === lo : current > lo && current <= hi;
       const holdsValue = isValuePoint || hi === value;
       if (holdsCurrent && !isValuePoint) {
