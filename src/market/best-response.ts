@@ -69,6 +69,15 @@ export interface BestResponseOptions extends BidderView {
 /** Where inside an open interval a bid is placed when its rule lands on a boundary. */
 const INSIDE = 0.01;
 
+/** A range of equally good bids (lo, hi], and what a bid inside it wins, pays and earns. */
+interface Interval {
+  lo: number;
+  hi: number;
+  slot: number;
+  pay: number;
+  utility: number;
+}
+
 /**
  * Computes best responses with one reusable clearing and scratch arrays.
  * @example
@@ -81,6 +90,9 @@ export class BestResponder {
   readonly #trial: { price: Float64Array; budget: ArrayLike<number>; tieKey: ArrayLike<number>; count: number };
   #points: Float64Array;
   readonly #out = new Float64Array(2);
+  /** Scratch of `respond`, kept so that a response allocates no more than its answer. */
+  readonly #best: Interval & { score: number } = { lo: 0, hi: 0, slot: -1, pay: 0, utility: 0, score: -1 };
+  readonly #current: Interval = { lo: 0, hi: 0, slot: -1, pay: 0, utility: 0 };
 
   constructor(capacity = 16) {
     this.#clearing = new Clearing(capacity);
@@ -116,17 +128,29 @@ export class BestResponder {
 
   /** The best response of agent `self` with value `value` (its current bid is `bids.price[self]`). */
   respond(options: BestResponseOptions): BestResponse {
-    const { offer, bids, self, value, rule, switchGain } = options;
-    const { quality, reserve } = offer;
-    const { price, budget, count } = bids;
-    const current = Math.min(price[self] ?? 0, value);
+    const { offer, bids, self, value } = options;
+    const current = Math.min(bids.price[self] ?? 0, value);
     const out = this.#out;
     const currentUtility = this.utilityOf(options, current, out);
-    const slots = quality.length;
-    if (slots === 0 || !(value > 0)) return { bid: current, slot: out[0] ?? -1, utility: currentUtility, currentUtility };
-    const qMax = quality[0] ?? 1;
+    if (offer.quality.length === 0 || !(value > 0)) return { bid: current, slot: out[0] ?? -1, utility: currentUtility, currentUtility };
+    const candidates = this.#enumerateBreakpoints(options);
+    const tolerance = 1e-12 * Math.max(1, value * (offer.quality[0] ?? 1));
+    this.#evaluateIntervals(options, candidates, current, currentUtility, tolerance);
+    const chosen = this.#choose(options.switchGain, tolerance);
+    return { bid: placeBid(options, chosen), slot: chosen.slot, utility: chosen.utility, currentUtility };
+  }
 
-    // Breakpoints in [0, value]: the others' effective bids, the reserves, the own budget cap.
+  /**
+   * The bids in [0, value] where the responder's slot or payment can change: 0, the value, its
+   * own budget cap, the others' effective bids and the reserves. Sorts them into the first
+   * (returned) count of `#points`.
+   */
+  #enumerateBreakpoints(view: BidderView): number {
+    const { offer, bids, self, value } = view;
+    const { quality, reserve } = offer;
+    const { price, budget, count } = bids;
+    const slots = quality.length;
+    const qMax = quality[0] ?? 1;
     if (this.#points.length < count + slots + 3) this.#points = new Float64Array(2 * (count + slots + 3));
     const pts = this.#points;
     let n = 0;
@@ -143,75 +167,81 @@ export class BestResponder {
       const r = reserve[s] ?? 0;
       if (r > 0 && r < value) pts[n++] = r;
     }
-    const sorted = pts.subarray(0, n).sort();
+    pts.subarray(0, n).sort();
+    return n;
+  }
 
-    // One candidate per open interval (its midpoint) and the value itself.
-    let bestU = Number.NEGATIVE_INFINITY;
-    let bestLo = 0;
-    let bestHi = 0;
-    let bestSlot = -1;
-    let bestPay = 0;
-    let bestScore = -1;
-    let curLo = 0;
-    let curHi = value;
-    const curSlot = out[0] ?? -1;
-    const curPay = out[1] ?? 0;
-    const tolerance = 1e-12 * Math.max(1, value * qMax);
+  /**
+   * One clearing per open interval between the `n` sorted breakpoints (at its midpoint) and one
+   * at the value itself: the best interval lands in `#best`, the one holding the current bid in
+   * `#current` (whose slot and payment `#out` holds on entry).
+   */
+  #evaluateIntervals(view: BidderView, n: number, current: number, currentUtility: number, tolerance: number): void {
+    const { value } = view;
+    const sorted = this.#points;
+    const out = this.#out;
+    const best = this.#best;
+    best.utility = Number.NEGATIVE_INFINITY;
+    best.lo = 0;
+    best.hi = 0;
+    best.slot = -1;
+    best.pay = 0;
+    best.score = -1;
+    const held = this.#current;
+    held.lo = 0;
+    held.hi = value;
+    held.slot = out[0] ?? -1;
+    held.pay = out[1] ?? 0;
+    held.utility = currentUtility;
     for (let i = 0; i < n; i++) {
       const lo = sorted[i] ?? 0;
       const hi = i + 1 < n ? (sorted[i + 1] ?? 0) : lo;
       const isValuePoint = i + 1 >= n;
       if (!isValuePoint && !(hi > lo)) continue;
       const bid = isValuePoint ? lo : (lo + hi) / 2;
-      const u = this.utilityOf(options, bid, out);
+      const u = this.utilityOf(view, bid, out);
       const holdsCurrent = isValuePoint ? current === lo : current > lo && current <= hi;
       const holdsValue = isValuePoint || hi === value;
       if (holdsCurrent && !isValuePoint) {
-        curLo = lo;
-        curHi = hi;
+        held.lo = lo;
+        held.hi = hi;
       }
       // Ties: the current interval, then the value's, then the higher interval (visited later).
       const score = holdsCurrent ? 2 : holdsValue ? 1 : 0;
-      if (u > bestU + tolerance || (u > bestU - tolerance && score >= bestScore)) {
-        bestU = u;
-        bestLo = isValuePoint ? (sorted[i - 1] ?? 0) : lo;
-        bestHi = isValuePoint ? value : hi;
-        bestSlot = out[0] ?? -1;
-        bestPay = out[1] ?? 0;
-        bestScore = score;
+      if (u > best.utility + tolerance || (u > best.utility - tolerance && score >= best.score)) {
+        best.utility = u;
+        best.lo = isValuePoint ? (sorted[i - 1] ?? 0) : lo;
+        best.hi = isValuePoint ? value : hi;
+        best.slot = out[0] ?? -1;
+        best.pay = out[1] ?? 0;
+        best.score = score;
       }
     }
-
-    let lo: number;
-    let hi: number;
-    let slot: number;
-    let pay: number;
-    let utility: number;
-    if (bestU > currentUtility + switchGain * Math.abs(currentUtility) + tolerance) {
-      lo = bestLo;
-      hi = bestHi;
-      slot = bestSlot;
-      pay = bestPay;
-      utility = bestU;
-    } else {
-      lo = curLo;
-      hi = curHi;
-      slot = curSlot;
-      pay = curPay;
-      utility = currentUtility;
-    }
-    let bid: number;
-    if (rule === 'balanced' && slot >= 1) {
-      const above = quality[slot - 1] ?? 1;
-      bid = value - (value * (quality[slot] ?? 0) - pay) / above;
-    } else {
-      bid = value;
-    }
-    // Stay inside the chosen interval (the utility is the same everywhere inside it).
-    const width = hi - lo;
-    if (!(bid > lo)) bid = lo + INSIDE * width;
-    if (bid > hi || (bid === hi && hi < value)) bid = hi - INSIDE * width;
-    if (hi === value && bid > value) bid = value;
-    return { bid, slot, utility, currentUtility };
   }
+
+  /** Inertia: the best interval only when it beats the current one by more than `switchGain`. */
+  #choose(switchGain: number, tolerance: number): Interval {
+    const best = this.#best;
+    const held = this.#current;
+    return best.utility > held.utility + switchGain * Math.abs(held.utility) + tolerance ? best : held;
+  }
+}
+
+/** The bid the tie rule picks inside the chosen interval (any bid inside it earns the same). */
+function placeBid(view: BestResponseOptions, chosen: Interval): number {
+  const { value } = view;
+  const { quality } = view.offer;
+  const { lo, hi, slot, pay } = chosen;
+  let bid: number;
+  if (view.rule === 'balanced' && slot >= 1) {
+    const above = quality[slot - 1] ?? 1;
+    bid = value - (value * (quality[slot] ?? 0) - pay) / above;
+  } else {
+    bid = value;
+  }
+  const width = hi - lo;
+  if (!(bid > lo)) bid = lo + INSIDE * width;
+  if (bid > hi || (bid === hi && hi < value)) bid = hi - INSIDE * width;
+  if (hi === value && bid > value) bid = value;
+  return bid;
 }
