@@ -19,6 +19,7 @@ export async function benchClearing(): Promise<ClearingBenchRow[]> {
   const slots = 64;
   const quality = Float64Array.from({ length: slots }, (_, s) => 1 - s / 128);
   const reserve = Float64Array.from({ length: slots }, (_, s) => 0.1 + s * 0.01);
+  const offer = { quality, reserve };
   const cases: [number, ClearingMode, number][] = [
     [1000, 'gsp', 1],
     [1000, 'vcg', 1],
@@ -30,10 +31,10 @@ export async function benchClearing(): Promise<ClearingBenchRow[]> {
   for (const [n, mode] of cases) {
     const price = Float64Array.from({ length: n }, () => random.uniform() * 10);
     const budget = Float64Array.from({ length: n }, () => random.uniform() * 100);
-    const keys = Float64Array.from({ length: n }, (_, i) => i);
+    const bids = { price, budget, tieKey: Float64Array.from({ length: n }, (_, i) => i), count: n };
     const clearing = new Clearing(n);
     bench.add(`${n} bids over ${slots} slots (${mode})`, () => {
-      clearing.clear(mode, quality, reserve, price, budget, keys, n, tick++);
+      clearing.clear(mode, offer, bids, tick++);
     });
   }
   await bench.run();

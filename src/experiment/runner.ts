@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MaxwellConfig } from '../config/schema.js';
-import { assembleDaemon } from '../daemon/components.js';
+import { assembleDaemon, type Assembled } from '../daemon/components.js';
 import type { ThermalState } from '../heat-price/thermal.js';
 import { DEFAULT_PRICING } from '../market/pricing.js';
-import { attributeTick } from '../telemetry/attribution.js';
-import { BUSY_WARNING_FRACTION, loadShares, readMachineCpu, samplePreflightLoad } from '../telemetry/procfs/machine-load.js';
+import { attributeTick, type TickAttribution } from '../telemetry/attribution.js';
+import { BUSY_WARNING_FRACTION, loadShares, readMachineCpu, samplePreflightLoad, type LoadShares, type MachineCpu } from '../telemetry/procfs/machine-load.js';
 import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, FigureSource, ExperimentResults, PreflightSample, Repetition, StoppingRule, WalletSeries } from './results.js';
 import { RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults, summarise } from './results.js';
 
@@ -118,7 +118,24 @@ interface ArmRunOptions {
 }
 
 async function runArm(armRun: ArmRunOptions): Promise<ArmRun> {
-  const { experiment: options, arm, rep, progress, sources, failures, entropySources } = armRun;
+  const { assembled, sockets } = await startArmDaemon(armRun);
+  armRun.sources(armSources(assembled.thermal));
+  const startedAt = new Date().toISOString();
+  try {
+    const tracked = await spawnAgents(assembled.daemon, armRun.experiment);
+    const samples = await sampleArm(assembled, tracked, armRun);
+    // Again at the end: the temperature source now counts the sensor reads rejected during the arm.
+    armRun.sources(armSources(assembled.thermal));
+    return collectFigures(armRun, assembled, tracked, samples, startedAt);
+  } finally {
+    await assembled.close();
+    rmSync(sockets, { recursive: true, force: true });
+  }
+}
+
+/** A daemon of the arm's mode, with its own ledger and a throwaway runtime directory (`sockets`). */
+async function startArmDaemon(armRun: ArmRunOptions): Promise<{ readonly assembled: Assembled; readonly sockets: string }> {
+  const { experiment: options, arm, rep } = armRun;
   const sockets = mkdtempSync(join(tmpdir(), 'maxwell-exp-'));
   const config: Readonly<MaxwellConfig> = {
     ...options.config,
@@ -126,132 +143,174 @@ async function runArm(armRun: ArmRunOptions): Promise<ArmRun> {
     daemon: { ...options.config.daemon, runtimeDir: join(sockets, 'run') },
   };
   const assembled = await assembleDaemon(config, { mode: arm === 'cfs' ? 'observe' : 'market', tag: `x${String(rep)}${arm === 'cfs' ? 'c' : 'm'}` });
-  const { daemon, runtime } = assembled;
-  sources(armSources(assembled.thermal));
+  return { assembled, sockets };
+}
+
+/** Spawns the scientists and leeches with their wallets and opening bids. */
+async function spawnAgents(daemon: Assembled['daemon'], options: ExperimentOptions): Promise<Tracked[]> {
   const tracked: Tracked[] = [];
-  const startedAt = new Date().toISOString();
-  try {
-    const spawn = async (role: AgentRole, i: number): Promise<void> => {
-      const scientist = role === 'scientist';
-      const { command, args } = commandFor(scientist ? options.scientistCommand : options.leechCommand, i);
-      const id = `${role}-${String(i)}`;
-      await daemon.spawnAgent({
-        id,
-        role,
-        command,
-        args,
-        walletJ: scientist ? options.scientistWalletJ : options.leechWalletJ,
-        bid: { pricePerQuantumJ: scientist ? options.scientistBidJ : options.leechBidJ },
-      });
-      tracked.push({ id, role, cpuS: 0, diedAtS: null, cause: null });
-    };
-    // Interleaved, so neither role gets a head start.
-    for (let i = 0; i < Math.max(options.scientists, options.leeches); i++) {
-      if (i < options.scientists) await spawn('scientist', i);
-      if (i < options.leeches) await spawn('leech', i);
-    }
-    const cores = assembled.thermal.cores;
-    const sampleS = options.sampleS ?? 0.1;
-    const series = { t: [] as number[], coreC: Array.from({ length: cores }, () => [] as number[]), packageW: [] as number[], corePrice: Array.from({ length: cores }, () => [] as number[]) };
-    const wallets = new Map<string, number[]>(tracked.map((a) => [a.id, []]));
-    const energy0 = daemon.energyJ();
-    const cpu0 = assembled.maxwellCpuS();
-    const machine0 = readMachineCpu();
-    const managed0 = runtime.managedCpu()?.totalS ?? null;
-    const t0 = performance.now();
-    for (;;) {
-      const t = (performance.now() - t0) / 1000;
-      const snapshot = daemon.snapshot();
-      series.t.push(Number(t.toFixed(3)));
-      snapshot.planes.forEach((p, c) => {
-        series.coreC[c]?.push(Number(p.temperatureC.toFixed(2)));
-        series.corePrice[c]?.push(Number(p.reservePerQuantumJ.toFixed(5)));
-      });
-      series.packageW.push(Number(snapshot.powerW.toFixed(2)));
-      for (const agent of snapshot.agents) wallets.get(agent.id)?.push(Number(agent.balanceJ.toFixed(4)));
-      for (const a of tracked) {
-        const view = snapshot.agents.find((v) => v.id === a.id);
-        if (view?.phase === 'dead' && a.diedAtS === null) {
-          a.diedAtS = t;
-          a.cause = view.ended?.reason === 'apoptosis' ? 'apoptosis' : view.ended?.reason === 'exited' ? 'exited' : 'killed';
-        }
-        if (a.diedAtS === null) a.cpuS = (await runtime.usage(a.id).catch(() => null))?.cpuS ?? a.cpuS;
-      }
-      progress(Math.min(1, t / options.durationS));
-      if (t >= options.durationS) break;
-      await sleep(sampleS * 1000);
-    }
-    const wallS = (performance.now() - t0) / 1000;
-    const machine1 = readMachineCpu();
-    const managed1 = runtime.managedCpu()?.totalS ?? null;
-    // Again at the end: the temperature source now counts the sensor reads rejected during the arm.
-    sources(armSources(assembled.thermal));
-    const cpuS = assembled.maxwellCpuS() - cpu0;
-    const packageJ = daemon.energyJ() - energy0;
-    if (arm === 'maxwell') entropySources.add(assembled.entropySource);
-    const failed = daemon.snapshot().failedTicks;
-    if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${arm}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
-    const records = new Map(daemon.records().map((r) => [r.id, r]));
-    const totalCpu = tracked.reduce((sum, a) => sum + a.cpuS, 0);
-    // The agents' parent cgroup counts the CPU of agents that ended between two samples too.
-    const agentsCpuS = managed0 !== null && managed1 !== null ? managed1 - managed0 : totalCpu;
-    const load = loadShares(machine0, machine1, wallS, agentsCpuS, cpuS);
-    // Package energy by share of all the CPU time used on the machine: other processes' share
-    // goes to the unmanaged account, Maxwell's to its own, never to the agents.
-    const split = attributeTick({
-      packageEnergyJ: Math.max(0, packageJ),
-      idlePowerW: 0,
-      dtS: wallS,
-      agentCpuS: new Map(tracked.map((a) => [a.id, a.cpuS * (totalCpu > 0 ? agentsCpuS / totalCpu : 1)])),
-      totalCpuS: load.busyS,
-      maxwellCpuS: cpuS,
-      provenance: { kind: 'modelled', source: 'cgroup', sensor: 'package energy by CPU-time share (cgroup cpuacct ÷ /proc/stat)', windowS: wallS, errorBound: Number.POSITIVE_INFINITY },
+  const spawn = async (role: AgentRole, i: number): Promise<void> => {
+    const scientist = role === 'scientist';
+    const { command, args } = commandFor(scientist ? options.scientistCommand : options.leechCommand, i);
+    const id = `${role}-${String(i)}`;
+    await daemon.spawnAgent({
+      id,
+      role,
+      command,
+      args,
+      walletJ: scientist ? options.scientistWalletJ : options.leechWalletJ,
+      bid: { pricePerQuantumJ: scientist ? options.scientistBidJ : options.leechBidJ },
     });
-    if (load.foreignFraction > BUSY_WARNING_FRACTION) {
-      failures.push(`repetition ${String(rep + 1)}, ${arm}: other processes used ${(load.foreignFraction * 100).toFixed(1)} % of the machine (foreign load); the ratio is not an idle machine's`);
-    }
-    const verifiedPrimes = tracked.reduce((sum, a) => sum + (records.get(a.id)?.verifiedPrimes ?? 0), 0);
-    const throttle = DEFAULT_PRICING.throttleC;
-    const coreStats: CoreThermal[] = series.coreC.map((temps, core) => ({
-      core,
-      peakC: Math.max(...temps),
-      meanC: temps.reduce((s, x) => s + x, 0) / Math.max(1, temps.length),
-      aboveThrottleS: temps.filter((x) => x > throttle).length * sampleS,
-    }));
-    const walletSeries: WalletSeries[] = tracked.map((a) => ({ agent: a.id, role: a.role, balanceJ: wallets.get(a.id) ?? [] }));
-    return {
-      arm,
-      startedAt,
-      durationS: wallS,
-      verifiedPrimes,
-      packageJ,
-      primesPerJ: packageJ > 0 ? verifiedPrimes / packageJ : 0,
-      agents: tracked.map((a) => ({
-        id: a.id,
-        role: a.role,
-        verifiedPrimes: records.get(a.id)?.verifiedPrimes ?? 0,
-        joules: split.perAgentJ.get(a.id) ?? 0,
-        survivalS: a.diedAtS,
-      })),
-      cores: coreStats,
-      aboveThrottleS: coreStats.reduce((s, c) => s + c.aboveThrottleS, 0),
-      overhead: { cpuS, fraction: cpuS / (wallS * cores) },
-      load: { foreignFraction: load.foreignFraction, stealFraction: load.stealFraction, busyFraction: load.busyS / (wallS * load.cpus) },
-      energyAccounts: { agentsJ: Math.max(0, packageJ - split.otherJ), maxwellJ: split.maxwellJ, unmanagedJ: split.unmanagedJ },
-      clearingP99Ms: arm === 'maxwell' ? daemon.clearingP99Ms : null,
-      series: {
-        t: series.t,
-        coreC: series.coreC,
-        packageW: series.packageW,
-        corePrice: arm === 'maxwell' ? series.corePrice : null,
-        wallets: arm === 'maxwell' ? walletSeries : [],
-        deaths: tracked.flatMap((a) => (a.diedAtS === null || a.cause === null ? [] : [{ agent: a.id, t: Number(a.diedAtS.toFixed(3)), cause: a.cause }])),
-      },
-    };
-  } finally {
-    await assembled.close();
-    rmSync(sockets, { recursive: true, force: true });
+    tracked.push({ id, role, cpuS: 0, diedAtS: null, cause: null });
+  };
+  // Interleaved, so neither role gets a head start.
+  for (let i = 0; i < Math.max(options.scientists, options.leeches); i++) {
+    if (i < options.scientists) await spawn('scientist', i);
+    if (i < options.leeches) await spawn('leech', i);
   }
+  return tracked;
+}
+
+/** The arm's time series, and the counters read when sampling began and ended. */
+interface ArmSamples {
+  readonly series: { t: number[]; coreC: number[][]; packageW: number[]; corePrice: number[][] };
+  readonly wallets: Map<string, number[]>;
+  readonly cores: number;
+  readonly sampleS: number;
+  readonly wallS: number;
+  readonly energy0: number;
+  readonly cpu0: number;
+  readonly machine0: MachineCpu;
+  readonly machine1: MachineCpu;
+  readonly managed0: number | null;
+  readonly managed1: number | null;
+}
+
+/**
+ * Samples the daemon every `sampleS` for the arm's duration: temperatures, prices, power,
+ * wallets, and each agent's CPU time and death.
+ */
+async function sampleArm(assembled: Assembled, tracked: Tracked[], armRun: ArmRunOptions): Promise<ArmSamples> {
+  const { experiment: options, progress } = armRun;
+  const { daemon, runtime } = assembled;
+  const cores = assembled.thermal.cores;
+  const sampleS = options.sampleS ?? 0.1;
+  const series = { t: [] as number[], coreC: Array.from({ length: cores }, () => [] as number[]), packageW: [] as number[], corePrice: Array.from({ length: cores }, () => [] as number[]) };
+  const wallets = new Map<string, number[]>(tracked.map((a) => [a.id, []]));
+  const energy0 = daemon.energyJ();
+  const cpu0 = assembled.maxwellCpuS();
+  const machine0 = readMachineCpu();
+  const managed0 = runtime.managedCpu()?.totalS ?? null;
+  const t0 = performance.now();
+  for (;;) {
+    const t = (performance.now() - t0) / 1000;
+    const snapshot = daemon.snapshot();
+    series.t.push(Number(t.toFixed(3)));
+    snapshot.planes.forEach((p, c) => {
+      series.coreC[c]?.push(Number(p.temperatureC.toFixed(2)));
+      series.corePrice[c]?.push(Number(p.reservePerQuantumJ.toFixed(5)));
+    });
+    series.packageW.push(Number(snapshot.powerW.toFixed(2)));
+    for (const agent of snapshot.agents) wallets.get(agent.id)?.push(Number(agent.balanceJ.toFixed(4)));
+    for (const a of tracked) {
+      const view = snapshot.agents.find((v) => v.id === a.id);
+      if (view?.phase === 'dead' && a.diedAtS === null) {
+        a.diedAtS = t;
+        a.cause = view.ended?.reason === 'apoptosis' ? 'apoptosis' : view.ended?.reason === 'exited' ? 'exited' : 'killed';
+      }
+      if (a.diedAtS === null) a.cpuS = (await runtime.usage(a.id).catch(() => null))?.cpuS ?? a.cpuS;
+    }
+    progress(Math.min(1, t / options.durationS));
+    if (t >= options.durationS) break;
+    await sleep(sampleS * 1000);
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const machine1 = readMachineCpu();
+  const managed1 = runtime.managedCpu()?.totalS ?? null;
+  return { series, wallets, cores, sampleS, wallS, energy0, cpu0, machine0, machine1, managed0, managed1 };
+}
+
+/** The arm's figures: energy split among the agents, Maxwell and the rest, primes, temperatures, warnings. */
+function collectFigures(armRun: ArmRunOptions, assembled: Assembled, tracked: readonly Tracked[], samples: ArmSamples, startedAt: string): ArmRun {
+  const { arm, rep, failures, entropySources } = armRun;
+  const { daemon } = assembled;
+  const { series, wallets, cores, sampleS, wallS } = samples;
+  const cpuS = assembled.maxwellCpuS() - samples.cpu0;
+  const packageJ = daemon.energyJ() - samples.energy0;
+  if (arm === 'maxwell') entropySources.add(assembled.entropySource);
+  const failed = daemon.snapshot().failedTicks;
+  if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${arm}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
+  const records = new Map(daemon.records().map((r) => [r.id, r]));
+  const { load, split } = splitArmEnergy(tracked, samples, cpuS, packageJ);
+  if (load.foreignFraction > BUSY_WARNING_FRACTION) {
+    failures.push(`repetition ${String(rep + 1)}, ${arm}: other processes used ${(load.foreignFraction * 100).toFixed(1)} % of the machine (foreign load); the ratio is not an idle machine's`);
+  }
+  const verifiedPrimes = tracked.reduce((sum, a) => sum + (records.get(a.id)?.verifiedPrimes ?? 0), 0);
+  const coreStats = coreThermals(series.coreC, sampleS);
+  const walletSeries: WalletSeries[] = tracked.map((a) => ({ agent: a.id, role: a.role, balanceJ: wallets.get(a.id) ?? [] }));
+  return {
+    arm,
+    startedAt,
+    durationS: wallS,
+    verifiedPrimes,
+    packageJ,
+    primesPerJ: packageJ > 0 ? verifiedPrimes / packageJ : 0,
+    agents: tracked.map((a) => ({
+      id: a.id,
+      role: a.role,
+      verifiedPrimes: records.get(a.id)?.verifiedPrimes ?? 0,
+      joules: split.perAgentJ.get(a.id) ?? 0,
+      survivalS: a.diedAtS,
+    })),
+    cores: coreStats,
+    aboveThrottleS: coreStats.reduce((s, c) => s + c.aboveThrottleS, 0),
+    overhead: { cpuS, fraction: cpuS / (wallS * cores) },
+    load: { foreignFraction: load.foreignFraction, stealFraction: load.stealFraction, busyFraction: load.busyS / (wallS * load.cpus) },
+    energyAccounts: { agentsJ: Math.max(0, packageJ - split.otherJ), maxwellJ: split.maxwellJ, unmanagedJ: split.unmanagedJ },
+    clearingP99Ms: arm === 'maxwell' ? daemon.clearingP99Ms : null,
+    series: {
+      t: series.t,
+      coreC: series.coreC,
+      packageW: series.packageW,
+      corePrice: arm === 'maxwell' ? series.corePrice : null,
+      wallets: arm === 'maxwell' ? walletSeries : [],
+      deaths: tracked.flatMap((a) => (a.diedAtS === null || a.cause === null ? [] : [{ agent: a.id, t: Number(a.diedAtS.toFixed(3)), cause: a.cause }])),
+    },
+  };
+}
+
+/**
+ * The machine's load over the arm, and the package energy split by share of all the CPU time
+ * used on it: other processes' share goes to the unmanaged account, Maxwell's (`cpuS`) to its
+ * own, never to the agents.
+ */
+function splitArmEnergy(tracked: readonly Tracked[], samples: ArmSamples, cpuS: number, packageJ: number): { readonly load: LoadShares; readonly split: TickAttribution } {
+  const { wallS } = samples;
+  const totalCpu = tracked.reduce((sum, a) => sum + a.cpuS, 0);
+  // The agents' parent cgroup counts the CPU of agents that ended between two samples too.
+  const agentsCpuS = samples.managed0 !== null && samples.managed1 !== null ? samples.managed1 - samples.managed0 : totalCpu;
+  const load = loadShares(samples.machine0, samples.machine1, wallS, agentsCpuS, cpuS);
+  const split = attributeTick({
+    packageEnergyJ: Math.max(0, packageJ),
+    idlePowerW: 0,
+    dtS: wallS,
+    agentCpuS: new Map(tracked.map((a) => [a.id, a.cpuS * (totalCpu > 0 ? agentsCpuS / totalCpu : 1)])),
+    totalCpuS: load.busyS,
+    maxwellCpuS: cpuS,
+    provenance: { kind: 'modelled', source: 'cgroup', sensor: 'package energy by CPU-time share (cgroup cpuacct ÷ /proc/stat)', windowS: wallS, errorBound: Number.POSITIVE_INFINITY },
+  });
+  return { load, split };
+}
+
+/** Per core: peak and mean of the sampled temperatures, and the time above the throttle point. */
+function coreThermals(coreC: readonly (readonly number[])[], sampleS: number): CoreThermal[] {
+  const throttle = DEFAULT_PRICING.throttleC;
+  return coreC.map((temps, core) => ({
+    core,
+    peakC: Math.max(...temps),
+    meanC: temps.reduce((s, x) => s + x, 0) / Math.max(1, temps.length),
+    aboveThrottleS: temps.filter((x) => x > throttle).length * sampleS,
+  }));
 }
 
 /** Whether the precision rule may stop after `repetitions`: the ratio's interval within ± `targetHalfWidth` (null: unbounded or too few). */

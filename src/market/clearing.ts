@@ -36,6 +36,32 @@ export type BidOutcome = (typeof BID_OUTCOMES)[number];
 /** Largest accepted price per unit or budget, J: anything above is an absurd bid. */
 export const MAX_BID_J = 1e12;
 
+/**
+ * The slots on sale in one clearing. A plane's offer (`PlaneOffer`, `./engine.ts`) is
+ * one: the clearing needs its qualities and reserves, not where each slot runs.
+ */
+export interface SlotOffer {
+  /** Quality per slot, > 0, best first (non-increasing). */
+  readonly quality: ArrayLike<number>;
+  /** Reserve per unit of quality per slot, J. */
+  readonly reserve: ArrayLike<number>;
+}
+
+/**
+ * The bids of one clearing as parallel arrays, the first `count` entries in use. Callers keep
+ * one and refill it in place each tick (nothing per tick allocated); the clearing only reads it.
+ */
+export interface BidArrays {
+  /** Bid per unit of quality, J. */
+  readonly price: ArrayLike<number>;
+  /** What the bidder may spend this tick, J. */
+  readonly budget: ArrayLike<number>;
+  /** A non-negative integer, distinct per bidder (e.g. the agent's index). */
+  readonly tieKey: ArrayLike<number>;
+  /** Bids in use. */
+  readonly count: number;
+}
+
 export class Clearing {
   #capacity = 0;
   #order = new Int32Array(0);
@@ -76,21 +102,12 @@ export class Clearing {
   }
 
   /**
-   * Clears one tick. `quality` must be sorted best first (non-increasing, > 0); `reserve` is per
-   * unit of quality. `price`, `budget` and `tieKey` (a non-negative integer, distinct per
-   * bidder: e.g. the agent's index) are per bid (`count` bids). Results land in
-   * `slotOf`, `payment` and `outcome`.
+   * Clears one tick's `offer` against `bids`. Results land in `slotOf`, `payment` and
+   * `outcome`, indexed like the bids.
    */
-  clear(
-    mode: ClearingMode,
-    quality: ArrayLike<number>,
-    reserve: ArrayLike<number>,
-    price: ArrayLike<number>,
-    budget: ArrayLike<number>,
-    tieKey: ArrayLike<number>,
-    count: number,
-    tick: number,
-  ): void {
+  clear(mode: ClearingMode, offer: SlotOffer, bids: BidArrays, tick: number): void {
+    const { quality, reserve } = offer;
+    const { price, budget, tieKey, count } = bids;
     const slots = quality.length;
     if (reserve.length !== slots) throw new InvalidArgumentError('quality and reserve differ in length');
     for (let s = 0; s < slots; s++) {

@@ -8,15 +8,14 @@
  * award can exceed a balance. Everything is reused between ticks, the result too (its awards
  * and counts are valid until the next `clearTick`): the 100 Hz path allocates nothing here.
  */
-import { Clearing, BID_OUTCOMES, type BidOutcome, type ClearingMode } from './clearing.js';
+import { Clearing, BID_OUTCOMES, type BidArrays, type BidOutcome, type ClearingMode, type SlotOffer } from './clearing.js';
 import { PLANES, type OrderBook, type Plane, type StandingBid } from './order-book.js';
 
-/** What one plane offers this tick. */
-export interface PlaneOffer {
-  /** Quality per slot, > 0, best first (e.g. relative speed × (1 − throttle)). */
-  readonly quality: ArrayLike<number>;
-  /** Reserve per unit of quality per slot, J (energy cost × thermal multiplier). */
-  readonly reserve: ArrayLike<number>;
+/**
+ * What one plane offers this tick: quality per slot (e.g. relative speed × (1 − throttle)) and
+ * reserve per unit of quality (energy cost × thermal multiplier), as the clearing takes them.
+ */
+export interface PlaneOffer extends SlotOffer {
   /** The core (or device) each slot runs on, for enforcement. */
   readonly unit: ArrayLike<number>;
 }
@@ -51,12 +50,16 @@ export interface ClearingEngineOptions {
   readonly tieRotationTicks?: number;
 }
 
-class PlaneArrays {
+/** One plane's bids, refilled in place each tick: the clearing reads it as its {@link BidArrays}. */
+class PlaneArrays implements BidArrays {
   price = new Float64Array(64);
   budget = new Float64Array(64);
   tieKey = new Float64Array(64);
   bidders: StandingBid[] = [];
-  /** Bidders collected so far this tick (the array is filled by index: emptying it would free it). */
+  /**
+   * Bidders collected so far this tick, so the bids the clearing reads once they are collected
+   * (`bidders` is filled by index: emptying it would free it).
+   */
   count = 0;
   readonly clearing = new Clearing(64);
 
@@ -135,7 +138,7 @@ export class ClearingEngine {
         arrays.tieKey[i] = bid.index;
       }
       const c = arrays.clearing;
-      c.clear(this.#mode, offer.quality, offer.reserve, arrays.price, arrays.budget, arrays.tieKey, n, Math.floor(tick / this.#tieRotation));
+      c.clear(this.#mode, offer, arrays, Math.floor(tick / this.#tieRotation));
       for (let i = 0; i < n; i++) {
         const outcome = BID_OUTCOMES[c.outcome[i] ?? 4] ?? 'invalid';
         outcomes[outcome] += 1;

@@ -26,7 +26,7 @@ import { CoreOffer } from '../heat-price/core-offer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { SeededRandom } from '../internal/seeded-random.js';
 import { BestResponder, type TieRule } from '../market/best-response.js';
-import { Clearing, type ClearingMode } from '../market/clearing.js';
+import { Clearing, type BidArrays, type ClearingMode } from '../market/clearing.js';
 import type { PlaneOffer } from '../market/engine.js';
 import { EnvyFree } from '../market/envy-free.js';
 import { ThermalTwin } from '../physics/thermal-twin.js';
@@ -238,7 +238,12 @@ interface Bidders {
   readonly valuesDesc: Float64Array;
   /** Agent indices by value rank (highest first; ties by index). */
   readonly rankOf: Int32Array;
-  readonly bid: Float64Array;
+  /** Every agent's bid (its strategy writes it each tick), budget and tie-break key, as the clearing reads them. */
+  readonly bids: HeldBids;
+}
+
+interface HeldBids extends BidArrays {
+  readonly price: Float64Array;
   readonly budget: Float64Array;
   readonly tieKey: Float64Array;
 }
@@ -392,9 +397,12 @@ function setUpBidders(specs: readonly AgentSpec[]): Bidders {
     strategy: specs.map((a) => a.strategy),
     valuesDesc: Float64Array.from(value).sort().reverse(),
     rankOf: Int32Array.from(specs.map((_, i) => i)).sort((a, b) => (value[b] ?? 0) - (value[a] ?? 0) || a - b),
-    bid: Float64Array.from(value),
-    budget: new Float64Array(n).fill(NO_BUDGET_LIMIT_J),
-    tieKey: Float64Array.from(specs, (_, i) => i),
+    bids: {
+      price: Float64Array.from(value),
+      budget: new Float64Array(n).fill(NO_BUDGET_LIMIT_J),
+      tieKey: Float64Array.from(specs, (_, i) => i),
+      count: n,
+    },
   };
 }
 
@@ -414,7 +422,7 @@ function simulateTick(sim: GspSim, tick: number, onTick: GspSimOptions['onTick']
   const key = Math.floor(tick / sim.rotation);
   setBids(sim, offer, key);
   const cleared = clearAndRun(sim, tick, offer, key);
-  onTick?.(tick, { offer, bids: sim.bidders.bid, slotOf: sim.clearing.slotOf, sensedC: sim.coreReading });
+  onTick?.(tick, { offer, bids: sim.bidders.bids.price, slotOf: sim.clearing.slotOf, sensedC: sim.coreReading });
   recordTick(sim, tick, cleared);
   if (tick >= sim.schedule.half) tallyLastHalf(sim, tick, offer, cleared);
   sim.twin.setUtilisations(sim.utilisation);
@@ -424,9 +432,9 @@ function simulateTick(sim: GspSim, tick: number, onTick: GspSimOptions['onTick']
 
 /** Each agent's strategy sets its bid for this tick's offer. */
 function setBids(sim: GspSim, offer: PlaneOffer, key: number): void {
-  const { n, value, strategy, bid, budget, tieKey } = sim.bidders;
-  const { quality, reserve } = offer;
-  const slots = quality.length;
+  const { n, value, strategy, bids } = sim.bidders;
+  const bid = bids.price;
+  const slots = offer.quality.length;
   for (let i = 0; i < n; i++) {
     const v = value[i] ?? 0;
     switch (strategy[i]) {
@@ -447,7 +455,7 @@ function setBids(sim: GspSim, offer: PlaneOffer, key: number): void {
       }
       case 'best-response':
         if (slots > 0 && sim.random.uniform() * sim.responseTicks < 1) {
-          bid[i] = sim.responder.respond({ mode: sim.mode, quality, reserve, price: bid, budget, tieKey, count: n, self: i, value: v, tick: key, rule: sim.rule, switchGain: sim.switchGain }).bid;
+          bid[i] = sim.responder.respond({ mode: sim.mode, offer, bids, self: i, value: v, tick: key, rule: sim.rule, switchGain: sim.switchGain }).bid;
         }
         break;
       default:
@@ -459,8 +467,8 @@ function setBids(sim: GspSim, offer: PlaneOffer, key: number): void {
 /** Clears the offer, runs each winner's core and records the agents' shares. */
 function clearAndRun(sim: GspSim, tick: number, offer: PlaneOffer, key: number): Cleared {
   const { clearing, offerer, utilisation, paidBySlot } = sim;
-  const { n, value, bid, budget, tieKey } = sim.bidders;
-  const { quality, reserve, unit } = offer;
+  const { n, value, bids } = sim.bidders;
+  const { quality, unit } = offer;
   const share = sim.series.share;
   const slots = quality.length;
   utilisation.fill(0);
@@ -469,7 +477,7 @@ function clearAndRun(sim: GspSim, tick: number, offer: PlaneOffer, key: number):
   let q = 0;
   let realised = 0;
   if (slots > 0) {
-    clearing.clear(sim.mode, quality, reserve, bid, budget, tieKey, n, key);
+    clearing.clear(sim.mode, offer, bids, key);
     for (let i = 0; i < n; i++) {
       const s = clearing.slotOf[i] ?? -1;
       if (s < 0) {
@@ -556,7 +564,7 @@ function lefBidsAtSettledOffer(sim: GspSim): { readonly lefBids: Float64Array; r
     const agent = bidders.rankOf[rank] ?? 0;
     const target = lefBids[rank] ?? 0;
     if (!(target > 0)) continue;
-    sum += Math.abs((bidders.bid[agent] ?? 0) - target) / target;
+    sum += Math.abs((bidders.bids.price[agent] ?? 0) - target) / target;
     terms++;
   }
   return { lefBids, distance: terms > 0 ? sum / terms : Number.NaN };
@@ -585,7 +593,7 @@ function summariseRun(sim: GspSim): GspRun {
       id: a.id,
       strategy: a.strategy,
       valueJ: a.valueJ,
-      finalBidJ: bidders.bid[i] ?? 0,
+      finalBidJ: bidders.bids.price[i] ?? 0,
       lefBidJ: lef.lefBids[rank] ?? 0,
       share: shareSum / (ticks - half),
       utilityPerS: (tally.utilityJ[i] ?? 0) / halfS,

@@ -69,12 +69,12 @@ test('over noisy ticks, every offer is accepted by the clearing (an unsorted one
   const order = [0, 1, 2, 3];
   const price = Float64Array.from([2, 1.5, 1, 0.5]);
   const budget = Float64Array.from([100, 100, 100, 100]);
-  const tieKey = Int32Array.from([0, 1, 2, 3]);
+  const bids = { price, budget, tieKey: Int32Array.from([0, 1, 2, 3]), count: 4 };
   for (let tick = 0; tick < 5000; tick++) {
     const allowance = Array.from({ length: 4 }, () => 0.5 + 0.3 * seeded.uniform());
     const reserve = Array.from({ length: 4 }, () => 0.6 + 0.05 * seeded.uniform());
     reorderOffer(order, allowance, reserve);
     const slots = fillOffer(order, allowance, reserve, 0.05, out);
-    assert.doesNotThrow(() => { clearing.clear('gsp', out.quality.subarray(0, slots), out.reserve.subarray(0, slots), price, budget, tieKey, 4, tick); });
+    assert.doesNotThrow(() => { clearing.clear('gsp', { quality: out.quality.subarray(0, slots), reserve: out.reserve.subarray(0, slots) }, bids, tick); });
   }
 });

@@ -10,7 +10,7 @@ const GRID = 2000;
 test('balanced bidding in the worked example: value 4 against bids 10 and 2 aims at the second slot and bids 3 (the LEF bid)', () => {
   const br = new BestResponder(4);
   const price = [10, 4, 2];
-  const out = br.respond({ mode: 'gsp', quality: [200, 100], reserve: [0, 0], price, budget: [1e9, 1e9, 1e9], tieKey: [0, 1, 2], count: 3, self: 1, value: 4, tick: 0, rule: 'balanced', switchGain: 0 });
+  const out = br.respond({ mode: 'gsp', offer: { quality: [200, 100], reserve: [0, 0] }, bids: { price, budget: [1e9, 1e9, 1e9], tieKey: [0, 1, 2], count: 3 }, self: 1, value: 4, tick: 0, rule: 'balanced', switchGain: 0 });
   assert.equal(out.slot, 1);
   assert.ok(Math.abs(out.bid - 3) < 1e-12, `bid ${out.bid}`);
   assert.equal(out.utility, 100 * 4 - 200);
@@ -19,7 +19,7 @@ test('balanced bidding in the worked example: value 4 against bids 10 and 2 aims
 test('under VCG the best response to any bids is the value', () => {
   const br = new BestResponder(4);
   const price = [3, 1.2, 0.9, 2.5];
-  const out = br.respond({ mode: 'vcg', quality: [1, 0.8, 0.5], reserve: [0.2, 0.3, 0.4], price, budget: [1e9, 1e9, 1e9, 1e9], tieKey: [0, 1, 2, 3], count: 4, self: 1, value: 2, tick: 0, rule: 'truthful', switchGain: 0 });
+  const out = br.respond({ mode: 'vcg', offer: { quality: [1, 0.8, 0.5], reserve: [0.2, 0.3, 0.4] }, bids: { price, budget: [1e9, 1e9, 1e9, 1e9], tieKey: [0, 1, 2, 3], count: 4 }, self: 1, value: 2, tick: 0, rule: 'truthful', switchGain: 0 });
   assert.equal(out.bid, 2);
 });
 
@@ -27,7 +27,7 @@ test('inertia: a gain below switchGain keeps the current slot', () => {
   const br = new BestResponder(4);
   // Slots nearly equal: moving from slot 1 (pays the reserve 1) to slot 0 gains 0.5 %.
   const price = [3, 2, 0.5];
-  const query = { mode: 'gsp', quality: [1.01, 1], reserve: [1, 1], price, budget: [1e9, 1e9, 1e9], tieKey: [0, 1, 2], count: 3, self: 1, value: 5, tick: 0, rule: 'balanced' } as const;
+  const query = { mode: 'gsp', offer: { quality: [1.01, 1], reserve: [1, 1] }, bids: { price, budget: [1e9, 1e9, 1e9], tieKey: [0, 1, 2], count: 3 }, self: 1, value: 5, tick: 0, rule: 'balanced' } as const;
   const stay = br.respond({ ...query, switchGain: 0.05 });
   assert.equal(stay.slot, 1);
   const move = br.respond({ ...query, switchGain: 0 });
@@ -53,16 +53,15 @@ test('property: the best response is as good as the best of a brute-force grid o
       const price = [...others, current * value];
       const n = price.length;
       const self = n - 1;
-      const budget = price.map(() => 1e9);
-      const keys = price.map((_, i) => i);
+      const view = { mode, offer: { quality, reserve }, bids: { price, budget: price.map(() => 1e9), tieKey: price.map((_, i) => i), count: n }, self, value, tick };
       const br = new BestResponder(8);
-      const out = br.respond({ mode, quality, reserve, price, budget, tieKey: keys, count: n, self, value, tick, rule: mode === 'gsp' ? 'balanced' : 'truthful', switchGain: 0 });
+      const out = br.respond({ ...view, rule: mode === 'gsp' ? 'balanced' : 'truthful', switchGain: 0 });
       let best = Number.NEGATIVE_INFINITY;
-      for (let g = 0; g <= GRID; g++) best = Math.max(best, br.utilityOf(mode, quality, reserve, price, budget, keys, n, self, value, (value * g) / GRID, tick));
+      for (let g = 0; g <= GRID; g++) best = Math.max(best, br.utilityOf(view, (value * g) / GRID));
       const scale = 1e-9 * Math.max(1, value);
       assert.ok(out.utility >= best - scale, `best response ${out.utility} < grid ${best}`);
       assert.ok(out.bid >= 0 && out.bid <= value, `conservative: ${out.bid} in [0, ${value}]`);
-      const realised = br.utilityOf(mode, quality, reserve, price, budget, keys, n, self, value, out.bid, tick);
+      const realised = br.utilityOf(view, out.bid);
       assert.ok(Math.abs(realised - out.utility) <= scale, `the bid earns ${realised}, not ${out.utility}`);
     }),
     { numRuns: NUM_RUNS },

@@ -8,7 +8,7 @@ const NUM_RUNS = process.env['CI'] === 'true' ? 1000 : 200;
 function run(mode: ClearingMode, quality: number[], reserve: number[], price: number[], budget?: number[], tick = 0) {
   const c = new Clearing(4);
   const n = price.length;
-  c.clear(mode, quality, reserve, price, budget ?? price.map(() => 1e9), price.map((_, i) => i), n, tick);
+  c.clear(mode, { quality, reserve }, { price, budget: budget ?? price.map(() => 1e9), tieKey: price.map((_, i) => i), count: n }, tick);
   return Array.from({ length: n }, (_, i) => ({ slot: c.slotOf[i]!, pay: c.payment[i]!, outcome: BID_OUTCOMES[c.outcome[i]!] }));
 }
 

@@ -8,7 +8,7 @@ const NUM_RUNS = process.env['CI'] === 'true' ? 1000 : 200;
 
 function clear(mode: ClearingMode, quality: number[], reserve: number[], price: number[]) {
   const c = new Clearing(8);
-  c.clear(mode, quality, reserve, price, price.map(() => 1e9), price.map((_, i) => i), price.length, 0);
+  c.clear(mode, { quality, reserve }, { price, budget: price.map(() => 1e9), tieKey: price.map((_, i) => i), count: price.length }, 0);
   return price.map((_, i) => ({ slot: c.slotOf[i]!, pay: c.payment[i]! }));
 }
 
