@@ -38,3 +38,28 @@ test('a suspect peer keeps its heat in the stress; the dead, the departed and th
   assert.equal(stressFromMembers(here, 'me', [hot('a', 'dead')]).multiplier, 1);
   assert.equal(stressFromMembers(here, 'me', [hot('a', 'left')]).multiplier, 1);
 });
+
+test('the link tells the thermal state its price factor when a neighbour heats up, and again when that neighbour leaves (real UDP on loopback)', { timeout: 60_000 }, async (t) => {
+  const here = { zone: 'z0', row: 'r0', rack: 'k0', chassis: 'c0' };
+  const factors: number[] = [];
+  const config = (overrides: Record<string, unknown>) => loadConfig({ flags: [{ fleet: { enabled: true, host: '127.0.0.1', port: 0, location: here, ...overrides } }] }).fleet;
+  const cool = new FleetLink({ config: config({ nodeName: 'cool' }), key, local: () => ({ headroom: 1, meanPriceJ: 0.1, powerW: 10 }), onPriceMultiplier: (m) => factors.push(m) });
+  await cool.start();
+  t.after(() => cool.stop());
+  const address = cool.snapshot().address;
+  assert.ok(address !== null);
+  const hot = new FleetLink({ config: config({ nodeName: 'hot', seeds: [address], location: { ...here, chassis: 'c1' } }), key: generateKeyPairSync('ed25519').privateKey, local: () => ({ headroom: 0, meanPriceJ: 0.4, powerW: 40 }) });
+  await hot.start();
+  const until = async (what: string, ok: () => boolean): Promise<void> => {
+    const end = Date.now() + 30_000;
+    while (!ok()) {
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}; factors so far ${JSON.stringify(factors)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until('the hot neighbour to raise the factor', () => factors.some((f) => f > 1));
+  assert.equal(factors.at(-1), cool.priceMultiplier(), 'the last factor told is the one in force');
+  assert.ok(cool.priceMultiplier() <= 4, 'capped by fleet.maxPriceMultiplier');
+  await hot.stop();
+  await until('the factor to fall back to 1 once the neighbour left', () => factors.at(-1) === 1);
+});
