@@ -6,6 +6,7 @@
  */
 import type { AccountId, Transfer } from '../ledger/entries.js';
 import type { Settlement, TickCommit } from '../ledger/ledger.js';
+import type { MicroJoules } from '../units/money.js';
 import type { PlaneOffer } from '../market/engine.js';
 import type { EntropySource } from '../market/entropy.js';
 import type { DaemonMessage } from '../protocol/messages.js';
@@ -17,7 +18,7 @@ export interface LedgerWriter {
   /** The last ledger tick committed (−1 for a new ledger). */
   readonly lastTick: number;
   /** Committed balance of an account, µJ. */
-  balance(account: AccountId): bigint;
+  balance(account: AccountId): MicroJoules;
   /** Writes one ledger tick atomically, or throws and writes nothing. */
   commitTick(tick: number, transfers: readonly Transfer[], settlements: readonly Settlement[]): TickCommit;
 }

@@ -1,5 +1,5 @@
 /** What the session remembers of each agent, and the explainable decision log. */
-import { toJoules } from '../ledger/entries.js';
+import { toJoules, type MicroJoules } from '../units/money.js';
 import type { OrderBook } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
 import type { AgentPhase, AgentRole, AgentView, Decision, InferenceView, VerificationView } from './types.js';
@@ -36,7 +36,7 @@ export interface AgentRecord {
 
 export interface InferenceState {
   /** What it staked at start, µJ. */
-  readonly stakedMicroJ: bigint;
+  readonly stakedMicroJ: MicroJoules;
   slashedMicroJ: bigint;
   /** It said `serve` for the reference model. */
   serving: boolean;

@@ -15,7 +15,7 @@
 import type { AgentId } from '../agent-id.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { AgentExistsError, AgentUnknownError, InvalidArgumentError, toError } from '../errors.js';
-import { toJoules, toMicroJ } from '../ledger/entries.js';
+import { microJ, toJoules, toMicroJ } from '../units/money.js';
 import { Apoptosis } from '../market/apoptosis.js';
 import { ClearingEngine, type EngineTick, type PlaneOffer } from '../market/engine.js';
 import { landauerTax } from '../market/landauer.js';
@@ -350,7 +350,7 @@ export class MarketSession {
         if (record.verification !== null) record.verification.withheldMicroJ += judgement.incomeMicroJ;
         settlement = { outcome: 'withheld', incomeMicroJ: 0n, slashedMicroJ: 0n };
       } else {
-        this.#bank.income(agentId, judgement.incomeMicroJ);
+        this.#bank.income(agentId, microJ(judgement.incomeMicroJ));
         record.incomeMicroJ += judgement.incomeMicroJ;
         settlement = { outcome: 'paid', incomeMicroJ: judgement.incomeMicroJ, slashedMicroJ: 0n };
       }
@@ -420,7 +420,7 @@ export class MarketSession {
       const withheld = record.verification?.flagged === true && this.#verification.onMismatch === 'withhold-income';
       const paid = this.policy.paysIncome && verdict.incomeMicroJ > 0n && !withheld;
       if (paid) {
-        this.#bank.income(agentId, verdict.incomeMicroJ);
+        this.#bank.income(agentId, microJ(verdict.incomeMicroJ));
         record.incomeMicroJ += verdict.incomeMicroJ;
       } else if (withheld && record.verification !== null) record.verification.withheldMicroJ += verdict.incomeMicroJ;
       const outcome = withheld && verdict.incomeMicroJ > 0n ? 'withheld' : verdict.counts.accepted === message.primes.length ? 'accepted' : verdict.counts.accepted > 0 ? 'partly-accepted' : 'rejected';
@@ -566,7 +566,7 @@ export class MarketSession {
       if (record === undefined || record.phase === 'dead') continue;
       const tax = landauerTax(event.bytes, kelvin, this.#rules.landauerMultiplier).taxMicroJ;
       if (tax <= 0n) continue;
-      this.#bank.tax(event.agentId, tax);
+      this.#bank.tax(event.agentId, microJ(tax));
       record.taxMicroJ += tax;
     }
   }

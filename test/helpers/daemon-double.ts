@@ -10,6 +10,7 @@ import { AgentExistsError, AgentStartError, AgentUnknownError, InferenceNoServer
 import type { LedgerEntry } from '../../src/ledger/entries.js';
 import type { VerifyReport } from '../../src/ledger/verify.js';
 import type { Plane, SubmitOutcome } from '../../src/market/order-book.js';
+import { toMicroJ } from '../../src/units/money.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -216,7 +217,7 @@ export class DaemonDouble implements DaemonControl {
       kind: 'mint',
       from: 'treasury',
       to: `agent:${id}`,
-      amountMicroJ: BigInt(Math.round(joules * 1e6)),
+      amountMicroJ: toMicroJ(joules),
       memo,
       prevHash: this.entries.at(-1)?.hash ?? '0'.repeat(64),
       hash: seq.toString(16).padStart(64, '0'),

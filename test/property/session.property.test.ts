@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { toMicroJ } from '../../src/ledger/entries.js';
+import { toMicroJ } from '../../src/units/money.js';
 import { seconds } from '../../src/units/units.js';
 import { sessionRig, thermalInput, type SessionRig } from '../helpers/session-fakes.js';
 

@@ -85,12 +85,22 @@ test('the market imports no telemetry, I/O or daemon; the session no I/O and not
   for (const i of all.filter((x) => x.from === 'session')) {
     assert.ok(!i.to.startsWith('node:'), `${i.file} imports ${i.to}: the session does no I/O`);
     assert.ok(!['daemon', 'telemetry', 'api', 'cli', 'entropy'].includes(i.to), `${i.file} imports ${i.to}`);
-    // Runtimes and the ledger's database only as types (ports), never their code.
-    if (i.to === 'runtimes' || i.file.endsWith('ports.ts')) assert.ok(i.typeOnly || i.to === 'clock' || i.to === 'session', `${i.file}: ${i.to} must be a type import`);
+    // Runtimes and the ledger only as types (ports, entry shapes), never their code: money and
+    // account names come from units/ and agent-id.ts, which the ledger uses too.
+    if (i.to === 'runtimes' || i.to === 'ledger' || i.file.endsWith('ports.ts')) assert.ok(i.typeOnly || i.to === 'clock' || i.to === 'session', `${i.file}: ${i.to} must be a type import`);
   }
   for (const i of all.filter((x) => x.from === 'session' && x.to === 'ledger')) {
     const text = readFileSync(join(SRC, i.file), 'utf8');
     assert.doesNotMatch(text, /import \{[^}]*\bLedger\b[^}]*\} from '\.\.\/ledger\/ledger\.js'/, `${i.file} imports the SQLite ledger`);
+  }
+  // Every statement that names a ledger file, so that `import { type X }` (whose import survives
+  // the compiler's default settings) or a dynamic `import()` is refused too.
+  for (const file of sources(join(SRC, 'session'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\b[^;]*?from '\.\.\/ledger\/[^']+'/gms)) {
+      assert.match(m[0], /^(?:import|export) type \{/, `${relative(SRC, file)}: ${m[0].replace(/\s+/g, ' ')} must be \`import type\``);
+    }
+    assert.doesNotMatch(text, /import\(\s*'\.\.\/ledger\//, `${relative(SRC, file)} loads the ledger at run time`);
   }
 });
 

@@ -15,7 +15,7 @@
 import { randomInt } from 'node:crypto';
 import type { MaxwellConfig } from '../../config/schema.js';
 import { InferenceAgentGoneError, InferenceNoServerError, InferenceTimeoutError, InvalidArgumentError, toError } from '../../errors.js';
-import { toJoules, toMicroJ } from '../../ledger/entries.js';
+import { toJoules, toMicroJ } from '../../units/money.js';
 import { base64ToFloat32 } from '../../protocol/frames.js';
 import type { ClaimMessage, InferenceMessage, Notice, RevealMessage } from '../../protocol/messages.js';
 import type { AgentUsage } from '../../runtimes/runtime.js';

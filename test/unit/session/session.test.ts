@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultConfig } from '../../../src/config/load.js';
-import { toMicroJ } from '../../../src/ledger/entries.js';
+import { toMicroJ } from '../../../src/units/money.js';
 import { STARTUP_MS } from '../../../src/session/session.js';
 import { seconds } from '../../../src/units/units.js';
 import { sessionRig, thermalInput } from '../../helpers/session-fakes.js';
