@@ -8,7 +8,7 @@
  * never half of a ledger tick.
  */
 import { LedgerFundsError } from '../errors.js';
-import { agentAccount } from '../agent-id.js';
+import { agentAccount, type AgentId } from '../agent-id.js';
 import type { AccountId, EntryKind, Transfer } from '../ledger/entries.js';
 import { ZERO_MICRO_J, microJ, toJoules, type MicroJoules } from '../units/money.js';
 import type { Settlement, TickCommit } from '../ledger/ledger.js';
@@ -17,7 +17,7 @@ import type { LedgerWriter } from './ports.js';
 type PendingKind = Extract<EntryKind, 'mint' | 'income' | 'stake' | 'slash' | 'payment' | 'tax'>;
 
 interface Pending {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly kind: PendingKind;
   microJ: bigint;
   count: number;
@@ -39,7 +39,7 @@ export class Bank {
   #pendingCount = 0;
   /** Per agent: its account and its balance (committed + pending), kept current so reads allocate nothing. */
   readonly #wallets = new Map<string, Wallet>();
-  readonly #settling: { agentId: string; survivalMs: number; reason: string }[] = [];
+  readonly #settling: { agentId: AgentId; survivalMs: number; reason: string }[] = [];
   /** Per agent: its stake in escrow (committed + pending), µJ. The escrow account is shared; this says whose part is whose. */
   readonly #escrowed = new Map<string, MicroJoules>();
   /** Agents settled or being settled: nothing moves in or out of their wallets any more. */
@@ -52,16 +52,16 @@ export class Bank {
   }
 
   /** Committed balance plus everything pending, µJ. */
-  balance(agentId: string): MicroJoules {
+  balance(agentId: AgentId): MicroJoules {
     return this.#wallet(agentId).microJ;
   }
 
   /** The same in joules (the clearing reads it for every bid, every tick). */
-  balanceJ(agentId: string): number {
+  balanceJ(agentId: AgentId): number {
     return this.#wallet(agentId).joules;
   }
 
-  #wallet(agentId: string): Wallet {
+  #wallet(agentId: AgentId): Wallet {
     let wallet = this.#wallets.get(agentId);
     if (wallet === undefined) {
       const account = agentAccount(agentId);
@@ -72,7 +72,7 @@ export class Bank {
     return wallet;
   }
 
-  #add(agentId: string, kind: PendingKind, amount: MicroJoules): void {
+  #add(agentId: AgentId, kind: PendingKind, amount: MicroJoules): void {
     if (amount <= 0n || this.#closed.has(agentId)) return;
     const ofKind = this.#pending.get(kind) as Map<string, Pending>;
     const entry = ofKind.get(agentId);
@@ -90,7 +90,7 @@ export class Bank {
   }
 
   /** Moves `microJ` of the wallet into escrow as the agent's stake; refuses (`MXW_ERR_LEDGER_FUNDS`) more than the balance. */
-  stake(agentId: string, amount: MicroJoules): void {
+  stake(agentId: AgentId, amount: MicroJoules): void {
     if (amount <= 0n || this.#closed.has(agentId)) return;
     if (amount > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot stake ${amount.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
     this.#add(agentId, 'stake', amount);
@@ -98,12 +98,12 @@ export class Bank {
   }
 
   /** The agent's stake in escrow now, µJ. */
-  escrowed(agentId: string): MicroJoules {
+  escrowed(agentId: AgentId): MicroJoules {
     return this.#escrowed.get(agentId) ?? ZERO_MICRO_J;
   }
 
   /** Burns up to `microJ` (default: all) of the agent's stake; returns what was burned, µJ. */
-  slash(agentId: string, upTo?: MicroJoules): MicroJoules {
+  slash(agentId: AgentId, upTo?: MicroJoules): MicroJoules {
     const held = this.#closed.has(agentId) ? ZERO_MICRO_J : this.escrowed(agentId);
     const amount = upTo === undefined || upTo > held ? held : upTo;
     if (amount <= 0n) return ZERO_MICRO_J;
@@ -113,23 +113,23 @@ export class Bank {
   }
 
   /** New joules into an agent's wallet (its opening balance, a top-up). */
-  mint(agentId: string, amount: MicroJoules): void {
+  mint(agentId: AgentId, amount: MicroJoules): void {
     this.#wallet(agentId);
     this.#add(agentId, 'mint', amount);
   }
 
-  income(agentId: string, amount: MicroJoules): void {
+  income(agentId: AgentId, amount: MicroJoules): void {
     this.#add(agentId, 'income', amount);
   }
 
   /** Pays for compute; refuses (`MXW_ERR_LEDGER_FUNDS`) what the balance cannot cover. */
-  pay(agentId: string, amount: MicroJoules): void {
+  pay(agentId: AgentId, amount: MicroJoules): void {
     if (amount > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot pay ${amount.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
     this.#add(agentId, 'payment', amount);
   }
 
   /** The Landauer tax: owed for erasure that has happened, so it may overdraw. */
-  tax(agentId: string, amount: MicroJoules): void {
+  tax(agentId: AgentId, amount: MicroJoules): void {
     this.#add(agentId, 'tax', amount);
   }
 
@@ -137,7 +137,7 @@ export class Bank {
    * The agent is gone: its wallet closes now (later movements are ignored) and at the next
    * write what it has left goes back to the treasury.
    */
-  settle(agentId: string, survivalMs: number, reason: string): void {
+  settle(agentId: AgentId, survivalMs: number, reason: string): void {
     if (this.#closed.has(agentId)) return;
     this.#closed.add(agentId);
     this.#settling.push({ agentId, survivalMs, reason });

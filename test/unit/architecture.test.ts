@@ -104,6 +104,24 @@ test('the market imports no telemetry, I/O or daemon; the session no I/O and not
   }
 });
 
+test('agent ids are branded inside: the session, the enforcer, the runtime interface and the protocol server take an AgentId', () => {
+  // An id reaches them only through parseAgentId or isAgentId at an edge (API, CLI, spawn, tests'
+  // agentId helper); a `string` parameter here would let an unchecked one in again.
+  const inner = [
+    ...sources(join(SRC, 'session')).filter((f) => !f.endsWith('phase.ts')),
+    join(SRC, 'daemon', 'enforcer.ts'),
+    join(SRC, 'runtimes', 'runtime.ts'),
+    join(SRC, 'protocol', 'server.ts'),
+  ];
+  const offenders: string[] = [];
+  for (const file of inner) {
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (/\b(agentId|id)\??: string\b/.test(line)) offenders.push(`${relative(SRC, file)}:${String(i + 1)}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
+});
+
 test('the public surface: the session, the runtime and entropy interfaces, one name each, no internals', async () => {
   const index = readFileSync(join(SRC, 'index.ts'), 'utf8');
   const names: string[] = [];
