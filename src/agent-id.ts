@@ -28,3 +28,14 @@ export function parseAgentId(value: unknown): AgentId {
   const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : typeof value;
   throw new AgentIdError(`invalid agent id ${shown}: ${AGENT_ID_RULE}`);
 }
+
+/** A ledger account of an agent. */
+export type AgentAccount = `agent:${string}`;
+
+/**
+ * The agent's ledger account. It lives here, not in the ledger, because the pure session names
+ * accounts too and imports nothing but types from the ledger.
+ */
+export function agentAccount(agentId: string): AgentAccount {
+  return `agent:${parseAgentId(agentId)}` as const;
+}

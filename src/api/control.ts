@@ -5,6 +5,7 @@
  * API validates requests and maps them onto these calls; the daemon owns every decision. Amounts cross this boundary in joules (numbers) for humans and
  * µJ (decimal strings) where exactness matters.
  */
+import type { AgentId } from '../agent-id.js';
 import type { VerifyReport } from '../ledger/verify.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { SubmitOutcome, Plane } from '../market/order-book.js';
@@ -122,12 +123,12 @@ export interface DaemonControl {
   infer(ask: InferenceAsk): Promise<InferenceAnswer>;
   listAgents(): readonly AgentView[];
   /** Throws `MXW_ERR_AGENT_UNKNOWN` for an unknown id. */
-  agent(id: string): AgentView;
-  stopAgent(id: string): Promise<AgentView>;
-  setBid(id: string, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane }): SubmitOutcome;
-  wallet(id: string): WalletView;
+  agent(id: AgentId): AgentView;
+  stopAgent(id: AgentId): Promise<AgentView>;
+  setBid(id: AgentId, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane }): SubmitOutcome;
+  wallet(id: AgentId): WalletView;
   /** Mints `joules` into the agent's wallet (rescues an agent in its grace period). */
-  topUp(id: string, joules: number): WalletView;
+  topUp(id: AgentId, joules: number): WalletView;
   ledgerEntries(options: { readonly fromSeq?: number; readonly limit?: number; readonly agentId?: string }): readonly LedgerEntry[];
   verifyLedger(): VerifyReport;
   snapshot(): DaemonSnapshot;

@@ -21,6 +21,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import websocket, { type WebSocket } from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { parseAgentId, type AgentId } from '../agent-id.js';
 import type { DaemonControl, SpawnRequest, TickEvent } from './control.js';
 
 export { isLoopbackHost } from './addresses.js';
@@ -311,8 +312,9 @@ function registerRoutes(app: FastifyInstance, options: ApiServerOptions): void {
   registerTickStream(app, context);
 }
 
-function agentId(request: FastifyRequest): string {
-  return parseRequest(agentParamsSchema, request.params, 'params').id;
+/** The route's `:id`: the schema checked it against the one rule, and the brand says so from here inward. */
+function agentId(request: FastifyRequest): AgentId {
+  return parseAgentId(parseRequest(agentParamsSchema, request.params, 'params').id);
 }
 
 function noQuery(request: FastifyRequest): void {
@@ -359,7 +361,7 @@ function registerAgentRoutes(app: FastifyInstance, { control, prefix: p }: Route
 }
 
 /** The agent when its bid was accepted; otherwise the error that says why not. */
-function bidAnswer(control: DaemonControl, id: string, outcome: SubmitOutcome): BidBody {
+function bidAnswer(control: DaemonControl, id: AgentId, outcome: SubmitOutcome): BidBody {
   switch (outcome) {
     case 'accepted':
       return { outcome, agent: control.agent(id) };

@@ -5,6 +5,7 @@
  * experiment does). An agent's energy is therefore as measured or as modelled as the package
  * energy it is a share of, and `provenance` says which.
  */
+import type { AgentId } from '../agent-id.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AgentUsage } from '../runtimes/runtime.js';
@@ -12,7 +13,7 @@ import { attributeTick } from '../telemetry/attribution.js';
 import { createCpuTicks, parseProcStat, USER_HZ } from '../telemetry/procfs/proc-stat.js';
 
 export interface AgentMeterReading {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   /** CPU time since start, s (its last reading once it ended). */
   readonly cpuS: number;
   /** Where the CPU time came from, e.g. `cgroup v1 cpuacct.usage`. */
@@ -22,9 +23,9 @@ export interface AgentMeterReading {
 }
 
 export interface AgentMeterOptions {
-  readonly usage: (agentId: string) => Promise<AgentUsage>;
+  readonly usage: (agentId: AgentId) => Promise<AgentUsage>;
   /** Agents whose CPU is read now (live ones; an ended agent keeps its last reading). */
-  readonly liveIds: () => readonly string[];
+  readonly liveIds: () => readonly AgentId[];
   /** Package energy since start, J. */
   readonly packageEnergyJ: () => number;
   /** Where the package energy comes from, in words. */
@@ -49,7 +50,7 @@ export function machineBusyS(root = '/'): number {
 
 export class AgentMeter {
   readonly #options: AgentMeterOptions;
-  readonly #meters = new Map<string, Meter>();
+  readonly #meters = new Map<AgentId, Meter>();
   #last: { busyS: number; energyJ: number } | null = null;
   #sampling = false;
   #failures = 0;
@@ -88,9 +89,9 @@ export class AgentMeter {
         totalCpuS: Math.max(0, busyS - last.busyS),
         provenance: { kind: 'modelled', source: 'model', sensor: 'cpu-share attribution', windowS: 1, errorBound: 0 },
       });
-      for (const [id, joules] of split.perAgentJ) {
-        const meter = this.#meters.get(id);
-        if (meter !== undefined) meter.energyJ += joules;
+      for (const [id, meter] of this.#meters) {
+        const joules = split.perAgentJ.get(id);
+        if (joules !== undefined) meter.energyJ += joules;
       }
     } catch {
       // A failed read loses one window's split, never the daemon; the count is shown.

@@ -5,7 +5,7 @@
  * around the session's decisions. Every rule — who runs, who pays, who dies — is the session's.
  */
 import { randomBytes } from 'node:crypto';
-import { parseAgentId } from '../agent-id.js';
+import { parseAgentId, type AgentId } from '../agent-id.js';
 import type { Clock } from '../clock/clock.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { AgentSpecError, toError } from '../errors.js';
@@ -77,7 +77,7 @@ export class Daemon implements DaemonControl {
   #lastThermal: ThermalTick | null = null;
   #onTickFailure: ((message: string) => void) | undefined;
   /** Agents placed by the fleet, with the request that started them (for migration). */
-  readonly #migratable = new Map<string, SpawnRequest>();
+  readonly #migratable = new Map<AgentId, SpawnRequest>();
   readonly #meter: AgentMeter;
 
   constructor(parts: DaemonParts) {
@@ -181,7 +181,7 @@ export class Daemon implements DaemonControl {
     }
   }
 
-  #exited(agentId: string, reason: string, detail: string): void {
+  #exited(agentId: AgentId, reason: string, detail: string): void {
     this.#migratable.delete(agentId);
     this.#verifier.forget(agentId);
     this.#inference.forget(agentId);
@@ -273,7 +273,7 @@ export class Daemon implements DaemonControl {
     return this.#session.listAgents();
   }
 
-  agent(id: string): AgentView {
+  agent(id: AgentId): AgentView {
     return this.#session.agent(id);
   }
 
@@ -282,7 +282,7 @@ export class Daemon implements DaemonControl {
     return this.#session.records();
   }
 
-  async stopAgent(id: string): Promise<AgentView> {
+  async stopAgent(id: AgentId): Promise<AgentView> {
     if (this.#session.agent(id).phase !== 'dead') {
       await this.#runtime.stop(id, { graceS: this.#config.daemon.killTimeoutMs / 1000 }).catch((err: unknown) => {
         if (this.#session.agent(id).phase !== 'dead') throw toError(err);
@@ -291,19 +291,19 @@ export class Daemon implements DaemonControl {
     return this.#session.agent(id);
   }
 
-  setBid(id: string, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane }): SubmitOutcome {
+  setBid(id: AgentId, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number; readonly plane?: Plane }): SubmitOutcome {
     return this.#session.setBid(id, bid);
   }
 
-  wallet(id: string): WalletView {
+  wallet(id: AgentId): WalletView {
     return this.#session.wallet(id);
   }
 
-  topUp(id: string, joules: number): WalletView {
+  topUp(id: AgentId, joules: number): WalletView {
     return this.#session.topUp(id, joules);
   }
 
-  ledgerEntries(options: { readonly fromSeq?: number; readonly limit?: number; readonly agentId?: string }): readonly LedgerEntry[] {
+  ledgerEntries(options: { readonly fromSeq?: number; readonly limit?: number; readonly agentId?: AgentId }): readonly LedgerEntry[] {
     return this.ledger.entries({
       ...(options.fromSeq === undefined ? {} : { fromSeq: options.fromSeq }),
       ...(options.limit === undefined ? {} : { limit: options.limit }),

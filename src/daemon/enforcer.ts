@@ -4,6 +4,7 @@
  * per-agent reconciler carries out the difference one runtime call at a time, so a slow freeze
  * never blocks the tick and the latest wish always wins. Everything it changed it restores.
  */
+import type { AgentId } from '../agent-id.js';
 import type { AgentRuntime } from '../runtimes/runtime.js';
 import type { EnforcementPort } from '../session/ports.js';
 
@@ -48,7 +49,7 @@ export interface EnforcerStats {
 
 export class Enforcer implements EnforcementPort {
   readonly #runtime: AgentRuntime;
-  readonly #slots = new Map<string, Slot>();
+  readonly #slots = new Map<AgentId, Slot>();
   #stats = { pauses: 0, resumes: 0, pins: 0, quotas: 0, failures: 0 };
   #idle: Promise<void> = Promise.resolve();
 
@@ -61,22 +62,22 @@ export class Enforcer implements EnforcementPort {
   }
 
   /** A new agent, running unpinned; `pinning`: pin it to the core it wins (off for agents that cannot be pinned). */
-  admit(agentId: string, pinning: boolean): void {
+  admit(agentId: AgentId, pinning: boolean): void {
     this.#slots.set(agentId, { pinning, desired: { run: true, core: null, share: null }, actual: { run: true, core: null, share: null }, shareWrittenAtMs: Number.NEGATIVE_INFINITY, busy: false, gone: false });
   }
 
-  forget(agentId: string): void {
+  forget(agentId: AgentId): void {
     const slot = this.#slots.get(agentId);
     if (slot !== undefined) slot.gone = true;
     this.#slots.delete(agentId);
   }
 
-  isRunning(agentId: string): boolean {
+  isRunning(agentId: AgentId): boolean {
     return this.#slots.get(agentId)?.actual.run ?? false;
   }
 
   /** What the agent is allowed now, as the runtime has it: 0 while paused, else its share of a core (1: all of it). */
-  allowance(agentId: string): number {
+  allowance(agentId: AgentId): number {
     const actual = this.#slots.get(agentId)?.actual;
     if (actual?.run !== true) return 0;
     return actual.share ?? 1;
@@ -86,7 +87,7 @@ export class Enforcer implements EnforcementPort {
    * What the agent should do now: run (on `core`, within `share` of it: the controller's
    * allowance, null or ≥ 1 for all of it) or wait.
    */
-  want(agentId: string, run: boolean, core: number | null = null, share: number | null = null): void {
+  want(agentId: AgentId, run: boolean, core: number | null = null, share: number | null = null): void {
     const slot = this.#slots.get(agentId);
     if (slot === undefined) return;
     slot.desired.run = run;
@@ -96,7 +97,7 @@ export class Enforcer implements EnforcementPort {
   }
 
   /** Pauses at once, waiting for confirmation (the emergency path); resolves to the latency, ms. */
-  async pauseNow(agentId: string): Promise<number> {
+  async pauseNow(agentId: AgentId): Promise<number> {
     const slot = this.#slots.get(agentId);
     if (slot === undefined) return Number.NaN;
     slot.desired.run = false;
@@ -110,7 +111,7 @@ export class Enforcer implements EnforcementPort {
    * What the slot needs next, if anything. Kept free of closures: a function whose variables a
    * closure captures makes a context object on every call, and this runs per agent per tick.
    */
-  #reconcile(agentId: string, slot: Slot): void {
+  #reconcile(agentId: AgentId, slot: Slot): void {
     if (slot.busy || slot.gone) return;
     const { desired, actual } = slot;
     let op: Op;
@@ -122,7 +123,7 @@ export class Enforcer implements EnforcementPort {
     this.#carryOut(agentId, slot, op);
   }
 
-  #carryOut(agentId: string, slot: Slot, op: Op): void {
+  #carryOut(agentId: AgentId, slot: Slot, op: Op): void {
     const { desired, actual } = slot;
     let call: () => Promise<void>;
     if (op === 'resume') {
@@ -170,7 +171,7 @@ export class Enforcer implements EnforcementPort {
   }
 
   /** SIGTERM, then SIGKILL after `graceS` (the runtime thaws a paused agent first); never rejects. */
-  terminate(agentId: string, graceS: number): void {
+  terminate(agentId: AgentId, graceS: number): void {
     void this.#runtime.stop(agentId, { graceS }).catch(() => undefined);
   }
 

@@ -13,6 +13,7 @@
  * it never runs twice; when neither it nor this node can take the agent, the decision log says so
  * and where its joules went (refunded to this node's treasury).
  */
+import type { AgentId } from '../agent-id.js';
 import type { FleetMemberSnapshot, FleetSnapshot, RemoteSpawner, SpawnRequest } from '../api/control.js';
 import type { AgentView } from '../session/types.js';
 
@@ -21,11 +22,11 @@ export type { RemoteSpawner };
 export interface MigrationHost {
   fleet(): FleetSnapshot;
   /** Agents placed with `--fleet`, alive here, with the request that started them. */
-  migratable(): readonly { readonly id: string; readonly request: SpawnRequest }[];
+  migratable(): readonly { readonly id: AgentId; readonly request: SpawnRequest }[];
   /** Stops the agent, ending it with `reason`; resolves with its view once dead. */
-  endAgent(id: string, reason: string): Promise<AgentView>;
+  endAgent(id: AgentId, reason: string): Promise<AgentView>;
   spawnAgent(request: SpawnRequest): Promise<AgentView>;
-  note(agentId: string, because: string): void;
+  note(agentId: AgentId, because: string): void;
 }
 
 export interface MigrationPolicy {

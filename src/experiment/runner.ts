@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAgentId, type AgentId } from '../agent-id.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { assembleDaemon, type Assembled } from '../daemon/components.js';
 import type { ThermalState } from '../heat-price/thermal.js';
@@ -62,7 +63,7 @@ export function commandFor(argv: readonly string[], index: number): { command: s
 }
 
 interface Tracked {
-  readonly id: string;
+  readonly id: AgentId;
   readonly role: AgentRole;
   cpuS: number;
   diedAtS: number | null;
@@ -152,7 +153,7 @@ async function spawnAgents(daemon: Assembled['daemon'], options: ExperimentOptio
   const spawn = async (role: AgentRole, i: number): Promise<void> => {
     const scientist = role === 'scientist';
     const { command, args } = commandFor(scientist ? options.scientistCommand : options.leechCommand, i);
-    const id = `${role}-${String(i)}`;
+    const id = parseAgentId(`${role}-${String(i)}`);
     await daemon.spawnAgent({
       id,
       role,

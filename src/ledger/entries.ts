@@ -7,13 +7,14 @@
  * Each kind allows one shape of transfer; anything else is a bug in the caller and is refused.
  */
 import { createHash } from 'node:crypto';
-import { AGENT_ID_PATTERN, parseAgentId } from '../agent-id.js';
+import { AGENT_ID_PATTERN, type AgentAccount } from '../agent-id.js';
 import { LedgerTransferError } from '../errors.js';
+import type { MicroJoules } from '../units/money.js';
 
 /** The system accounts; agents' accounts are `agent:<id>`. */
 export const SYSTEM_ACCOUNTS = ['treasury', 'burn', 'landauer', 'escrow'] as const;
 export type SystemAccount = (typeof SYSTEM_ACCOUNTS)[number];
-export type AccountId = SystemAccount | `agent:${string}`;
+export type AccountId = SystemAccount | AgentAccount;
 
 export const ENTRY_KINDS = ['mint', 'payment', 'tax', 'income', 'refund', 'stake', 'slash'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
@@ -24,7 +25,7 @@ export interface Transfer {
   readonly from: AccountId;
   readonly to: AccountId;
   /** Integer microjoules, > 0. */
-  readonly amountMicroJ: bigint;
+  readonly amountMicroJ: MicroJoules;
   /** Why, in a few words (the auction tick, the prime count, the erased bytes). ≤ 200 characters. */
   readonly memo?: string;
 }
@@ -61,10 +62,6 @@ const SHAPES: Readonly<Record<EntryKind, readonly (readonly [Side, Side])[]>> = 
     ['agent', 'treasury'],
   ],
 };
-
-export function agentAccount(agentId: string): AccountId {
-  return `agent:${parseAgentId(agentId)}` as const;
-}
 
 export function isAccountId(value: string): value is AccountId {
   return (SYSTEM_ACCOUNTS as readonly string[]).includes(value) || AGENT_ACCOUNT.test(value);
@@ -105,15 +102,4 @@ export function entryHash(entry: Omit<LedgerEntry, 'hash'>): string {
 /** What a tick's signature covers: the tick, its last entry and that entry's hash. */
 export function tickSigningPayload(tick: number, lastSeq: number, headHash: string): Buffer {
   return Buffer.from(JSON.stringify([1, 'tick', tick, lastSeq, headHash]));
-}
-
-/** Microjoules from joules, rounded to the nearest µJ; throws for non-finite input. */
-export function toMicroJ(joules: number): bigint {
-  if (!Number.isFinite(joules)) throw new LedgerTransferError(`not a finite number of joules: ${String(joules)}`);
-  return BigInt(Math.round(joules * 1e6));
-}
-
-/** Joules from microjoules, for display (exact up to 2^53 µJ ≈ 9·10⁹ J). */
-export function toJoules(microJ: bigint): number {
-  return Number(microJ) / 1e6;
 }

@@ -25,6 +25,7 @@ import {
   type LedgerEntry,
   type Transfer,
 } from './entries.js';
+import { ZERO_MICRO_J, microJ, type MicroJoules } from '../units/money.js';
 import { loadOrCreateNodeKey, signPayload, type NodeKey } from './node-key.js';
 
 export const LEDGER_SCHEMA_VERSION = '1';
@@ -58,7 +59,7 @@ export interface LedgerOptions {
 export interface Settlement {
   readonly agentId: string;
   /** Balance after the tick's transfers (the refund of what was left included), µJ. */
-  readonly finalBalanceMicroJ: bigint;
+  readonly finalBalanceMicroJ: MicroJoules;
   readonly survivalMs: number;
   readonly reason: string;
 }
@@ -89,7 +90,7 @@ export function rowToEntry(row: EntryRow): LedgerEntry {
     kind: row.kind as LedgerEntry['kind'],
     from: row.from_account as AccountId,
     to: row.to_account as AccountId,
-    amountMicroJ: row.amount_uj,
+    amountMicroJ: microJ(row.amount_uj),
     memo: row.memo,
     prevHash: row.prev_hash,
     hash: row.hash,
@@ -130,7 +131,7 @@ export class Ledger {
   readonly path: string;
   readonly key: NodeKey;
   #db: Database.Database;
-  #balances = new Map<AccountId, bigint>();
+  #balances = new Map<AccountId, MicroJoules>();
   #lastTick = -1;
   #lastSeq = 0;
   #headHash = GENESIS_HASH;
@@ -188,7 +189,7 @@ export class Ledger {
 
   #load(): void {
     for (const row of this.#db.prepare(`SELECT account, balance_uj FROM balances`).all() as { account: AccountId; balance_uj: bigint }[]) {
-      this.#balances.set(row.account, row.balance_uj);
+      this.#balances.set(row.account, microJ(row.balance_uj));
     }
     const head = this.#db.prepare(`SELECT tick, last_seq, head_hash FROM ticks ORDER BY tick DESC LIMIT 1`).get() as
       | { tick: bigint; last_seq: bigint; head_hash: string }
@@ -214,11 +215,11 @@ export class Ledger {
     return this.#headHash;
   }
 
-  balance(account: AccountId): bigint {
-    return this.#balances.get(account) ?? 0n;
+  balance(account: AccountId): MicroJoules {
+    return this.#balances.get(account) ?? ZERO_MICRO_J;
   }
 
-  balances(): ReadonlyMap<AccountId, bigint> {
+  balances(): ReadonlyMap<AccountId, MicroJoules> {
     return this.#balances;
   }
 
@@ -252,7 +253,7 @@ export class Ledger {
     if (entries.length === 0 && settlements.length === 0) return { tick, firstSeq: seq + 1, lastSeq: seq, headHash: prevHash };
     const signature = entries.length > 0 ? signPayload(this.key.privateKey, tickSigningPayload(tick, seq, prevHash)).toString('base64') : '';
     this.#commit(tick, entries, signature, touched, settlements);
-    for (const [account, balance] of touched) this.#balances.set(account, balance);
+    for (const [account, balance] of touched) this.#balances.set(account, microJ(balance));
     const firstSeq = this.#lastSeq + 1;
     this.#lastTick = tick;
     this.#lastSeq = seq;
@@ -274,7 +275,7 @@ export class Ledger {
   settlements(): Settlement[] {
     return (this.#db.prepare(`SELECT * FROM settlements ORDER BY tick`).all() as { agent_id: string; final_balance_uj: bigint; survival_ms: bigint; reason: string }[]).map((r) => ({
       agentId: r.agent_id,
-      finalBalanceMicroJ: r.final_balance_uj,
+      finalBalanceMicroJ: microJ(r.final_balance_uj),
       survivalMs: Number(r.survival_ms),
       reason: r.reason,
     }));

@@ -34,7 +34,7 @@ import {
   type ProtocolLimits,
   type ProtocolRejectionCode,
 } from './frames.js';
-import { parseAgentId } from '../agent-id.js';
+import { parseAgentId, type AgentId } from '../agent-id.js';
 import { parseAgentMessage, parseHello, type AgentMessage, type Notice, type WelcomeMessage } from './messages.js';
 
 /** Environment variables an agent reads to find and authenticate to its socket. */
@@ -49,7 +49,7 @@ const MAX_SOCKET_PATH_BYTES = 107;
 
 /** What the daemon gives an agent process: where its socket is and how to authenticate. */
 export interface AgentEndpoint {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly socketPath: string;
   /** The per-agent secret; pass it only through the agent's environment. */
   readonly token: string;
@@ -58,21 +58,21 @@ export interface AgentEndpoint {
 }
 
 export interface ConnectEvent {
-  readonly agentId: string;
+  readonly agentId: AgentId;
 }
 export interface MessageEvent {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly message: AgentMessage;
 }
 export interface RejectedEvent {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly code: ProtocolRejectionCode;
   readonly message: string;
   /** Whether the connection had authenticated before the fault. */
   readonly authenticated: boolean;
 }
 export interface DisconnectEvent {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   /** The rejection that closed it, or null for a clean close (either side). */
   readonly code: ProtocolRejectionCode | null;
 }
@@ -110,7 +110,7 @@ interface Connection {
 }
 
 interface AgentSocket {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly socketPath: string;
   readonly tokenDigest: Buffer;
   readonly server: Server;
@@ -138,7 +138,7 @@ export class ProtocolServer extends EventEmitter<ProtocolServerEvents> {
   readonly limits: ProtocolLimits;
   readonly #runtimeDir: string;
   readonly #clock: Clock;
-  readonly #agents = new Map<string, AgentSocket>();
+  readonly #agents = new Map<AgentId, AgentSocket>();
   readonly #rejections: Counts = zeroCounts();
   #dirReady: Promise<void> | undefined;
   #closed = false;
@@ -157,7 +157,7 @@ export class ProtocolServer extends EventEmitter<ProtocolServerEvents> {
   }
 
   /** Rejections of one agent's connections, by code (undefined for an unknown agent). */
-  rejectionsOf(agentId: string): Readonly<Counts> | undefined {
+  rejectionsOf(agentId: AgentId): Readonly<Counts> | undefined {
     const agent = this.#agents.get(agentId);
     return agent === undefined ? undefined : { ...agent.rejections };
   }
@@ -168,7 +168,7 @@ export class ProtocolServer extends EventEmitter<ProtocolServerEvents> {
   }
 
   /** Whether the agent has an authenticated connection now. */
-  isConnected(agentId: string): boolean {
+  isConnected(agentId: AgentId): boolean {
     const session = this.#agents.get(agentId)?.session;
     return session !== undefined && session !== null && session.state === 'open';
   }
@@ -178,8 +178,9 @@ export class ProtocolServer extends EventEmitter<ProtocolServerEvents> {
    * process needs. `token` defaults to 32 random bytes (base64url). A stale socket file left
    * by a crash is replaced; any other file at that path is refused.
    */
-  async addAgent(agentId: string, options: { token?: string } = {}): Promise<AgentEndpoint> {
+  async addAgent(agentId: AgentId, options: { token?: string } = {}): Promise<AgentEndpoint> {
     if (this.#closed) throw new ProtocolClosedError('the protocol server is closed');
+    // Checked again although typed: a cast can skip the edge, and the id becomes a file name.
     parseAgentId(agentId);
     if (this.#agents.has(agentId)) throw new InvalidArgumentError(`agent ${agentId} already has a socket`);
     const token = options.token ?? randomBytes(32).toString('base64url');
@@ -223,14 +224,14 @@ export class ProtocolServer extends EventEmitter<ProtocolServerEvents> {
    * it has stopped reading (its connection is then closed with `MXW_ERR_PROTOCOL_SLOW_READER`).
    * Throws `MXW_ERR_PROTOCOL_FRAME_TOO_LARGE` for a notice above the frame limit (a daemon bug).
    */
-  send(agentId: string, notice: Notice): boolean {
+  send(agentId: AgentId, notice: Notice): boolean {
     const session = this.#agents.get(agentId)?.session;
     if (session === undefined || session === null || session.state !== 'open') return false;
     return this.#write(this.#agents.get(agentId) as AgentSocket, session, encodeFrame(notice, this.limits.maxFrameBytes));
   }
 
   /** Closes the agent's connection and socket and removes the socket file. */
-  async removeAgent(agentId: string): Promise<void> {
+  async removeAgent(agentId: AgentId): Promise<void> {
     const agent = this.#agents.get(agentId);
     if (agent === undefined) return;
     this.#agents.delete(agentId);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAgentId } from '../agent-id.js';
 import { loadConfig } from '../config/load.js';
 import { assembleDaemon } from '../daemon/components.js';
 import type { JudgedWindow } from '../verification/service/claim-verifier.js';
@@ -164,7 +165,7 @@ export async function runDaemonBatch(options: DaemonBatchOptions & { readonly lo
     const verifierCpuS = daemon.snapshot().verification.costS;
     const agents = options.agents.map((spec) => {
       const judged = windows.get(spec.id) ?? [];
-      const view = failures.has(spec.id) ? null : daemon.agent(spec.id);
+      const view = failures.has(spec.id) ? null : daemon.agent(parseAgentId(spec.id));
       const checks: Record<string, number> = {};
       for (const w of judged) checks[w.check] = (checks[w.check] ?? 0) + 1;
       const flagged = flaggedAt.get(spec.id);

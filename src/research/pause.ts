@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseAgentId } from '../agent-id.js';
 import { InvalidArgumentError } from '../errors.js';
 import { detectCgroups } from '../runtimes/process/cgroups.js';
 import { existsSync } from 'node:fs';
@@ -53,14 +54,16 @@ export interface PauseResearchReport {
   readonly findings: readonly string[];
 }
 
+const SUBJECT = parseAgentId('subject');
+
 const AGENT = (name: string): string => fileURLToPath(new URL(`../agents/${name}.js`, import.meta.url));
 
 function agentFor(workload: Workload, memoryMiB: number, mechanism: PauseMechanism): AgentSpec {
   // A VM's program runs inside the guest; its memory is the guest's RAM (-m).
-  if (mechanism === 'qmp-stop') return { id: 'subject', command: workload === 'cpu' ? 'busy' : 'io' };
+  if (mechanism === 'qmp-stop') return { id: SUBJECT, command: workload === 'cpu' ? 'busy' : 'io' };
   return workload === 'cpu'
-    ? { id: 'subject', command: process.execPath, args: [AGENT('leech'), '--hold-mb', String(memoryMiB)] }
-    : { id: 'subject', command: process.execPath, args: [AGENT('churner'), '--io', '--hold-mb', String(memoryMiB)] };
+    ? { id: SUBJECT, command: process.execPath, args: [AGENT('leech'), '--hold-mb', String(memoryMiB)] }
+    : { id: SUBJECT, command: process.execPath, args: [AGENT('churner'), '--io', '--hold-mb', String(memoryMiB)] };
 }
 
 /** Mechanisms this machine offers for processes. */
@@ -90,7 +93,7 @@ async function waitForMemory(runtime: AgentRuntime, bytes: number, signal?: Abor
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    const usage = await runtime.usage('subject');
+    const usage = await runtime.usage(SUBJECT);
     // Without a memory cgroup the size is unknown: give the allocation a moment instead.
     if (!Number.isFinite(usage.memoryBytes)) return sleep(Math.min(10_000, 500 + bytes / 2 ** 20));
     if (usage.memoryBytes >= bytes * 0.9) return undefined;
@@ -124,12 +127,12 @@ export async function runPauseResearch(options: PauseResearchOptions = {}): Prom
           let fallbacks = 0;
           for (let k = 0; k < trials; k++) {
             options.signal?.throwIfAborted();
-            const result = await runtime.pause('subject');
+            const result = await runtime.pause(SUBJECT);
             histogram.record(result.latencyMs);
             if (result.confirmed) confirmed++;
             if (result.mechanism !== mechanism) fallbacks++;
             await sleep(1);
-            await runtime.resume('subject');
+            await runtime.resume(SUBJECT);
             // Let it run (and, if I/O-bound, get I/O in flight) before the next pause.
             await sleep(3);
           }

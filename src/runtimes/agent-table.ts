@@ -5,7 +5,7 @@
  * of agent to stop and how to kill it, so the three runtimes cannot drift apart on the rest.
  */
 import type { AbortOptions, Clock } from '../clock/clock.js';
-import { parseAgentId } from '../agent-id.js';
+import { parseAgentId, type AgentId } from '../agent-id.js';
 import { AgentExistsError, AgentSpecError, AgentStateError, AgentUnknownError } from '../errors.js';
 import { seconds } from '../units/units.js';
 import type { AgentExit, AgentInfo, AgentSpec, AgentState } from './runtime.js';
@@ -41,7 +41,7 @@ export interface StopOptions extends AbortOptions {
 export class AgentTable<A extends TableEntry> {
   readonly #clock: Clock;
   readonly #control: AgentControl<A>;
-  readonly #agents = new Map<string, A>();
+  readonly #agents = new Map<AgentId, A>();
   readonly #listeners: ((exit: AgentExit) => void)[] = [];
   // Kept beside the record, not in it, so that only end() can settle `exited`.
   readonly #settle = new WeakMap<TableEntry, (exit: AgentExit) => void>();
@@ -59,6 +59,7 @@ export class AgentTable<A extends TableEntry> {
   /** Checks what every spec needs: an open runtime, a usable and unused id, a command. */
   checkSpec(spec: AgentSpec, commandMeaning = 'command'): void {
     if (this.#closed) throw new AgentStateError('the runtime is closed');
+    // Checked again although typed: a cast can skip the edge, and the id names a cgroup directory.
     parseAgentId(spec.id);
     if (this.#agents.has(spec.id)) throw new AgentExistsError(`agent "${spec.id}" already exists`);
     if (typeof spec.command !== 'string' || spec.command.trim() === '') throw new AgentSpecError(`agent "${spec.id}": ${commandMeaning} is empty`);
@@ -80,19 +81,19 @@ export class AgentTable<A extends TableEntry> {
   }
 
   /** Drops an agent whose start failed; it was reported as ended all the same. */
-  forget(id: string): void {
+  forget(id: AgentId): void {
     this.#agents.delete(id);
   }
 
   /** Throws `MXW_ERR_AGENT_UNKNOWN` for an id the table does not have. */
-  get(id: string): A {
+  get(id: AgentId): A {
     const agent = this.#agents.get(id);
     if (agent === undefined) throw new AgentUnknownError(`no agent "${id}"`);
     return agent;
   }
 
   /** Like {@link AgentTable.get}, and throws `MXW_ERR_AGENT_STATE` for an agent that has ended. */
-  live(id: string): A {
+  live(id: AgentId): A {
     const agent = this.get(id);
     if (agent.state === 'exited') throw new AgentStateError(`agent "${id}" has exited`);
     return agent;
@@ -102,7 +103,7 @@ export class AgentTable<A extends TableEntry> {
     return this.#agents.values();
   }
 
-  info(id: string): AgentInfo {
+  info(id: AgentId): AgentInfo {
     const agent = this.get(id);
     return { id, pid: agent.state === 'exited' ? null : this.#control.pid(agent), state: agent.state };
   }
@@ -130,7 +131,7 @@ export class AgentTable<A extends TableEntry> {
   }
 
   /** Asks the agent to stop, and kills it if it has not ended after `graceS`; resolves once it has ended. */
-  async stop(id: string, options: StopOptions = {}): Promise<AgentExit> {
+  async stop(id: AgentId, options: StopOptions = {}): Promise<AgentExit> {
     const agent = this.get(id);
     if (agent.exit !== null) return agent.exit;
     agent.stopReason ??= 'stopped';

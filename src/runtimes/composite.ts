@@ -5,6 +5,7 @@
  * so a machine without QEMU or a built guest still runs process agents, and a VM spawn there
  * fails with the VM runtime's own `MXW_ERR_RUNTIME_SETUP` explaining what is missing.
  */
+import type { AgentId } from '../agent-id.js';
 import type { AbortOptions } from '../clock/clock.js';
 import { AgentExistsError, AgentSpecError, AgentStateError, AgentUnknownError } from '../errors.js';
 import { RUNTIME_KINDS, type AgentExit, type AgentInfo, type AgentRuntime, type AgentSpec, type AgentUsage, type ManagedCpu, type PauseOptions, type PauseResult, type RuntimeKind, type StartOptions } from './runtime.js';
@@ -69,7 +70,7 @@ export class CompositeRuntime implements AgentRuntime {
   }
 
   /** The runtime kind of an agent (undefined when unknown). */
-  kindOf(id: string): RuntimeKind | undefined {
+  kindOf(id: AgentId): RuntimeKind | undefined {
     return this.#owners.get(id);
   }
 
@@ -89,31 +90,31 @@ export class CompositeRuntime implements AgentRuntime {
     }
   }
 
-  async pause(id: string, options?: PauseOptions): Promise<PauseResult> {
+  async pause(id: AgentId, options?: PauseOptions): Promise<PauseResult> {
     return await this.#of(id).pause(id, options);
   }
 
-  async resume(id: string, options?: PauseOptions): Promise<void> {
+  async resume(id: AgentId, options?: PauseOptions): Promise<void> {
     await this.#of(id).resume(id, options);
   }
 
-  async setCpuShare(id: string, share: number | null): Promise<void> {
+  async setCpuShare(id: AgentId, share: number | null): Promise<void> {
     await this.#of(id).setCpuShare(id, share);
   }
 
-  async pin(id: string, cores: readonly number[] | null): Promise<void> {
+  async pin(id: AgentId, cores: readonly number[] | null): Promise<void> {
     await this.#of(id).pin(id, cores);
   }
 
-  async usage(id: string): Promise<AgentUsage> {
+  async usage(id: AgentId): Promise<AgentUsage> {
     return await this.#of(id).usage(id);
   }
 
-  async stop(id: string, options?: AbortOptions & { graceS?: number }): Promise<AgentExit> {
+  async stop(id: AgentId, options?: AbortOptions & { graceS?: number }): Promise<AgentExit> {
     return await this.#of(id).stop(id, options);
   }
 
-  info(id: string): AgentInfo {
+  info(id: AgentId): AgentInfo {
     return this.#of(id).info(id);
   }
 
@@ -135,7 +136,7 @@ export class CompositeRuntime implements AgentRuntime {
     if (failed !== undefined) throw failed.reason;
   }
 
-  #of(id: string): AgentRuntime {
+  #of(id: AgentId): AgentRuntime {
     const kind = this.#owners.get(id);
     const runtime = kind === undefined ? undefined : this.#ready.get(kind);
     if (runtime === undefined) throw new AgentUnknownError(`no agent "${id}"`);

@@ -3,6 +3,7 @@
  * WASM modules (worker threads) and VMs (QMP). The auction decides; a runtime enforces —
  * start, pause, resume, share of CPU, pinning, usage, stop — and leaves nothing behind.
  */
+import type { AgentId } from '../agent-id.js';
 import type { AbortOptions } from '../clock/clock.js';
 
 /** The kinds of agent Maxwell runs. */
@@ -12,7 +13,7 @@ export type RuntimeKind = (typeof RUNTIME_KINDS)[number];
 /** What to run. */
 export interface AgentSpec {
   /** Unique within the runtime: letters, digits, `-`, `_` (it names cgroups). */
-  readonly id: string;
+  readonly id: AgentId;
   /**
    * Which runtime runs it, for a runtime that fronts several (`CompositeRuntime`); single
    * runtimes ignore it. @default 'process'
@@ -38,7 +39,7 @@ export interface AgentSpec {
 
 /** How an agent ended. */
 export interface AgentExit {
-  readonly id: string;
+  readonly id: AgentId;
   /** Exit code, or null when killed by a signal. */
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -71,7 +72,7 @@ export type PauseMechanism = 'cgroup2-freeze' | 'cgroup1-freezer' | 'sigstop' | 
 export type AgentState = 'running' | 'paused' | 'exited';
 
 export interface AgentInfo {
-  readonly id: string;
+  readonly id: AgentId;
   readonly pid: number | null;
   readonly state: AgentState;
 }
@@ -111,11 +112,11 @@ export interface AgentRuntime {
   /** Which mechanisms this runtime found and uses, in words. */
   readonly mechanisms: Readonly<Record<string, string>>;
   start(spec: AgentSpec, options?: StartOptions): Promise<AgentInfo>;
-  pause(id: string, options?: PauseOptions): Promise<PauseResult>;
-  resume(id: string, options?: PauseOptions): Promise<void>;
-  setCpuShare(id: string, share: number | null): Promise<void>;
-  pin(id: string, cores: readonly number[] | null): Promise<void>;
-  usage(id: string): Promise<AgentUsage>;
+  pause(id: AgentId, options?: PauseOptions): Promise<PauseResult>;
+  resume(id: AgentId, options?: PauseOptions): Promise<void>;
+  setCpuShare(id: AgentId, share: number | null): Promise<void>;
+  pin(id: AgentId, cores: readonly number[] | null): Promise<void>;
+  usage(id: AgentId): Promise<AgentUsage>;
   /**
    * CPU time all of this runtime's agents have used since it was created, the ended ones
    * included (their parent cgroup's counter), or null where it cannot tell (no such counter,
@@ -123,8 +124,8 @@ export interface AgentRuntime {
    */
   managedCpu?(): ManagedCpu | null;
   /** SIGTERM (after thawing), then after `graceS` everything left is killed. */
-  stop(id: string, options?: AbortOptions & { graceS?: number }): Promise<AgentExit>;
-  info(id: string): AgentInfo;
+  stop(id: AgentId, options?: AbortOptions & { graceS?: number }): Promise<AgentExit>;
+  info(id: AgentId): AgentInfo;
   list(): readonly AgentInfo[];
   /** Called once per agent when it ends, for whatever reason. */
   onExit(listener: (exit: AgentExit) => void): void;

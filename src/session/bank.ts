@@ -8,14 +8,16 @@
  * never half of a ledger tick.
  */
 import { LedgerFundsError } from '../errors.js';
-import { agentAccount, toJoules, type AccountId, type EntryKind, type Transfer } from '../ledger/entries.js';
+import { agentAccount, type AgentId } from '../agent-id.js';
+import type { AccountId, EntryKind, Transfer } from '../ledger/entries.js';
+import { ZERO_MICRO_J, microJ, toJoules, type MicroJoules } from '../units/money.js';
 import type { Settlement, TickCommit } from '../ledger/ledger.js';
 import type { LedgerWriter } from './ports.js';
 
 type PendingKind = Extract<EntryKind, 'mint' | 'income' | 'stake' | 'slash' | 'payment' | 'tax'>;
 
 interface Pending {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly kind: PendingKind;
   microJ: bigint;
   count: number;
@@ -23,7 +25,7 @@ interface Pending {
 
 interface Wallet {
   readonly account: AccountId;
-  microJ: bigint;
+  microJ: MicroJoules;
   joules: number;
 }
 
@@ -37,9 +39,9 @@ export class Bank {
   #pendingCount = 0;
   /** Per agent: its account and its balance (committed + pending), kept current so reads allocate nothing. */
   readonly #wallets = new Map<string, Wallet>();
-  readonly #settling: { agentId: string; survivalMs: number; reason: string }[] = [];
+  readonly #settling: { agentId: AgentId; survivalMs: number; reason: string }[] = [];
   /** Per agent: its stake in escrow (committed + pending), µJ. The escrow account is shared; this says whose part is whose. */
-  readonly #escrowed = new Map<string, bigint>();
+  readonly #escrowed = new Map<string, MicroJoules>();
   /** Agents settled or being settled: nothing moves in or out of their wallets any more. */
   readonly #closed = new Set<string>();
   #nextLedgerTick: number;
@@ -50,16 +52,16 @@ export class Bank {
   }
 
   /** Committed balance plus everything pending, µJ. */
-  balance(agentId: string): bigint {
+  balance(agentId: AgentId): MicroJoules {
     return this.#wallet(agentId).microJ;
   }
 
   /** The same in joules (the clearing reads it for every bid, every tick). */
-  balanceJ(agentId: string): number {
+  balanceJ(agentId: AgentId): number {
     return this.#wallet(agentId).joules;
   }
 
-  #wallet(agentId: string): Wallet {
+  #wallet(agentId: AgentId): Wallet {
     let wallet = this.#wallets.get(agentId);
     if (wallet === undefined) {
       const account = agentAccount(agentId);
@@ -70,72 +72,72 @@ export class Bank {
     return wallet;
   }
 
-  #add(agentId: string, kind: PendingKind, microJ: bigint): void {
-    if (microJ <= 0n || this.#closed.has(agentId)) return;
+  #add(agentId: AgentId, kind: PendingKind, amount: MicroJoules): void {
+    if (amount <= 0n || this.#closed.has(agentId)) return;
     const ofKind = this.#pending.get(kind) as Map<string, Pending>;
     const entry = ofKind.get(agentId);
     if (entry === undefined) {
-      ofKind.set(agentId, { agentId, kind, microJ, count: 1 });
+      ofKind.set(agentId, { agentId, kind, microJ: amount, count: 1 });
       this.#pendingCount++;
     } else {
-      entry.microJ += microJ;
+      entry.microJ += amount;
       entry.count += 1;
     }
     if (kind === 'slash') return; // escrow → burn: the wallet gave it up when it staked
     const wallet = this.#wallet(agentId);
-    wallet.microJ = kind === 'mint' || kind === 'income' ? wallet.microJ + microJ : wallet.microJ - microJ;
+    wallet.microJ = microJ(kind === 'mint' || kind === 'income' ? wallet.microJ + amount : wallet.microJ - amount);
     wallet.joules = toJoules(wallet.microJ);
   }
 
   /** Moves `microJ` of the wallet into escrow as the agent's stake; refuses (`MXW_ERR_LEDGER_FUNDS`) more than the balance. */
-  stake(agentId: string, microJ: bigint): void {
-    if (microJ <= 0n || this.#closed.has(agentId)) return;
-    if (microJ > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot stake ${microJ.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
-    this.#add(agentId, 'stake', microJ);
-    this.#escrowed.set(agentId, this.escrowed(agentId) + microJ);
+  stake(agentId: AgentId, amount: MicroJoules): void {
+    if (amount <= 0n || this.#closed.has(agentId)) return;
+    if (amount > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot stake ${amount.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
+    this.#add(agentId, 'stake', amount);
+    this.#escrowed.set(agentId, microJ(this.escrowed(agentId) + amount));
   }
 
   /** The agent's stake in escrow now, µJ. */
-  escrowed(agentId: string): bigint {
-    return this.#escrowed.get(agentId) ?? 0n;
+  escrowed(agentId: AgentId): MicroJoules {
+    return this.#escrowed.get(agentId) ?? ZERO_MICRO_J;
   }
 
   /** Burns up to `microJ` (default: all) of the agent's stake; returns what was burned, µJ. */
-  slash(agentId: string, microJ?: bigint): bigint {
-    const held = this.#closed.has(agentId) ? 0n : this.escrowed(agentId);
-    const amount = microJ === undefined || microJ > held ? held : microJ;
-    if (amount <= 0n) return 0n;
+  slash(agentId: AgentId, upTo?: MicroJoules): MicroJoules {
+    const held = this.#closed.has(agentId) ? ZERO_MICRO_J : this.escrowed(agentId);
+    const amount = upTo === undefined || upTo > held ? held : upTo;
+    if (amount <= 0n) return ZERO_MICRO_J;
     this.#add(agentId, 'slash', amount);
-    this.#escrowed.set(agentId, held - amount);
+    this.#escrowed.set(agentId, microJ(held - amount));
     return amount;
   }
 
   /** New joules into an agent's wallet (its opening balance, a top-up). */
-  mint(agentId: string, microJ: bigint): void {
+  mint(agentId: AgentId, amount: MicroJoules): void {
     this.#wallet(agentId);
-    this.#add(agentId, 'mint', microJ);
+    this.#add(agentId, 'mint', amount);
   }
 
-  income(agentId: string, microJ: bigint): void {
-    this.#add(agentId, 'income', microJ);
+  income(agentId: AgentId, amount: MicroJoules): void {
+    this.#add(agentId, 'income', amount);
   }
 
   /** Pays for compute; refuses (`MXW_ERR_LEDGER_FUNDS`) what the balance cannot cover. */
-  pay(agentId: string, microJ: bigint): void {
-    if (microJ > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot pay ${microJ.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
-    this.#add(agentId, 'payment', microJ);
+  pay(agentId: AgentId, amount: MicroJoules): void {
+    if (amount > this.balance(agentId)) throw new LedgerFundsError(`${agentId} cannot pay ${amount.toString()} µJ (balance ${this.balance(agentId).toString()} µJ)`);
+    this.#add(agentId, 'payment', amount);
   }
 
   /** The Landauer tax: owed for erasure that has happened, so it may overdraw. */
-  tax(agentId: string, microJ: bigint): void {
-    this.#add(agentId, 'tax', microJ);
+  tax(agentId: AgentId, amount: MicroJoules): void {
+    this.#add(agentId, 'tax', amount);
   }
 
   /**
    * The agent is gone: its wallet closes now (later movements are ignored) and at the next
    * write what it has left goes back to the treasury.
    */
-  settle(agentId: string, survivalMs: number, reason: string): void {
+  settle(agentId: AgentId, survivalMs: number, reason: string): void {
     if (this.#closed.has(agentId)) return;
     this.#closed.add(agentId);
     this.#settling.push({ agentId, survivalMs, reason });
@@ -151,11 +153,12 @@ export class Bank {
     for (const kind of ORDER) {
       for (const p of this.#pending.get(kind)?.values() ?? []) {
         const account = agentAccount(p.agentId);
+        const amountMicroJ = microJ(p.microJ);
         const suffix = p.count > 1 ? ` (${String(p.count)} summed)` : '';
-        if (kind === 'mint' || kind === 'income') transfers.push({ kind, from: 'treasury', to: account, amountMicroJ: p.microJ, memo: `${memo}${suffix}` });
-        else if (kind === 'stake') transfers.push({ kind, from: account, to: 'escrow', amountMicroJ: p.microJ, memo: `stake of ${account}` });
-        else if (kind === 'slash') transfers.push({ kind, from: 'escrow', to: 'burn', amountMicroJ: p.microJ, memo: `slash of ${account}'s stake` });
-        else transfers.push({ kind, from: account, to: kind === 'payment' ? 'burn' : 'landauer', amountMicroJ: p.microJ, memo: `${memo}${suffix}` });
+        if (kind === 'mint' || kind === 'income') transfers.push({ kind, from: 'treasury', to: account, amountMicroJ, memo: `${memo}${suffix}` });
+        else if (kind === 'stake') transfers.push({ kind, from: account, to: 'escrow', amountMicroJ, memo: `stake of ${account}` });
+        else if (kind === 'slash') transfers.push({ kind, from: 'escrow', to: 'burn', amountMicroJ, memo: `slash of ${account}'s stake` });
+        else transfers.push({ kind, from: account, to: kind === 'payment' ? 'burn' : 'landauer', amountMicroJ, memo: `${memo}${suffix}` });
       }
     }
     // A settled agent's stake that was not slashed goes back to it first, so that it is settled with the rest.
@@ -166,7 +169,7 @@ export class Bank {
       transfers.push({ kind: 'refund', from: 'escrow', to: account, amountMicroJ: stake, memo: `stake of ${account} returned` });
     }
     // Final balances are taken now, after every pending movement of the interval.
-    const settlements: Settlement[] = this.#settling.map((s) => ({ ...s, finalBalanceMicroJ: this.balance(s.agentId) + this.escrowed(s.agentId) }));
+    const settlements: Settlement[] = this.#settling.map((s) => ({ ...s, finalBalanceMicroJ: microJ(this.balance(s.agentId) + this.escrowed(s.agentId)) }));
     for (const s of settlements) {
       const left = s.finalBalanceMicroJ;
       if (left > 0n) transfers.push({ kind: 'refund', from: agentAccount(s.agentId), to: 'treasury', amountMicroJ: left, memo: `settled: ${s.reason}` });

@@ -4,8 +4,10 @@
  * The daemon's components implement them with the real ledger, protocol server and runtimes;
  * the session's unit tests with small in-memory fakes.
  */
+import type { AgentId } from '../agent-id.js';
 import type { AccountId, Transfer } from '../ledger/entries.js';
 import type { Settlement, TickCommit } from '../ledger/ledger.js';
+import type { MicroJoules } from '../units/money.js';
 import type { PlaneOffer } from '../market/engine.js';
 import type { EntropySource } from '../market/entropy.js';
 import type { DaemonMessage } from '../protocol/messages.js';
@@ -17,7 +19,7 @@ export interface LedgerWriter {
   /** The last ledger tick committed (−1 for a new ledger). */
   readonly lastTick: number;
   /** Committed balance of an account, µJ. */
-  balance(account: AccountId): bigint;
+  balance(account: AccountId): MicroJoules;
   /** Writes one ledger tick atomically, or throws and writes nothing. */
   commitTick(tick: number, transfers: readonly Transfer[], settlements: readonly Settlement[]): TickCommit;
 }
@@ -25,21 +27,21 @@ export interface LedgerWriter {
 /** The agents' side of the protocol (the real one: `protocol/server.ts`). */
 export interface AgentChannel {
   /** Sends a notice or result if the agent is connected; never throws. */
-  send(agentId: string, message: DaemonMessage): void;
-  isConnected(agentId: string): boolean;
+  send(agentId: AgentId, message: DaemonMessage): void;
+  isConnected(agentId: AgentId): boolean;
 }
 
 /** Carries the auction's verdicts out on the runtime (the real one: `daemon/enforcer.ts`). */
 export interface EnforcementPort {
   /** A new agent, running unpinned; `pinning`: it may be pinned to the core it wins. */
-  admit(agentId: string, pinning: boolean): void;
+  admit(agentId: AgentId, pinning: boolean): void;
   /** Run (on `core`, within `share` of it) or wait; carried out in the background. */
-  want(agentId: string, run: boolean, core: number | null, share: number | null): void;
+  want(agentId: AgentId, run: boolean, core: number | null, share: number | null): void;
   /** Pauses at once (the emergency path); resolves to the latency, ms (NaN when it failed). */
-  pauseNow(agentId: string): Promise<number>;
+  pauseNow(agentId: AgentId): Promise<number>;
   /** SIGTERM, then SIGKILL after `graceS` (a paused agent is thawed first); never rejects. */
-  terminate(agentId: string, graceS: number): void;
-  forget(agentId: string): void;
+  terminate(agentId: AgentId, graceS: number): void;
+  forget(agentId: AgentId): void;
 }
 
 /** Where erase events come from; the session drains it once per tick. */

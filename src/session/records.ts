@@ -1,11 +1,12 @@
 /** What the session remembers of each agent, and the explainable decision log. */
-import { toJoules } from '../ledger/entries.js';
+import type { AgentId } from '../agent-id.js';
+import { toJoules, type MicroJoules } from '../units/money.js';
 import type { OrderBook } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
 import type { AgentPhase, AgentRole, AgentView, Decision, InferenceView, VerificationView } from './types.js';
 
 export interface AgentRecord {
-  readonly id: string;
+  readonly id: AgentId;
   readonly role: AgentRole;
   readonly runtime: RuntimeKind;
   pid: number | null;
@@ -36,7 +37,7 @@ export interface AgentRecord {
 
 export interface InferenceState {
   /** What it staked at start, µJ. */
-  readonly stakedMicroJ: bigint;
+  readonly stakedMicroJ: MicroJoules;
   slashedMicroJ: bigint;
   /** It said `serve` for the reference model. */
   serving: boolean;
@@ -64,7 +65,7 @@ export interface VerificationState {
   withheldMicroJ: bigint;
 }
 
-export function newRecord(id: string, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
+export function newRecord(id: AgentId, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
   return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0, verification: null, inference: null, endingBecause: null, deferredSettlement: null };
 }
 

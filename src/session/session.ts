@@ -15,7 +15,7 @@
 import type { AgentId } from '../agent-id.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { AgentExistsError, AgentUnknownError, InvalidArgumentError, toError } from '../errors.js';
-import { toJoules, toMicroJ } from '../ledger/entries.js';
+import { microJ, toJoules, toMicroJ } from '../units/money.js';
 import { Apoptosis } from '../market/apoptosis.js';
 import { ClearingEngine, type EngineTick, type PlaneOffer } from '../market/engine.js';
 import { landauerTax } from '../market/landauer.js';
@@ -149,7 +149,8 @@ export class MarketSession {
       book: this.#book,
       mode: rules.clearing,
       tieRotationTicks: rules.tieRotationTicks,
-      walletJ: (id) => this.#bank.balanceJ(id),
+      // The book's ids are the session's own (registered from an AgentId in `admit`).
+      walletJ: (id) => this.#bank.balanceJ(id as AgentId),
       ...(options.costClockMs === undefined ? {} : { nowMs: options.costClockMs }),
     });
     this.#tickRules = {
@@ -212,7 +213,7 @@ export class MarketSession {
   }
 
   /** The agent's process (or thread, or VM) runs: its wallet opens and enforcement begins. */
-  started(id: string, info: { readonly pid: number | null; readonly pinning: boolean }): AgentView {
+  started(id: AgentId, info: { readonly pid: number | null; readonly pinning: boolean }): AgentView {
     const record = this.#record(id);
     record.pid = info.pid;
     transition(record, 'started');
@@ -226,7 +227,7 @@ export class MarketSession {
   }
 
   /** The start failed: the agent never existed (no wallet was opened, the id is free again). */
-  abandon(id: string): void {
+  abandon(id: AgentId): void {
     const record = this.#agents.get(id);
     if (record?.phase !== 'starting') return;
     this.#entropy.unwatch(id);
@@ -240,7 +241,7 @@ export class MarketSession {
    * The agent ended (its own exit, a kill, the runtime closing): its bid is withdrawn, its
    * wallet settled at the next ledger write. Returns false for an unknown or dead agent.
    */
-  exited(id: string, reason: string, detail = ''): boolean {
+  exited(id: AgentId, reason: string, detail = ''): boolean {
     const record = this.#agents.get(id);
     if (record === undefined || record.phase === 'dead') return false;
     const survivalMs = this.nowMs() - record.startedAtMs;
@@ -268,7 +269,7 @@ export class MarketSession {
   // ── Proof of inference (the daemon's inference service judges; the session pays, slashes, ends) ──
 
   /** The agent says it serves inference: allowed when it has a stake in escrow. */
-  serveInference(agentId: string): 'serving' | 'no-stake' | 'not-running' {
+  serveInference(agentId: AgentId): 'serving' | 'no-stake' | 'not-running' {
     const record = this.#agents.get(agentId);
     if (record === undefined || (record.phase !== 'running' && record.phase !== 'paused')) return 'not-running';
     if (record.inference === null || this.#bank.escrowed(agentId) <= 0n) return 'no-stake';
@@ -277,12 +278,12 @@ export class MarketSession {
   }
 
   /** Agents that can be sent an inference request now: serving, staked, alive and not being ended. */
-  inferenceServers(): string[] {
+  inferenceServers(): AgentId[] {
     return this.#live.filter((r) => this.#servesInference(r)).map((r) => r.id);
   }
 
   /** Whether this one agent is among `inferenceServers()` (without building the list: the claim verifier asks every tick). */
-  servesInference(agentId: string): boolean {
+  servesInference(agentId: AgentId): boolean {
     const record = this.#agents.get(agentId);
     return record !== undefined && this.#servesInference(record);
   }
@@ -292,19 +293,19 @@ export class MarketSession {
   }
 
   /** Its stake in escrow now, µJ. */
-  stakeOf(agentId: string): bigint {
+  stakeOf(agentId: AgentId): bigint {
     return this.#bank.escrowed(agentId);
   }
 
   /** Multiplier on the agent's audit probability: raised while its trace is flagged (`audit` policy) or after a statistical failure. */
-  auditMultiplier(agentId: string): number {
+  auditMultiplier(agentId: AgentId): number {
     const record = this.#agents.get(agentId);
     const trace = record?.verification?.auditRate ?? 1;
     return Math.max(trace, (record?.inference?.auditBoostLeft ?? 0) > 0 ? SUSPECT_AUDIT_RATE : 1);
   }
 
   /** A request is sent to the agent (its settlement waits for the verdict). */
-  inferenceSent(agentId: string): void {
+  inferenceSent(agentId: AgentId): void {
     const v = this.#record(agentId).inference;
     if (v === null) throw new InvalidArgumentError(`${agentId} has no stake: it cannot serve inference`);
     v.requests++;
@@ -316,7 +317,7 @@ export class MarketSession {
    * tokens earn income (unless its trace is flagged under `withhold-income`, or in observe mode),
    * and a statistical failure raises its audit rate for the next requests.
    */
-  judgeInference(agentId: string, judgement: InferenceJudgement): InferenceSettlement {
+  judgeInference(agentId: AgentId, judgement: InferenceJudgement): InferenceSettlement {
     const record = this.#record(agentId);
     const v = record.inference;
     if (v === null) throw new InvalidArgumentError(`${agentId} has no stake: it cannot serve inference`);
@@ -350,7 +351,7 @@ export class MarketSession {
         if (record.verification !== null) record.verification.withheldMicroJ += judgement.incomeMicroJ;
         settlement = { outcome: 'withheld', incomeMicroJ: 0n, slashedMicroJ: 0n };
       } else {
-        this.#bank.income(agentId, judgement.incomeMicroJ);
+        this.#bank.income(agentId, microJ(judgement.incomeMicroJ));
         record.incomeMicroJ += judgement.incomeMicroJ;
         settlement = { outcome: 'paid', incomeMicroJ: judgement.incomeMicroJ, slashedMicroJ: 0n };
       }
@@ -370,7 +371,7 @@ export class MarketSession {
   }
 
   /** The agent is about to be stopped for `reason` (e.g. `migrated`): its exit is recorded with that reason. */
-  markEnding(id: string, reason: string): void {
+  markEnding(id: AgentId, reason: string): void {
     const record = this.#agents.get(id);
     if (record !== undefined && record.phase !== 'dead') record.endingBecause = reason;
   }
@@ -400,14 +401,14 @@ export class MarketSession {
   }
 
   /** Ids of the agents not dead yet. */
-  liveIds(): readonly string[] {
+  liveIds(): readonly AgentId[] {
     return this.#live.map((r) => r.id);
   }
 
   // ── What agents send ─────────────────────────────────────────────────────────────────────
 
   /** A checked message from an agent's socket; its answer goes back through the channel. */
-  receive(agentId: string, message: AgentMessage): void {
+  receive(agentId: AgentId, message: AgentMessage): void {
     const record = this.#agents.get(agentId);
     if (record === undefined || record.phase === 'dead') return;
     if (message.type === 'bid') {
@@ -420,7 +421,7 @@ export class MarketSession {
       const withheld = record.verification?.flagged === true && this.#verification.onMismatch === 'withhold-income';
       const paid = this.policy.paysIncome && verdict.incomeMicroJ > 0n && !withheld;
       if (paid) {
-        this.#bank.income(agentId, verdict.incomeMicroJ);
+        this.#bank.income(agentId, microJ(verdict.incomeMicroJ));
         record.incomeMicroJ += verdict.incomeMicroJ;
       } else if (withheld && record.verification !== null) record.verification.withheldMicroJ += verdict.incomeMicroJ;
       const outcome = withheld && verdict.incomeMicroJ > 0n ? 'withheld' : verdict.counts.accepted === message.primes.length ? 'accepted' : verdict.counts.accepted > 0 ? 'partly-accepted' : 'rejected';
@@ -434,7 +435,7 @@ export class MarketSession {
    * judged it (`why`). Flags the agent after `verification.mismatchWindows` inconsistent windows in
    * a row, unflags it after as many consistent ones; each change is a decision with its reason.
    */
-  noteClaimVerdict(agentId: string, verdict: { readonly consistent: boolean; readonly observed: string; readonly why: string }): void {
+  noteClaimVerdict(agentId: AgentId, verdict: { readonly consistent: boolean; readonly observed: string; readonly why: string }): void {
     const record = this.#agents.get(agentId);
     const v = record?.verification;
     if (record === undefined || v === null || v === undefined || record.phase === 'dead') return;
@@ -517,8 +518,8 @@ export class MarketSession {
       if (record === undefined || record.phase === 'dying' || record.phase === 'dead') continue;
       const microJ = toMicroJ(award.paymentJ);
       // Spent by a tax since the clearing read its balance: it does not run.
-      if (microJ > this.#bank.balance(award.agentId)) continue;
-      this.#bank.pay(award.agentId, microJ);
+      if (microJ > this.#bank.balance(record.id)) continue;
+      this.#bank.pay(record.id, microJ);
       record.paidMicroJ += microJ;
       record.quantaWon++;
       record.wonUnit = award.unit;
@@ -566,7 +567,7 @@ export class MarketSession {
       if (record === undefined || record.phase === 'dead') continue;
       const tax = landauerTax(event.bytes, kelvin, this.#rules.landauerMultiplier).taxMicroJ;
       if (tax <= 0n) continue;
-      this.#bank.tax(event.agentId, tax);
+      this.#bank.tax(record.id, microJ(tax));
       record.taxMicroJ += tax;
     }
   }
@@ -623,23 +624,23 @@ export class MarketSession {
 
   // ── Operators' calls ─────────────────────────────────────────────────────────────────────
 
-  #record(id: string): AgentRecord {
+  #record(id: AgentId): AgentRecord {
     const record = this.#agents.get(id);
     if (record === undefined) throw new AgentUnknownError(`no agent ${id}`);
     return record;
   }
 
-  has(id: string): boolean {
+  has(id: AgentId): boolean {
     return this.#agents.has(id);
   }
 
-  agent(id: string): AgentView {
+  agent(id: AgentId): AgentView {
     const record = this.#record(id);
     return viewOf(record, this.#bank.balance(id), this.#book, this.#channel.isConnected(id), { escrowedMicroJ: this.#bank.escrowed(id), auditMultiplier: this.auditMultiplier(id) });
   }
 
   listAgents(): readonly AgentView[] {
-    return [...this.#agents.keys()].map((id) => this.agent(id));
+    return [...this.#agents.values()].map((record) => this.agent(record.id));
   }
 
   /** Raw per-agent figures for reports (primes, quanta, payments). */
@@ -647,19 +648,19 @@ export class MarketSession {
     return [...this.#agents.values()];
   }
 
-  setBid(id: string, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number | undefined; readonly plane?: Plane | undefined }): SubmitOutcome {
+  setBid(id: AgentId, bid: { readonly pricePerQuantumJ: number; readonly budgetJ?: number | undefined; readonly plane?: Plane | undefined }): SubmitOutcome {
     this.#record(id);
     return this.#book.place(id, bid.pricePerQuantumJ, bid.budgetJ, bid.plane);
   }
 
-  wallet(id: string): WalletView {
+  wallet(id: AgentId): WalletView {
     this.#record(id);
     const balance = this.#bank.balance(id);
     return { agentId: id, balanceJ: toJoules(balance), balanceMicroJ: balance.toString() };
   }
 
   /** Mints `joules` into the agent's wallet (rescues an agent in its grace period). */
-  topUp(id: string, joules: number): WalletView {
+  topUp(id: AgentId, joules: number): WalletView {
     const record = this.#record(id);
     if (!(joules > 0 && joules <= MAX_WALLET_J)) throw new InvalidArgumentError(`top-up must be > 0 and ≤ ${String(MAX_WALLET_J)} J, got ${String(joules)}`);
     if (record.phase === 'dead' || record.phase === 'dying' || record.phase === 'starting') throw new InvalidArgumentError(`agent ${id} is ${record.phase}: ${record.phase === 'starting' ? 'its wallet opens once it has started' : 'too late to top up'}`);
@@ -668,7 +669,7 @@ export class MarketSession {
   }
 
   /** CPU seconds of an agent that runs as a thread of the daemon's process (WASM), last read. */
-  noteHostedCpu(id: string, cpuS: number): void {
+  noteHostedCpu(id: AgentId, cpuS: number): void {
     const record = this.#agents.get(id);
     if (record !== undefined) record.hostedCpuS = cpuS;
   }

@@ -2,6 +2,7 @@
  * What the market session tells the world about its agents: their phases, the views operators
  * see and the decision log. The control API (`api/control.ts`) re-exports these.
  */
+import type { AgentId } from '../agent-id.js';
 import type { Plane } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
 
@@ -11,7 +12,7 @@ export type AgentRole = 'scientist' | 'leech' | 'other';
 export type AgentPhase = 'starting' | 'running' | 'paused' | 'dying' | 'dead';
 
 export interface AgentView {
-  readonly id: string;
+  readonly id: AgentId;
   readonly role: AgentRole;
   readonly runtime: RuntimeKind;
   /** The process id (for a VM: its QEMU process; null for a WASM agent, which is a thread). */
@@ -73,7 +74,7 @@ export interface InferenceView {
 }
 
 export interface WalletView {
-  readonly agentId: string;
+  readonly agentId: AgentId;
   readonly balanceJ: number;
   readonly balanceMicroJ: string;
 }
@@ -83,7 +84,7 @@ export interface Decision {
   readonly tick: number;
   readonly atMs: number;
   readonly action: 'pause' | 'resume' | 'throttle' | 'emergency-pause' | 'apoptosis-notice' | 'kill' | 'rescued' | 'flag' | 'unflag' | 'suspect' | 'slash' | 'migrate';
-  readonly agentId: string | null;
+  readonly agentId: AgentId | null;
   readonly plane: Plane | null;
   /** The cause in words, naming the sensor, price, bid or balance, e.g. "outbid: 0.012 J < clearing 0.020 J on core 1". */
   readonly because: string;

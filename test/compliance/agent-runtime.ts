@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import type { AgentExit, AgentRuntime, AgentSpec } from '../../src/runtimes/runtime.js';
 import { until } from '../helpers/wait.js';
+import type { AgentId } from '../../src/agent-id.js';
+import { agentId } from '../helpers/agent-id.js';
 
 export interface RuntimeCase {
   readonly name: string;
@@ -33,15 +35,15 @@ export interface RuntimeCase {
 }
 
 async function cpuDuring(runtime: AgentRuntime, id: string, ms: number): Promise<number> {
-  const before = (await runtime.usage(id)).cpuS;
+  const before = (await runtime.usage(agentId(id))).cpuS;
   await sleep(ms);
-  return (await runtime.usage(id)).cpuS - before;
+  return (await runtime.usage(agentId(id))).cpuS - before;
 }
 
 /** Waits until agent `id` has used 0.1 CPU-second more than now (up to 10 s). */
 async function usesCpu(runtime: AgentRuntime, id: string, what: string): Promise<void> {
-  const before = (await runtime.usage(id)).cpuS;
-  await until(what, async () => (await runtime.usage(id)).cpuS > before + 0.1, 10_000);
+  const before = (await runtime.usage(agentId(id))).cpuS;
+  await until(what, async () => (await runtime.usage(agentId(id))).cpuS > before + 0.1, 10_000);
 }
 
 export function agentRuntimeCompliance(c: RuntimeCase): void {
@@ -55,18 +57,18 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
       if (runtime.kind === 'process') assert.ok(info.pid !== null && info.pid > 0);
       assert.deepEqual(runtime.list().map((a) => a.id), ['busy1']);
       await usesCpu(runtime, 'busy1', 'a busy agent to use CPU');
-      const paused = await runtime.pause('busy1');
+      const paused = await runtime.pause(agentId('busy1'));
       assert.ok(paused.confirmed, 'the pause was seen to take effect');
       // How fast is measured by `maxwell research pause`, not here.
       assert.ok(paused.latencyMs >= 0);
-      assert.equal(runtime.info('busy1').state, 'paused');
+      assert.equal(runtime.info(agentId('busy1')).state, 'paused');
       await sleep(50);
       assert.ok((await cpuDuring(runtime, 'busy1', 300)) < 0.02, 'no CPU while paused');
-      await runtime.resume('busy1');
+      await runtime.resume(agentId('busy1'));
       await usesCpu(runtime, 'busy1', 'CPU again after resume');
-      const exit = await runtime.stop('busy1', { graceS: 2 });
+      const exit = await runtime.stop(agentId('busy1'), { graceS: 2 });
       assert.equal(exit.reason, 'stopped');
-      assert.equal(runtime.info('busy1').state, 'exited');
+      assert.equal(runtime.info(agentId('busy1')).state, 'exited');
     } finally {
       await runtime.close();
     }
@@ -80,7 +82,7 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
       await runtime.start(c.agents.exitsWith3('short'));
       await until('the exit', () => exits.length > 0);
       assert.deepEqual(exits.map((e) => [e.id, e.code, e.reason]), [['short', 3, 'exited']]);
-      await assert.rejects(runtime.pause('short'), { code: 'MXW_ERR_AGENT_STATE' });
+      await assert.rejects(runtime.pause(agentId('short')), { code: 'MXW_ERR_AGENT_STATE' });
     } finally {
       await runtime.close();
     }
@@ -93,10 +95,10 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
       await runtime.start(c.agents.stubborn('mule'));
       await c.stoppable?.(runtime, 'nice');
       await c.stoppable?.(runtime, 'mule');
-      const nice = await runtime.stop('nice', { graceS: 3 });
+      const nice = await runtime.stop(agentId('nice'), { graceS: 3 });
       assert.equal(nice.reason, 'stopped');
       const started = performance.now();
-      const mule = await runtime.stop('mule', { graceS: 0.3 });
+      const mule = await runtime.stop(agentId('mule'), { graceS: 0.3 });
       assert.equal(mule.reason, 'killed-after-grace');
       // It had its grace (timer granularity aside) before it was forced.
       assert.ok(performance.now() - started >= 290, `forced after ${(performance.now() - started).toFixed(0)} ms`);
@@ -110,8 +112,8 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
     try {
       await runtime.start(c.agents.graceful('frozen'));
       await c.stoppable?.(runtime, 'frozen');
-      await runtime.pause('frozen');
-      const exit = await runtime.stop('frozen', { graceS: 3 });
+      await runtime.pause(agentId('frozen'));
+      const exit = await runtime.stop(agentId('frozen'), { graceS: 3 });
       assert.equal(exit.reason, 'stopped');
     } finally {
       await runtime.close();
@@ -121,13 +123,13 @@ export function agentRuntimeCompliance(c: RuntimeCase): void {
   test(`${c.name}: bad specs and unknown agents get coded errors`, options, async () => {
     const runtime = await c.create();
     try {
-      await assert.rejects(runtime.start({ ...c.agents.busy('x'), id: 'bad id!' }), { code: 'MXW_ERR_AGENT_ID' });
+      await assert.rejects(runtime.start({ ...c.agents.busy('x'), id: 'bad id!' as AgentId }), { code: 'MXW_ERR_AGENT_ID' }); // cast past the edge: the runtime still refuses it
       await assert.rejects(runtime.start({ ...c.agents.busy('x'), command: '' }), { code: 'MXW_ERR_AGENT_SPEC' });
-      await assert.rejects(runtime.start({ id: 'ghost', command: '/nonexistent/command' }), { code: 'MXW_ERR_AGENT_START' });
+      await assert.rejects(runtime.start({ id: agentId('ghost'), command: '/nonexistent/command' }), { code: 'MXW_ERR_AGENT_START' });
       await runtime.start(c.agents.busy('dup'));
       await assert.rejects(runtime.start(c.agents.busy('dup')), { code: 'MXW_ERR_AGENT_EXISTS' });
-      await assert.rejects(runtime.pause('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
-      assert.throws(() => runtime.info('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+      await assert.rejects(runtime.pause(agentId('nobody')), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+      assert.throws(() => runtime.info(agentId('nobody')), { code: 'MXW_ERR_AGENT_UNKNOWN' });
     } finally {
       await runtime.close();
       await runtime.close();

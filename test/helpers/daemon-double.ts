@@ -10,6 +10,8 @@ import { AgentExistsError, AgentStartError, AgentUnknownError, InferenceNoServer
 import type { LedgerEntry } from '../../src/ledger/entries.js';
 import type { VerifyReport } from '../../src/ledger/verify.js';
 import type { Plane, SubmitOutcome } from '../../src/market/order-book.js';
+import { toMicroJ } from '../../src/units/money.js';
+import { agentId } from './agent-id.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -35,7 +37,7 @@ export class DaemonDouble implements DaemonControl {
     if (this.agents.has(id)) throw new AgentExistsError(`agent "${id}" exists`);
     this.spawned.push(request);
     const agent: Mutable<AgentView> = {
-      id,
+      id: agentId(id),
       role: request.role ?? 'other',
       runtime: request.runtime ?? 'process',
       pid: 10_000 + this.agents.size,
@@ -104,7 +106,7 @@ export class DaemonDouble implements DaemonControl {
 
   wallet(id: string): WalletView {
     const agent = this.#get(id);
-    return { agentId: id, balanceJ: agent.balanceJ, balanceMicroJ: BigInt(Math.round(agent.balanceJ * 1e6)).toString() };
+    return { agentId: agentId(id), balanceJ: agent.balanceJ, balanceMicroJ: BigInt(Math.round(agent.balanceJ * 1e6)).toString() };
   }
 
   topUp(id: string, joules: number): WalletView {
@@ -181,15 +183,15 @@ export class DaemonDouble implements DaemonControl {
   }
 
   /** Publishes one tick to every listener (with one decision when `agentId` is given). */
-  emitTick(agentId?: string): TickEvent {
+  emitTick(id?: string): TickEvent {
     this.#tick += 1;
     const decisions: Decision[] =
-      agentId === undefined ? [] : [{ tick: this.#tick, atMs: this.#tick * 10, action: 'pause', agentId, plane: 'cpu', because: 'outbid: 0.012 J < clearing 0.020 J on core 1' }];
+      id === undefined ? [] : [{ tick: this.#tick, atMs: this.#tick * 10, action: 'pause', agentId: agentId(id), plane: 'cpu', because: 'outbid: 0.012 J < clearing 0.020 J on core 1' }];
     this.decisionLog.push(...decisions);
     const event: TickEvent = {
       tick: this.#tick,
       atMs: this.#tick * 10,
-      awards: agentId === undefined ? [] : [{ agentId, unit: 0, paymentJ: 0.02 }],
+      awards: id === undefined ? [] : [{ agentId: id, unit: 0, paymentJ: 0.02 }],
       temperaturesC: [55, 56],
       reservePerQuantumJ: [0.01, 0.011],
       powerW: 42.5,
@@ -216,7 +218,7 @@ export class DaemonDouble implements DaemonControl {
       kind: 'mint',
       from: 'treasury',
       to: `agent:${id}`,
-      amountMicroJ: BigInt(Math.round(joules * 1e6)),
+      amountMicroJ: toMicroJ(joules),
       memo,
       prevHash: this.entries.at(-1)?.hash ?? '0'.repeat(64),
       hash: seq.toString(16).padStart(64, '0'),

@@ -10,6 +10,7 @@ import { ManualClock } from '../../src/clock/clock.js';
 import { seconds } from '../../src/units/units.js';
 import type { AccountId, Transfer } from '../../src/ledger/entries.js';
 import type { Settlement, TickCommit } from '../../src/ledger/ledger.js';
+import { microJ, type MicroJoules } from '../../src/units/money.js';
 import type { EraseEvent, WatchedAgent } from '../../src/market/entropy.js';
 import type { DaemonMessage } from '../../src/protocol/messages.js';
 import { policyFor, type SessionMode } from '../../src/session/policy.js';
@@ -23,8 +24,8 @@ export class MemoryLedger implements LedgerWriter {
   /** While set, every commit throws this (e.g. a full disk) and writes nothing. */
   failWith: Error | null = null;
 
-  balance(account: AccountId): bigint {
-    return this.balances.get(account) ?? 0n;
+  balance(account: AccountId): MicroJoules {
+    return microJ(this.balances.get(account) ?? 0n);
   }
 
   commitTick(tick: number, transfers: readonly Transfer[], settlements: readonly Settlement[]): TickCommit {

@@ -13,6 +13,7 @@ import { copyFixture, writeAttribute } from '../helpers/fixtures.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
 import { daemonConfigIn as configIn } from '../helpers/daemon-config.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const layout = detectCgroups();
 const SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
@@ -35,7 +36,7 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
   // Two leeches, one per core of a two-core machine, bidding above the scientist with 3 J each.
   for (const id of ['leech-1', 'leech-2']) await daemon.spawnAgent({ id, command: process.execPath, args: [LEECH, '--bid', '3'], walletJ: 6, role: 'leech', bid: { pricePerQuantumJ: 3 } });
   await until('both leeches to die', () => daemon.listAgents().filter((a) => a.role === 'leech').every((a) => a.phase === 'dead'));
-  await until('the scientist to earn', () => daemon.agent('scientist-1').verifiedPrimes > 0 && daemon.agent('scientist-1').incomeJ > 0);
+  await until('the scientist to earn', () => daemon.agent(agentId('scientist-1')).verifiedPrimes > 0 && daemon.agent(agentId('scientist-1')).incomeJ > 0);
 
   for (const leech of daemon.listAgents().filter((a) => a.role === 'leech')) {
     assert.equal(leech.ended?.reason, 'apoptosis', JSON.stringify(leech.ended));
@@ -56,11 +57,11 @@ test('market mode: a leech outbids the scientist, pays, goes broke and dies by a
   assert.equal(daemon.oracle.totals.composite, 0);
 
   // Operator actions: a bid change, and garbage refused with a code.
-  assert.equal(daemon.setBid('scientist-1', { pricePerQuantumJ: 0.6 }), 'accepted');
-  assert.equal(daemon.setBid('scientist-1', { pricePerQuantumJ: Number.NaN }), 'invalid');
-  assert.equal(daemon.setBid('leech-1', { pricePerQuantumJ: 1 }), 'dead-agent');
-  assert.throws(() => daemon.topUp('leech-1', 5), { code: 'MXW_ERR_INVALID_ARG' });
-  assert.throws(() => daemon.agent('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+  assert.equal(daemon.setBid(agentId('scientist-1'), { pricePerQuantumJ: 0.6 }), 'accepted');
+  assert.equal(daemon.setBid(agentId('scientist-1'), { pricePerQuantumJ: Number.NaN }), 'invalid');
+  assert.equal(daemon.setBid(agentId('leech-1'), { pricePerQuantumJ: 1 }), 'dead-agent');
+  assert.throws(() => daemon.topUp(agentId('leech-1'), 5), { code: 'MXW_ERR_INVALID_ARG' });
+  assert.throws(() => daemon.agent(agentId('nobody')), { code: 'MXW_ERR_AGENT_UNKNOWN' });
   await assert.rejects(daemon.spawnAgent({ id: 'bad id!', command: 'true', walletJ: 1 }), { code: 'MXW_ERR_AGENT_ID' });
   await assert.rejects(daemon.spawnAgent({ command: 'true', walletJ: Number.NaN }), { code: 'MXW_ERR_INVALID_ARG' });
 
@@ -83,10 +84,10 @@ test('a scientist with --bid-share re-bids a share of what a quantum earns it', 
   await daemon.spawnAgent({ id: 'valued', command: process.execPath, args: [SCIENTIST, '--method', 'mr', '--bid', '5', '--bid-share', '0.5'], walletJ: 500, role: 'scientist', bid: { pricePerQuantumJ: 5 } });
   // The re-bid and the first paid prime arrive in either order: wait for both.
   await until('a re-bid and a paid prime', () => {
-    const agent = daemon.agent('valued');
+    const agent = daemon.agent(agentId('valued'));
     return agent.bid?.pricePerQuantumJ !== 5 && agent.incomeJ > 0 && agent.verifiedPrimes > 0;
   });
-  const { bid, incomeJ, verifiedPrimes } = daemon.agent('valued');
+  const { bid, incomeJ, verifiedPrimes } = daemon.agent(agentId('valued'));
   // 0.01 J a prime; a Miller–Rabin thread finds thousands a CPU-second: worth tenths of a joule to a few joules a quantum.
   assert.ok(bid !== null && bid.pricePerQuantumJ > 0.01 && bid.pricePerQuantumJ < 5, JSON.stringify(bid));
   assert.ok(incomeJ > 0 && verifiedPrimes > 0);
@@ -103,15 +104,15 @@ test('a top-up during the grace period saves the agent', { skip: SKIP, timeout: 
   // Agents that ignore notices (plain sleeps), with bids placed by the operator.
   await daemon.spawnAgent({ id: 'spender', command: 'sleep', args: ['60'], walletJ: 1, role: 'leech', bid: { pricePerQuantumJ: 3 } });
   await until('the apoptosis notice', () => daemon.decisions(100).some((d) => d.action === 'apoptosis-notice'));
-  daemon.topUp('spender', 1000);
+  daemon.topUp(agentId('spender'), 1000);
   await until('the rescue', () => daemon.decisions(100).some((d) => d.action === 'rescued'));
   await sleep(3500);
-  assert.notEqual(daemon.agent('spender').phase, 'dead', 'alive after its grace period would have ended');
+  assert.notEqual(daemon.agent(agentId('spender')).phase, 'dead', 'alive after its grace period would have ended');
   // The same without a top-up: SIGTERM after the grace period, the final balance settled.
   await daemon.spawnAgent({ id: 'doomed', command: 'sleep', args: ['60'], walletJ: 1, role: 'leech', bid: { pricePerQuantumJ: 3 } });
-  await until('the doomed agent to die', () => daemon.agent('doomed').phase === 'dead', 20_000);
-  assert.equal(daemon.agent('doomed').ended?.reason, 'apoptosis');
-  assert.ok((daemon.agent('doomed').ended?.survivalMs ?? 0) >= 3000, 'it lived through its 3 s grace period');
+  await until('the doomed agent to die', () => daemon.agent(agentId('doomed')).phase === 'dead', 20_000);
+  assert.equal(daemon.agent(agentId('doomed')).ended?.reason, 'apoptosis');
+  assert.ok((daemon.agent(agentId('doomed')).ended?.survivalMs ?? 0) >= 3000, 'it lived through its 3 s grace period');
   await close();
   assert.equal(verifyLedger(config.ledger.path).ok, true);
 });
@@ -125,10 +126,10 @@ test('observe mode (the CFS control arm) never pauses, charges or kills, but ver
   });
   await daemon.spawnAgent({ id: 'scientist', command: process.execPath, args: [SCIENTIST, '--method', 'mr'], walletJ: 0, role: 'scientist' });
   await daemon.spawnAgent({ id: 'leech', command: process.execPath, args: [LEECH], walletJ: 0, role: 'leech' });
-  await until('verified primes', () => daemon.agent('scientist').verifiedPrimes > 1000);
+  await until('verified primes', () => daemon.agent(agentId('scientist')).verifiedPrimes > 1000);
   await sleep(1500);
-  assert.equal(daemon.agent('leech').phase, 'running', 'a broke leech lives on under CFS');
-  assert.equal(daemon.agent('scientist').paidJ, 0);
+  assert.equal(daemon.agent(agentId('leech')).phase, 'running', 'a broke leech lives on under CFS');
+  assert.equal(daemon.agent(agentId('scientist')).paidJ, 0);
   assert.equal(daemon.decisions(100).length, 0, 'no decisions: Maxwell stays out of the way');
 });
 
@@ -146,8 +147,8 @@ test('the emergency path: a core above the critical temperature is not sold and 
   assert.match(decision?.because ?? '', /core \d at [\d.]+ °C > critical 20 °C .*paused in [\d.]+ ms/);
   assert.ok(daemon.emergencyLatenciesMs.every((ms) => Number.isFinite(ms)));
   await sleep(300);
-  assert.equal(daemon.agent('hot').quantaWon, 0, 'no critical core is sold');
-  assert.equal(daemon.agent('hot').phase, 'paused');
+  assert.equal(daemon.agent(agentId('hot')).quantaWon, 0, 'no critical core is sold');
+  assert.equal(daemon.agent(agentId('hot')).phase, 'paused');
 });
 
 test('the emergency path from a measured temperature: the core whose sensor reads above critical pauses its agents, and the decision names the sensor', { skip: SKIP, timeout: 60_000 }, async (t) => {
@@ -185,7 +186,7 @@ test('the Landauer tax in the ledger is fed by the entropy source the daemon cho
   await daemon.spawnAgent({ id: 'churner', command: process.execPath, args: [repoPath('dist/src/agents/churner.js'), '--mib-per-second', '256'], walletJ: 1000, bid: { pricePerQuantumJ: 5 } });
   // The bpftrace fallback compiles and attaches a new script for each watched agent: seconds, and
   // over 15 s on a busy machine, before the first erasure is seen.
-  await until('a Landauer tax', () => daemon.agent('churner').taxJ > 0, 45_000);
+  await until('a Landauer tax', () => daemon.agent(agentId('churner')).taxJ > 0, 45_000);
   await assembled.close();
   const { Ledger } = await import('../../src/ledger/ledger.js');
   const ledger = Ledger.open(config.ledger);

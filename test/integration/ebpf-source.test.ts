@@ -14,6 +14,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ProcessRuntime } from '../../src/runtimes/process/process-runtime.js';
 import type { AgentExit } from '../../src/runtimes/runtime.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const EBPF_SKIP = ebpfBlocker() ?? (existsSync(DEFAULT_BENCH_PATH) ? false : `erase-bench is not built: run bash scripts/build-ebpf.sh`);
 const BPFTRACE_SKIP = EBPF_SKIP !== false ? EBPF_SKIP : bpftraceBlocker() ?? false;
@@ -73,7 +74,7 @@ test('a cgroup watched before exec counts the erasure of an agent from its first
   // The bench reads "go" from a file, so it erases within microseconds of exec: before any pid is known.
   const run = async (id: string, early: boolean): Promise<Record<string, number>> => {
     const exited = new Promise<AgentExit>((resolve) => { runtime.onExit((e) => { if (e.id === id) resolve(e); }); });
-    const info = await runtime.start({ id, command: '/bin/sh', args: ['-c', `exec ${DEFAULT_BENCH_PATH} known < ${go}`] }, early ? { beforeExec: (dirs) => source.watchCgroups(id, dirs) } : {});
+    const info = await runtime.start({ id: agentId(id), command: '/bin/sh', args: ['-c', `exec ${DEFAULT_BENCH_PATH} known < ${go}`] }, early ? { beforeExec: (dirs) => source.watchCgroups(id, dirs) } : {});
     if (!early && info.pid !== null) await source.watchAsync({ agentId: id, pid: info.pid }).catch(() => undefined);
     assert.equal((await exited).code, 0);
     await source.flush();

@@ -17,6 +17,7 @@ import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { daemonConfigIn } from '../helpers/daemon-config.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const layout = detectCgroups();
 const SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
@@ -47,7 +48,7 @@ test('the daemon pays honest inference per verified token, and slashes and ends 
     // Say why: each agent's phase, what it won, how it ended, and the decisions about it.
     const ids = ['honest', 'small', 'miner', 'skipper'];
     const agents = ids.map((id) => {
-      const a = daemon.agent(id);
+      const a = daemon.agent(agentId(id));
       return { id, phase: a.phase, connected: a.connected, quantaWon: a.quantaWon, balanceJ: a.balanceJ, ended: a.ended };
     });
     const decisions = daemon.decisions(1000).filter((d) => ids.includes(d.agentId ?? '')).slice(-8);
@@ -63,7 +64,7 @@ test('the daemon pays honest inference per verified token, and slashes and ends 
     const spot = answer.layers.find((l) => l.layer === 3);
     assert.equal(spot?.ran === true && spot.passed, true, `honest spot check: ${JSON.stringify(spot)}`);
   }
-  assert.equal(daemon.agent('honest').inference?.verifiedTokens, 48);
+  assert.equal(daemon.agent(agentId('honest')).inference?.verifiedTokens, 48);
 
   const caught = [
     { id: 'small', bidJ: 0, layer: 2, reason: /no commitment to b1/ },
@@ -79,8 +80,8 @@ test('the daemon pays honest inference per verified token, and slashes and ends 
     const slash = daemon.decisions(1000).find((d) => d.action === 'slash' && d.agentId === c.id);
     assert.match(slash?.because ?? '', c.reason);
   }
-  for (const c of caught) await until(`${c.id} to end`, () => daemon.agent(c.id).phase === 'dead', 20_000);
-  for (const c of caught) assert.equal(daemon.agent(c.id).ended?.reason, 'slashed');
+  for (const c of caught) await until(`${c.id} to end`, () => daemon.agent(agentId(c.id)).phase === 'dead', 20_000);
+  for (const c of caught) assert.equal(daemon.agent(agentId(c.id)).ended?.reason, 'slashed');
   await assert.rejects(daemon.infer({ prompt: PROMPT, agentId: 'small' }), (err) => isMaxwellError(err, 'MXW_ERR_INFERENCE_NO_SERVER'));
 
   await until('the slashes to reach the ledger', () => daemon.ledgerEntries({ limit: 10_000 }).filter((e) => e.kind === 'slash').length === 3, 10_000);
@@ -92,5 +93,5 @@ test('the daemon pays honest inference per verified token, and slashes and ends 
   assert.equal(income, 480_000n);
   const report = daemon.verifyLedger();
   assert.equal(report.ok, true, report.failure?.message);
-  assert.equal(daemon.agent('honest').inference?.stakeJ, 50);
+  assert.equal(daemon.agent(agentId('honest')).inference?.stakeJ, 50);
 });

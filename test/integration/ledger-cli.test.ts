@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { agentAccount } from '../../src/ledger/entries.js';
+import { agentAccount } from '../../src/agent-id.js';
 import { Ledger } from '../../src/ledger/ledger.js';
+import { microJ } from '../../src/units/money.js';
 import { repoPath } from '../helpers/repo.js';
 
 const BIN = repoPath('dist/src/cli/bin.js');
@@ -22,8 +23,8 @@ test('maxwell ledger verify / balances / entries on a real database, then on a t
   const db = join(dir, 'ledger.sqlite');
   const ledger = Ledger.open({ path: db, keyPath: join(dir, 'key.pem') });
   const agent = agentAccount('scientist-1');
-  ledger.commitTick(0, [{ kind: 'mint', from: 'treasury', to: agent, amountMicroJ: 5_000_000_000n, memo: 'wallet 5000 J' }]);
-  for (let tick = 1; tick <= 20; tick += 1) ledger.commitTick(tick, [{ kind: 'payment', from: agent, to: 'burn', amountMicroJ: 2_500_000n }]);
+  ledger.commitTick(0, [{ kind: 'mint', from: 'treasury', to: agent, amountMicroJ: microJ(5_000_000_000n), memo: 'wallet 5000 J' }]);
+  for (let tick = 1; tick <= 20; tick += 1) ledger.commitTick(tick, [{ kind: 'payment', from: agent, to: 'burn', amountMicroJ: microJ(2_500_000n) }]);
   ledger.close();
 
   const ok = maxwell(['ledger', 'verify', '--db', db]);

@@ -10,6 +10,7 @@ import type { AgentRuntime, AgentSpec } from '../../src/runtimes/runtime.js';
 import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const isRoot = process.getuid?.() === 0;
 const layout = detectCgroups();
@@ -20,10 +21,10 @@ const node = process.execPath;
 // first instant (to restore the terminal), so /proc would not tell when a script's own handler is
 // in place. A shell catches it only once `trap` ran. (Its `sleep` gets the signal too, and ends.)
 const agents = {
-  busy: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'for(;;){}'] }),
-  exitsWith3: (id: string): AgentSpec => ({ id, command: node, args: ['-e', 'setTimeout(() => process.exit(3), 300)'] }),
-  graceful: (id: string): AgentSpec => ({ id, command: '/bin/sh', args: ['-c', "trap 'exit 0' TERM; while :; do sleep 1; done"] }),
-  stubborn: (id: string): AgentSpec => ({ id, command: '/bin/sh', args: ['-c', "trap ':' TERM; while :; do sleep 1; done"] }),
+  busy: (id: string): AgentSpec => ({ id: agentId(id), command: node, args: ['-e', 'for(;;){}'] }),
+  exitsWith3: (id: string): AgentSpec => ({ id: agentId(id), command: node, args: ['-e', 'setTimeout(() => process.exit(3), 300)'] }),
+  graceful: (id: string): AgentSpec => ({ id: agentId(id), command: '/bin/sh', args: ['-c', "trap 'exit 0' TERM; while :; do sleep 1; done"] }),
+  stubborn: (id: string): AgentSpec => ({ id: agentId(id), command: '/bin/sh', args: ['-c', "trap ':' TERM; while :; do sleep 1; done"] }),
 };
 
 /** SIGTERM's bit (1 << (15 − 1)) in the masks of /proc/<pid>/status. */
@@ -41,7 +42,7 @@ function catchesSigterm(pid: number): boolean {
 
 /** Resolves once the agent's process catches SIGTERM, so a stop cannot beat its handler. */
 function stoppable(runtime: AgentRuntime, id: string): Promise<void> {
-  const pid = runtime.info(id).pid;
+  const pid = runtime.info(agentId(id)).pid;
   assert.ok(pid !== null, `${id} has a pid`);
   return until(`${id} to install its SIGTERM handler`, () => catchesSigterm(pid));
 }
@@ -81,7 +82,7 @@ test('process runtime reports the mechanisms it found', { skip: SKIP }, async ()
 test('children an agent forks stay in its cgroups and go with it (1,000 of them)', { skip: SKIP, timeout: 90_000 }, async () => {
   const runtime = await ProcessRuntime.create({ tag: 'fork' });
   try {
-    await runtime.start({ id: 'forker', command: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 1000 ]; do sleep 300 & i=$((i+1)); done; wait'] });
+    await runtime.start({ id: agentId('forker'), command: '/bin/sh', args: ['-c', 'i=0; while [ $i -lt 1000 ]; do sleep 300 & i=$((i+1)); done; wait'] });
     const dir = join(layout.v2 ?? layout.cpuacct ?? '', 'maxwell');
     let pids: number[] = [];
     // Forking 1,000 processes on 2 busy vCPUs can take a while.
@@ -90,7 +91,7 @@ test('children an agent forks stay in its cgroups and go with it (1,000 of them)
       pids = findGroupPids(dir, 'forker');
     }
     assert.ok(pids.length >= 1001, `${pids.length} processes in the agent's group`);
-    const exit = await runtime.stop('forker', { graceS: 1 });
+    const exit = await runtime.stop(agentId('forker'), { graceS: 1 });
     assert.ok(['stopped', 'killed-after-grace'].includes(exit.reason));
     await until('every forked child to be gone', () => pids.filter(alive).length === 0);
   } finally {
@@ -124,7 +125,7 @@ test('a CPU share caps the agent (CFS quota), measured by cpuacct', { skip: SKIP
     const control = (file: string): string => readFileSync(join(group, file), 'utf8').trim();
     const quota = (): string => (v1 ? `${control('cpu.cfs_quota_us')} ${control('cpu.cfs_period_us')}` : control('cpu.max'));
     const throttled = (): number => Number(/^nr_throttled (\d+)$/m.exec(control('cpu.stat'))?.[1] ?? 0);
-    const cpuS = async (): Promise<number> => (await runtime.usage('capped')).cpuS;
+    const cpuS = async (): Promise<number> => (await runtime.usage(agentId('capped'))).cpuS;
     assert.equal(quota(), '25000 100000');
     // The cap is in force: the kernel throttles the agent once it has used its quarter of a period.
     await until('the kernel to throttle the capped agent', () => throttled() > 0);
@@ -134,13 +135,13 @@ test('a CPU share caps the agent (CFS quota), measured by cpuacct', { skip: SKIP
     await sleep(1500);
     const share = ((await cpuS()) - before) / ((performance.now() - t0) / 1000);
     assert.ok(share < 0.35, `measured share ${share.toFixed(3)} for a 0.25 cap`);
-    await runtime.setCpuShare('capped', null);
+    await runtime.setCpuShare(agentId('capped'), null);
     assert.equal(quota(), v1 ? '-1 100000' : 'max 100000');
     // Lifted: it runs past what the cap would have allowed since (a quarter of the time, plus one period's quota).
     const lifted = await cpuS();
     const liftedAt = performance.now();
     await until('the agent to run past its former cap', async () => (await cpuS()) - lifted > 0.25 * ((performance.now() - liftedAt) / 1000) + 0.1);
-    await assert.rejects(runtime.setCpuShare('capped', 0), { code: 'MXW_ERR_AGENT_SPEC' });
+    await assert.rejects(runtime.setCpuShare(agentId('capped'), 0), { code: 'MXW_ERR_AGENT_SPEC' });
   } finally {
     await runtime.close();
   }
@@ -153,9 +154,9 @@ test('pinning writes the cpuset and refuses CPUs that do not exist', { skip: SKI
     const dir = join(layout.cpuset ?? '', 'maxwell');
     const instance = readdirSync(dir).find((d) => existsSync(join(dir, d, 'pinned')));
     assert.equal(readFileSync(join(dir, instance ?? '', 'pinned', 'cpuset.cpus'), 'utf8').trim(), '0');
-    await runtime.pin('pinned', null);
+    await runtime.pin(agentId('pinned'), null);
     assert.notEqual(readFileSync(join(dir, instance ?? '', 'pinned', 'cpuset.cpus'), 'utf8').trim(), '0');
-    await assert.rejects(runtime.pin('pinned', [4096]), { code: 'MXW_ERR_AGENT_SPEC' });
+    await assert.rejects(runtime.pin(agentId('pinned'), [4096]), { code: 'MXW_ERR_AGENT_SPEC' });
   } finally {
     await runtime.close();
   }
@@ -167,14 +168,14 @@ test('a memory cap is enforced: an agent that grows past it is OOM-killed and re
   runtime.onExit((e) => exits.push(`${e.id}:${String(e.signal)}:${e.reason}`));
   try {
     const grow = 'setTimeout(() => { const keep = []; setInterval(() => keep.push(Buffer.alloc(8 << 20, 1)), 10); }, 300)';
-    await runtime.start({ id: 'hog', command: node, args: ['-e', grow], memoryLimitBytes: 64 * 2 ** 20 });
+    await runtime.start({ id: agentId('hog'), command: node, args: ['-e', grow], memoryLimitBytes: 64 * 2 ** 20 });
     await until('the OOM kill', () => exits.length > 0);
     assert.deepEqual(exits, ['hog:SIGKILL:out-of-memory']);
     // At once (within the start-up grace): a failed start that says why.
     const patient = await ProcessRuntime.create({ tag: 'mem2', startupGraceMs: 5000 });
     try {
       await assert.rejects(
-        patient.start({ id: 'hog2', command: node, args: [repoPath('dist/src/agents/churner.js'), '--hold-mb', '512'], memoryLimitBytes: 64 * 2 ** 20 }),
+        patient.start({ id: agentId('hog2'), command: node, args: [repoPath('dist/src/agents/churner.js'), '--hold-mb', '512'], memoryLimitBytes: 64 * 2 ** 20 }),
         (err: Error & { code?: string }) => err.code === 'MXW_ERR_AGENT_START' && /OOM/.test(err.message),
       );
     } finally {
@@ -191,12 +192,12 @@ test('an agent running as root that moves itself out of its cgroups is killed; a
   runtime.onExit((e) => exits.push(`${e.id}:${e.reason}`));
   const escape = `echo $$ > ${join(layout.v2 ?? '', 'cgroup.procs')} 2>/dev/null; sleep 300`;
   try {
-    await runtime.start({ id: 'rootesc', command: '/bin/sh', args: ['-c', escape] });
-    await runtime.start({ id: 'nobody', command: '/bin/sh', args: ['-c', escape], runAs: { uid: 65534, gid: 65534 } });
+    await runtime.start({ id: agentId('rootesc'), command: '/bin/sh', args: ['-c', escape] });
+    await runtime.start({ id: agentId('nobody'), command: '/bin/sh', args: ['-c', escape], runAs: { uid: 65534, gid: 65534 } });
     await until('the escapee to be killed', () => exits.length > 0);
     assert.deepEqual(exits, ['rootesc:escaped-cgroup']);
-    assert.equal(runtime.info('nobody').state, 'running');
-    assert.ok((await runtime.pause('nobody')).confirmed);
+    assert.equal(runtime.info(agentId('nobody')).state, 'running');
+    assert.ok((await runtime.pause(agentId('nobody'))).confirmed);
   } finally {
     await runtime.close();
   }
@@ -234,7 +235,7 @@ test('after the host is SIGKILLed mid-run, the next start sweeps its agents and 
 test('close() leaves no cgroup of this runtime behind', { skip: SKIP }, async () => {
   const runtime = await ProcessRuntime.create({ tag: 'tidy' });
   await runtime.start(agents.busy('a'));
-  await runtime.pause('a');
+  await runtime.pause(agentId('a'));
   await runtime.close();
   for (const base of [layout.v2, layout.cpuacct, layout.cpu, layout.cpuset]) {
     if (base === undefined) continue;
@@ -248,16 +249,16 @@ test('an unconfirmed pause (the market’s routine turns) requests the freeze an
   try {
     await runtime.start(agents.busy('spinner'));
     await sleep(200);
-    const result = await runtime.pause('spinner', { confirm: false });
+    const result = await runtime.pause(agentId('spinner'), { confirm: false });
     assert.equal(result.confirmed, false);
     assert.notEqual(result.mechanism, 'sigstop', 'no SIGSTOP fallback without confirmation');
-    assert.equal(runtime.info('spinner').state, 'paused');
+    assert.equal(runtime.info(agentId('spinner')).state, 'paused');
     await sleep(100);
-    const before = (await runtime.usage('spinner')).cpuS;
+    const before = (await runtime.usage(agentId('spinner'))).cpuS;
     await sleep(300);
-    assert.ok((await runtime.usage('spinner')).cpuS - before < 0.01, 'frozen: no CPU time while paused');
-    await runtime.resume('spinner', { confirm: false });
-    await until('the spinner to run again after resume', async () => (await runtime.usage('spinner')).cpuS - before > 0.1, 10_000);
+    assert.ok((await runtime.usage(agentId('spinner'))).cpuS - before < 0.01, 'frozen: no CPU time while paused');
+    await runtime.resume(agentId('spinner'), { confirm: false });
+    await until('the spinner to run again after resume', async () => (await runtime.usage(agentId('spinner'))).cpuS - before > 0.1, 10_000);
   } finally {
     await runtime.close();
   }

@@ -13,6 +13,7 @@ import { toPrimeClaim, type AgentMessage } from '../../src/protocol/messages.js'
 import { ProtocolServer, type AgentEndpoint, type RejectedEvent } from '../../src/protocol/server.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 let dir: string;
 before(async () => {
@@ -43,8 +44,8 @@ async function setup(limits = {}): Promise<{ server: ProtocolServer; a: AgentEnd
   const messages: { agentId: string; message: AgentMessage }[] = [];
   server.on('rejected', (e) => rejected.push(e));
   server.on('message', (e) => messages.push(e));
-  const a = await server.addAgent('agent-a');
-  const b = await server.addAgent('agent-b');
+  const a = await server.addAgent(agentId('agent-a'));
+  const b = await server.addAgent(agentId('agent-b'));
   return { server, a, b, rejected, messages };
 }
 
@@ -57,7 +58,7 @@ test('round trip: hello → welcome, bid/work/ping reach the consumer with seq, 
   assert.deepEqual(await connected, { agentId: 'agent-a' });
   assert.equal(c.agentId, 'agent-a');
   assert.equal(c.limits.maxFrameBytes, 65_536);
-  assert.ok(server.isConnected('agent-a'));
+  assert.ok(server.isConnected(agentId('agent-a')));
 
   const grants: unknown[] = [];
   c.on('grant', (g) => grants.push(g));
@@ -75,8 +76,8 @@ test('round trip: hello → welcome, bid/work/ping reach the consumer with seq, 
     { type: 'work', seq: 2, kind: 'primes', range: ['100', '110'], primes: ['101', '103', '107', '109'] },
     { type: 'ping', nonce: 'n1' },
   ]);
-  assert.ok(server.send('agent-a', { type: 'grant', tick: 5, plane: 1, quanta: 2, paidJ: 0.004 }));
-  assert.ok(server.send('agent-a', { type: 'result', seq: 2, outcome: 'accepted', counts: { accepted: 4 }, incomeJ: 4 }));
+  assert.ok(server.send(agentId('agent-a'), { type: 'grant', tick: 5, plane: 1, quanta: 2, paidJ: 0.004 }));
+  assert.ok(server.send(agentId('agent-a'), { type: 'result', seq: 2, outcome: 'accepted', counts: { accepted: 4 }, incomeJ: 4 }));
   while (results.length < 1) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(grants, [{ type: 'grant', tick: 5, plane: 1, quanta: 2, paidJ: 0.004 }]);
   assert.deepEqual(results, [{ type: 'result', seq: 2, outcome: 'accepted', counts: { accepted: 4 }, incomeJ: 4 }]);
@@ -84,7 +85,7 @@ test('round trip: hello → welcome, bid/work/ping reach the consumer with seq, 
   const disconnected = new Promise((resolve) => server.once('disconnect', resolve));
   await c.close();
   assert.deepEqual(await disconnected, { agentId: 'agent-a', code: null });
-  assert.equal(server.send('agent-a', { type: 'balance', balanceJ: 1 }), false);
+  assert.equal(server.send(agentId('agent-a'), { type: 'balance', balanceJ: 1 }), false);
   await server.close();
   await assert.rejects(stat(a.socketPath), { code: 'ENOENT' });
 });
@@ -119,12 +120,12 @@ async function expectRejected(name: string, code: string, bytes: (a: AgentEndpoi
   assert.equal(rejected.length, 1, name);
   assert.equal(rejected[0]!.code, code, name);
   assert.equal(server.rejections[code as keyof typeof server.rejections], 1, name);
-  assert.equal(server.rejectionsOf('agent-a')?.[code as keyof typeof server.rejections], 1, name);
+  assert.equal(server.rejectionsOf(agentId('agent-a'))?.[code as keyof typeof server.rejections], 1, name);
   // The other agent's connection works on.
   const pong = new Promise((resolve) => other.once('pong', resolve));
   await other.ping('still-here');
   assert.deepEqual(await pong, { type: 'pong', nonce: 'still-here' }, name);
-  assert.ok(server.isConnected('agent-b'));
+  assert.ok(server.isConnected(agentId('agent-b')));
   await other.close();
   await server.close();
 }
@@ -210,11 +211,11 @@ test('an agent that stops reading is closed with MXW_ERR_PROTOCOL_SLOW_READER, a
   const { server, a, rejected } = await setup({ maxQueuedBytes: 4096 });
   const conn = raw(a.socketPath);
   conn.socket.write(hello(a));
-  while (!server.isConnected('agent-a')) await new Promise((r) => setTimeout(r, 5));
+  while (!server.isConnected(agentId('agent-a'))) await new Promise((r) => setTimeout(r, 5));
   conn.socket.pause();
   let sent = 0;
   const price = { type: 'price', tick: 0, reservePerPlane: Array.from({ length: 200 }, () => 0.123456789) } as const;
-  for (let i = 0; i < 10_000 && server.send('agent-a', { ...price, tick: i }); i++) sent++;
+  for (let i = 0; i < 10_000 && server.send(agentId('agent-a'), { ...price, tick: i }); i++) sent++;
   assert.ok(sent < 10_000);
   assert.equal(rejected[0]?.code, 'MXW_ERR_PROTOCOL_SLOW_READER');
   conn.socket.destroy();
@@ -241,7 +242,7 @@ test('the scientist agent bids and reports verified primes to a real server', as
   const verdict = new PrimeOracle(1000n).verify('agent-a', toPrimeClaim(first));
   assert.equal(verdict.counts.accepted, 1900);
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  server.send('agent-a', { type: 'apoptosis', graceMs: 1000, balanceJ: 0 });
+  server.send(agentId('agent-a'), { type: 'apoptosis', graceMs: 1000, balanceJ: 0 });
   assert.equal(await exited, 0);
   const last = JSON.parse(stdout.trim().split('\n').at(-1)!) as { type: string; segments: number };
   assert.equal(last.type, 'summary');

@@ -19,6 +19,7 @@ import { detectCgroups } from '../../src/runtimes/process/cgroups.js';
 import { daemonConfigIn } from '../helpers/daemon-config.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const layout = detectCgroups();
 const DAEMON_SKIP = process.getuid?.() !== 0 ? 'needs root to create cgroups' : layout.freezer === undefined && layout.v2 === undefined ? 'no freezer cgroup here' : false;
@@ -55,12 +56,12 @@ test('in the daemon, an agent that claims inference but never serves is flagged,
   assert.match(daemon.snapshot().verification.method, /open-set conformal test \(α = 0\.01\), claim model models\/claim-model\.json \(shipped\)/);
   await daemon.spawnAgent({ id: 'cheat', command: process.execPath, args: [repoPath('dist/src/agents/scientist.js'), '--method', 'mr', '--bid', '1'], walletJ: 100_000, bid: { pricePerQuantumJ: 1 }, claims: 'inference' });
   await daemon.spawnAgent({ id: 'honest', command: process.execPath, args: [repoPath('dist/src/agents/inference.js'), '--width', '512'], walletJ: 100_000, bid: { pricePerQuantumJ: 1 }, claims: 'inference' });
-  await until('the cheat to be flagged', () => daemon.agent('cheat').verification?.flagged === true, 30_000);
+  await until('the cheat to be flagged', () => daemon.agent(agentId('cheat')).verification?.flagged === true, 30_000);
   const flag = daemon.decisions(1000).find((d) => d.action === 'flag' && d.agentId === 'cheat');
   assert.match(flag?.because ?? '', /claims inference, but its trace was inconsistent with it in 3 windows in a row \(last: serves no requests; claims inference but has not said serve/);
-  await until('income to be withheld from the cheat', () => (daemon.agent('cheat').verification?.withheldJ ?? 0) > 0, 20_000);
-  await until('the honest agent to be judged as often as a flag needs', () => (daemon.agent('honest').verification?.windows ?? 0) >= 5, 30_000);
-  const honest = daemon.agent('honest').verification;
+  await until('income to be withheld from the cheat', () => (daemon.agent(agentId('cheat')).verification?.withheldJ ?? 0) > 0, 20_000);
+  await until('the honest agent to be judged as often as a flag needs', () => (daemon.agent(agentId('honest')).verification?.windows ?? 0) >= 5, 30_000);
+  const honest = daemon.agent(agentId('honest')).verification;
   assert.equal(honest?.flagged, false, `honest inference flagged: ${JSON.stringify(honest)}`);
   assert.ok(daemon.snapshot().inference.probes > 0 && daemon.snapshot().inference.unverifiedServers.includes('honest'));
   assert.ok(daemon.snapshot().verification.costS > 0);

@@ -17,6 +17,7 @@ import { VmRuntime } from '../../src/runtimes/vm/vm-runtime.js';
 import type { AgentExit } from '../../src/runtimes/runtime.js';
 import { VM_INITRD as initrd, VM_KERNEL as kernel, VM_SKIP } from '../helpers/vm.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const SKIP =
   VM_SKIP !== false
@@ -73,8 +74,8 @@ async function harness(tag: string, limits: { helloTimeoutMs?: number } = {}): P
 test('a scientist guest connects over its VM channel, bids, and reports exactly the primes of its ranges; pause stops it', { skip: SKIP, timeout: 90_000 }, async () => {
   const h = await harness('vmproto');
   try {
-    const endpoint = await h.server.addAgent('sci');
-    const info = await h.runtime.start({ id: 'sci', command: 'scientist', args: ['maxwell.bid=0.5', 'maxwell.start=1000'], env: endpoint.env });
+    const endpoint = await h.server.addAgent(agentId('sci'));
+    const info = await h.runtime.start({ id: agentId('sci'), command: 'scientist', args: ['maxwell.bid=0.5', 'maxwell.start=1000'], env: endpoint.env });
     // The token is on no command line and in no environment a host user could read.
     assert.ok(info.pid !== null);
     assert.ok(!readFileSync(`/proc/${String(info.pid)}/cmdline`, 'utf8').includes(endpoint.token));
@@ -102,19 +103,19 @@ test('a scientist guest connects over its VM channel, bids, and reports exactly 
     assert.ok(works.some((w) => w.primes.length > 0));
 
     // Paused under QMP, the guest sends nothing; resumed, it goes on.
-    const pause = await h.runtime.pause('sci');
+    const pause = await h.runtime.pause(agentId('sci'));
     assert.ok(pause.confirmed);
     await sleep(300); // frames already on their way
     const before = h.messages.length;
     await sleep(1500);
     assert.equal(h.messages.length, before, 'work arrived while the VM was paused');
-    await h.runtime.resume('sci');
+    await h.runtime.resume(agentId('sci'));
     await until('work after resume', () => h.messages.length > before, 15_000);
     assert.deepEqual(h.rejections, []);
 
     // An apoptosis notice: the guest ends itself (EXIT 0, power off) instead of waiting to be stopped.
     const exited = new Promise<AgentExit>((resolve) => { h.runtime.onExit((e) => { if (e.id === 'sci') resolve(e); }); });
-    assert.ok(h.server.send('sci', { type: 'apoptosis', graceMs: 5000, balanceJ: 0 }));
+    assert.ok(h.server.send(agentId('sci'), { type: 'apoptosis', graceMs: 5000, balanceJ: 0 }));
     const exit = await exited;
     assert.deepEqual({ code: exit.code, reason: exit.reason }, { code: 0, reason: 'exited' }, JSON.stringify(exit));
   } finally {
@@ -126,8 +127,8 @@ test('a guest with a wrong token is rejected with MXW_ERR_PROTOCOL_AUTH once; th
   // A short hello timeout: a reconnecting channel would show up as more rejections below.
   const h = await harness('vmprotoauth', { helloTimeoutMs: 1000 });
   try {
-    const endpoint = await h.server.addAgent('liar');
-    await h.runtime.start({ id: 'liar', command: 'scientist', env: { ...endpoint.env, MAXWELL_TOKEN: 'not-the-token' } });
+    const endpoint = await h.server.addAgent(agentId('liar'));
+    await h.runtime.start({ id: agentId('liar'), command: 'scientist', env: { ...endpoint.env, MAXWELL_TOKEN: 'not-the-token' } });
     await until('the rejection', () => h.rejections.length > 0, 20_000);
     const [rejection] = h.rejections;
     assert.ok(rejection !== undefined);
@@ -137,9 +138,9 @@ test('a guest with a wrong token is rejected with MXW_ERR_PROTOCOL_AUTH once; th
     assert.equal(h.rejections.length, 1);
     assert.deepEqual(h.connects, []);
     assert.deepEqual(h.messages, []);
-    assert.equal(h.runtime.info('liar').state, 'running');
+    assert.equal(h.runtime.info(agentId('liar')).state, 'running');
     // The control channel still works: the guest powers off on request.
-    const exit = await h.runtime.stop('liar');
+    const exit = await h.runtime.stop(agentId('liar'));
     assert.equal(exit.code, 0);
     assert.equal(exit.reason, 'stopped');
   } finally {
@@ -153,11 +154,11 @@ test('a partial or unusable protocol env is MXW_ERR_AGENT_SPEC before anything s
   try {
     const env = { MAXWELL_SOCKET: join(dir, 'nobody.sock'), MAXWELL_TOKEN: 't', MAXWELL_AGENT_ID: 'a' };
     for (const bad of [{ MAXWELL_SOCKET: env.MAXWELL_SOCKET }, { ...env, MAXWELL_SOCKET: 'x.sock' }, { ...env, MAXWELL_AGENT_ID: 'a b' }]) {
-      await assert.rejects(runtime.start({ id: 'bad', command: 'scientist', env: bad }), (e) => isMaxwellError(e, 'MXW_ERR_AGENT_SPEC'));
+      await assert.rejects(runtime.start({ id: agentId('bad'), command: 'scientist', env: bad }), (e) => isMaxwellError(e, 'MXW_ERR_AGENT_SPEC'));
     }
     assert.deepEqual(runtime.list(), []);
     // Nothing listens there: the guest boots, asks for its channel, and the start fails cleanly.
-    await assert.rejects(runtime.start({ id: 'dead', command: 'scientist', env }), (e) => isMaxwellError(e, 'MXW_ERR_AGENT_START') && e.message.includes('protocol channel'));
+    await assert.rejects(runtime.start({ id: agentId('dead'), command: 'scientist', env }), (e) => isMaxwellError(e, 'MXW_ERR_AGENT_START') && e.message.includes('protocol channel'));
     assert.deepEqual(runtime.list(), []);
   } finally {
     await runtime.close();

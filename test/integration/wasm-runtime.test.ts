@@ -9,6 +9,7 @@ import type { AgentRuntime } from '../../src/runtimes/runtime.js';
 import { agentRuntimeCompliance } from '../compliance/agent-runtime.js';
 import { wasmFixture, watBytes } from '../helpers/wasm.js';
 import { until } from '../helpers/wait.js';
+import { agentId } from '../helpers/agent-id.js';
 
 const paths = {
   busy: await wasmFixture('busy'),
@@ -21,10 +22,10 @@ agentRuntimeCompliance({
   name: 'wasm runtime (fuel)',
   create: () => Promise.resolve(new WasmRuntime()),
   agents: {
-    busy: (id) => ({ id, command: paths.busy }),
-    exitsWith3: (id) => ({ id, command: paths.exits3 }),
-    graceful: (id) => ({ id, command: paths.busy }),
-    stubborn: (id) => ({ id, command: paths.stubborn }),
+    busy: (id) => ({ id: agentId(id), command: paths.busy }),
+    exitsWith3: (id) => ({ id: agentId(id), command: paths.exits3 }),
+    graceful: (id) => ({ id: agentId(id), command: paths.busy }),
+    stubborn: (id) => ({ id: agentId(id), command: paths.stubborn }),
   },
 });
 
@@ -70,12 +71,12 @@ test('a WASM agent reports through env.report, and its memory is capped', async 
   // It runs into its cap within milliseconds: no start-up grace, or that is a failed start.
   const runtime = new WasmRuntime({ startupGraceMs: 0 });
   try {
-    await runtime.start({ id: 'primes', command: paths.primes, memoryLimitBytes: 4 * 65536 });
-    await until('the module to exit', () => runtime.info('primes').state === 'exited');
+    await runtime.start({ id: agentId('primes'), command: paths.primes, memoryLimitBytes: 4 * 65536 });
+    await until('the module to exit', () => runtime.info(agentId('primes')).state === 'exited');
     // 1 page at start, may grow to 4: the fourth report's grow fails and it exits with 7.
-    assert.deepEqual(runtime.reports('primes').slice(0, 4), [1000, 2000, 3000, 4000]);
-    assert.equal(runtime.info('primes').state, 'exited');
-    assert.equal((await runtime.usage('primes')).memoryBytes, 4 * 65536);
+    assert.deepEqual(runtime.reports(agentId('primes')).slice(0, 4), [1000, 2000, 3000, 4000]);
+    assert.equal(runtime.info(agentId('primes')).state, 'exited');
+    assert.equal((await runtime.usage(agentId('primes'))).memoryBytes, 4 * 65536);
   } finally {
     await runtime.close();
   }
@@ -85,12 +86,12 @@ test('a CPU share slows a WASM agent by a duty cycle', async (t) => {
   const runtime = new WasmRuntime();
   try {
     const t0 = performance.now();
-    await runtime.start({ id: 'full', command: paths.busy });
-    await runtime.start({ id: 'quarter', command: paths.busy, cpuShare: 0.25 });
+    await runtime.start({ id: agentId('full'), command: paths.busy });
+    await runtime.start({ id: agentId('quarter'), command: paths.busy, cpuShare: 0.25 });
     // Over at least a CPU-second of the full-speed agent, however long that takes here.
-    await until('a CPU-second of the full-speed agent', async () => (await runtime.usage('full')).cpuS >= 1);
-    const quarter = (await runtime.usage('quarter')).cpuS;
-    const full = (await runtime.usage('full')).cpuS;
+    await until('a CPU-second of the full-speed agent', async () => (await runtime.usage(agentId('full'))).cpuS >= 1);
+    const quarter = (await runtime.usage(agentId('quarter'))).cpuS;
+    const full = (await runtime.usage(agentId('full'))).cpuS;
     const wallS = (performance.now() - t0) / 1000;
     t.diagnostic(`over ${wallS.toFixed(2)} s: full ${full.toFixed(2)} CPU-s, quarter ${quarter.toFixed(2)} CPU-s (ratio ${(quarter / full).toFixed(2)})`);
     // The duty cycle is of wall time: the capped agent runs at most a quarter of it (plus its start-up
@@ -99,8 +100,8 @@ test('a CPU share slows a WASM agent by a duty cycle', async (t) => {
     // Against the full-speed agent the ratio is 0.25 only if that one had a core: on a busy machine
     // the capped one, a sleeper, is scheduled first and the ratio rises.
     if (full / wallS >= 0.9) assert.ok(quarter / full > 0.1 && quarter / full < 0.45, `ratio ${(quarter / full).toFixed(2)}`);
-    await assert.rejects((runtime as AgentRuntime).pin('full', [0]), { code: 'MXW_ERR_AGENT_UNSUPPORTED' });
-    await assert.rejects(runtime.start({ id: 'pinned', command: paths.busy, cores: [0] }), { code: 'MXW_ERR_AGENT_UNSUPPORTED' });
+    await assert.rejects((runtime as AgentRuntime).pin(agentId('full'), [0]), { code: 'MXW_ERR_AGENT_UNSUPPORTED' });
+    await assert.rejects(runtime.start({ id: agentId('pinned'), command: paths.busy, cores: [0] }), { code: 'MXW_ERR_AGENT_UNSUPPORTED' });
   } finally {
     await runtime.close();
   }
@@ -111,7 +112,7 @@ test('a file that is not a module fails to start with a clear error', async () =
   const bogus = join(tmpdir(), `maxwell-bogus-${process.pid}.wasm`);
   writeFileSync(bogus, 'not wasm');
   try {
-    await assert.rejects(runtime.start({ id: 'bogus', command: bogus }), { code: 'MXW_ERR_AGENT_SPEC' });
+    await assert.rejects(runtime.start({ id: agentId('bogus'), command: bogus }), { code: 'MXW_ERR_AGENT_SPEC' });
   } finally {
     await runtime.close();
   }

@@ -12,9 +12,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { toMicroJ } from '../../src/ledger/entries.js';
+import { toMicroJ } from '../../src/units/money.js';
 import { seconds } from '../../src/units/units.js';
 import { sessionRig, thermalInput, type SessionRig } from '../helpers/session-fakes.js';
+import { agentId } from '../helpers/agent-id.js';
 
 interface Model {
   readonly ids: string[];
@@ -33,7 +34,7 @@ function pick(model: Model, n: number): string | undefined {
 }
 
 const live = (rig: SessionRig, id: string): boolean => {
-  const phase = rig.session.agent(id).phase;
+  const phase = rig.session.agent(agentId(id)).phase;
   return phase !== 'dead';
 };
 
@@ -59,8 +60,8 @@ class FailedSpawn implements Command {
   run(model: Model, rig: SessionRig): void {
     const id = `f${String(model.next++)}`;
     rig.session.admit({ id: id as never, role: 'other', runtime: 'process', walletJ: 5, bid: { pricePerQuantumJ: 1 } });
-    rig.session.abandon(id);
-    assert.equal(rig.session.has(id), false);
+    rig.session.abandon(agentId(id));
+    assert.equal(rig.session.has(agentId(id)), false);
   }
   toString = (): string => 'failed spawn';
 }
@@ -75,7 +76,7 @@ class Bid implements Command {
   check = (m: Model): boolean => m.ids.length > 0;
   run(model: Model, rig: SessionRig): void {
     const id = pick(model, this.n) as string;
-    rig.session.receive(id, { type: 'bid', seq: ++model.seq, pricePerQuantumJ: this.priceJ });
+    rig.session.receive(agentId(id), { type: 'bid', seq: ++model.seq, pricePerQuantumJ: this.priceJ });
   }
   toString = (): string => `bid(#${String(this.n)}, ${String(this.priceJ)} J)`;
 }
@@ -106,7 +107,7 @@ class Work implements Command {
   check = (m: Model): boolean => m.ids.length > 0;
   run(model: Model, rig: SessionRig): void {
     const id = pick(model, this.n) as string;
-    rig.session.receive(id, { type: 'work', seq: ++model.seq, kind: 'primes', range: ['100', '150'], primes: PRIMES.slice(0, this.count) });
+    rig.session.receive(agentId(id), { type: 'work', seq: ++model.seq, kind: 'primes', range: ['100', '150'], primes: PRIMES.slice(0, this.count) });
   }
   toString = (): string => `work(#${String(this.n)}, ${String(this.count)} primes)`;
 }
@@ -135,12 +136,12 @@ class TopUp implements Command {
   check = (m: Model): boolean => m.ids.length > 0;
   run(model: Model, rig: SessionRig): void {
     const id = pick(model, this.n) as string;
-    const phase = rig.session.agent(id).phase;
+    const phase = rig.session.agent(agentId(id)).phase;
     if (phase === 'dead' || phase === 'dying') {
-      assert.throws(() => rig.session.topUp(id, this.joules), { code: 'MXW_ERR_INVALID_ARG' });
+      assert.throws(() => rig.session.topUp(agentId(id), this.joules), { code: 'MXW_ERR_INVALID_ARG' });
       return;
     }
-    rig.session.topUp(id, this.joules);
+    rig.session.topUp(agentId(id), this.joules);
     model.minted.set(id, (model.minted.get(id) ?? 0n) + toMicroJ(this.joules));
   }
   toString = (): string => `topUp(#${String(this.n)}, ${String(this.joules)} J)`;
@@ -155,7 +156,7 @@ class Exit implements Command {
   run(model: Model, rig: SessionRig): void {
     const id = pick(model, this.n) as string;
     const wasLive = live(rig, id);
-    assert.equal(rig.session.exited(id, 'exit', 'code 0'), wasLive);
+    assert.equal(rig.session.exited(agentId(id), 'exit', 'code 0'), wasLive);
   }
   toString = (): string => `exit(#${String(this.n)})`;
 }
@@ -164,7 +165,7 @@ class Exit implements Command {
 class Reap implements Command {
   check = (): boolean => true;
   run(_model: Model, rig: SessionRig): void {
-    for (const id of rig.enforcer.terminated.keys()) if (live(rig, id)) rig.session.exited(id, 'signal', 'SIGTERM');
+    for (const id of rig.enforcer.terminated.keys()) if (live(rig, id)) rig.session.exited(agentId(id), 'signal', 'SIGTERM');
   }
   toString = (): string => 'reap';
 }
@@ -186,8 +187,8 @@ function checkInvariants(model: Model, rig: SessionRig): void {
     const record = rig.session.records().find((r) => r.id === id);
     assert.ok(record !== undefined, id);
     const expected = (model.minted.get(id) ?? 0n) + record.incomeMicroJ - record.paidMicroJ - record.taxMicroJ;
-    const view = rig.session.agent(id);
-    const balance = view.phase === 'dead' ? (record.ended?.finalBalanceMicroJ ?? 0n) : BigInt(rig.session.wallet(id).balanceMicroJ);
+    const view = rig.session.agent(agentId(id));
+    const balance = view.phase === 'dead' ? (record.ended?.finalBalanceMicroJ ?? 0n) : BigInt(rig.session.wallet(agentId(id)).balanceMicroJ);
     assert.equal(balance, expected, `${id}: wallet ${balance.toString()} µJ, but minted + income − paid − tax = ${expected.toString()} µJ`);
     // Never frozen without a way out.
     const wanted = rig.enforcer.wanted.get(id);

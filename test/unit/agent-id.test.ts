@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AGENT_ID_MAX_LENGTH, isAgentId, parseAgentId } from '../../src/agent-id.js';
-import { agentAccount } from '../../src/ledger/entries.js';
+import { AGENT_ID_MAX_LENGTH, agentAccount, isAgentId, parseAgentId } from '../../src/agent-id.js';
 import { parseHello } from '../../src/protocol/messages.js';
 import { agentParamsSchema, parseRequest, spawnSchema } from '../../src/api/wire.js';
 

@@ -85,13 +85,41 @@ test('the market imports no telemetry, I/O or daemon; the session no I/O and not
   for (const i of all.filter((x) => x.from === 'session')) {
     assert.ok(!i.to.startsWith('node:'), `${i.file} imports ${i.to}: the session does no I/O`);
     assert.ok(!['daemon', 'telemetry', 'api', 'cli', 'entropy'].includes(i.to), `${i.file} imports ${i.to}`);
-    // Runtimes and the ledger's database only as types (ports), never their code.
-    if (i.to === 'runtimes' || i.file.endsWith('ports.ts')) assert.ok(i.typeOnly || i.to === 'clock' || i.to === 'session', `${i.file}: ${i.to} must be a type import`);
+    // Runtimes and the ledger only as types (ports, entry shapes), never their code: money and
+    // account names come from units/ and agent-id.ts, which the ledger uses too.
+    if (i.to === 'runtimes' || i.to === 'ledger' || i.file.endsWith('ports.ts')) assert.ok(i.typeOnly || i.to === 'clock' || i.to === 'session', `${i.file}: ${i.to} must be a type import`);
   }
   for (const i of all.filter((x) => x.from === 'session' && x.to === 'ledger')) {
     const text = readFileSync(join(SRC, i.file), 'utf8');
     assert.doesNotMatch(text, /import \{[^}]*\bLedger\b[^}]*\} from '\.\.\/ledger\/ledger\.js'/, `${i.file} imports the SQLite ledger`);
   }
+  // Every statement that names a ledger file, so that `import { type X }` (whose import survives
+  // the compiler's default settings) or a dynamic `import()` is refused too.
+  for (const file of sources(join(SRC, 'session'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\b[^;]*?from '\.\.\/ledger\/[^']+'/gms)) {
+      assert.match(m[0], /^(?:import|export) type \{/, `${relative(SRC, file)}: ${m[0].replace(/\s+/g, ' ')} must be \`import type\``);
+    }
+    assert.doesNotMatch(text, /import\(\s*'\.\.\/ledger\//, `${relative(SRC, file)} loads the ledger at run time`);
+  }
+});
+
+test('agent ids are branded inside: the session, the enforcer, the runtime interface and the protocol server take an AgentId', () => {
+  // An id reaches them only through parseAgentId or isAgentId at an edge (API, CLI, spawn, tests'
+  // agentId helper); a `string` parameter here would let an unchecked one in again.
+  const inner = [
+    ...sources(join(SRC, 'session')).filter((f) => !f.endsWith('phase.ts')),
+    join(SRC, 'daemon', 'enforcer.ts'),
+    join(SRC, 'runtimes', 'runtime.ts'),
+    join(SRC, 'protocol', 'server.ts'),
+  ];
+  const offenders: string[] = [];
+  for (const file of inner) {
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (/\b(agentId|id)\??: string\b/.test(line)) offenders.push(`${relative(SRC, file)}:${String(i + 1)}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
 });
 
 test('the public surface: the session, the runtime and entropy interfaces, one name each, no internals', async () => {

@@ -1,7 +1,7 @@
 /** `maxwell ledger`: verify a ledger database offline, list balances and entries. */
 import type { Command } from 'commander';
 import { LedgerCorruptError } from '../../errors.js';
-import { toJoules } from '../../ledger/entries.js';
+import { toJoules } from '../../units/money.js';
 import { openLedgerDatabase, rowToEntry } from '../../ledger/ledger.js';
 import { verifyLedger, type VerifyReport } from '../../ledger/verify.js';
 import { fmt, formatTable, toJson, type CliIo } from '../output.js';

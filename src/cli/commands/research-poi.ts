@@ -1,6 +1,6 @@
 /** `maxwell research proof-of-inference`: research question 9, a layered proof of inference on a real tiny transformer. */
 import { runProofOfInferenceResearch, type PoiReport } from '../../research/proof-of-inference.js';
-import { toJoules } from '../../ledger/entries.js';
+import { toJoules } from '../../units/money.js';
 import { fmt, formatTable } from '../output.js';
 import { defineResearch, rangeFlag, seedFlag } from './research-command.js';
 

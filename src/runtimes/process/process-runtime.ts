@@ -13,6 +13,7 @@
  *   memory cap: v1 `memory.limit_in_bytes` or v2 `memory.max`;
  * - CPU time: v1 `cpuacct.usage` (ns) or v2 `cpu.stat`.
  */
+import type { AgentId } from '../../agent-id.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -358,7 +359,7 @@ export class ProcessRuntime implements AgentRuntime {
     writeControl(dir, 'cpuset.cpus', cores === null || cores.length === 0 ? all : cores.join(','));
   }
 
-  async pause(id: string, options: PauseOptions = {}): Promise<PauseResult> {
+  async pause(id: AgentId, options: PauseOptions = {}): Promise<PauseResult> {
     const agent = this.#agents.live(id);
     if (agent.state === 'paused') return { latencyMs: 0, mechanism: agent.pausedBy ?? this.#options.pauseMechanism, confirmed: true };
     options.signal?.throwIfAborted();
@@ -389,7 +390,7 @@ export class ProcessRuntime implements AgentRuntime {
     return { latencyMs: (this.#clock.now() - t0) * 1000, mechanism: used, confirmed };
   }
 
-  async resume(id: string, options: PauseOptions = {}): Promise<void> {
+  async resume(id: AgentId, options: PauseOptions = {}): Promise<void> {
     const agent = this.#agents.get(id);
     if (agent.state !== 'paused') return;
     await this.#thaw(agent, options.confirm ?? true);
@@ -421,7 +422,7 @@ export class ProcessRuntime implements AgentRuntime {
     return pids.length > 0 ? pids : [agent.pid];
   }
 
-  setCpuShare(id: string, share: number | null): Promise<void> {
+  setCpuShare(id: AgentId, share: number | null): Promise<void> {
     const agent = this.#agents.get(id);
     if (share !== null && !(share >= 0.01 && share <= availableParallelism())) {
       return Promise.reject(new AgentSpecError(`cpuShare must be in [0.01, ${availableParallelism()}], got ${String(share)}`));
@@ -430,7 +431,7 @@ export class ProcessRuntime implements AgentRuntime {
     return Promise.resolve();
   }
 
-  pin(id: string, cores: readonly number[] | null): Promise<void> {
+  pin(id: AgentId, cores: readonly number[] | null): Promise<void> {
     const agent = this.#agents.get(id);
     for (const core of cores ?? []) {
       if (!Number.isInteger(core) || core < 0 || core >= availableParallelism()) return Promise.reject(new AgentSpecError(`no CPU ${String(core)}`));
@@ -455,7 +456,7 @@ export class ProcessRuntime implements AgentRuntime {
     return null;
   }
 
-  usage(id: string): Promise<AgentUsage> {
+  usage(id: AgentId): Promise<AgentUsage> {
     const agent = this.#agents.get(id);
     const d = agent.dirs;
     let cpuS = Number.NaN;
@@ -507,11 +508,11 @@ export class ProcessRuntime implements AgentRuntime {
     }
   }
 
-  stop(id: string, options?: StopOptions): Promise<AgentExit> {
+  stop(id: AgentId, options?: StopOptions): Promise<AgentExit> {
     return this.#agents.stop(id, options);
   }
 
-  info(id: string): AgentInfo {
+  info(id: AgentId): AgentInfo {
     return this.#agents.info(id);
   }
 

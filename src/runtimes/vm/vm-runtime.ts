@@ -17,6 +17,7 @@
  * frames reach the daemon unchanged. The token never appears on a command line
  * (protocol-channel.ts says why each step is done this way).
  */
+import type { AgentId } from '../../agent-id.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -256,7 +257,7 @@ export class VmRuntime implements AgentRuntime {
     return this.info(spec.id);
   }
 
-  async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
+  async pause(id: AgentId, options: AbortOptions = {}): Promise<PauseResult> {
     const vm = this.#vms.live(id);
     options.signal?.throwIfAborted();
     const t0 = this.#clock.now();
@@ -266,19 +267,19 @@ export class VmRuntime implements AgentRuntime {
     return { latencyMs: (this.#clock.now() - t0) * 1000, mechanism: 'qmp-stop', confirmed: status.running === false };
   }
 
-  async resume(id: string): Promise<void> {
+  async resume(id: AgentId): Promise<void> {
     const vm = this.#vms.get(id);
     if (vm.state !== 'paused') return;
     await vm.qmp.execute('cont');
     vm.state = 'running';
   }
 
-  setCpuShare(id: string, share: number | null): Promise<void> {
+  setCpuShare(id: AgentId, share: number | null): Promise<void> {
     this.#vms.get(id);
     return this.#processes.setCpuShare(id, share);
   }
 
-  pin(id: string, cores: readonly number[] | null): Promise<void> {
+  pin(id: AgentId, cores: readonly number[] | null): Promise<void> {
     this.#vms.get(id);
     return this.#processes.pin(id, cores);
   }
@@ -288,16 +289,16 @@ export class VmRuntime implements AgentRuntime {
     return this.#processes.managedCpu();
   }
 
-  usage(id: string): Promise<AgentUsage> {
+  usage(id: AgentId): Promise<AgentUsage> {
     this.#vms.get(id);
     return this.#processes.usage(id);
   }
 
-  stop(id: string, options?: StopOptions): Promise<AgentExit> {
+  stop(id: AgentId, options?: StopOptions): Promise<AgentExit> {
     return this.#vms.stop(id, options);
   }
 
-  info(id: string): AgentInfo {
+  info(id: AgentId): AgentInfo {
     return this.#vms.info(id);
   }
 

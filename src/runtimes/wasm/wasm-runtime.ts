@@ -18,6 +18,7 @@
  * builds the frames, this thread relays their bytes unchanged (protocol-bridge.ts). Without
  * the variables such a module still runs, and its protocol calls return `NO_ENDPOINT`.
  */
+import type { AgentId } from '../../agent-id.js';
 import { readFileSync } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { AGENT_ENV } from '../../protocol/server.js';
@@ -55,7 +56,7 @@ export const DEFAULT_PROTOCOL_BACKLOG_BYTES = 1_048_576;
 const NO_LINK: LinkInfo = { state: 'none', closeCode: null, framesSent: 0, framesReceived: 0 };
 
 /** The endpoint in `env`: all three variables, or none (null); anything between is a spec error. */
-function endpointOf(id: string, env: Readonly<Record<string, string>> | undefined): { socketPath: string; token: string; agentId: string } | null {
+function endpointOf(id: AgentId, env: Readonly<Record<string, string>> | undefined): { socketPath: string; token: string; agentId: string } | null {
   const socketPath = env?.[AGENT_ENV.socket];
   const token = env?.[AGENT_ENV.token];
   const agentId = env?.[AGENT_ENV.agentId];
@@ -188,7 +189,7 @@ export class WasmRuntime implements AgentRuntime {
     return this.info(spec.id);
   }
 
-  async pause(id: string, options: AbortOptions = {}): Promise<PauseResult> {
+  async pause(id: AgentId, options: AbortOptions = {}): Promise<PauseResult> {
     const agent = this.#agents.live(id);
     options.signal?.throwIfAborted();
     const t0 = this.#clock.now();
@@ -210,7 +211,7 @@ export class WasmRuntime implements AgentRuntime {
     return { latencyMs: (this.#clock.now() - t0) * 1000, mechanism: 'fuel', confirmed };
   }
 
-  resume(id: string): Promise<void> {
+  resume(id: AgentId): Promise<void> {
     const agent = this.#agents.get(id);
     if (agent.state !== 'paused') return Promise.resolve();
     Atomics.store(agent.control, PAUSE, 0);
@@ -219,19 +220,19 @@ export class WasmRuntime implements AgentRuntime {
     return Promise.resolve();
   }
 
-  setCpuShare(id: string, share: number | null): Promise<void> {
+  setCpuShare(id: AgentId, share: number | null): Promise<void> {
     const agent = this.#agents.get(id);
     if (share !== null && !(share >= 0.01)) return Promise.reject(new AgentSpecError(`cpuShare must be ≥ 0.01, got ${String(share)}`));
     Atomics.store(agent.control, SHARE, Math.round(Math.min(1, share ?? 1) * 1000));
     return Promise.resolve();
   }
 
-  pin(id: string): Promise<void> {
+  pin(id: AgentId): Promise<void> {
     this.#agents.get(id);
     return Promise.reject(new AgentUnsupportedError(`agent "${id}": WASM agents run in worker threads, which have no CPU affinity`));
   }
 
-  usage(id: string): Promise<AgentUsage> {
+  usage(id: AgentId): Promise<AgentUsage> {
     const agent = this.#agents.get(id);
     // The thread's CPU time: what the daemon subtracts from its own overhead, since the worker
     // is a thread of its process. Wall time running is the fallback (it counts time descheduled).
@@ -246,20 +247,20 @@ export class WasmRuntime implements AgentRuntime {
   }
 
   /** The agent's protocol link: state, the daemon's closing code, frames each way. */
-  protocol(id: string): LinkInfo {
+  protocol(id: AgentId): LinkInfo {
     return this.#agents.get(id).bridge?.info ?? NO_LINK;
   }
 
   /** Values the agent sent through `env.report`. */
-  reports(id: string): readonly number[] {
+  reports(id: AgentId): readonly number[] {
     return this.#agents.get(id).reports;
   }
 
-  stop(id: string, options?: StopOptions): Promise<AgentExit> {
+  stop(id: AgentId, options?: StopOptions): Promise<AgentExit> {
     return this.#agents.stop(id, options);
   }
 
-  info(id: string): AgentInfo {
+  info(id: AgentId): AgentInfo {
     return this.#agents.info(id);
   }
 

@@ -11,7 +11,9 @@
  * p = safety × G / S (safety 2 by default), capped at 1.
  */
 import { InvalidArgumentError } from '../../errors.js';
-import { checkTransfer, agentAccount, type Transfer } from '../../ledger/entries.js';
+import { agentAccount } from '../../agent-id.js';
+import { checkTransfer, type Transfer } from '../../ledger/entries.js';
+import { microJ } from '../../units/money.js';
 import type { InferenceClaim, InferenceRequest } from './claim.js';
 import { commitOutput } from './commitments.js';
 import type { TinyGpt } from './model.js';
@@ -100,7 +102,7 @@ export interface SlashDecision {
 export function slashTransfers(agentId: string, amountMicroJ: bigint, why: string): Transfer[] {
   const account = agentAccount(agentId);
   const memo = `slash ${account}: ${why}`.slice(0, 200);
-  const transfer: Transfer = { kind: 'slash', from: 'escrow', to: 'burn', amountMicroJ, memo };
+  const transfer: Transfer = { kind: 'slash', from: 'escrow', to: 'burn', amountMicroJ: microJ(amountMicroJ), memo };
   checkTransfer(transfer);
   return [transfer];
 }

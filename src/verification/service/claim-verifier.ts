@@ -16,6 +16,7 @@
  * A window is inconsistent when a rule fires or p ≤ `verification.alpha`; the session flags the
  * agent after `verification.mismatchWindows` such windows in a row.
  */
+import type { AgentId } from '../../agent-id.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassifierLoadError, toError } from '../../errors.js';
@@ -73,10 +74,10 @@ export function loadClaimModel(path: string): ClaimModel | null {
 
 /** What the verifier needs of the inference service. */
 export interface ProbePort {
-  serves(agentId: string): boolean;
+  serves(agentId: AgentId): boolean;
   /** Milliseconds of [sinceMs, nowMs] (performance.now()) during which one of the daemon's requests was open on the agent. */
-  openMs(agentId: string, sinceMs: number, nowMs: number): number;
-  probe(agentId: string, prompt: readonly number[], maxNewTokens: number): Promise<ProbeOutcome> | null;
+  openMs(agentId: AgentId, sinceMs: number, nowMs: number): number;
+  probe(agentId: AgentId, prompt: readonly number[], maxNewTokens: number): Promise<ProbeOutcome> | null;
 }
 
 export interface ClaimVerifierOptions {
@@ -85,7 +86,7 @@ export interface ClaimVerifierOptions {
   readonly config: Readonly<MaxwellConfig['verification']>;
   readonly session: MarketSession;
   /** The share of a core the agent is allowed now (0: frozen): the enforcer's view of the runtime. */
-  readonly allowance: (agentId: string) => number;
+  readonly allowance: (agentId: AgentId) => number;
   readonly probes: ProbePort;
   readonly random?: () => number;
   readonly nowMs?: () => number;
@@ -94,11 +95,11 @@ export interface ClaimVerifierOptions {
    * 10 ms ticks, so a short request's CPU can surface rows later, in what looks like idle time.
    * Without one (or where it cannot be opened) the timeline uses the trace's /proc CPU.
    */
-  readonly cpuCounter?: (agentId: string, pid: number) => CpuCounterFile | null;
+  readonly cpuCounter?: (agentId: AgentId, pid: number) => CpuCounterFile | null;
   /** Every judged window, with its figures (the research job collects honest scores from it). */
-  readonly onWindow?: (agentId: string, window: JudgedWindow) => void;
+  readonly onWindow?: (agentId: AgentId, window: JudgedWindow) => void;
   /** The features of every passive window (of running rows), judged or not (the research job builds references from them). */
-  readonly onPassiveFeatures?: (agentId: string, claims: WorkClass, features: Float64Array) => void;
+  readonly onPassiveFeatures?: (agentId: AgentId, claims: WorkClass, features: Float64Array) => void;
 }
 
 /** One judged window: the verdict and what it rests on. */
@@ -143,7 +144,7 @@ export class ClaimVerifier {
   readonly #model: ClaimModel | null;
   readonly #source: string;
   readonly #options: ClaimVerifierOptions;
-  readonly #watched = new Map<string, Watched>();
+  readonly #watched = new Map<AgentId, Watched>();
   readonly #random: () => number;
   readonly #nowMs: () => number;
   readonly #scratch = new ActivityTrace(100, VERIFY_WINDOW_ROWS);
@@ -165,7 +166,7 @@ export class ClaimVerifier {
     return `open-set conformal test (α = ${String(this.#options.config.alpha)}), claim model ${this.#source} (${this.#model.madeBy}); inference: probes and the request timeline (${timeline}); passive reference for ${this.#model.passiveClasses.join(', ') || 'no class'}`;
   }
 
-  watch(agentId: string, pid: number, claims: WorkClass): void {
+  watch(agentId: AgentId, pid: number, claims: WorkClass): void {
     // Only the request timeline reads the counter; the passive test works on the /proc trace.
     const counterFile = claims === 'inference' ? (this.#options.cpuCounter?.(agentId, pid) ?? null) : null;
     const counter = counterFile === null ? null : CpuCounter.open(counterFile);
@@ -187,7 +188,7 @@ export class ClaimVerifier {
     });
   }
 
-  forget(agentId: string): void {
+  forget(agentId: AgentId): void {
     const w = this.#watched.get(agentId);
     if (w === undefined) return;
     w.recorder?.close();
@@ -247,7 +248,7 @@ export class ClaimVerifier {
     return cores;
   }
 
-  #maybeProbe(agentId: string, w: Watched, allowance: number): void {
+  #maybeProbe(agentId: AgentId, w: Watched, allowance: number): void {
     const now = this.#nowMs();
     if (w.probing || allowance <= 0 || now < w.nextProbeAtMs || !w.served) return;
     const promptLength = 8 + Math.floor(this.#random() * 17);
@@ -264,7 +265,7 @@ export class ClaimVerifier {
     });
   }
 
-  #maybeJudge(agentId: string, w: Watched): void {
+  #maybeJudge(agentId: AgentId, w: Watched): void {
     const to = w.contexts.length;
     const verdict = w.claims === 'inference' ? this.#judgeInference(agentId, w, to) : this.#judgePassive(agentId, w, to);
     if (verdict === 'wait') return;
@@ -283,7 +284,7 @@ export class ClaimVerifier {
     w.runningRows = 0;
   }
 
-  #judgeInference(agentId: string, w: Watched, to: number): Verdict | 'wait' | null {
+  #judgeInference(agentId: AgentId, w: Watched, to: number): Verdict | 'wait' | null {
     const config = this.#options.config;
     if (!w.served) {
       if (w.runningSinceStart < config.serveWithinS * 100) return null;
@@ -306,7 +307,7 @@ export class ClaimVerifier {
     return this.#conformal('inference', 'timeline', verdict, `request timeline: idle − serving CPU ${fmt(verdict.score)}; ${figures}`, 'activity that does not follow the requests');
   }
 
-  #judgePassive(agentId: string, w: Watched, to: number): Verdict | null {
+  #judgePassive(agentId: AgentId, w: Watched, to: number): Verdict | null {
     if (this.#model === null && this.#options.onPassiveFeatures === undefined) return null;
     // The running rows only, CPU as a share of the allowance: what the agent did while it could.
     const scratch = this.#scratch;

@@ -12,10 +12,11 @@
  * model (onnxruntime-node) is loaded, and its profile calibrated by running it here, on the
  * first `serve` or request, so that a daemon that serves no inference never loads it.
  */
+import type { AgentId } from '../../agent-id.js';
 import { randomInt } from 'node:crypto';
 import type { MaxwellConfig } from '../../config/schema.js';
 import { InferenceAgentGoneError, InferenceNoServerError, InferenceTimeoutError, InvalidArgumentError, toError } from '../../errors.js';
-import { toJoules, toMicroJ } from '../../ledger/entries.js';
+import { toJoules, toMicroJ } from '../../units/money.js';
 import { base64ToFloat32 } from '../../protocol/frames.js';
 import type { ClaimMessage, InferenceMessage, Notice, RevealMessage } from '../../protocol/messages.js';
 import type { AgentUsage } from '../../runtimes/runtime.js';
@@ -33,8 +34,8 @@ export type InferenceConfig = MaxwellConfig['inference'];
 export interface InferenceServiceOptions {
   readonly config: Readonly<InferenceConfig>;
   readonly session: MarketSession;
-  readonly send: (agentId: string, notice: Notice) => boolean;
-  readonly usage: (agentId: string) => Promise<AgentUsage>;
+  readonly send: (agentId: AgentId, notice: Notice) => boolean;
+  readonly usage: (agentId: AgentId) => Promise<AgentUsage>;
 }
 
 /** What a caller asks: a prompt (text in the model's symbols, or token ids), how many tokens, and its bid. */
@@ -90,7 +91,7 @@ export interface InferenceStatus {
 interface Reference {
   readonly model: TinyGpt;
   readonly profile: InferenceProfile;
-  readonly createVerifier: (agentId: string, stakeMicroJ: bigint) => Promise<LayeredVerifier>;
+  readonly createVerifier: (agentId: AgentId, stakeMicroJ: bigint) => Promise<LayeredVerifier>;
 }
 
 /** One request in flight to one agent: what the socket has brought so far. */
@@ -113,16 +114,16 @@ const CALIBRATION_TOKENS = 16;
 export class InferenceService {
   readonly #options: InferenceServiceOptions;
   #reference: Promise<Reference> | null = null;
-  readonly #verifiers = new Map<string, Promise<LayeredVerifier>>();
-  readonly #exchanges = new Map<string, Exchange>();
+  readonly #verifiers = new Map<AgentId, Promise<LayeredVerifier>>();
+  readonly #exchanges = new Map<AgentId, Exchange>();
   /** Per agent with requests not finished: the tail of its queue (one request at a time, in order); shutdown waits for these. */
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #queues = new Map<AgentId, Promise<unknown>>();
   /** Requests waiting or being served, per agent (bounded: each holds its prompt and a caller). */
-  readonly #waiting = new Map<string, number>();
+  readonly #waiting = new Map<AgentId, number>();
   /** Agents serving a model other than the reference (they claim inference): probed, never paid. */
   readonly #unverified = new Set<string>();
   /** Per agent, the last request that closed: when it was open (the claim verifier's rows need the share of each row a request was open). */
-  readonly #lastClosed = new Map<string, { readonly openedAt: number; readonly closedAt: number }>();
+  readonly #lastClosed = new Map<AgentId, { readonly openedAt: number; readonly closedAt: number }>();
   #referenceSha: string | null = null;
   #nextRequestId = 1;
   #probes = 0;
@@ -140,7 +141,7 @@ export class InferenceService {
   }
 
   /** The inference frames of an agent's socket (checked by the protocol layer already). */
-  receive(agentId: string, message: InferenceMessage): void {
+  receive(agentId: AgentId, message: InferenceMessage): void {
     if (message.type === 'serve') {
       void this.#serve(agentId, message.seq, message.modelSha256);
       return;
@@ -174,7 +175,7 @@ export class InferenceService {
   }
 
   /** The agent ended: whatever waits for its answer stops waiting. */
-  forget(agentId: string): void {
+  forget(agentId: AgentId): void {
     this.#verifiers.delete(agentId);
     this.#unverified.delete(agentId);
     this.#lastClosed.delete(agentId);
@@ -185,12 +186,12 @@ export class InferenceService {
   }
 
   /** It said `serve` (for the reference model or, claiming inference, for one of its own), so probes can be sent to it. */
-  serves(agentId: string): boolean {
+  serves(agentId: AgentId): boolean {
     return this.#unverified.has(agentId) || this.#options.session.servesInference(agentId);
   }
 
   /** A request (real or a probe) is open on this agent now. */
-  busy(agentId: string): boolean {
+  busy(agentId: AgentId): boolean {
     return this.#exchanges.has(agentId);
   }
 
@@ -200,7 +201,7 @@ export class InferenceService {
    * judges it and it is not paid; the agent learns that only from the verdict, afterwards).
    * Queued behind real requests; null when one is queued already (the agent is busy anyway).
    */
-  probe(agentId: string, prompt: readonly number[], maxNewTokens: number): Promise<ProbeOutcome> | null {
+  probe(agentId: AgentId, prompt: readonly number[], maxNewTokens: number): Promise<ProbeOutcome> | null {
     if (this.#queues.has(agentId) || this.#exchanges.has(agentId)) return null;
     const exchange: Exchange = { requestId: this.#nextRequestId++, openedAt: performance.now(), maxNewTokens, tokenTimes: [], claim: null, reveals: new Map(), wanted: [], wake: null, gone: false };
     this.#exchanges.set(agentId, exchange);
@@ -222,7 +223,7 @@ export class InferenceService {
     return run;
   }
 
-  async #serve(agentId: string, seq: number, modelSha256: string): Promise<void> {
+  async #serve(agentId: AgentId, seq: number, modelSha256: string): Promise<void> {
     let outcome: string;
     try {
       if (modelSha256 !== this.#referenceModelSha()) {
@@ -252,7 +253,7 @@ export class InferenceService {
    * service, but an agent that claims inference may announce it to be probed (its trace is then
    * judged against the request timeline). Without a claim it is refused, as before.
    */
-  async #serveUnverified(agentId: string): Promise<string> {
+  async #serveUnverified(agentId: AgentId): Promise<string> {
     if (this.#view(agentId)?.verification?.claims !== 'inference') return 'unknown-model';
     const deadline = performance.now() + this.#options.config.requestTimeoutMs;
     while (this.#isStarting(agentId) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, SERVE_START_POLL_MS));
@@ -267,7 +268,7 @@ export class InferenceService {
    * escrowed at start): under load the runtime's start outlasts the agent's own. The answer waits
    * for the start rather than refusing an agent that did nothing wrong (seen in full test runs).
    */
-  async #serveOnceStarted(agentId: string): Promise<string> {
+  async #serveOnceStarted(agentId: AgentId): Promise<string> {
     const session = this.#options.session;
     const deadline = performance.now() + this.#options.config.requestTimeoutMs;
     let outcome = session.serveInference(agentId);
@@ -278,12 +279,12 @@ export class InferenceService {
     return outcome;
   }
 
-  #isStarting(agentId: string): boolean {
+  #isStarting(agentId: AgentId): boolean {
     return this.#view(agentId)?.phase === 'starting';
   }
 
   /** The agent's view, or null when the session does not know it (any more). */
-  #view(agentId: string): ReturnType<MarketSession['agent']> | null {
+  #view(agentId: AgentId): ReturnType<MarketSession['agent']> | null {
     try {
       return this.#options.session.agent(agentId);
     } catch {
@@ -353,19 +354,21 @@ export class InferenceService {
     return turn;
   }
 
-  #pickServer(wanted: string | undefined): string {
+  #pickServer(wanted: string | undefined): AgentId {
     const session = this.#options.session;
     const servers = session.inferenceServers();
     if (wanted !== undefined) {
-      if (!servers.includes(wanted)) throw new InferenceNoServerError(`agent ${wanted} does not serve inference (it needs a stake and a \`serve\` for the reference model; servers now: ${servers.join(', ') || 'none'})`);
-      return wanted;
+      // A server is an AgentId the session holds; the caller's string becomes one only by matching it.
+      const server = servers.find((s) => s === wanted);
+      if (server === undefined) throw new InferenceNoServerError(`agent ${wanted} does not serve inference (it needs a stake and a \`serve\` for the reference model; servers now: ${servers.join(', ') || 'none'})`);
+      return server;
     }
     if (servers.length === 0) throw new InferenceNoServerError('no agent serves inference: spawn one with a stake, e.g. maxwell agent spawn --stake 10 --claims inference -- node dist/src/agents/gpt-server.js');
-    const load = (id: string): number => (session.agent(id).phase === 'running' ? 0 : 1000) + (session.agent(id).inference?.inFlight ?? 0);
-    return [...servers].sort((a, b) => load(a) - load(b))[0] as string;
+    const load = (id: AgentId): number => (session.agent(id).phase === 'running' ? 0 : 1000) + (session.agent(id).inference?.inFlight ?? 0);
+    return [...servers].sort((a, b) => load(a) - load(b))[0] as AgentId;
   }
 
-  async #serveOn(agentId: string, reference: Reference, request: InferenceRequest): Promise<InferenceAnswer> {
+  async #serveOn(agentId: AgentId, reference: Reference, request: InferenceRequest): Promise<InferenceAnswer> {
     const { session, config } = { session: this.#options.session, config: this.#options.config };
     if (!session.inferenceServers().includes(agentId)) throw new InferenceNoServerError(`agent ${agentId} stopped serving before its turn`);
     const stake = session.stakeOf(agentId);
@@ -444,14 +447,14 @@ export class InferenceService {
     }
   }
 
-  #close(agentId: string, exchange: Exchange): void {
+  #close(agentId: AgentId, exchange: Exchange): void {
     if (this.#exchanges.get(agentId) !== exchange) return;
     this.#exchanges.delete(agentId);
     this.#lastClosed.set(agentId, { openedAt: exchange.openedAt, closedAt: performance.now() });
   }
 
   /** Milliseconds of [sinceMs, nowMs] (performance.now() times) during which a request was open on this agent. */
-  openMs(agentId: string, sinceMs: number, nowMs: number): number {
+  openMs(agentId: AgentId, sinceMs: number, nowMs: number): number {
     let ms = 0;
     const open = this.#exchanges.get(agentId);
     if (open !== undefined) ms += nowMs - Math.max(open.openedAt, sinceMs);
@@ -461,13 +464,13 @@ export class InferenceService {
   }
 
   /** A request the agent did not answer in time, or left: unpaid, suspect, and the agent told so. */
-  #settleUnpaid(agentId: string, requestId: number, why: string, judge: (judgement: InferenceJudgement) => unknown): void {
+  #settleUnpaid(agentId: AgentId, requestId: number, why: string, judge: (judgement: InferenceJudgement) => unknown): void {
     judge({ requestId, tokens: 0, incomeMicroJ: 0n, evidence: null, suspicions: [why], unpaid: true });
     this.#options.send(agentId, { type: 'verdict', requestId, outcome: 'unpaid', incomeJ: 0, failedLayers: [] });
   }
 
   /** Layer 3's opening: a `challenge`, then the agent's `reveal`s (what has not come in time is not opened). */
-  async #reveal(agentId: string, exchange: Exchange, names: readonly string[]): Promise<ReadonlyMap<string, Matrix>> {
+  async #reveal(agentId: AgentId, exchange: Exchange, names: readonly string[]): Promise<ReadonlyMap<string, Matrix>> {
     exchange.wanted = names;
     this.#options.send(agentId, { type: 'challenge', requestId: exchange.requestId, names });
     const complete = await this.#until(exchange, () => names.every((n) => exchange.reveals.has(n)));

@@ -10,6 +10,7 @@ import type { FleetMemberSnapshot, FleetSnapshot, SpawnRequest } from '../../../
 import { Migrator, type RemoteSpawner } from '../../../src/daemon/migrator.js';
 import { DaemonUnreachableError, InvalidArgumentError, isMaxwellError } from '../../../src/errors.js';
 import type { AgentView } from '../../../src/session/types.js';
+import { agentId } from '../../helpers/agent-id.js';
 
 const member = (nodeName: string, meanPriceJ: number, self: boolean): FleetMemberSnapshot => ({ id: nodeName, nodeName, addr: '10.0.0.1:7946', state: 'alive', headroom: 1, meanPriceJ, powerW: 10, location: { zone: 'z', row: 'r', rack: 'k', chassis: 'c' }, apiUrl: self ? null : `http://${nodeName}:7940`, self });
 const fleet: FleetSnapshot = { enabled: true, id: 'here', address: '10.0.0.1:7946', members: [member('here', 1, true), member('cool', 0.1, false)], aggregate: null, stress: { external: 0, multiplier: 1, applied: 1 }, drops: {}, pushPulls: { stream: 0, failed: 0 } };
@@ -21,7 +22,7 @@ function harness(remote: RemoteSpawner, localFails = false) {
   const migrator = new Migrator(
     {
       fleet: () => fleet,
-      migratable: () => [{ id: 'sci', request: { id: 'sci', walletJ: 100, command: 'true', migratable: true } satisfies SpawnRequest }],
+      migratable: () => [{ id: agentId('sci'), request: { id: 'sci', walletJ: 100, command: 'true', migratable: true } satisfies SpawnRequest }],
       endAgent: (id) => Promise.resolve(view(id)),
       spawnAgent: (request) => {
         if (localFails) return Promise.reject(new InvalidArgumentError('no room here'));

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { agentAccount, entryHash, toMicroJ, type Transfer } from '../../../src/ledger/entries.js';
+import { agentAccount } from '../../../src/agent-id.js';
+import { entryHash, type Transfer } from '../../../src/ledger/entries.js';
+import { microJ, toMicroJ, type MicroJoules } from '../../../src/units/money.js';
 import { Ledger, rowToEntry } from '../../../src/ledger/ledger.js';
 import { verifyLedger } from '../../../src/ledger/verify.js';
 
@@ -28,20 +30,20 @@ function populate(ledger: Ledger): void {
   ]);
   for (let tick = 1; tick <= 8; tick += 1) {
     ledger.commitTick(tick, [
-      { kind: 'payment', from: alice, to: 'burn', amountMicroJ: 1_000_000n, memo: `tick ${String(tick)}: 1 quantum` },
-      { kind: 'payment', from: bob, to: 'burn', amountMicroJ: 500_000n },
-      { kind: 'tax', from: bob, to: 'landauer', amountMicroJ: 3n, memo: '12 MiB erased' },
-      { kind: 'income', from: 'treasury', to: bob, amountMicroJ: 200_000n, memo: '2 primes' },
+      { kind: 'payment', from: alice, to: 'burn', amountMicroJ: microJ(1_000_000n), memo: `tick ${String(tick)}: 1 quantum` },
+      { kind: 'payment', from: bob, to: 'burn', amountMicroJ: microJ(500_000n) },
+      { kind: 'tax', from: bob, to: 'landauer', amountMicroJ: microJ(3n), memo: '12 MiB erased' },
+      { kind: 'income', from: 'treasury', to: bob, amountMicroJ: microJ(200_000n), memo: '2 primes' },
     ]);
   }
   ledger.commitTick(9, [
-    { kind: 'stake', from: alice, to: 'escrow', amountMicroJ: 10_000_000n },
-    { kind: 'slash', from: 'escrow', to: 'burn', amountMicroJ: 4_000_000n },
-    { kind: 'refund', from: 'escrow', to: alice, amountMicroJ: 6_000_000n },
+    { kind: 'stake', from: alice, to: 'escrow', amountMicroJ: microJ(10_000_000n) },
+    { kind: 'slash', from: 'escrow', to: 'burn', amountMicroJ: microJ(4_000_000n) },
+    { kind: 'refund', from: 'escrow', to: alice, amountMicroJ: microJ(6_000_000n) },
   ]);
   const left = ledger.balance(alice);
   ledger.commitTick(10, [{ kind: 'refund', from: alice, to: 'treasury', amountMicroJ: left, memo: 'settled' }], [
-    { agentId: 'alice', finalBalanceMicroJ: 0n, survivalMs: 100, reason: 'stopped' },
+    { agentId: 'alice', finalBalanceMicroJ: microJ(0n), survivalMs: 100, reason: 'stopped' },
   ]);
 }
 
@@ -91,7 +93,7 @@ test('balances follow the entries, every kind is accepted in its shape, and veri
   const reopened = Ledger.open(paths);
   assert.equal(reopened.lastTick, 10, 'the chain continues after a restart');
   assert.equal(reopened.balance(bob), 17_599_976n);
-  reopened.commitTick(11, [{ kind: 'payment', from: bob, to: 'burn', amountMicroJ: 1n }]);
+  reopened.commitTick(11, [{ kind: 'payment', from: bob, to: 'burn', amountMicroJ: microJ(1n) }]);
   assert.deepEqual(reopened.settlements().map((s) => [s.agentId, s.survivalMs]), [['alice', 100]]);
   reopened.close();
   assert.equal(verifyLedger(paths.path).ok, true);
@@ -99,28 +101,28 @@ test('balances follow the entries, every kind is accepted in its shape, and veri
 
 test('a tick that overdraws, is malformed, or replays writes nothing at all', () => {
   const ledger = Ledger.open(paths);
-  ledger.commitTick(0, [{ kind: 'mint', from: 'treasury', to: alice, amountMicroJ: 1000n }]);
+  ledger.commitTick(0, [{ kind: 'mint', from: 'treasury', to: alice, amountMicroJ: microJ(1000n) }]);
   const overdraw: Transfer[] = [
-    { kind: 'payment', from: alice, to: 'burn', amountMicroJ: 600n },
-    { kind: 'payment', from: alice, to: 'burn', amountMicroJ: 600n },
+    { kind: 'payment', from: alice, to: 'burn', amountMicroJ: microJ(600n) },
+    { kind: 'payment', from: alice, to: 'burn', amountMicroJ: microJ(600n) },
   ];
   assert.throws(() => ledger.commitTick(1, overdraw), { code: 'MXW_ERR_LEDGER_FUNDS' });
   assert.equal(ledger.balance(alice), 1000n, 'the first half of a refused tick is not applied');
   assert.equal(ledger.lastTick, 0);
   const malformed: Transfer[][] = [
-    [{ kind: 'mint', from: alice, to: bob, amountMicroJ: 1n }],
-    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: 0n }],
-    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: -5n }],
-    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: 1.5 as unknown as bigint }],
-    [{ kind: 'payment', from: 'agent:bad id!', to: 'burn', amountMicroJ: 1n }],
-    [{ kind: 'steal' as never, from: alice, to: 'burn', amountMicroJ: 1n }],
-    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: 1n, memo: 'x'.repeat(201) }],
+    [{ kind: 'mint', from: alice, to: bob, amountMicroJ: microJ(1n) }],
+    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: microJ(0n) }],
+    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: microJ(-5n) }],
+    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: 1.5 as unknown as MicroJoules }],
+    [{ kind: 'payment', from: 'agent:bad id!', to: 'burn', amountMicroJ: microJ(1n) }],
+    [{ kind: 'steal' as never, from: alice, to: 'burn', amountMicroJ: microJ(1n) }],
+    [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: microJ(1n), memo: 'x'.repeat(201) }],
   ];
   for (const transfers of malformed) assert.throws(() => ledger.commitTick(1, transfers), { code: 'MXW_ERR_LEDGER_TRANSFER' });
   assert.throws(() => ledger.commitTick(0, []), { code: 'MXW_ERR_LEDGER_REPLAY' });
   assert.throws(() => toMicroJ(Number.NaN), { code: 'MXW_ERR_LEDGER_TRANSFER' });
   // A tax may overdraw: the erasure happened and is owed; the agent is then insolvent.
-  ledger.commitTick(1, [{ kind: 'tax', from: alice, to: 'landauer', amountMicroJ: 1500n }]);
+  ledger.commitTick(1, [{ kind: 'tax', from: alice, to: 'landauer', amountMicroJ: microJ(1500n) }]);
   assert.equal(ledger.balance(alice), -500n);
   ledger.close();
   const report = verifyLedger(paths.path);
@@ -175,7 +177,7 @@ test('a consistent forgery (amount edited, every later hash recomputed) still fa
       prevHash = entry.hash;
       continue;
     }
-    const amountMicroJ = entry.seq === 3 ? 1n : entry.amountMicroJ;
+    const amountMicroJ = entry.seq === 3 ? microJ(1n) : entry.amountMicroJ;
     const hash = entryHash({ ...entry, amountMicroJ, prevHash });
     rewrite.run(amountMicroJ, prevHash, hash, entry.seq);
     db.prepare(`UPDATE ticks SET head_hash = ? WHERE last_seq = ?`).run(hash, entry.seq);

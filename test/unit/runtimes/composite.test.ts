@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompositeRuntime } from '../../../src/runtimes/composite.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, RuntimeKind } from '../../../src/runtimes/runtime.js';
+import { agentId } from '../../helpers/agent-id.js';
 
 /** A runtime that records the calls it gets; enough to check the routing. */
 class RecordingRuntime implements AgentRuntime {
@@ -43,7 +44,7 @@ class RecordingRuntime implements AgentRuntime {
   stop(id: string): Promise<AgentExit> {
     this.calls.push(`stop ${id}`);
     this.#agents.delete(id);
-    const exit: AgentExit = { id, code: 0, signal: null, reason: 'stopped' };
+    const exit: AgentExit = { id: agentId(id), code: 0, signal: null, reason: 'stopped' };
     for (const l of this.#listeners) l(exit);
     return Promise.resolve(exit);
   }
@@ -73,13 +74,13 @@ test('routes each call to the runtime that started the agent, creating runtimes 
   });
   assert.deepEqual(made, ['process'], 'only the process runtime is made up front');
   assert.deepEqual(composite.kinds, ['process', 'wasm']);
-  await composite.start({ id: 'p1', command: 'true' });
-  await composite.start({ id: 'w1', command: 'x.wasm', runtime: 'wasm' });
+  await composite.start({ id: agentId('p1'), command: 'true' });
+  await composite.start({ id: agentId('w1'), command: 'x.wasm', runtime: 'wasm' });
   assert.deepEqual(made, ['process', 'wasm']);
-  await composite.pause('w1');
-  await composite.setCpuShare('p1', 0.5);
-  assert.equal((await composite.usage('w1')).cpuSource, 'wasm');
-  assert.equal(composite.kindOf('w1'), 'wasm');
+  await composite.pause(agentId('w1'));
+  await composite.setCpuShare(agentId('p1'), 0.5);
+  assert.equal((await composite.usage(agentId('w1'))).cpuSource, 'wasm');
+  assert.equal(composite.kindOf(agentId('w1')), 'wasm');
   assert.deepEqual(runtimes.wasm.calls, ['start w1', 'pause w1', 'usage w1']);
   assert.deepEqual(runtimes.process.calls, ['start p1', 'share p1 0.5']);
   assert.deepEqual(composite.list().map((a) => a.id).sort(), ['p1', 'w1']);
@@ -87,15 +88,15 @@ test('routes each call to the runtime that started the agent, creating runtimes 
 
   const exits: string[] = [];
   composite.onExit((e) => exits.push(e.id));
-  await composite.stop('w1');
+  await composite.stop(agentId('w1'));
   assert.deepEqual(exits, ['w1']);
-  assert.equal(composite.kindOf('w1'), undefined, 'an ended agent is forgotten');
-  await assert.rejects(composite.pause('w1'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+  assert.equal(composite.kindOf(agentId('w1')), undefined, 'an ended agent is forgotten');
+  await assert.rejects(composite.pause(agentId('w1')), { code: 'MXW_ERR_AGENT_UNKNOWN' });
 
   await composite.close();
   assert.equal(runtimes.process.closed, 1);
   assert.equal(runtimes.wasm.closed, 1);
-  await assert.rejects(composite.start({ id: 'p2', command: 'true' }), { code: 'MXW_ERR_AGENT_STATE' });
+  await assert.rejects(composite.start({ id: agentId('p2'), command: 'true' }), { code: 'MXW_ERR_AGENT_STATE' });
 });
 
 test('refuses kinds it cannot run and duplicate ids; a runtime that fails to come up is retried on the next spawn', async () => {
@@ -109,13 +110,13 @@ test('refuses kinds it cannot run and duplicate ids; a runtime that fails to com
       return Promise.resolve(vm);
     },
   });
-  await assert.rejects(composite.start({ id: 'w', command: 'x.wasm', runtime: 'wasm' }), { code: 'MXW_ERR_AGENT_SPEC', message: /does not run wasm agents/ });
-  await assert.rejects(composite.start({ id: 'x', command: 'true', runtime: 'bogus' as RuntimeKind }), { code: 'MXW_ERR_AGENT_SPEC', message: /unknown runtime/ });
-  await assert.rejects(composite.start({ id: 'v', command: 'busy', runtime: 'vm' }), { code: 'MXW_ERR_RUNTIME_SETUP' });
-  assert.equal(composite.kindOf('v'), undefined, 'a failed start leaves no claim on the id');
-  await composite.start({ id: 'v', command: 'busy', runtime: 'vm' });
+  await assert.rejects(composite.start({ id: agentId('w'), command: 'x.wasm', runtime: 'wasm' }), { code: 'MXW_ERR_AGENT_SPEC', message: /does not run wasm agents/ });
+  await assert.rejects(composite.start({ id: agentId('x'), command: 'true', runtime: 'bogus' as RuntimeKind }), { code: 'MXW_ERR_AGENT_SPEC', message: /unknown runtime/ });
+  await assert.rejects(composite.start({ id: agentId('v'), command: 'busy', runtime: 'vm' }), { code: 'MXW_ERR_RUNTIME_SETUP' });
+  assert.equal(composite.kindOf(agentId('v')), undefined, 'a failed start leaves no claim on the id');
+  await composite.start({ id: agentId('v'), command: 'busy', runtime: 'vm' });
   assert.equal(vmAttempts, 2);
-  await assert.rejects(composite.start({ id: 'v', command: 'busy' }), { code: 'MXW_ERR_AGENT_EXISTS' });
+  await assert.rejects(composite.start({ id: agentId('v'), command: 'busy' }), { code: 'MXW_ERR_AGENT_EXISTS' });
   await composite.close();
   assert.equal(vm.closed, 1);
 });

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isMaxwellError } from '../../../src/errors.js';
+import { agentId } from '../../helpers/agent-id.js';
 import { protocolEndpointOf, protocolPortArgs, tokenLine } from '../../../src/runtimes/vm/protocol-channel.js';
 
 const env = { MAXWELL_SOCKET: '/run/maxwell/a.sock', MAXWELL_TOKEN: 'secret', MAXWELL_AGENT_ID: 'a' };
-const spec = (e?: Record<string, string>) => ({ id: 'a', command: 'scientist', ...(e === undefined ? {} : { env: e }) });
+const spec = (e?: Record<string, string>) => ({ id: agentId('a'), command: 'scientist', ...(e === undefined ? {} : { env: e }) });
 const isSpecError = (e: unknown): boolean => isMaxwellError(e, 'MXW_ERR_AGENT_SPEC');
 
 test('no protocol variables: no channel; all three: the endpoint', () => {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultConfig } from '../../../src/config/load.js';
-import { toMicroJ } from '../../../src/ledger/entries.js';
+import { toMicroJ } from '../../../src/units/money.js';
 import { STARTUP_MS } from '../../../src/session/session.js';
 import { seconds } from '../../../src/units/units.js';
 import { sessionRig, thermalInput } from '../../helpers/session-fakes.js';
+import { agentId } from '../../helpers/agent-id.js';
 
 const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -13,8 +14,8 @@ test('the winner pays the clearing price and runs on its core; the loser is paus
   rig.spawn('rich', 10, 0.05);
   rig.spawn('poor', 10, 0.01);
   rig.tick(thermalInput(1, { reserveJ: 0.002 }));
-  const rich = rig.session.agent('rich');
-  const poor = rig.session.agent('poor');
+  const rich = rig.session.agent(agentId('rich'));
+  const poor = rig.session.agent(agentId('poor'));
   assert.equal(rich.phase, 'running');
   assert.equal(rich.quantaWon, 1);
   assert.equal(poor.phase, 'paused');
@@ -31,10 +32,10 @@ test('a newcomer without a bid runs for its start-up time, then is paused for ha
   const rig = sessionRig();
   rig.spawn('quiet', 10);
   for (let i = 0; i < 10; i++) rig.tick();
-  assert.equal(rig.session.agent('quiet').phase, 'running');
+  assert.equal(rig.session.agent(agentId('quiet')).phase, 'running');
   rig.clock.advance(seconds(STARTUP_MS / 1000));
   rig.tick();
-  assert.equal(rig.session.agent('quiet').phase, 'paused');
+  assert.equal(rig.session.agent(agentId('quiet')).phase, 'paused');
   assert.equal(rig.session.decisions().at(-1)?.because, 'no standing bid');
 });
 
@@ -46,11 +47,11 @@ test('an insolvent agent gets its notice, a grace period, then SIGTERM; its wall
   assert.equal(rig.session.decisions().some((d) => d.action === 'apoptosis-notice' && d.agentId === 'broke'), true);
   rig.clock.advance(seconds(0.6));
   rig.tick(thermalInput(2, { reserveJ: 0.001 }));
-  assert.equal(rig.session.agent('broke').phase, 'dying');
+  assert.equal(rig.session.agent(agentId('broke')).phase, 'dying');
   assert.equal(rig.enforcer.terminated.get('broke'), defaultConfig().daemon.killTimeoutMs / 1000);
-  assert.throws(() => rig.session.topUp('broke', 5), { code: 'MXW_ERR_INVALID_ARG', message: /dying: too late/ });
-  assert.equal(rig.session.exited('broke', 'signal'), true);
-  const view = rig.session.agent('broke');
+  assert.throws(() => rig.session.topUp(agentId('broke'), 5), { code: 'MXW_ERR_INVALID_ARG', message: /dying: too late/ });
+  assert.equal(rig.session.exited(agentId('broke'), 'signal'), true);
+  const view = rig.session.agent(agentId('broke'));
   assert.equal(view.phase, 'dead');
   assert.equal(view.ended?.reason, 'apoptosis', 'a kill after the notice is death by insolvency');
   assert.equal(rig.enforcer.forgotten.has('broke'), true);
@@ -63,12 +64,12 @@ test('a top-up during the grace period rescues the agent', () => {
   const rig = sessionRig({ rules: { graceMs: 500 } });
   rig.spawn('saved', 0.0005, 1);
   rig.tick(thermalInput(2, { reserveJ: 0.001 }));
-  rig.session.topUp('saved', 1);
+  rig.session.topUp(agentId('saved'), 1);
   rig.tick(thermalInput(2, { reserveJ: 0.001 }));
   assert.equal(rig.session.decisions().some((d) => d.action === 'rescued' && d.agentId === 'saved'), true);
   rig.clock.advance(seconds(1));
   rig.tick(thermalInput(2, { reserveJ: 0.001 }));
-  assert.notEqual(rig.session.agent('saved').phase, 'dying');
+  assert.notEqual(rig.session.agent(agentId('saved')).phase, 'dying');
   assert.equal(rig.enforcer.terminated.size, 0);
 });
 
@@ -76,7 +77,7 @@ test('a core above the critical temperature has its agents paused at once, outsi
   const rig = sessionRig({ cores: 2, rules: { criticalC: 90 } });
   rig.spawn('hot', 10, 1);
   rig.tick();
-  assert.equal(rig.session.agent('hot').phase, 'running');
+  assert.equal(rig.session.agent(agentId('hot')).phase, 'running');
   const core = rig.enforcer.wanted.get('hot')?.core ?? 0;
   const temperatures = [50, 50];
   temperatures[core] = 95;
@@ -92,17 +93,17 @@ test('verified work earns income in the market; observe mode measures the same a
   for (const mode of ['market', 'observe'] as const) {
     const rig = sessionRig({ mode });
     rig.spawn('sci', 1, 0.01);
-    rig.session.receive('sci', { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11', '13', '17', '19', '23'] });
+    rig.session.receive(agentId('sci'), { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11', '13', '17', '19', '23'] });
     const result = rig.channel.of('sci', 'result')[0];
     assert.ok(result?.type === 'result');
     assert.equal(result.outcome, 'partly-accepted');
     assert.equal(rig.session.records()[0]?.verifiedPrimes, 4, `${mode}: 23 is outside the range`);
-    rig.session.receive('sci', { type: 'bid', seq: 2, pricePerQuantumJ: 0.5 });
+    rig.session.receive(agentId('sci'), { type: 'bid', seq: 2, pricePerQuantumJ: 0.5 });
     const bid = rig.channel.of('sci', 'result')[1];
     assert.ok(bid?.type === 'result');
     rig.erasure.erase('sci', 1 << 30);
     for (let i = 0; i < 5; i++) rig.tick();
-    const view = rig.session.agent('sci');
+    const view = rig.session.agent(agentId('sci'));
     if (mode === 'market') {
       assert.ok(view.incomeJ > 0 && view.taxJ > 0 && view.paidJ > 0, JSON.stringify(view));
       assert.equal(bid.outcome, 'accepted');
@@ -124,15 +125,15 @@ test('a failed ledger write keeps every movement pending; the next write carries
   assert.equal(failures.length, 2);
   assert.match(rig.session.ledgerFailures[0] ?? '', /^ticks 0–1: disk full$/);
   assert.equal(rig.ledger.commits.length, 0);
-  const balance = rig.session.wallet('a').balanceMicroJ;
+  const balance = rig.session.wallet(agentId('a')).balanceMicroJ;
   rig.ledger.failWith = null;
   rig.tick();
   rig.tick();
   assert.equal(rig.ledger.commits.length, 1);
-  const view = rig.session.agent('a');
-  assert.equal(rig.ledger.balance('agent:a'), BigInt(rig.session.wallet('a').balanceMicroJ));
+  const view = rig.session.agent(agentId('a'));
+  assert.equal(rig.ledger.balance('agent:a'), BigInt(rig.session.wallet(agentId('a')).balanceMicroJ));
   assert.equal(rig.ledger.balance('burn'), toMicroJ(view.paidJ));
-  assert.ok(BigInt(balance) > BigInt(rig.session.wallet('a').balanceMicroJ));
+  assert.ok(BigInt(balance) > BigInt(rig.session.wallet(agentId('a')).balanceMicroJ));
   assert.equal(rig.ledger.total(), 0n);
 });
 
@@ -140,11 +141,11 @@ test('a start that failed leaves nothing behind: no wallet, no bid, the id free 
   const rig = sessionRig();
   const admission = { id: 'x' as never, role: 'other' as const, runtime: 'process' as const, walletJ: 3, bid: { pricePerQuantumJ: 1 } };
   rig.session.admit(admission);
-  assert.equal(rig.session.agent('x').phase, 'starting');
-  assert.throws(() => { rig.session.topUp('x', 1); }, { code: 'MXW_ERR_INVALID_ARG', message: /opens once it has started/ });
+  assert.equal(rig.session.agent(agentId('x')).phase, 'starting');
+  assert.throws(() => { rig.session.topUp(agentId('x'), 1); }, { code: 'MXW_ERR_INVALID_ARG', message: /opens once it has started/ });
   assert.throws(() => { rig.session.admit(admission); }, { code: 'MXW_ERR_AGENT_EXISTS' });
-  rig.session.abandon('x');
-  assert.throws(() => rig.session.agent('x'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+  rig.session.abandon(agentId('x'));
+  assert.throws(() => rig.session.agent(agentId('x')), { code: 'MXW_ERR_AGENT_UNKNOWN' });
   rig.tick();
   rig.session.flush('test');
   assert.equal(rig.ledger.commits.length, 0, 'nothing was minted');
@@ -157,46 +158,46 @@ test('wallets outside 0–1e9 J and top-ups ≤ 0 are refused with a stable code
   const rig = sessionRig();
   for (const walletJ of [-1, Number.NaN, 2e9]) assert.throws(() => { rig.session.admit({ id: 'w' as never, role: 'other', runtime: 'process', walletJ }); }, { code: 'MXW_ERR_INVALID_ARG' });
   rig.spawn('ok', 1);
-  for (const j of [0, -1, Number.POSITIVE_INFINITY]) assert.throws(() => rig.session.topUp('ok', j), { code: 'MXW_ERR_INVALID_ARG' });
-  assert.throws(() => rig.session.wallet('nobody'), { code: 'MXW_ERR_AGENT_UNKNOWN' });
+  for (const j of [0, -1, Number.POSITIVE_INFINITY]) assert.throws(() => rig.session.topUp(agentId('ok'), j), { code: 'MXW_ERR_INVALID_ARG' });
+  assert.throws(() => rig.session.wallet(agentId('nobody')), { code: 'MXW_ERR_AGENT_UNKNOWN' });
 });
 
 test('a claim its trace keeps contradicting is flagged after N windows; while flagged its income is withheld; N agreeing windows unflag it', () => {
   const rig = sessionRig({});
   const id = rig.session;
   id.admit({ id: 'liar' as never, role: 'other', runtime: 'process', walletJ: 1, bid: { pricePerQuantumJ: 0.01 }, claims: 'inference' });
-  id.started('liar', { pid: 1, pinning: true });
-  id.noteClaimVerdict('liar', { consistent: false, observed: 'mining', why: 'test' });
-  id.noteClaimVerdict('liar', { consistent: true, observed: 'inference', why: 'test' });
-  id.noteClaimVerdict('liar', { consistent: false, observed: 'mining', why: 'test' });
-  id.noteClaimVerdict('liar', { consistent: false, observed: 'mining', why: 'test' });
-  assert.equal(id.agent('liar').verification?.flagged, false, 'two in a row are not three');
-  id.noteClaimVerdict('liar', { consistent: false, observed: 'mining', why: 'test' });
-  const view = id.agent('liar').verification;
+  id.started(agentId('liar'), { pid: 1, pinning: true });
+  id.noteClaimVerdict(agentId('liar'), { consistent: false, observed: 'mining', why: 'test' });
+  id.noteClaimVerdict(agentId('liar'), { consistent: true, observed: 'inference', why: 'test' });
+  id.noteClaimVerdict(agentId('liar'), { consistent: false, observed: 'mining', why: 'test' });
+  id.noteClaimVerdict(agentId('liar'), { consistent: false, observed: 'mining', why: 'test' });
+  assert.equal(id.agent(agentId('liar')).verification?.flagged, false, 'two in a row are not three');
+  id.noteClaimVerdict(agentId('liar'), { consistent: false, observed: 'mining', why: 'test' });
+  const view = id.agent(agentId('liar')).verification;
   assert.equal(view?.flagged, true);
   assert.equal(view.inconsistentWindows, 4);
   const flag = id.decisions().find((d) => d.action === 'flag');
   assert.match(flag?.because ?? '', /claims inference, but its trace was inconsistent with it in 3 windows in a row \(last: mining; test\); its verified work earns nothing while flagged/);
-  id.receive('liar', { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11', '13'] });
+  id.receive(agentId('liar'), { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11', '13'] });
   const result = rig.channel.of('liar', 'result')[0];
   assert.ok(result?.type === 'result');
   assert.equal(result.outcome, 'withheld');
-  assert.equal(id.agent('liar').incomeJ, 0);
-  assert.ok((id.agent('liar').verification?.withheldJ ?? 0) > 0);
-  for (let i = 0; i < 3; i++) id.noteClaimVerdict('liar', { consistent: true, observed: 'inference', why: 'test' });
-  assert.equal(id.agent('liar').verification?.flagged, false);
+  assert.equal(id.agent(agentId('liar')).incomeJ, 0);
+  assert.ok((id.agent(agentId('liar')).verification?.withheldJ ?? 0) > 0);
+  for (let i = 0; i < 3; i++) id.noteClaimVerdict(agentId('liar'), { consistent: true, observed: 'inference', why: 'test' });
+  assert.equal(id.agent(agentId('liar')).verification?.flagged, false);
   assert.equal(id.decisions().at(-1)?.action, 'unflag');
 });
 
 test('the audit policy raises a flagged agent\'s audit rate instead of withholding; agents without a claim are never judged', () => {
   const rig = sessionRig({ verification: { mismatchWindows: 1, onMismatch: 'audit' } });
   rig.session.admit({ id: 'a' as never, role: 'other', runtime: 'process', walletJ: 1, claims: 'inference' });
-  rig.session.started('a', { pid: 1, pinning: true });
+  rig.session.started(agentId('a'), { pid: 1, pinning: true });
   rig.spawn('plain', 1);
-  rig.session.noteClaimVerdict('a', { consistent: false, observed: 'science', why: 'test' });
-  rig.session.noteClaimVerdict('plain', { consistent: false, observed: 'mining', why: 'test' });
-  assert.equal(rig.session.agent('a').verification?.auditRate, 10);
-  assert.equal(rig.session.agent('plain').verification, null);
-  rig.session.receive('a', { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11'] });
-  assert.ok(rig.session.agent('a').incomeJ > 0, 'audited, not withheld');
+  rig.session.noteClaimVerdict(agentId('a'), { consistent: false, observed: 'science', why: 'test' });
+  rig.session.noteClaimVerdict(agentId('plain'), { consistent: false, observed: 'mining', why: 'test' });
+  assert.equal(rig.session.agent(agentId('a')).verification?.auditRate, 10);
+  assert.equal(rig.session.agent(agentId('plain')).verification, null);
+  rig.session.receive(agentId('a'), { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11'] });
+  assert.ok(rig.session.agent(agentId('a')).incomeJ > 0, 'audited, not withheld');
 });

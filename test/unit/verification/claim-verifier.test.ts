@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultConfig } from '../../../src/config/load.js';
 import { ClaimVerifier, type JudgedWindow, type ProbePort } from '../../../src/verification/service/claim-verifier.js';
 import type { MarketSession } from '../../../src/session/session.js';
+import { agentId } from '../../helpers/agent-id.js';
 
 interface Rig {
   readonly verifier: ClaimVerifier;
@@ -58,8 +59,8 @@ test('claims inference without serving: judged inconsistent (no-serve) once it h
   const frozen = start('sleep', ['60']);
   t.after(() => { idle.kill(); frozen.kill(); });
   const r = rig((id) => (id === 'frozen' ? 0 : 1), () => false);
-  r.verifier.watch('idle', idle.pid ?? 0, 'inference');
-  r.verifier.watch('frozen', frozen.pid ?? 0, 'inference');
+  r.verifier.watch(agentId('idle'), idle.pid ?? 0, 'inference');
+  r.verifier.watch(agentId('frozen'), frozen.pid ?? 0, 'inference');
   await ticks(r, 400);
   const idleWindows = r.windows.filter((w) => w.agentId === 'idle');
   assert.ok(idleWindows.length >= 2, `judged ${String(idleWindows.length)} windows`);
@@ -77,8 +78,8 @@ test('serving but busy with no request open: the idle rule; answering requests w
   const server = start('sleep', ['60']);
   t.after(() => { miner.kill(); server.kill(); });
   const r = rig(() => 1, () => true);
-  r.verifier.watch('miner', miner.pid ?? 0, 'inference');
-  r.verifier.watch('server', server.pid ?? 0, 'inference');
+  r.verifier.watch(agentId('miner'), miner.pid ?? 0, 'inference');
+  r.verifier.watch(agentId('server'), server.pid ?? 0, 'inference');
   await ticks(r, 300);
   const minerWindows = r.windows.filter((w) => w.agentId === 'miner');
   assert.ok(minerWindows.length >= 2, `miner judged in ${String(minerWindows.length)} windows`);
