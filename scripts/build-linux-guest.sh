@@ -68,15 +68,18 @@ else
 
   # The root filesystem. variant=apt: Essential + apt (bash, coreutils, tar, util-linux,
   # libstdc++6 that node needs); systemd-sysv makes systemd PID 1; udev for /dev/disk and
-  # device units; dbus because systemctl freeze/thaw and most of systemctl's verbs need the bus.
+  # device units; dbus because systemctl freeze/thaw and most of systemctl's verbs need the bus;
+  # procps for ps and pgrep when looking at what is left in the cgroup tree.
   t=$(now)
-  mmdebstrap --quiet --mode=root --variant=apt --include=systemd-sysv,udev,dbus "$SUITE" "$ROOT"
+  mmdebstrap --quiet --mode=root --variant=apt --include=systemd-sysv,udev,dbus,procps "$SUITE" "$ROOT"
   echo "mmdebstrap $SUITE: $(took "$t") ($(du -sm "$ROOT" | cut -f1) MB)" >&2
 
   t=$(now)
   # Node: this machine's binary (Node 20, what Maxwell runs on); the guest has the same
   # glibc/libstdc++ (bookworm both), so it runs as is.
   install -m 0755 "$NODE_BIN" "$ROOT/usr/local/bin/node"
+  # deploy/systemd/maxwell.service runs /usr/bin/node (where Debian's and NodeSource's packages put it).
+  ln -sf /usr/local/bin/node "$ROOT/usr/bin/node"
   echo maxwell-guest > "$ROOT/etc/hostname"
   # A fixed machine-id: an empty or missing one makes systemd treat every boot as the first
   # and run systemd-firstboot, which would prompt on the console and hang the boot.
