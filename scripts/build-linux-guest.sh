@@ -164,6 +164,8 @@ UNIT
     echo "kernel=$(file -b "$WORK/vmlinuz" 2>/dev/null | grep -o 'version [^ ]*' || echo unknown)"
     echo "built=$(date -u +%FT%TZ)"
   } > "$WORK/manifest.txt"
+  # mktemp made it 0700: readable by all, so guest-run.mjs works for a non-root user too.
+  chmod 0755 "$WORK"
   rm -rf "$SYS"
   mv "$WORK" "$SYS"
   trap - EXIT
