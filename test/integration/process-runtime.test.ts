@@ -147,11 +147,12 @@ test('a CPU share caps the agent (CFS quota), measured by cpuacct', { skip: SKIP
   }
 });
 
-test('pinning writes the cpuset and refuses CPUs that do not exist', { skip: SKIP || (layout.cpuset === undefined ? 'no cpuset' : false) }, async () => {
+// The v1 cpuset hierarchy, or the unified one on a pure cgroup v2 machine (where it used to skip).
+test('pinning writes the cpuset and refuses CPUs that do not exist', { skip: SKIP || (layout.cpuset === undefined && !layout.v2Controllers.has('cpuset') ? 'no cpuset' : false) }, async () => {
   const runtime = await ProcessRuntime.create({ tag: 'pin' });
   try {
     await runtime.start({ ...agents.busy('pinned'), cores: [0] });
-    const dir = join(layout.cpuset ?? '', 'maxwell');
+    const dir = join(layout.cpuset ?? layout.v2 ?? '', 'maxwell');
     const instance = readdirSync(dir).find((d) => existsSync(join(dir, d, 'pinned')));
     assert.equal(readFileSync(join(dir, instance ?? '', 'pinned', 'cpuset.cpus'), 'utf8').trim(), '0');
     await runtime.pin(agentId('pinned'), null);

@@ -151,6 +151,9 @@ export class ProcessRuntime implements AgentRuntime {
         // A pure v2 machine: hand the controllers down to the agents' level.
         const wanted = ['cpu', 'cpuset', 'memory'].filter((c) => this.#layout.v2Controllers.has(c)).map((c) => `+${c}`).join(' ');
         if (wanted !== '') {
+          // The root too: a controller is enabled level by level from the root down, and systemd
+          // enables at the root only what its own units use (no cpuset, often no cpu): ENOENT otherwise.
+          writeControl(base, 'cgroup.subtree_control', wanted);
           writeControl(top, 'cgroup.subtree_control', wanted);
           writeControl(dir, 'cgroup.subtree_control', wanted);
         }
