@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds Maxwell's eBPF erase probe (issue 7): the CO-RE program, its bpftool skeleton, the
+# Builds Maxwell's eBPF erase probe: the CO-RE program, its bpftool skeleton, the
 # libbpf loader and the erase-bench workload. Needs Debian's clang, libbpf-dev, bpftool and gcc
 # (apt-get install -y clang libbpf-dev bpftool), and BTF at /sys/kernel/btf/vmlinux.
 # Output: .maxwell/ebpf/{erase-loader,erase-bench,erase.bpf.o} (gitignored).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Debian guest of issue 24: systemd as PID 1 on a pure cgroup v2 hierarchy, booted
+# Builds the Debian guest (docs/RUNTIMES.md): systemd as PID 1 on a pure cgroup v2 hierarchy, booted
 # under QEMU (TCG here) by scripts/guest-run.mjs, which runs one command in it as root.
 #
 # Two parts:

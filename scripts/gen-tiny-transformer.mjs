@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes the tiny GPT-2-shaped transformers of the proof-of-inference research (issue 14) as ONNX:
+// Writes the tiny GPT-2-shaped transformers of the proof-of-inference research as ONNX:
 //   models/tiny-gpt.onnx        2 blocks, d_model 64, 2 heads, MLP 256, context 32, vocab 64 (~110 k parameters)
 //   models/tiny-gpt-small.onnx  a cheaper stand-in: 1 block, d_model 32 (its own weights), for the "swapped model" cheater
 //   models/tiny-gpt-skip.onnx   the same weights as tiny-gpt.onnx with block 1 left out, for the "skipped layers" cheater

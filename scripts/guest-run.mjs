@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Boots the Debian guest built by scripts/build-linux-guest.sh (systemd as PID 1, pure cgroup v2)
 // under QEMU (TCG), runs ONE shell command in it as root once systemd has finished starting up,
-// and gives back its stdout, stderr and exit code. Issue 24.
+// and gives back its stdout, stderr and exit code. See docs/RUNTIMES.md.
 //
 //   node scripts/guest-run.mjs [--guest guest.json] [--timeout SECONDS] [--console FILE] -- 'shell command'
 //

@@ -1,5 +1,5 @@
 /**
- * The Debian guest of issue 24 (scripts/build-linux-guest.sh, booted by scripts/guest-run.mjs):
+ * The Debian guest with systemd on pure cgroup v2 (docs/RUNTIMES.md; scripts/build-linux-guest.sh, booted by scripts/guest-run.mjs):
  * systemd is PID 1 on a pure cgroup v2 hierarchy with the controllers Maxwell uses, it finishes
  * starting up, and Node runs in it. Skips, saying why, where the guest image was not built
  * (nothing builds it in CI yet) or QEMU is missing. ~30 s under TCG.
