@@ -23,8 +23,6 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { z } from 'zod';
 import { parseAgentId, type AgentId } from '../agent-id.js';
 import type { DaemonControl, SpawnRequest, TickEvent } from './control.js';
-
-export { isLoopbackHost } from './addresses.js';
 import { ApiAuthError, ApiForbiddenError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { VerifyReport } from '../ledger/verify.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { isLoopbackHost, startApiServer, type ApiServer } from '../../../src/api/server.js';
+import { isLoopbackHost } from '../../../src/api/addresses.js';
+import { startApiServer, type ApiServer } from '../../../src/api/server.js';
 import type { TickEvent } from '../../../src/api/control.js';
 import { DaemonDouble } from '../../helpers/daemon-double.js';
 
