@@ -11,7 +11,7 @@
 #    models/, deploy/, web/ of this working tree, as a second ext4 image, made fresh each call.
 #    Run `npm run build` first: this script packs dist/ as it is.
 #
-# Both live outside the clone (default /var/cache/maxwell/linux-guest, MAXWELL_GUEST_CACHE to
+# Both live outside the clone (default /var/cache/maxwell/linux-guest, MXW_GUEST_CACHE to
 # change it): the root image alone is ~1 GB and must not end up in git or in the device
 # carry, and several clones can share one system image.
 #   <cache>/<key>/{rootfs.ext4,vmlinuz,manifest.txt}     the system
@@ -20,33 +20,46 @@
 #
 # Needs root (mmdebstrap --mode=root, mkfs.ext4 -d of root-owned files), mmdebstrap, e2fsprogs,
 # and apt access to Debian's mirror (the first build downloads ~48 MB).
+#
+#   build-linux-guest.sh            both parts
+#   build-linux-guest.sh --system   the system only (scripts/setup.sh: no dist/ needed yet)
+#   build-linux-guest.sh --project  the project only (the guest tests, before they boot: the code
+#                                   under test is the dist/ of this moment); fails without the system
 set -euo pipefail
+MODE=${1:-all}
+case "$MODE" in all|--system|--project) ;; *) echo "usage: build-linux-guest.sh [--system|--project]" >&2; exit 2;; esac
 SELF=$(readlink -f "$0")
 cd "$(dirname "$SELF")/.."
 REPO=$(pwd -P)
-SUITE=${MAXWELL_GUEST_SUITE:-bookworm}
-CACHE=${MAXWELL_GUEST_CACHE:-/var/cache/maxwell/linux-guest}
+SUITE=${MXW_GUEST_SUITE:-bookworm}
+CACHE=${MXW_GUEST_CACHE:-/var/cache/maxwell/linux-guest}
 NODE_BIN=$(command -v node)
 
 if [ "$(id -u)" != 0 ]; then echo "build-linux-guest: needs root (mmdebstrap --mode=root, mkfs.ext4 -d)" >&2; exit 1; fi
-for tool in mmdebstrap mkfs.ext4 sha256sum; do
+TOOLS="mkfs.ext4 sha256sum"
+[ "$MODE" = --project ] || TOOLS="mmdebstrap $TOOLS"
+for tool in $TOOLS; do
   command -v "$tool" >/dev/null || { echo "build-linux-guest: needs $tool (apt-get install mmdebstrap e2fsprogs)" >&2; exit 1; }
 done
-if [ ! -d dist/src ] || [ ! -d dist/test ]; then echo "build-linux-guest: no dist/ here: run npm run build first" >&2; exit 1; fi
+if [ "$MODE" != --system ] && { [ ! -d dist/src ] || [ ! -d dist/test ]; }; then echo "build-linux-guest: no dist/ here: run npm run build first" >&2; exit 1; fi
 
 now() { date +%s.%N; }
 took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
 
-# The key: everything the system image is made from. The script itself (the unit, the runner,
-# the package list), the suite, the Node version copied in, and package-lock.json (its native
-# modules, better-sqlite3, are built against this Node and this glibc).
-KEY=$( { sha256sum "$SELF" | cut -d' ' -f1; echo "$SUITE"; "$NODE_BIN" --version; sha256sum package-lock.json | cut -d' ' -f1; } \
+# The key: everything the system image is made from. The system part of this script (between the
+# "system:" markers: the unit, the runner, the package list), the suite, the Node version copied in,
+# and package-lock.json (its native modules, better-sqlite3, are built against this Node and this glibc).
+KEY=$( { sed -n '/^# >>> system:/,/^# <<< system:/p' "$SELF" | sha256sum | cut -d' ' -f1; echo "$SUITE"; "$NODE_BIN" --version; sha256sum package-lock.json | cut -d' ' -f1; } \
   | sha256sum | cut -c1-16)
 SYS="$CACHE/$KEY"
 T_ALL=$(now)
 
+# >>> system: what the cached system image is made of (its hash is part of the key)
 if [ -s "$SYS/rootfs.ext4" ] && [ -s "$SYS/vmlinuz" ]; then
   echo "system: cached $SYS" >&2
+elif [ "$MODE" = --project ]; then
+  echo "build-linux-guest: no system image $SYS (this script or its inputs changed): run sudo npm run setup" >&2
+  exit 1
 else
   # Built in a temporary sibling and renamed at the end, so a half-built system (interrupted,
   # failed) is never taken for a cached one.
@@ -120,11 +133,26 @@ tar -xf "$io" -C "$out" command.sh || { say "ERROR cannot read command.sh from $
 if proj=$(drive mxproject); then
   mount "$proj" /opt/maxwell || say "ERROR cannot mount the project drive $proj"
 fi
-say "START $(cut -d' ' -f1 /proc/uptime)"
-start=$(date +%s.%N)
-(cd /opt/maxwell && exec /bin/bash "$out/command.sh") > "$out/stdout" 2> "$out/stderr" < /dev/null
+# Reboots: a command that wants one touches $GUEST_REBOOT_FLAG and exits; its output is kept on
+# the root filesystem (a snapshot overlay that lives as long as QEMU, so it survives the reboot) and
+# the same command runs again after the boot, with GUEST_BOOT one higher. Only guest-run.mjs
+# --reboots lets QEMU reboot at all (else -no-reboot turns a reboot into QEMU's exit).
+keep=/var/lib/maxwell-guest
+mkdir -p "$keep"
+boot=$(( $(cat "$keep/boot" 2>/dev/null || echo 0) + 1 ))
+echo "$boot" > "$keep/boot"
+say "START $boot $(cut -d' ' -f1 /proc/uptime)"
+start=$(cat "$keep/start" 2>/dev/null || date +%s.%N | tee "$keep/start")
+(cd /opt/maxwell && GUEST_BOOT=$boot GUEST_REBOOT_FLAG=$keep/reboot exec /bin/bash "$out/command.sh") >> "$keep/stdout" 2>> "$keep/stderr" < /dev/null
 code=$?
+if [ -e "$keep/reboot" ]; then
+  rm -f "$keep/reboot"
+  say "REBOOT $boot $code"
+  systemctl reboot --no-block
+  exit 0
+fi
 end=$(date +%s.%N)
+cp "$keep/stdout" "$keep/stderr" "$out/"
 echo "$code" > "$out/exit"
 echo "$start $end" > "$out/times"
 systemd-analyze > "$out/systemd-analyze" 2>&1 || true
@@ -170,6 +198,12 @@ UNIT
   mv "$WORK" "$SYS"
   trap - EXIT
 fi
+# <<< system:
+
+if [ "$MODE" = --system ]; then
+  echo "system: $SYS; total $(took "$T_ALL")" >&2
+  exit 0
+fi
 
 # The project image: fresh every call. Staged with hard links (cp -al; same filesystem as the
 # clone, so no copy of node_modules' 500 MB), dereferencing a symlinked node_modules, since
@@ -180,9 +214,11 @@ CDIR="$CACHE/clones/$CLONE_ID"
 mkdir -p "$CDIR"
 STAGE=$(mktemp -d "$CDIR/.stage.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
-for p in dist package.json package-lock.json node_modules models deploy web; do
+# test/guest: the scripts the guest tests run inside (test/integration/linux-guest*.test.ts).
+for p in dist package.json package-lock.json node_modules models deploy web test/guest; do
   [ -e "$p" ] || continue
   src=$(readlink -f "$p")
+  mkdir -p "$STAGE/$(dirname "$p")"
   cp -al "$src" "$STAGE/$p" 2>/dev/null || cp -a "$src" "$STAGE/$p"
 done
 MB=$(du -sm "$STAGE" | cut -f1)

@@ -27,7 +27,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'));
-const CACHE = process.env.MAXWELL_GUEST_CACHE ?? '/var/cache/maxwell/linux-guest';
+const CACHE = process.env.MXW_GUEST_CACHE ?? '/var/cache/maxwell/linux-guest';
 const MARK = 'MAXWELL-GUEST ';
 /** QEMU processes this module started and that have not exited (killed on SIGINT/SIGTERM by the CLI). */
 const live = new Set();
@@ -53,8 +53,11 @@ export class GuestError extends Error {
 }
 
 /**
+ * `reboots: true` lets the command reboot the guest: it touches $GUEST_REBOOT_FLAG and exits, and
+ * runs again after the boot with $GUEST_BOOT one higher (1 on the first); stdout and stderr
+ * are those of every run, in order, and `boots` lists each boot's systemd state.
  * @param {{ command: string, guestJson?: string, timeoutMs?: number, memoryMiB?: number, cpus?: number,
- *           ioMiB?: number, consoleLog?: string, onConsole?: (line: string) => void }} o
+ *           ioMiB?: number, consoleLog?: string, reboots?: boolean, onConsole?: (line: string) => void }} o
  */
 export async function guestRun(o) {
   const guestJson = o.guestJson ?? defaultGuestJson();
@@ -74,7 +77,8 @@ export async function guestRun(o) {
       ['-drive', `file=${file},if=none,id=${id},format=raw${extra}`, '-device', `nvme,serial=${serial},drive=${id}`];
     const args = [
       '-accel', 'tcg', '-cpu', 'max', '-m', String(o.memoryMiB ?? 2048), '-smp', String(o.cpus ?? 2),
-      '-nographic', '-no-reboot', '-nic', 'none',
+      // -no-reboot: a reboot (or a panic, panic=-1) ends QEMU, unless the command asked to reboot.
+      '-nographic', ...(o.reboots === true ? [] : ['-no-reboot']), '-nic', 'none',
       '-kernel', g.kernel, '-append', CMDLINE,
       // The root drive first: with no initramfs the kernel mounts /dev/nvme0n1 by name.
       ...drive(g.rootfs, 'd0', 'root', ',snapshot=on'),
@@ -84,6 +88,7 @@ export async function guestRun(o) {
     const t0 = performance.now();
     const timings = { bootMs: NaN, commandMs: NaN, totalMs: NaN, guestUptimeAtBootS: NaN };
     let state = '', done = false, tail = '', buf = '';
+    const boots = [];
     qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const proc = qemu;
     live.add(proc);
@@ -101,7 +106,8 @@ export async function guestRun(o) {
         const at = line.indexOf(MARK);
         if (at < 0) continue;
         const [word, ...rest] = line.slice(at + MARK.length).trim().split(/\s+/);
-        if (word === 'BOOTED') { timings.bootMs = performance.now() - t0; state = rest[0]; timings.guestUptimeAtBootS = Number(rest[1]); }
+        if (word === 'BOOTED' && Number.isNaN(timings.bootMs)) { timings.bootMs = performance.now() - t0; state = rest[0]; timings.guestUptimeAtBootS = Number(rest[1]); }
+        if (word === 'BOOTED') boots.push({ state: rest[0], uptimeS: Number(rest[1]) });
         // The results are on the I/O drive (written with fsync) before DONE: stop QEMU now
         // instead of waiting out systemd's power-off (~6 s under TCG), which adds nothing.
         if (word === 'DONE') { done = true; qemu.kill('SIGKILL'); }
@@ -135,7 +141,7 @@ export async function guestRun(o) {
     timings.commandMs = (e - s) * 1000;
     return {
       code: Number(read('exit').trim()), stdout: read('stdout'), stderr: read('stderr'), state,
-      systemdAnalyze: read('systemd-analyze').trim(), timings, consoleTail: tail,
+      systemdAnalyze: read('systemd-analyze').trim(), timings, boots, consoleTail: tail,
     };
   } finally {
     // Always: the QEMU process never outlives the call (a timeout, a throw, a hung power-off).

@@ -3,7 +3,9 @@
 # (QEMU and busybox for the VM runtime, chromium for the report page and the dashboard's browser
 # test, prometheus for the metrics scrape test, serf to compare failure detection with, clang/libbpf/bpftool for
 # the eBPF probe, bpftrace as its fallback, stress-ng as an external workload and the
-# benchmark's neighbour), the VM guest and the eBPF probe. Needs root and apt-get; prints why
+# benchmark's neighbour, mmdebstrap for the systemd guest), the VM guest, the systemd guest's
+# system image (scripts/build-linux-guest.sh --system: Debian with systemd on pure cgroup v2,
+# cached under /var/cache/maxwell; the guest tests pack the project into it) and the eBPF probe. Needs root and apt-get; prints why
 # and exits 1 otherwise. Run as `npm run setup` or `bash scripts/setup.sh`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,8 @@ if ! command -v apt-get >/dev/null; then echo "setup: needs apt-get (Debian/Ubun
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static chromium prometheus serf \
-  clang libbpf-dev bpftool bpftrace stress-ng gcc libc6-dev iproute2 nftables util-linux >/dev/null
+  clang libbpf-dev bpftool bpftrace stress-ng gcc libc6-dev iproute2 nftables util-linux mmdebstrap e2fsprogs >/dev/null
 bash scripts/build-vm-guest.sh
+bash scripts/build-linux-guest.sh --system
 # build-ebpf.sh mounts tracefs when it is missing.
 bash scripts/build-ebpf.sh

@@ -126,6 +126,10 @@ export const configSchema = z.strictObject({
       killTimeoutMs: z.number().int().min(0).max(3_600_000).describe('apoptosis and stop: from SIGTERM to SIGKILL, ms').default(2000),
       criticalC: z.number().min(20).max(150).describe('emergency: a core above this is paused at once, outside the auction, °C').default(95),
       runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),
+      cgroupParent: z
+        .enum(['root', 'delegated'])
+        .describe("where process agents' cgroups live on cgroup v2: root (<hierarchy>/maxwell/…, any machine) or delegated (inside the systemd service running the daemon, which must have Delegate=yes; pure cgroup v2 only; deploy/systemd/maxwell.service sets it; docs/RUNTIMES.md)")
+        .default('root'),
       twinDrive: z
         .enum(['machine', 'agents'])
         .describe("what drives the thermal twin: machine (every process, from /proc/stat) or agents (only this daemon's agents, from their cgroups: several daemons on one machine, e.g. the fleet experiment; foreign heat is then not compensated)")

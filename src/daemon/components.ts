@@ -149,9 +149,9 @@ function daemonParts(config: Readonly<MaxwellConfig>, options: AssembleOptions, 
       name: 'runtimes',
       start: async () => {
         built.runtime = await CompositeRuntime.create({
-          process: () => ProcessRuntime.create({ tag }),
+          process: () => ProcessRuntime.create({ tag, cgroupParent: config.daemon.cgroupParent }),
           wasm: () => Promise.resolve(new WasmRuntime()),
-          vm: () => VmRuntime.create({ tag: `${tag}-vm` }),
+          vm: () => VmRuntime.create({ tag: `${tag}-vm`, cgroupParent: config.daemon.cgroupParent }),
         });
       },
       stop: () => built.runtime?.close(),

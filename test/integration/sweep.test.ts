@@ -1,6 +1,8 @@
 /**
  * `maxwell sweep` (the service's stop hook): the cgroups a dead daemon left behind, with a frozen
  * agent still in them, are thawed, killed and removed; a live instance's groups are not touched.
+ * In every freezing hierarchy the machine has: the v1 freezer (the development VM) and cgroup2's
+ * cgroup.freeze (its unified tree, and the pure v2 root of the systemd guest).
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,16 +12,21 @@ import { test } from 'node:test';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
 
-const FREEZER = '/sys/fs/cgroup/freezer';
-const SKIP = process.getuid?.() !== 0 ? 'needs root (cgroups)' : !existsSync(join(FREEZER, 'cgroup.procs')) ? 'no cgroup v1 freezer here' : false;
+const V1_FREEZER = '/sys/fs/cgroup/freezer';
+const V2 = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.controllers')));
+const ROOT = process.getuid?.() !== 0 ? 'needs root (cgroups)' : false;
+const HIERARCHIES = [
+  { name: 'the cgroup v1 freezer', base: V1_FREEZER, freeze: ['freezer.state', 'FROZEN'], skip: ROOT || (existsSync(join(V1_FREEZER, 'cgroup.procs')) ? false : 'no cgroup v1 freezer here') },
+  { name: 'cgroup2 cgroup.freeze', base: V2 ?? '', freeze: ['cgroup.freeze', '1'], skip: ROOT || (V2 === undefined ? 'no cgroup2 here' : false) },
+] as const;
 const alive = (pid: number): boolean => existsSync(`/proc/${String(pid)}`) && !/^State:\s+Z/m.test(spawnSync('cat', [`/proc/${String(pid)}/status`], { encoding: 'utf8' }).stdout);
 
-test('maxwell sweep removes a dead daemon’s frozen agent and its cgroups, and leaves a live one’s alone', { skip: SKIP }, async (t) => {
+for (const { name, base, freeze: [freezeFile, frozen], skip } of HIERARCHIES) test(`maxwell sweep removes a dead daemon’s frozen agent and its cgroups, and leaves a live one’s alone (${name})`, { skip }, async (t) => {
   // A pid that was alive and is not any more: the dead owner.
   const gone = spawnSync('true');
   const deadPid = gone.pid;
-  const deadGroup = join(FREEZER, 'maxwell', `p${String(deadPid)}-sweeptest`);
-  const liveGroup = join(FREEZER, 'maxwell', `p${String(process.pid)}-sweeptest`);
+  const deadGroup = join(base, 'maxwell', `p${String(deadPid)}-sweeptest`);
+  const liveGroup = join(base, 'maxwell', `p${String(process.pid)}-sweeptest`);
   mkdirSync(join(deadGroup, 'orphan'), { recursive: true });
   mkdirSync(liveGroup, { recursive: true });
   t.after(() => {
@@ -29,7 +36,7 @@ test('maxwell sweep removes a dead daemon’s frozen agent and its cgroups, and 
   const pid = orphan.pid as number;
   t.after(() => orphan.kill('SIGKILL'));
   writeFileSync(join(deadGroup, 'orphan', 'cgroup.procs'), String(pid));
-  writeFileSync(join(deadGroup, 'orphan', 'freezer.state'), 'FROZEN');
+  writeFileSync(join(deadGroup, 'orphan', freezeFile), frozen);
 
   const run = spawnSync(process.execPath, [repoPath('dist/src/cli/bin.js'), 'sweep', '--json'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);

@@ -39,6 +39,15 @@ function positiveJoules(text: string, what: string): number {
   return value;
 }
 
+const BINARY_PREFIX: Readonly<Record<string, number>> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** Parses a size in bytes: `67108864`, `64M`, `64MiB`, `1.5GiB` (prefixes are binary, as for cgroups' memory.max). */
+export function parseBytes(text: string, what: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:([kKmMgGtT])(?:i?B)?|B)?\s*$/.exec(text);
+  if (match === null) throw new InvalidArgumentError(`invalid ${what} "${text}": a size such as 67108864, 64M, 64MiB or 1GiB is required`);
+  return Math.floor(Number(match[1]) * (BINARY_PREFIX[(match[2] ?? '').toLowerCase()] ?? 1));
+}
+
 function positiveInt(text: string, what: string): number {
   if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new InvalidArgumentError(`invalid ${what} "${text}": a positive integer is required`);
   return Number(text);
@@ -219,7 +228,7 @@ function registerAgentCommands(program: Command, context: ApiCommandContext): vo
   registerAgentBid(agent, context);
 }
 
-type SpawnOptions = ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass; stake?: string; fleet?: boolean };
+type SpawnOptions = ApiOptions & { wallet: string; runtime: RuntimeKind; bid?: string; budget?: string; plane?: Plane; role?: 'scientist' | 'leech' | 'other'; id?: string; env?: string[]; claims?: WorkClass; stake?: string; fleet?: boolean; memory?: string };
 
 function registerAgentSpawn(agent: Command, { env, write }: ApiCommandContext): void {
   apiCommand(
@@ -237,6 +246,7 @@ function registerAgentSpawn(agent: Command, { env, write }: ApiCommandContext): 
       .addOption(new Option('--claims <class>', 'the work class it claims: checked against what it does while it runs (an inference claimant must say serve on its socket and is sent probes); inconsistent windows in a row flag it (config verification.*, docs/VERIFICATION.md)').choices([...WORK_CLASSES]))
       .option('--fleet', 'place it on the fleet node where its bid buys the most (the cheapest alive node with headroom; docs/FLEET.md)')
       .option('--stake <joules>', 'joules of its wallet put in escrow: lets it serve inference (at least inference.minStakeJ); a proven cheat burns it')
+      .option('--memory <bytes>', "its memory cap (process runtime: the cgroup's memory.max; over it, the kernel's OOM killer ends it): 67108864, 64M, 64MiB, 1GiB")
       .option('--id <id>', `its id: ${AGENT_ID_RULE} (default: generated)`)
       .option('--env <KEY=VALUE>', 'an environment variable for it (repeatable)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
   ).action(async (command: string, args: string[], options: SpawnOptions, cmd: Command) => {
@@ -271,6 +281,7 @@ function spawnRequest(command: string, args: string[], options: SpawnOptions): S
     ...(options.role === undefined ? {} : { role: options.role }),
     ...(options.claims === undefined ? {} : { claims: options.claims }),
     ...(options.stake === undefined ? {} : { stakeJ: positiveJoules(options.stake, '--stake') }),
+    ...(options.memory === undefined ? {} : { memoryLimitBytes: parseBytes(options.memory, '--memory') }),
     ...(options.env === undefined ? {} : { env: envVars }),
     ...(options.bid === undefined
       ? {}

@@ -4,7 +4,8 @@
  * /sys/fs/cgroup/unified with no controller but `cgroup.freeze` and `cgroup.kill`, as on the
  * development VMs) or a pure cgroup v2 machine (controllers on the unified tree).
  *
- * Maxwell's groups are `<hierarchy>/maxwell/<instance>/<agent>`, where the instance name
+ * Maxwell's groups are `<hierarchy>/maxwell/<instance>/<agent>` (or, under systemd with
+ * `Delegate=yes`, `<the unit's cgroup>/maxwell/<instance>/<agent>`: delegation.ts), where the instance name
  * carries the owner's pid (`p<pid>-<tag>`), so that a later start can tell a crashed
  * owner's leftovers from a live neighbour's and sweep only the former.
  */
@@ -190,13 +191,18 @@ export interface SweepReport {
 
 /**
  * Removes the groups of Maxwell instances whose owner is dead (a crash, a SIGKILL): thaws,
- * kills and removes them in every hierarchy. Live instances are left alone.
+ * kills and removes them in every hierarchy, and under each of `delegatedParents`. Live
+ * instances are left alone.
  */
-export function sweepOrphans(layout: CgroupLayout): SweepReport {
+export function sweepOrphans(layout: CgroupLayout, delegatedParents: readonly string[] = []): SweepReport {
   const instances = new Set<string>();
   const killed = new Set<number>();
-  for (const hierarchy of ['v2', 'cpu', 'cpuacct', 'cpuset', 'memory', 'freezer'] as const) {
-    const base = layout[hierarchy];
+  const places: [Hierarchy, string | undefined][] = [
+    ...(['v2', 'cpu', 'cpuacct', 'cpuset', 'memory', 'freezer'] as const).map((h): [Hierarchy, string | undefined] => [h, layout[h]]),
+    // A systemd unit's delegated cgroup (delegation.ts) holds the same tree one level down.
+    ...delegatedParents.map((dir): [Hierarchy, string] => ['v2', dir]),
+  ];
+  for (const [hierarchy, base] of places) {
     if (base === undefined) continue;
     const top = join(base, 'maxwell');
     if (!existsSync(top)) continue;

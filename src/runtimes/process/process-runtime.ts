@@ -24,6 +24,7 @@ import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js
 import { AgentSpecError, AgentStartError, AgentStateError, RuntimeSetupError } from '../../errors.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
+import { takeOverDelegatedUnit } from './delegation.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
 import { RepeatingTask } from '../../internal/repeating-task.js';
 
@@ -40,8 +41,16 @@ export interface ProcessRuntimeOptions {
   readonly startupGraceMs?: number;
   /** CFS period for CPU shares, µs. @default 100000 */
   readonly cfsPeriodUs?: number;
+  /**
+   * Where the agents' cgroups live on cgroup v2: under the hierarchy's root (`root`), or inside
+   * the systemd unit that runs this process, delegated to it (`delegated`: pure v2 and
+   * `Delegate=yes` only; delegation.ts). @default 'root'
+   */
+  readonly cgroupParent?: CgroupParent;
   readonly clock?: Clock;
 }
+
+export type CgroupParent = 'root' | 'delegated';
 
 /** Exit status of the launcher shell when the agent cannot join its cgroups. */
 /** `/proc/PID/stat` flags: the task is exiting (include/linux/sched.h). */
@@ -70,13 +79,16 @@ export class ProcessRuntime implements AgentRuntime {
   /** What the start-up sweep cleaned up after a crashed owner. */
   readonly sweep: SweepReport;
   readonly #layout: CgroupLayout;
+  /** The directory that holds `maxwell/<instance>` on cgroup v2: the root, or the delegated unit. */
+  readonly #v2Parent: string | undefined;
   readonly #instanceDirs: Partial<Record<Hierarchy, string>>;
-  readonly #options: Required<Omit<ProcessRuntimeOptions, 'pauseMechanism' | 'clock'>> & { pauseMechanism: PauseMechanism };
+  readonly #options: Required<Omit<ProcessRuntimeOptions, 'pauseMechanism' | 'clock' | 'cgroupParent'>> & { pauseMechanism: PauseMechanism };
   readonly #clock: Clock;
   readonly #agents: AgentTable<Agent>;
 
-  private constructor(layout: CgroupLayout, sweep: SweepReport, options: ProcessRuntimeOptions) {
+  private constructor(layout: CgroupLayout, v2Parent: string | undefined, sweep: SweepReport, options: ProcessRuntimeOptions) {
     this.#layout = layout;
+    this.#v2Parent = v2Parent;
     this.sweep = sweep;
     this.#clock = options.clock ?? createMonotonicClock();
     this.#agents = new AgentTable<Agent>(this.#clock, {
@@ -87,7 +99,7 @@ export class ProcessRuntime implements AgentRuntime {
         return Promise.resolve();
       },
     });
-    const freeze = v2FreezeSupported(layout);
+    const freeze = v2FreezeSupported(v2Parent);
     const best: PauseMechanism = freeze ? 'cgroup2-freeze' : layout.freezer !== undefined ? 'cgroup1-freezer' : 'sigstop';
     const pauseMechanism = options.pauseMechanism ?? best;
     if (pauseMechanism === 'cgroup2-freeze' && best !== 'cgroup2-freeze') throw new RuntimeSetupError('cgroup2 freeze is not available on this machine');
@@ -121,8 +133,13 @@ export class ProcessRuntime implements AgentRuntime {
     if (layout.v2 === undefined && layout.cpuacct === undefined && layout.freezer === undefined) {
       return Promise.reject(new RuntimeSetupError(`no usable cgroup hierarchy under ${options.cgroupRoot ?? '/sys/fs/cgroup'}`));
     }
-    const sweep = sweepOrphans(layout);
-    return Promise.resolve(new ProcessRuntime(layout, sweep, options));
+    try {
+      const v2Parent = options.cgroupParent === 'delegated' ? takeOverDelegatedUnit(layout, options.cgroupRoot ?? '/sys/fs/cgroup') : layout.v2;
+      const sweep = sweepOrphans(layout, v2Parent === layout.v2 || v2Parent === undefined ? [] : [v2Parent]);
+      return Promise.resolve(new ProcessRuntime(layout, v2Parent, sweep, options));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   #hierarchies(): Hierarchy[] {
@@ -141,7 +158,7 @@ export class ProcessRuntime implements AgentRuntime {
     const name = `p${process.pid}-${this.#options.tag}${instanceCounter++}`;
     const dirs: Partial<Record<Hierarchy, string>> = {};
     for (const h of this.#hierarchies()) {
-      const base = this.#layout[h];
+      const base = h === 'v2' ? this.#v2Parent : this.#layout[h];
       if (base === undefined) continue;
       const top = join(base, 'maxwell');
       makeLevel(top, h, base);
@@ -151,8 +168,9 @@ export class ProcessRuntime implements AgentRuntime {
         // A pure v2 machine: hand the controllers down to the agents' level.
         const wanted = ['cpu', 'cpuset', 'memory'].filter((c) => this.#layout.v2Controllers.has(c)).map((c) => `+${c}`).join(' ');
         if (wanted !== '') {
-          // The root too: a controller is enabled level by level from the root down, and systemd
+          // The parent too: a controller is enabled level by level from the root down, and systemd
           // enables at the root only what its own units use (no cpuset, often no cpu): ENOENT otherwise.
+          // (Delegated, the parent is the unit, whose controllers delegation.ts has enabled.)
           writeControl(base, 'cgroup.subtree_control', wanted);
           writeControl(top, 'cgroup.subtree_control', wanted);
           writeControl(dir, 'cgroup.subtree_control', wanted);
@@ -539,10 +557,10 @@ function hasFreeze(dir: string): boolean {
   return readControl(dir, 'cgroup.freeze') !== undefined;
 }
 
-/** The root group has no cgroup.freeze; Maxwell's own top-level group tells whether the kernel has it (5.2+). */
-function v2FreezeSupported(layout: CgroupLayout): boolean {
-  if (layout.v2 === undefined) return false;
-  const top = join(layout.v2, 'maxwell');
-  makeLevel(top, 'v2', layout.v2);
+/** The root group has no cgroup.freeze; Maxwell's own top-level group (under the root or the delegated unit) tells whether the kernel has it (5.2+). */
+function v2FreezeSupported(v2Parent: string | undefined): boolean {
+  if (v2Parent === undefined) return false;
+  const top = join(v2Parent, 'maxwell');
+  makeLevel(top, 'v2', v2Parent);
   return hasFreeze(top);
 }

@@ -27,7 +27,7 @@ import { createMonotonicClock, type AbortOptions, type Clock } from '../../clock
 import { seconds } from '../../units/units.js';
 import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js';
 import { AgentSpecError, AgentStartError, RuntimeSetupError, toError } from '../../errors.js';
-import { ProcessRuntime } from '../process/process-runtime.js';
+import { ProcessRuntime, type CgroupParent } from '../process/process-runtime.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseResult, StartOptions } from '../runtime.js';
 import { connectProtocolPort, protocolEndpointOf, protocolPortArgs, tokenLine } from './protocol-channel.js';
 import { QmpClient } from './qmp.js';
@@ -52,6 +52,8 @@ export interface VmRuntimeOptions {
   readonly bootTimeoutMs?: number;
   /** Distinguishes this runtime's cgroups. @default 'vm' */
   readonly tag?: string;
+  /** Where the QEMU processes' cgroups live (the process runtime's option). @default 'root' */
+  readonly cgroupParent?: CgroupParent;
   /** Handed on to the process runtime the QEMU processes run in, so both wait on one clock. */
   readonly clock?: Clock;
 }
@@ -63,7 +65,7 @@ interface Vm extends TableEntry {
   guestExitCode: number | null;
 }
 
-type Settings = Required<Omit<VmRuntimeOptions, 'clock'>>;
+type Settings = Required<Omit<VmRuntimeOptions, 'clock' | 'cgroupParent'>>;
 
 function withDefaults(options: VmRuntimeOptions): Settings {
   return {
@@ -140,7 +142,7 @@ export class VmRuntime implements AgentRuntime {
     const missing = VmRuntime.missing(full);
     if (missing !== null) throw new RuntimeSetupError(missing);
     const clock = options.clock ?? createMonotonicClock();
-    const processes = await ProcessRuntime.create({ tag: full.tag, startupGraceMs: 50, clock });
+    const processes = await ProcessRuntime.create({ tag: full.tag, startupGraceMs: 50, clock, ...(options.cgroupParent === undefined ? {} : { cgroupParent: options.cgroupParent }) });
     return new VmRuntime(processes, full, clock);
   }
 

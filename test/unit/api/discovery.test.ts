@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveApiEndpoint } from '../../../src/api/client.js';
 import { daemonFilePath, generateApiToken, readDaemonFile, removeDaemonFile, writeDaemonFile } from '../../../src/api/discovery.js';
-import { parseJoules } from '../../../src/cli/commands/daemon-api.js';
+import { parseBytes, parseJoules } from '../../../src/cli/commands/daemon-api.js';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'maxwell-discovery-'));
@@ -63,4 +63,10 @@ test('parseJoules reads plain numbers, J and SI prefixes, and refuses the rest',
   for (const text of ['', '-5', '+5', '5k', 'NaN', 'Infinity', '1e999', '5 kW', '5J J', '0x10', '5,000', 'five']) {
     assert.throws(() => parseJoules(text, '--wallet'), { code: 'MXW_ERR_INVALID_ARG' }, text);
   }
+});
+
+test('parseBytes reads bytes with binary prefixes (as cgroups do), and refuses the rest', () => {
+  const cases: [string, number][] = [['67108864', 67108864], ['64M', 64 * 2 ** 20], ['64MiB', 64 * 2 ** 20], ['64MB', 64 * 2 ** 20], ['1GiB', 2 ** 30], ['1.5g', 1.5 * 2 ** 30], ['512k', 512 * 1024], ['100B', 100], [' 8 M ', 8 * 2 ** 20]];
+  for (const [text, value] of cases) assert.equal(parseBytes(text, 'x'), value, text);
+  for (const text of ['', '-5M', '64 MJ', 'lots', '1e9', '0x10', '64Mi', 'M']) assert.throws(() => parseBytes(text, '--memory'), { code: 'MXW_ERR_INVALID_ARG' }, text);
 });

@@ -31,10 +31,17 @@ test('the unit restarts on failure, stops Maxwell alone with SIGTERM, and keeps 
   assert.deepEqual(unit.get('KillSignal'), ['SIGTERM']);
   assert.deepEqual(unit.get('StateDirectoryMode'), ['0700']);
   assert.deepEqual(unit.get('RuntimeDirectoryMode'), ['0700']);
-  assert.match(unit.get('ExecStart')?.[0] ?? '', /dist\/src\/cli\/bin\.js run$/);
-  // Agents live outside the unit's cgroup: after any stop, a dead daemon's leftovers are swept.
+  assert.match(unit.get('ExecStart')?.[0] ?? '', /dist\/src\/cli\/bin\.js run --log-decisions$/);
+  // After any stop, what a dead daemon left in its groups is swept.
   assert.match(unit.get('ExecStopPost')?.[0] ?? '', /dist\/src\/cli\/bin\.js sweep$/);
   assert.deepEqual(unit.get('StandardOutput'), ['journal']);
+});
+
+test('the unit delegates its cgroup to Maxwell, and tells Maxwell to keep its agents there', () => {
+  const unit = settings(readFileSync(UNIT, 'utf8'));
+  assert.deepEqual(unit.get('Delegate'), ['yes'], 'systemd hands a service only the subtree it delegates (docs/RUNTIMES.md)');
+  const env = Object.fromEntries((unit.get('Environment') ?? []).map((e) => e.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  assert.equal(loadConfig({ env }).daemon.cgroupParent, 'delegated');
 });
 
 test('every MAXWELL_* variable the unit sets is a configuration key, and they load', () => {
