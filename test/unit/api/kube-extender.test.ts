@@ -22,6 +22,32 @@ async function post(server: ApiServer, path: string, body: unknown, token?: stri
   return { status: response.status, body: await response.json() };
 }
 
+describe('the scheduler extender, replaying what a real kube-scheduler (v1.20.2) sent', () => {
+  let server: ApiServer;
+  const captured = (name: string): unknown => fixture(`captured/${name}`);
+  before(async () => {
+    const daemon = new DaemonDouble();
+    daemon.fleetMembers = (captured('fleet-view.json') as typeof view).map((v, i) => ({ ...v, id: `n${String(i)}`, addr: `10.78.0.${String(i + 1)}:7946`, powerW: 50, location: { zone: 'z1', row: 'r1', rack: `k${String(i)}`, chassis: 'c0' }, apiUrl: null, self: i === 0 }));
+    server = await startApiServer({ control: daemon, token: TOKEN, kubeExtender: { enabled: true, minHeadroom: 0.05 } });
+  });
+  after(() => server.close());
+
+  test('its filter request (Pod whole, NodeNames) gets the answer Maxwell gave it: the hot node refused with the reason', async () => {
+    const args = captured('kube-scheduler-1.20-filter-args.json') as { Pod: { metadata: { name: string } }; NodeNames: string[] };
+    assert.equal(args.Pod.metadata.name, 'pod0');
+    assert.deepEqual(args.NodeNames.sort(), ['node0', 'node1', 'node2']);
+    const answer = await post(server, '/v1/kube/filter', args);
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, captured('kube-scheduler-1.20-filter-result.json'));
+  });
+
+  test('its prioritize request gets the answer Maxwell gave it: the cheaper cool node scores 10', async () => {
+    const answer = await post(server, '/v1/kube/prioritize', captured('kube-scheduler-1.20-prioritize-args.json'));
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.body, captured('kube-scheduler-1.20-prioritize-result.json'));
+  });
+});
+
 describe('the scheduler extender, enabled', () => {
   let server: ApiServer;
   before(async () => {
