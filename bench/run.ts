@@ -17,6 +17,10 @@
  * - allocation: heap allocated per tick on the 100 Hz path (thermal read, clearing, session step,
  *   the ledger write), from V8's GC profiler (`--only=allocation`; docs/DAEMON.md has before/after).
  *
+ * - kube: what kube-scheduler sees of Maxwell's extender with 10 Maxwell nodes: pods bound per second
+ *   with and without it, side by side, and the time it adds per scheduling cycle (`--only=kube`;
+ *   goal p99 < 5 ms; needs root and scripts/build-kubernetes.sh's binaries).
+ *
  * Every figure is a measured wall-clock time on the machine that runs it; targets that are
  * missed are reported as MISS. `--json` prints one JSON document instead of tables.
  */
@@ -38,6 +42,7 @@ import { benchNeighbour, formatNeighbour } from './neighbour.js';
 import { benchAllocation, formatAllocation } from './allocation.js';
 import { metricsTickCase } from './metrics.js';
 import { benchClaims, formatClaims } from './claims.js';
+import { benchKube, formatKube } from './kube.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -166,6 +171,8 @@ const allocation = only === undefined || only === 'allocation' ? await benchAllo
 const neighbour = only === undefined || only === 'neighbour' ? await benchNeighbour(log) : undefined;
 if (only === undefined || only === 'claims') log('claims: a daemon with 6 agents that claim work, 20 s …');
 const claims = only === undefined || only === 'claims' ? await benchClaims() : undefined;
+if (only === undefined || only === 'kube') log('kube: a real kube-scheduler and 10 Maxwell nodes, 200 pods without and 200 with the extender (≈ 30 s) …');
+const kube = only === undefined || only === 'kube' ? await benchKube(10, 200, log) : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -179,6 +186,7 @@ const report = {
   allocation,
   neighbour,
   claims,
+  kube,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -230,4 +238,5 @@ if (json) {
   if (allocation !== undefined) process.stdout.write(formatAllocation(allocation));
   if (neighbour !== undefined) process.stdout.write(formatNeighbour(neighbour));
   if (claims !== undefined) process.stdout.write(formatClaims(claims));
+  if (kube !== undefined) process.stdout.write(formatKube(kube));
 }
