@@ -3,7 +3,7 @@
 // under QEMU (TCG), runs ONE shell command in it as root once systemd has finished starting up,
 // and gives back its stdout, stderr and exit code. See docs/RUNTIMES.md.
 //
-//   node scripts/guest-run.mjs [--guest guest.json] [--timeout SECONDS] [--console FILE] -- 'shell command'
+//   node scripts/guest-run.mjs [--guest guest.json] [--timeout SECONDS] [--console FILE] [--reboots] -- 'shell command'
 //
 // Prints the command's stdout and stderr on its own, timings on stderr, and exits with the
 // command's exit code (125 when the guest could not run it, 124 on timeout). Also a module:
@@ -154,7 +154,7 @@ export async function guestRun(o) {
 }
 
 async function main(argv) {
-  let guestJson, timeoutS = 300, consoleLog;
+  let guestJson, timeoutS = 300, consoleLog, reboots = false;
   const i = argv.indexOf('--');
   const opts = i >= 0 ? argv.slice(0, i) : argv.slice(0, -1);
   const command = (i >= 0 ? argv.slice(i + 1) : argv.slice(-1)).join(' ');
@@ -162,11 +162,12 @@ async function main(argv) {
     if (opts[k] === '--guest') guestJson = opts[++k];
     else if (opts[k] === '--timeout') timeoutS = Number(opts[++k]);
     else if (opts[k] === '--console') consoleLog = opts[++k];
+    else if (opts[k] === '--reboots') reboots = true;
     else { console.error(`guest-run: unknown option ${opts[k]}`); return 125; }
   }
-  if (!command) { console.error("usage: node scripts/guest-run.mjs [--guest FILE] [--timeout S] [--console FILE] -- 'command'"); return 125; }
+  if (!command) { console.error("usage: node scripts/guest-run.mjs [--guest FILE] [--timeout S] [--console FILE] [--reboots] -- 'command'"); return 125; }
   try {
-    const r = await guestRun({ command, guestJson, timeoutMs: timeoutS * 1000, consoleLog });
+    const r = await guestRun({ command, guestJson, timeoutMs: timeoutS * 1000, consoleLog, reboots });
     process.stdout.write(r.stdout);
     process.stderr.write(r.stderr);
     const f = (ms) => `${(ms / 1000).toFixed(1)} s`;
