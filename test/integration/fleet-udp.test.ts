@@ -35,12 +35,12 @@ test('five nodes join via a seed, converge, aggregate, and declare a stopped one
   for (const n of all) for (const m of n.members()) assert.equal(m.addr, byId.get(m.id)?.address);
   assert.deepEqual(seed.members().find((m) => m.id === others[2]!.id)?.meta, meta(3));
 
-  // Push-sum: the mean headroom of 0.1…0.5 is 0.3; total power 1500 W.
+  // Push-sum: the mean headroom of 0.1…0.5 is 0.3, the mean price of 1…5 is 3; total power 1500 W.
   const aggregates: FleetAggregate[] = [];
   seed.on('aggregate', (a) => aggregates.push(a));
-  await until('an aggregate over the whole fleet', () => aggregates.some((a) => a.members === 5 && Math.abs(a.mean[0] - 0.3) < 0.01), 10_000);
-  const a = aggregates.at(-1)!;
-  assert.ok(Math.abs(a.totalPowerW - 1500) < 50, `total power ${a.totalPowerW}`);
+  // Each component converges at its own pace, so wait for one aggregate in which all three have (CI once saw 0.3 headroom beside 1450 W).
+  const converged = (a: FleetAggregate) => a.members === 5 && Math.abs(a.mean[0] - 0.3) < 0.01 && Math.abs(a.mean[1] - 3) < 0.1 && Math.abs(a.totalPowerW - 1500) < 50;
+  await until('an aggregate over the whole fleet, every component converged', () => aggregates.some(converged), 10_000);
 
   const victim = others[3]!;
   await victim.stop();
