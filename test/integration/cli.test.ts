@@ -160,6 +160,17 @@ test('an unknown command fails with usage help', () => {
   const run = maxwell(['frobnicate']);
   assert.notEqual(run.code, 0);
   assert.match(run.stderr, /unknown command/);
+  // Only the command asked for is loaded; a misspelt one still gets commander's suggestion.
+  assert.match(maxwell(['--quiet', 'agnets']).stderr, /Did you mean agents\?/);
+  assert.match(maxwell(['--set', 'twin.cores=2', 'config', '--json']).stdout, /"cores": 2/);
+});
+
+test('a reader that closes the pipe early ends the command quietly: no EPIPE, no stack trace', () => {
+  for (const args of ['--help', 'research --help', 'config']) {
+    // `true` exits at once, long before node has started: every write meets a closed pipe.
+    const run = spawnSync('sh', ['-c', `"$0" "$1" ${args} | true`, process.execPath, BIN], { encoding: 'utf8' });
+    assert.doesNotMatch(run.stderr, /EPIPE|Error|at /, `maxwell ${args}`);
+  }
 });
 
 test('sensors tells the truth about this machine: what is present, what is modelled, what is missing', () => {
