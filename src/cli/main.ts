@@ -33,11 +33,12 @@ const VALUE_OPTIONS = new Set(['-c', '--config', '--set']);
 
 /** The first word of `argv` that is not an option or an option's value: the command asked for, if any. */
 export function commandWord(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') return argv[i + 1];
-    if (VALUE_OPTIONS.has(arg)) { i++; continue; }
-    if (!arg.startsWith('-')) return arg;
+  let skipValue = false;
+  for (const [i, arg] of argv.entries()) {
+    if (skipValue) skipValue = false;
+    else if (arg === '--') return argv[i + 1];
+    else if (VALUE_OPTIONS.has(arg)) skipValue = true;
+    else if (!arg.startsWith('-')) return arg;
   }
   return undefined;
 }
