@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetLab, fleetLabUnavailable } from '../src/research/fleet-lab.js';
-import { KubeLab, kubeLabUnavailable, kubeNodeEnv, recordingProxy, schedulerConfig } from '../src/research/kube-lab.js';
+import { KubeLab, fleetConverged, kubeLabUnavailable, kubeNodeEnv, recordingProxy, schedulerConfig } from '../src/research/kube-lab.js';
 
 export interface KubeArm {
   readonly extender: boolean;
@@ -79,12 +79,7 @@ export async function benchKube(nodes = 10, pods = 200, log: (line: string) => v
     });
     const extender = lab.nodes[0];
     if (extender === undefined) throw new Error('no node');
-    for (const started = performance.now(); ; ) {
-      const view = await extender.client.fleet().catch(() => null);
-      if (view !== null && view.members.filter((m) => m.state === 'alive' && m.meanPriceJ > 0).length === nodes) break;
-      if (performance.now() - started > 120_000) throw new Error(`the fleet did not converge on ${String(nodes)} priced members within 120 s`);
-      await sleep(250);
-    }
+    await fleetConverged(lab.nodes, 120_000);
     await kube.registerNodes(lab.nodes.map((n) => `node${String(n.index)}`));
     const sample = readFileSync(SAMPLE, 'utf8');
 

@@ -17,8 +17,19 @@ import { fleetIdentity } from '../fleet/envelope.js';
 import { loadOrCreateNodeKey } from '../ledger/node-key.js';
 
 const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
-const SUBNET = '10.78.0';
 const GOSSIP_PORT = 7946;
+
+/**
+ * A /24 under 10.78.0.0/16 that no interface of the root namespace is in: each lab gets its own, so
+ * that two labs (two test files, or a bridge a killed run left behind) never share a subnet.
+ */
+function freeSubnet(): string {
+  const used = new Set(
+    [...spawnSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.matchAll(/inet 10\.78\.(\d+)\./g)].map((m) => Number(m[1])),
+  );
+  for (let octet = 0; octet < 256; octet++) if (!used.has(octet)) return `10.78.${String(octet)}`;
+  throw new FleetLabError('every /24 of 10.78.0.0/16 is in use by some interface: remove stale mxl* bridges (ip -br link | grep mxl)');
+}
 
 /** Why a fleet lab cannot run here, or null when it can. */
 export function fleetLabUnavailable(): string | null {
@@ -60,9 +71,9 @@ function sh(cmd: string, ...args: string[]): void {
 /** Namespaces, a bridge and one daemon per namespace; `close` removes all of it. */
 export class FleetLab {
   /** The bridge's address in the root namespace: where a raw FleetNode of the caller's can bind. */
-  static readonly bridgeAddr = `${SUBNET}.254`;
+  readonly bridgeAddr: string;
   /** Node 0's gossip address, the seed the others join through. */
-  static readonly seed = `${SUBNET}.1:${String(GOSSIP_PORT)}`;
+  readonly seed: string;
   readonly nodes: readonly LabNode[];
   readonly #tag: string;
   readonly #dir: string;
@@ -71,7 +82,9 @@ export class FleetLab {
   readonly #starting = new Set<ChildProcess>();
   #closed = false;
 
-  private constructor(tag: string, dir: string, count: number, nodes: LabNode[]) {
+  private constructor(tag: string, subnet: string, dir: string, count: number, nodes: LabNode[]) {
+    this.bridgeAddr = `${subnet}.254`;
+    this.seed = `${subnet}.1:${String(GOSSIP_PORT)}`;
     this.#tag = tag;
     this.#dir = dir;
     this.#count = count;
@@ -84,11 +97,12 @@ export class FleetLab {
     const tag = randomBytes(2).toString('hex');
     const dir = mkdtempSync(join(tmpdir(), 'maxwell-lab-'));
     const nodes: LabNode[] = [];
-    const lab = new FleetLab(tag, dir, options.nodes, nodes);
+    const subnet = freeSubnet();
+    const lab = new FleetLab(tag, subnet, dir, options.nodes, nodes);
     try {
       const bridge = `mxl${tag}`;
       sh('ip', 'link', 'add', bridge, 'type', 'bridge');
-      sh('ip', 'addr', 'add', `${FleetLab.bridgeAddr}/24`, 'dev', bridge);
+      sh('ip', 'addr', 'add', `${lab.bridgeAddr}/24`, 'dev', bridge);
       sh('ip', 'link', 'set', bridge, 'up');
       // Node keys made before any daemon starts, so that every node can be told every id: a closed
       // fleet (fleet.allowedIds), as the peer token requires.
@@ -97,7 +111,7 @@ export class FleetLab {
       const allowedIds = [...keyPaths.map((path) => fleetIdentity(loadOrCreateNodeKey(path).privateKey).id), ...(options.extraAllowedIds ?? [])];
       for (let i = 0; i < options.nodes; i++) {
         const ns = `mxl${tag}n${String(i)}`;
-        const addr = `${SUBNET}.${String(i + 1)}`;
+        const addr = `${subnet}.${String(i + 1)}`;
         sh('ip', 'netns', 'add', ns);
         sh('ip', 'link', 'add', `ml${tag}${String(i)}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
         sh('ip', 'link', 'set', `ml${tag}${String(i)}`, 'master', bridge, 'up');
@@ -113,7 +127,7 @@ export class FleetLab {
           MAXWELL_FLEET__ALLOWED_IDS: JSON.stringify(allowedIds),
           MAXWELL_DAEMON__RUNTIME_DIR: join(home, 'run'),
           MAXWELL_API__HOST: addr,
-          ...options.env(i, addr, FleetLab.seed),
+          ...options.env(i, addr, lab.seed),
         };
         const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, BIN, 'run'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
         let log = '';

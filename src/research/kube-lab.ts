@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetLabError } from '../errors.js';
+import type { LabNode } from './fleet-lab.js';
 
 const KUBE_CACHE = process.env['MXW_KUBE_CACHE'] ?? '/var/cache/maxwell/kubernetes';
 
@@ -282,16 +283,32 @@ export function schedulerConfig(sample: string, extenderUrl: string | null): str
 
 /**
  * Fleet-lab environment for Maxwell daemons that serve as Kubernetes nodes: gossip through node 0,
- * the extender on, `fleet.nodeName` = `node<i>` (the Node objects' names), and node `hot`'s twin
- * at an 80 °C ambient, so that its headroom is gone.
+ * the extender on, `fleet.nodeName` = `node<i>` (the Node objects' names), each twin driven by its
+ * own node's agents (the namespaces share the machine's CPUs), and node `hot`'s twin at a hot
+ * ambient (80 °C by default: its headroom is gone).
  */
-export function kubeNodeEnv(hot = 0): (index: number, addr: string, seed: string) => Record<string, string> {
-  return (i, addr, seed) => ({
-    MAXWELL_FLEET__ENABLED: 'true',
-    MAXWELL_FLEET__HOST: addr,
-    MAXWELL_FLEET__SEEDS: JSON.stringify(i === 0 ? [] : [seed]),
-    MAXWELL_FLEET__NODE_NAME: `node${String(i)}`,
-    MAXWELL_FLEET__KUBE_EXTENDER__ENABLED: 'true',
-    ...(i === hot ? { MAXWELL_TWIN__AMBIENT_C: '80' } : {}),
-  });
+export function kubeNodeEnv(hot = 0, ambient: { readonly hotAmbientC?: number; readonly coolAmbientC?: number } = {}): (index: number, addr: string, seed: string) => Record<string, string> {
+  return (i, addr, seed) => {
+    const ambientC = i === hot ? (ambient.hotAmbientC ?? 80) : ambient.coolAmbientC;
+    return {
+      MAXWELL_FLEET__ENABLED: 'true',
+      MAXWELL_FLEET__HOST: addr,
+      MAXWELL_FLEET__SEEDS: JSON.stringify(i === 0 ? [] : [seed]),
+      MAXWELL_FLEET__NODE_NAME: `node${String(i)}`,
+      MAXWELL_FLEET__KUBE_EXTENDER__ENABLED: 'true',
+      MAXWELL_DAEMON__TWIN_DRIVE: 'agents',
+      ...(ambientC === undefined ? {} : { MAXWELL_TWIN__AMBIENT_C: String(ambientC) }),
+    };
+  };
+}
+
+/** Until every node sees every node alive and priced (a member's price comes with its first gossiped metadata). */
+export async function fleetConverged(nodes: readonly LabNode[], timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const views = await Promise.all(nodes.map((n) => n.client.fleet().catch(() => null)));
+    if (views.every((v) => v !== null && v.members.filter((m) => m.state === 'alive' && m.meanPriceJ > 0).length === nodes.length)) return;
+    if (performance.now() > deadline) throw new FleetLabError(`the fleet did not converge on ${String(nodes.length)} alive, priced members within ${String(timeoutMs / 1000)} s`);
+    await sleep(250);
+  }
 }

@@ -137,9 +137,9 @@ test('five daemons in network namespaces converge, ride out loss, split and heal
   // A liar in node 0's rack claims zero headroom (maximal stress): node 0's prices rise, bounded by maxPriceMultiplier (4).
   const liar = new FleetNode({
     key: liarKeys[0] as KeyObject,
-    host: FleetLab.bridgeAddr,
+    host: lab.bridgeAddr,
     port: 0,
-    seeds: [FleetLab.seed],
+    seeds: [lab.seed],
     localMetadata: () => ({ headroom: 0, meanPrice: 1e6, powerW: 1e6, location: { zone: 'z0', row: 'r0', rack: 'k1', chassis: 'c9' }, nodeName: 'liar' }),
   });
   await liar.start();
@@ -185,9 +185,9 @@ test('five daemons in network namespaces converge, ride out loss, split and heal
   const other = target.index === 2 ? (nodes[3] as Node) : (nodes[2] as Node);
   const liar2 = new FleetNode({
     key: liarKeys[1] as KeyObject,
-    host: FleetLab.bridgeAddr,
+    host: lab.bridgeAddr,
     port: 0,
-    seeds: [FleetLab.seed],
+    seeds: [lab.seed],
     localMetadata: () => ({ headroom: 0, meanPrice: 0, powerW: 0, location: { zone: 'z0', row: 'r0', rack: `k${String(target.index + 1)}`, chassis: 'c9' }, nodeName: 'liar2' }),
   });
   await liar2.start();

@@ -2,23 +2,28 @@
  * Maxwell's scheduler extender under a real kube-scheduler (docs/FLEET.md): etcd, kube-apiserver and
  * kube-scheduler built from Debian's source package by scripts/build-kubernetes.sh, on loopback (the
  * kube lab), and three `maxwell run` daemons in network namespaces as the nodes (the fleet lab). The Nodes are
- * registered through the API, node 0 is heated (its twin's ambient raised), pods are created, and
- * what the scheduler did is read back from the apiserver. Skips, saying why, without root, the
- * binaries or etcd.
+ * registered through the API, node 0 is heated (its twin's ambient raised), pods are created one at
+ * a time, and the lab's kubelet starts a scientist on each pod's node when it is bound, so that the
+ * nodes that take pods heat up. What the scheduler did is read back from the apiserver. Skips,
+ * saying why, without root, the binaries or etcd.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { FleetLab, fleetLabUnavailable } from '../../src/research/fleet-lab.js';
-import { KubeLab, kubeLabUnavailable, kubeNodeEnv, recordingProxy, schedulerConfig } from '../../src/research/kube-lab.js';
+import { KubeLab, fleetConverged, kubeLabUnavailable, kubeNodeEnv, recordingProxy, schedulerConfig } from '../../src/research/kube-lab.js';
+import { LabKubelet } from '../../src/research/kube-placement.js';
+import { commandFor } from '../../src/experiment/runner.js';
 import { repoPath } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
 
 const SKIP = fleetLabUnavailable() ?? kubeLabUnavailable() ?? false;
 const NODES = 3;
 
-test('a real kube-scheduler binds pods where Maxwell prices lowest, never on the node it heats past its headroom', { skip: SKIP, timeout: 300_000 }, async (t) => {
+test('a real kube-scheduler binds pods where Maxwell prices lowest and spreads them as prices rise, never on the node it heats past its headroom', { skip: SKIP, timeout: 300_000 }, async (t) => {
   const kube = await KubeLab.start();
   t.after(() => kube.close());
 
@@ -32,10 +37,7 @@ test('a real kube-scheduler binds pods where Maxwell prices lowest, never on the
   const extender = lab.nodes[0];
   assert.ok(extender !== undefined);
   // Alive, and priced: a member's price arrives with its first gossiped metadata, after it joins.
-  await until('every node to see three alive, priced members', async () => {
-    const views = await Promise.all(lab.nodes.map((n) => n.client.fleet().catch(() => null)));
-    return views.every((v) => v !== null && v.members.filter((m) => m.state === 'alive' && m.meanPriceJ > 0).length === NODES);
-  }, 60_000, 250);
+  await fleetConverged(lab.nodes, 60_000);
 
   // The Nodes, as a kubelet would register them: Ready, without the not-ready taint.
   await kube.registerNodes(lab.nodes.map((n) => `node${String(n.index)}`));
@@ -50,18 +52,33 @@ test('a real kube-scheduler binds pods where Maxwell prices lowest, never on the
   assert.match(sample, /http:\/\/127\.0\.0\.1:7940\/v1\/kube/);
   const scheduler = await kube.startScheduler(schedulerConfig(sample, proxy.url));
 
-  const pods = Array.from({ length: 6 }, (_, i) => `pod${String(i)}`);
-  await kube.createPods(pods);
+  // The lab's kubelet: each pod bound starts a scientist on its node, so a node that takes pods heats
+  // up. Pods arrive one at a time; as the node that took the first one warms, its price rises and the
+  // next go to the other cool node (spreading as prices rise).
+  const agents = fileURLToPath(new URL('../../src/agents/', import.meta.url));
+  const kubelet = new LabKubelet(kube, lab.nodes, (pod, i) => ({
+    ...commandFor([process.execPath, `${agents}scientist.js`, '--method', 'mr', '--bid', '2', '--bid-share', '0.8', '--start', '{start}'], i),
+    id: pod, role: 'scientist', walletJ: 200, bid: { pricePerQuantumJ: 2 },
+  }), extender);
+  kubelet.start();
+  t.after(() => kubelet.stop());
+  const pods = Array.from({ length: 5 }, (_, i) => `pod${String(i)}`);
+  for (const [i, pod] of pods.entries()) {
+    if (i > 0) await sleep(3000);
+    await kube.createPods([pod]);
+  }
   const placement = (): Promise<Map<string, string | undefined>> => kube.placement();
-  await until('every pod to be bound', async () => [...(await placement()).values()].filter((n) => n !== undefined).length === pods.length, 60_000, 500)
+  await until('every pod to be bound and its agent started', () => kubelet.bindings.length === pods.length, 60_000, 250)
     .catch(async (err: unknown) => { throw new Error(`${String(err)}: ${JSON.stringify([...(await placement())])}\n--- scheduler\n${scheduler.log().slice(-4000)}`, { cause: err }); });
-  const bound = await placement();
   const fleet = await extender.client.fleet();
-  t.diagnostic(`kube-scheduler ${kube.version}: ${JSON.stringify(Object.fromEntries(bound))}; ` +
-    `Maxwell's view: ${fleet.members.map((m) => `${m.nodeName} headroom ${m.headroom.toFixed(2)} price ${m.meanPriceJ.toExponential(2)} J`).join(', ')}`);
+  const sequence = kubelet.bindings.map((b) => `${b.atS.toFixed(1)} s ${b.pod}→${b.node} (${Object.entries(b.view).map(([n, v]) => `${n} ${v.priceJ.toExponential(2)}/${v.headroom.toFixed(2)}`).join(' ')})`);
+  t.diagnostic(`kube-scheduler ${kube.version}, bindings with the extender's view (price J/headroom): ${sequence.join('; ')}`);
+  for (const b of kubelet.bindings) assert.equal(b.error, null, `${b.pod}'s agent started on ${b.node}`);
+  const bound = new Map(kubelet.bindings.map((b) => [b.pod, b.node]));
   assert.ok(![...bound.values()].includes('node0'), 'no pod on the node Maxwell heats past its headroom');
-  const cheapest = fleet.members.filter((m) => m.nodeName !== 'node0').sort((a, b) => a.meanPriceJ - b.meanPriceJ)[0]?.nodeName;
-  assert.ok([...bound.values()].includes(cheapest), `some pod on the cheapest cool node, ${String(cheapest)}`);
+  assert.ok(fleet.members.some((m) => m.nodeName === 'node0' && m.headroom < 0.05), 'node 0 is below minHeadroom');
+  for (const cool of ['node1', 'node2']) assert.ok([...bound.values()].includes(cool), `pods spread to ${cool} as the other's price rose: ${sequence.join('; ')}`);
+  const lastTaker = [...bound.values()].at(-1);
 
   const createPods = (names: string[]): Promise<void> => kube.createPods(names);
   const boundAll = async (names: string[], what: string): Promise<Map<string, string | undefined>> => {
@@ -94,22 +111,23 @@ test('a real kube-scheduler binds pods where Maxwell prices lowest, never on the
     }
   }
 
-  // A Maxwell daemon killed: once the gossip declares it, the extender filters its node out.
-  const victim = lab.nodes.find((n) => `node${String(n.index)}` === cheapest);
-  const survivor = cheapest === 'node1' ? 'node2' : 'node1';
+  // A Maxwell daemon killed (the node that took the last pod): once the gossip declares it, the
+  // extender filters its node out.
+  const victim = lab.nodes.find((n) => `node${String(n.index)}` === lastTaker);
+  const survivor = lastTaker === 'node1' ? 'node2' : 'node1';
   assert.ok(victim !== undefined);
   const killedAt = performance.now();
   victim.child.kill('SIGKILL');
-  await until(`the extender to see ${String(cheapest)} gone`, async () => {
+  await until(`the extender to see ${String(lastTaker)} gone`, async () => {
     const view = await extender.client.fleet();
-    return view.members.some((m) => m.nodeName === cheapest && m.state !== 'alive');
+    return view.members.some((m) => m.nodeName === lastTaker && m.state !== 'alive');
   }, 60_000, 100);
   const detectedS = (performance.now() - killedAt) / 1000;
   const after = ['after0', 'after1', 'after2'];
   await createPods(after);
   const afterKill = await boundAll(after, 'the pods created after the kill to be bound');
   for (const name of after) assert.equal(afterKill.get(name), survivor, `${name} avoids the dead node and the hot one`);
-  t.diagnostic(`${String(cheapest)} killed: its Maxwell declared not alive after ${detectedS.toFixed(1)} s; the next pods went to ${survivor}`);
+  t.diagnostic(`${String(lastTaker)} killed: its Maxwell declared not alive after ${detectedS.toFixed(1)} s; the next pods went to ${survivor}`);
 
   // The extender down (ignorable: true): the scheduler goes on without it.
   extender.child.kill('SIGKILL');

@@ -6,6 +6,7 @@ import { ebpfResearch } from './research-ebpf.js';
 import { fleetResearch } from './research-fleet.js';
 import { gossipResearch } from './research-gossip.js';
 import { gspResearch } from './research-gsp.js';
+import { kubeResearch } from './research-kube.js';
 import { pauseResearch } from './research-pause.js';
 import { poiResearch } from './research-poi.js';
 import { verificationResearch } from './research-verification.js';
@@ -17,6 +18,7 @@ export function registerResearch(program: Command, io: CliIo): void {
   addResearch(research, io, gspResearch);
   addResearch(research, io, gossipResearch);
   addResearch(research, io, fleetResearch);
+  addResearch(research, io, kubeResearch);
   addResearch(research, io, verificationResearch);
   addResearch(research, io, poiResearch);
 }
