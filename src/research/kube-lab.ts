@@ -124,6 +124,8 @@ export class KubeLab {
         `--cert-dir=${join(dir, 'certs')}`, `--token-auth-file=${join(dir, 'tokens.csv')}`, '--authorization-mode=AlwaysAllow',
         '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${join(dir, 'sa.pem')}`, `--service-account-signing-key-file=${join(dir, 'sa.pem')}`,
         '--disable-admission-plugins=ServiceAccount', '--service-cluster-ip-range=10.96.0.0/24', '--insecure-port=0',
+        // As kubeadm sets it: Maxwell's DaemonSet is privileged (cgroups, eBPF).
+        '--allow-privileged=true',
       ]);
       lab.#processes.push(apiserver);
       const deadline = performance.now() + 90_000;
@@ -149,6 +151,12 @@ export class KubeLab {
   /** One apiserver call with the lab's token. */
   async request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, type = 'application/json'): Promise<KubeAnswer> {
     const r = await call(`${this.api}${path}`, method, { authorization: `Bearer ${this.#token}`, 'content-type': type, accept: 'application/json' }, body === undefined ? undefined : JSON.stringify(body));
+    return { status: r.status, json: r.text.startsWith('{') ? (JSON.parse(r.text) as Record<string, unknown>) : { text: r.text } };
+  }
+
+  /** Creates an object from a YAML manifest, as `kubectl create -f` would: the apiserver parses, defaults and validates it. */
+  async createFromYaml(path: string, yaml: string): Promise<KubeAnswer> {
+    const r = await call(`${this.api}${path}`, 'POST', { authorization: `Bearer ${this.#token}`, 'content-type': 'application/yaml', accept: 'application/json' }, yaml);
     return { status: r.status, json: r.text.startsWith('{') ? (JSON.parse(r.text) as Record<string, unknown>) : { text: r.text } };
   }
 

@@ -26,6 +26,13 @@ const NODES = 3;
 test('a real kube-scheduler binds pods where Maxwell prices lowest and spreads them as prices rise, never on the node it heats past its headroom', { skip: SKIP, timeout: 300_000 }, async (t) => {
   const kube = await KubeLab.start();
   t.after(() => kube.close());
+  // deploy/'s DaemonSet as `kubectl create -f` sends it: this apiserver parses and validates it. (No
+  // controller-manager or kubelet runs here, so no pod of it is started.)
+  const daemonSet = await kube.createFromYaml('/apis/apps/v1/namespaces/kube-system/daemonsets', readFileSync(repoPath('deploy/kubernetes/maxwell-daemonset.yaml'), 'utf8'));
+  assert.equal(daemonSet.status, 201, JSON.stringify(daemonSet.json).slice(0, 800));
+  const podSpec = (daemonSet.json as { spec: { template: { spec: { hostNetwork?: boolean; tolerations?: { key?: string }[] } } } }).spec.template.spec;
+  assert.equal(podSpec.hostNetwork, true);
+  assert.ok(podSpec.tolerations?.some((x) => x.key === 'node-role.kubernetes.io/control-plane'), 'it tolerates the control-plane taint: the scheduler reaches the Maxwell on its own node');
 
   // Three Maxwell nodes; node 0 runs hot (its twin's ambient near the critical temperature).
   const lab = await FleetLab.start({
