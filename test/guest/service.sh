@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside the systemd guest (scripts/guest-run.mjs --reboots), as root, from /opt/maxwell (the
 # project drive). Installs Maxwell as deploy/systemd/maxwell.service says, drives it with the CLI, and
-# prints what it finds as `CHECK <name> <value>` lines that test/integration/linux-guest.test.ts
+# prints what it finds as `CHECK <name> <value>` lines that test/integration/linux-guest-service.test.ts
 # asserts on (the host judges; this script only looks). Other output is context for a failure.
 # Boot 1: start, agents, knobs, a crash, a graceful stop, then enabled and rebooted with agents
 # running. Boot 2 (the same script again, GUEST_BOOT=2): what is left after the reboot.

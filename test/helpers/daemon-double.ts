@@ -157,6 +157,7 @@ export class DaemonDouble implements DaemonControl {
       energyJ: 1234.5,
       energySource: 'modelled: twin',
       clearingP99Ms: 0.12,
+      tickLatenessP99Ms: 0.4,
       ledgerHead: this.entries.at(-1)?.hash ?? '0'.repeat(64),
       ledgerHeight: this.entries.length,
       overheadFraction: 0.031,

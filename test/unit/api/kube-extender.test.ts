@@ -126,3 +126,13 @@ test('a name taken by a member that then died does not keep the real node out: a
     assert.deepEqual(filterNodes({ NodeNames: ['node-b'] }, view).NodeNames, ['node-b']);
   }
 });
+
+test("deploy/'s v1 KubeSchedulerConfiguration (1.25+, not run here) says exactly what the v1beta1 one tested under kube-scheduler 1.20 says", () => {
+  const body = (file: string): string[] => readFileSync(repoPath(`deploy/kubernetes/${file}`), 'utf8').split('\n').filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'));
+  const v1 = body('kube-scheduler-config.yaml');
+  const v1beta1 = body('kube-scheduler-config-v1beta1.yaml');
+  assert.equal(v1[0], 'apiVersion: kubescheduler.config.k8s.io/v1');
+  assert.equal(v1beta1[0], 'apiVersion: kubescheduler.config.k8s.io/v1beta1');
+  // The extender's fields kept their names and meaning from v1beta1 to v1: only the group version differs.
+  assert.deepEqual(v1.slice(1), v1beta1.slice(1));
+});
