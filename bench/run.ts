@@ -20,6 +20,8 @@
  * - kube: what kube-scheduler sees of Maxwell's extender with 10 Maxwell nodes: pods bound per second
  *   with and without it, side by side, and the time it adds per scheduling cycle (`--only=kube`;
  *   goal p99 < 5 ms; needs root and scripts/build-kubernetes.sh's binaries).
+ * - cost: `maxwell run`'s own CPU beside an empty Node 100 Hz loop (the floor) in the same windows,
+ *   with no agents and with 8 scientists (`--only=cost`; goal ≤ 2× the floor; needs root).
  *
  * Every figure is a measured wall-clock time on the machine that runs it; targets that are
  * missed are reported as MISS. `--json` prints one JSON document instead of tables.
@@ -43,6 +45,7 @@ import { benchAllocation, formatAllocation } from './allocation.js';
 import { metricsTickCase } from './metrics.js';
 import { benchClaims, formatClaims } from './claims.js';
 import { benchKube, formatKube } from './kube.js';
+import { benchDaemonCost, formatDaemonCost } from './daemon-cost.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -173,6 +176,8 @@ if (only === undefined || only === 'claims') log('claims: a daemon with 6 agents
 const claims = only === undefined || only === 'claims' ? await benchClaims() : undefined;
 if (only === undefined || only === 'kube') log('kube: a real kube-scheduler and 10 Maxwell nodes, 200 pods without and 200 with the extender (≈ 30 s) …');
 const kube = only === undefined || only === 'kube' ? await benchKube(10, 200, log) : undefined;
+if (only === undefined || only === 'cost') log('cost: maxwell run beside an empty 100 Hz Node loop, 20 s with no agents, then 20 s with 8 scientists …');
+const cost = only === undefined || only === 'cost' ? await benchDaemonCost() : undefined;
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -187,6 +192,7 @@ const report = {
   neighbour,
   claims,
   kube,
+  cost,
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -239,4 +245,5 @@ if (json) {
   if (neighbour !== undefined) process.stdout.write(formatNeighbour(neighbour));
   if (claims !== undefined) process.stdout.write(formatClaims(claims));
   if (kube !== undefined) process.stdout.write(formatKube(kube));
+  if (cost !== undefined) process.stdout.write(formatDaemonCost(cost));
 }

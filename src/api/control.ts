@@ -71,6 +71,8 @@ export interface DaemonSnapshot {
   readonly energyJ: number;
   readonly energySource: string;
   readonly clearingP99Ms: number;
+  /** How late ticks started against their 10 ms grid since start, p99, ms (the tick jitter; monotonic clock). */
+  readonly tickLatenessP99Ms: number;
   readonly ledgerHead: string;
   /** Entries on the ledger (its last sequence number). */
   readonly ledgerHeight: number;

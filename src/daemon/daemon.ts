@@ -340,6 +340,7 @@ export class Daemon implements DaemonControl {
       powerW: thermal?.powerW ?? Number.NaN,
       energySource: this.#thermal.energySource,
       clearingP99Ms: stats.clearP99Ms,
+      tickLatenessP99Ms: stats.jitterP99Ms,
       ledgerHead: this.ledger.headHash,
       ledgerHeight: this.ledger.lastSeq,
       overheadFraction: uptimeMs > 0 ? Math.max(0, (cpu.user + cpu.system) / 1000 - hostedCpuMs) / uptimeMs : 0,

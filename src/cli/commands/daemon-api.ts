@@ -162,7 +162,7 @@ function formatWallet(wallet: WalletView): string {
 export function formatStatus(s: DaemonSnapshot): string {
   let out = `Maxwell daemon: tick ${String(s.tick)} at ${fmt(s.rateHz, 0)} Hz, up ${fmt(s.uptimeMs / 1000, 1)} s\n`;
   out += `  power        ${fmt(s.powerW, 1)} W (${s.energySource})\n`;
-  out += `  clearing p99 ${fmt(s.clearingP99Ms, 3)} ms\n`;
+  out += `  clearing p99 ${fmt(s.clearingP99Ms, 3)} ms; tick lateness p99 ${fmt(s.tickLatenessP99Ms, 2)} ms (since start)\n`;
   out += `  overhead     ${fmt(s.overheadFraction * 100, 1)} % of one core\n`;
   const f = s.foreignLoad;
   out += `  foreign load ${f.measured ? `${fmt(f.fraction * 100, 1)} % of the machine (other processes, measured)` : 'not measured (no per-CPU agent counter)'}; policy ${f.policy}\n`;
