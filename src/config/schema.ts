@@ -130,6 +130,10 @@ export const configSchema = z.strictObject({
         .enum(['root', 'delegated'])
         .describe("where process agents' cgroups live on cgroup v2: root (<hierarchy>/maxwell/…, any machine) or delegated (inside the systemd service running the daemon, which must have Delegate=yes; pure cgroup v2 only; deploy/systemd/maxwell.service sets it; docs/RUNTIMES.md)")
         .default('root'),
+      entropy: z
+        .enum(['auto', 'ebpf', 'bpftrace', 'estimated'])
+        .describe("where the Landauer tax's erasure figures come from: auto (the eBPF ring buffer, else bpftrace, else an estimate from /proc: the first this machine can run), or one of them (falling back to the estimate if it cannot run; docs/ENTROPY.md)")
+        .default('auto'),
       twinDrive: z
         .enum(['machine', 'agents'])
         .describe("what drives the thermal twin: machine (every process, from /proc/stat) or agents (only this daemon's agents, from their cgroups: several daemons on one machine, e.g. the fleet experiment; foreign heat is then not compensated)")

@@ -180,7 +180,8 @@ function daemonParts(config: Readonly<MaxwellConfig>, options: AssembleOptions, 
           built.entropy = options.entropy;
           return;
         }
-        const selection = await selectEntropySource({ estimated: () => new ProcEntropyEstimate() });
+        const wanted = config.daemon.entropy;
+        const selection = await selectEntropySource({ estimated: () => new ProcEntropyEstimate(), ...(wanted === 'auto' ? {} : { order: [wanted] }) });
         built.entropy = selection.source;
         built.entropySource = `${selection.backend}: ${selection.reason}`;
       },

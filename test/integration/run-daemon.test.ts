@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readDaemonFile } from '../../src/api/discovery.js';
 import { repoPath } from '../helpers/repo.js';
+import { spawnScientistAndLeech, startRunDaemon } from '../helpers/run-daemon.js';
 import { until } from '../helpers/wait.js';
 
 const BIN = repoPath('dist/src/cli/bin.js');
@@ -105,4 +107,33 @@ test('maxwell run + maxwell agent spawn / agents / wallet / status / decisions a
   const verify = cli('ledger', 'verify', '--db', env.MAXWELL_LEDGER__PATH, '--expect-head', head);
   assert.equal(verify.status, 0, verify.stdout + verify.stderr);
   assert.match(cli('agents').stderr, /MXW_ERR_DAEMON_UNREACHABLE/, 'after the stop the CLI says the daemon is gone');
+});
+
+const readDaemonPid = (dir: string): number => readDaemonFile(join(dir, 'state'))?.pid ?? -1;
+
+test('daemon.entropy picks the source: the estimate when asked, and bpftrace when asked where it runs; a whole life on one bpftrace', { skip: SKIP, timeout: 90_000 }, async (t) => {
+  const estimated = await startRunDaemon('maxwell-entropy-', { MAXWELL_DAEMON__ENTROPY: 'estimated' });
+  try {
+    assert.match(estimated.output().stdout, /entropy +estimated: no measured source/);
+  } finally {
+    await estimated.stop();
+  }
+  if (spawnSync('bpftrace', ['--version']).status !== 0) {
+    t.diagnostic('bpftrace is not installed: its half is not run');
+    return;
+  }
+  const traced = await startRunDaemon('maxwell-entropy-', { MAXWELL_DAEMON__ENTROPY: 'bpftrace' });
+  try {
+    assert.match(traced.output().stdout, /entropy +bpftrace: bpftrace present/);
+    const bpftraces = (): string[] => spawnSync('pgrep', ['-P', String(readDaemonPid(traced.dir)), 'bpftrace'], { encoding: 'utf8' }).stdout.trim().split('\n').filter((l) => l !== '');
+    await until('bpftrace to start', () => bpftraces().length === 1, 20_000);
+    const first = bpftraces()[0];
+    // Agents coming and going do not restart it (it used to recompile its script for each).
+    spawnScientistAndLeech(traced);
+    assert.equal(traced.cli('agent', 'stop', 'sci').status, 0);
+    await sleep(1500);
+    assert.deepEqual(bpftraces(), [first], 'the same bpftrace, never replaced');
+  } finally {
+    await traced.stop();
+  }
 });

@@ -2,18 +2,20 @@
  * The fallback measured source: bpftrace on the same tracepoints, for machines where the
  * libbpf loader cannot be built but bpftrace is installed.
  *
- * bpftrace cannot change its filter while it runs, so the watched set is baked into the
- * script's predicate (tgids, their direct children, cgroup ids) and a new bpftrace replaces
- * the old one when the set changes. The hand-over is exact: both share CLOCK_MONOTONIC
- * (`nsecs`), so once the new one is attached at time T the old one's records before T and the
- * new one's from T on are kept, and the old one is stopped a moment later. Erasures in the
- * second or two bpftrace takes to compile and attach a new script are seen only if the old
- * script already covered the process; a newly watched agent is seen from when its script is
- * attached (`settled()` resolves then).
+ * One bpftrace runs for the source's whole life, with a fixed script: bpftrace cannot change
+ * its filter while it runs, and compiling a new script for every agent that came or went cost
+ * 5–14 % of a 2-core machine (LLVM, a second or two each time). The script's predicate keeps
+ * the erasures of this process's descendants down to great-grandchildren (agents are its
+ * children: the process runtime execs them from the shell that joins their cgroups), and
+ * prints each with its pid, parent and cgroup; which of those belong to a watched agent is
+ * decided here, in user space, from the watched set as it was when the erasure happened
+ * (`nsecs`, CLOCK_MONOTONIC). An agent is seen from its `watch` on, once bpftrace has attached
+ * (`settled()` resolves then).
  *
- * Costs: one printf line per event through the perf buffer, parsed as text here. bpftrace
- * loses events at high rates unless its perf buffer is raised (`BPFTRACE_PERF_RB_PAGES`, set
- * here); it reports losses as "Lost N events" lines, which are counted.
+ * Costs: one printf line per event through the perf buffer, parsed as text here, for every
+ * descendant, watched or not. bpftrace loses events at high rates unless its perf buffer is
+ * raised (`BPFTRACE_PERF_RB_PAGES`, set here); it reports losses as "Lost N events" lines,
+ * which are counted.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -28,21 +30,13 @@ export interface BpftraceSourceOptions {
   readonly bpftracePath?: string;
   /** Perf buffer pages per CPU for bpftrace's output. @default 4096 (16 MiB per CPU) */
   readonly perfRbPages?: number;
-  /** Called when a bpftrace run fails to attach or dies. */
+  /** Called when bpftrace fails to attach or dies. */
   readonly onFailure?: (error: Error) => void;
-  /** How long to wait for a script to attach, ms. @default 30000 */
+  /** How long to wait for the script to attach, ms. @default 30000 */
   readonly startTimeoutMs?: number;
+  /** Whose descendants are traced. @default process.pid */
+  readonly ancestorTgid?: number;
 }
-
-type Run = {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  /** Records from this run count from this time (ns, CLOCK_MONOTONIC) on… */
-  fromNs: number;
-  /** …until this one. */
-  untilNs: number;
-  ready: boolean;
-  stderr: string;
-};
 
 function kindOf(code: number): EraseKindName | undefined {
   switch (code) {
@@ -54,14 +48,13 @@ function kindOf(code: number): EraseKindName | undefined {
   }
 }
 
-/** The bpftrace script for a watched set (exported for tests). */
-export function bpftraceScript(tgids: readonly number[], cgroupIds: readonly number[]): string {
-  const terms = [
-    ...tgids.map((t) => `pid == ${t}`),
-    ...tgids.map((t) => `curtask->real_parent->tgid == ${t}`),
-    ...cgroupIds.map((c) => `cgroup == ${c}`),
-  ];
-  const who = terms.length === 0 ? '0' : terms.join(' || ');
+/** The bpftrace script: erasures by the descendants of `ancestor`, three generations deep (exported for tests). */
+export function bpftraceScript(ancestor: number): string {
+  const who = [
+    `curtask->real_parent->tgid == ${String(ancestor)}`,
+    `curtask->real_parent->real_parent->tgid == ${String(ancestor)}`,
+    `curtask->real_parent->real_parent->real_parent->tgid == ${String(ancestor)}`,
+  ].join(' || ');
   const fields = 'pid, tid, cgroup';
   return [
     'BEGIN { printf("READY\\n"); }',
@@ -73,55 +66,77 @@ export function bpftraceScript(tgids: readonly number[], cgroupIds: readonly num
 
 const PAGE = 4096;
 const nowNs = (): number => Number(process.hrtime.bigint());
+/** How long an unwatched agent's records stay, for erasures it made before `unwatch` that are still in the pipe, ms. */
+const LINGER_MS = 2000;
+
+/** A watched agent, and the window of time its erasures count in (ns, CLOCK_MONOTONIC). */
+interface Watch {
+  readonly agentId: string;
+  readonly tgid: number;
+  readonly cgroups: readonly number[];
+  readonly fromNs: number;
+  untilNs: number;
+}
 
 export class BpftraceEntropySource implements EntropySource {
   readonly #options: BpftraceSourceOptions;
-  readonly #agents = new Map<string, { tgid: number; cgroups: number[] }>();
-  readonly #byTgid = new Map<number, string>();
-  readonly #byCgroup = new Map<number, string>();
+  readonly #agents = new Map<string, Watch>();
+  readonly #byTgid = new Map<number, Watch>();
+  readonly #byCgroup = new Map<number, Watch>();
+  readonly #child: ChildProcessByStdio<null, Readable, Readable>;
+  readonly #attached: Promise<void>;
   #events: EraseEvent[] = [];
-  /** CPU of bpftrace runs already replaced or stopped, s (read just before each was stopped). */
-  #retiredCpuS = 0;
-  /** Runs being stopped, with their CPU as last read. */
-  readonly #stopping = new Set<{ cpuS: number }>();
-  #current: Run | undefined;
+  #stderr = '';
+  #ready = false;
+  /** bpftrace's CPU as last read, s (kept after it exits: a reaped process leaves nothing in /proc). */
+  #cpuS = 0;
   #lost = 0;
   #failure: Error | undefined;
-  #restart: NodeJS.Timeout | undefined;
-  #waiters: (() => void)[] = [];
-  #chain: Promise<void> = Promise.resolve();
-  #restartPending = false;
   #closed = false;
 
   constructor(options: BpftraceSourceOptions = {}) {
     this.#options = options;
+    this.#child = spawn(options.bpftracePath ?? 'bpftrace', ['-e', bpftraceScript(options.ancestorTgid ?? process.pid)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BPFTRACE_PERF_RB_PAGES: String(options.perfRbPages ?? 4096) },
+    });
+    this.#child.stderr.on('data', (chunk: Buffer) => { this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-2000); });
+    this.#child.on('error', (err) => { this.#fail(new Error(`bpftrace could not start: ${err.message}`)); });
+    createInterface({ input: this.#child.stdout }).on('line', (line) => { this.#line(line); });
+    this.#attached = this.#waitForAttach();
+    // A failure is reported through onFailure and provenance(); settled() must not reject.
+    this.#attached.catch((err: unknown) => { this.#fail(err instanceof Error ? err : new Error(String(err))); });
+    this.#child.once('exit', (code, signal) => {
+      if (!this.#closed && this.#ready) this.#fail(new Error(`bpftrace exited (${signal ?? `status ${String(code)}`}): ${this.#stderr.trim()}`));
+    });
   }
 
   provenance(): EntropyProvenance {
-    const base = 'bpftrace printf of sys_enter_munmap, sys_enter_madvise (no brk)';
+    const base = 'bpftrace printf of sys_enter_munmap, sys_enter_madvise (no brk), one script for the daemon\'s life, filtered by agent here';
     return { source: this.#failure === undefined ? base : `${base}; failed: ${this.#failure.message}`, quality: 'measured', lostEvents: this.#lost };
   }
 
   watch(agent: WatchedAgent): void {
+    this.unwatch(agent.agentId);
     const cgroups = (agent.cgroupDirs ?? []).map(cgroupIdOf).filter((id): id is number => id !== undefined);
-    this.#agents.set(agent.agentId, { tgid: agent.pid, cgroups });
-    this.#byTgid.set(agent.pid, agent.agentId);
-    for (const c of cgroups) this.#byCgroup.set(c, agent.agentId);
-    this.#schedule();
+    const watch: Watch = { agentId: agent.agentId, tgid: agent.pid, cgroups, fromNs: nowNs(), untilNs: Number.POSITIVE_INFINITY };
+    this.#agents.set(agent.agentId, watch);
+    this.#byTgid.set(agent.pid, watch);
+    for (const c of cgroups) this.#byCgroup.set(c, watch);
   }
 
   unwatch(agentId: string): void {
-    const agent = this.#agents.get(agentId);
-    if (agent === undefined) return;
+    const watch = this.#agents.get(agentId);
+    if (watch === undefined) return;
     this.#agents.delete(agentId);
-    // Attribution maps keep the agent until the script without it is attached.
-    this.#schedule();
+    watch.untilNs = nowNs();
+    // Erasures from before now may still be in bpftrace's buffer: the records stay a little while.
+    setTimeout(() => { this.#forget(watch); }, LINGER_MS).unref();
   }
 
-  /** Resolves when the running script covers the watched set as it is now. */
+  /** Resolves once bpftrace has attached (or failed to: provenance() says so). */
   settled(): Promise<void> {
-    if (!this.#restartPending) return this.#chain;
-    return new Promise<void>((resolve) => this.#waiters.push(resolve));
+    return this.#attached.catch(() => undefined);
   }
 
   drain(): readonly EraseEvent[] {
@@ -131,133 +146,60 @@ export class BpftraceEntropySource implements EntropySource {
     return out;
   }
 
-  /** CPU seconds of every bpftrace run so far: live and stopping ones from /proc, ended ones as last read. */
+  /** CPU seconds bpftrace has used (its compile at start included). */
   helperCpuS(): number {
-    let cpu = this.#retiredCpuS + processCpuS(this.#current?.child.pid);
-    for (const run of this.#stopping) cpu += run.cpuS;
-    return cpu;
-  }
-
-  /** Stops a run, reading its CPU until it has exited (a reaped process leaves nothing in /proc). */
-  async #retire(run: Run): Promise<void> {
-    const stopping = { cpuS: processCpuS(run.child.pid) };
-    this.#stopping.add(stopping);
-    const poll = setInterval(() => { stopping.cpuS = Math.max(stopping.cpuS, processCpuS(run.child.pid)); }, 20);
-    try {
-      await stop(run);
-    } finally {
-      clearInterval(poll);
-      this.#stopping.delete(stopping);
-      this.#retiredCpuS += stopping.cpuS;
-    }
+    this.#cpuS = Math.max(this.#cpuS, processCpuS(this.#child.pid));
+    return this.#cpuS;
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#restart);
-    this.#restartPending = false;
-    for (const w of this.#waiters.splice(0)) w();
-    await this.#chain;
-    const run = this.#current;
-    this.#current = undefined;
-    if (run !== undefined) await this.#retire(run);
-  }
-
-  #schedule(): void {
     if (this.#closed) return;
-    clearTimeout(this.#restart);
-    this.#restartPending = true;
-    // Coalesce a burst of watch changes into one restart; restarts run one at a time.
-    this.#restart = setTimeout(() => {
-      this.#restartPending = false;
-      const waiters = this.#waiters.splice(0);
-      this.#chain = this.#chain.then(() => this.#replace()).finally(() => { for (const w of waiters) w(); });
-    }, 20);
-  }
-
-  async #replace(): Promise<void> {
-    const tgids = [...this.#agents.values()].map((a) => a.tgid);
-    const cgroups = [...this.#agents.values()].flatMap((a) => a.cgroups);
-    const old = this.#current;
-    if (tgids.length === 0 && cgroups.length === 0) {
-      this.#current = undefined;
-      if (old !== undefined) await this.#retire(old);
-      this.#prune();
-      return;
-    }
-    const next = this.#spawn(bpftraceScript(tgids, cgroups));
+    this.#closed = true;
+    const poll = setInterval(() => { this.helperCpuS(); }, 20);
     try {
-      await this.#ready(next);
-    } catch (err) {
-      this.#fail(err as Error);
-      return;
+      this.helperCpuS();
+      await stop(this.#child);
+    } finally {
+      clearInterval(poll);
     }
-    const switchNs = nowNs();
-    next.fromNs = switchNs;
-    if (old !== undefined) {
-      old.untilNs = switchNs;
-      // Let the old run's last lines (before the switch) arrive, then stop it.
-      setTimeout(() => { void this.#retire(old); }, 250);
-    }
-    this.#current = next;
-    this.#prune();
   }
 
-  #prune(): void {
-    const live = new Set(this.#agents.keys());
-    for (const [tgid, id] of this.#byTgid) if (!live.has(id)) this.#byTgid.delete(tgid);
-    for (const [cg, id] of this.#byCgroup) if (!live.has(id)) this.#byCgroup.delete(cg);
+  #forget(watch: Watch): void {
+    if (this.#byTgid.get(watch.tgid) === watch) this.#byTgid.delete(watch.tgid);
+    for (const c of watch.cgroups) if (this.#byCgroup.get(c) === watch) this.#byCgroup.delete(c);
   }
 
-  #spawn(script: string): Run {
-    const child = spawn(this.#options.bpftracePath ?? 'bpftrace', ['-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, BPFTRACE_PERF_RB_PAGES: String(this.#options.perfRbPages ?? 4096) },
-    });
-    const run: Run = { child, fromNs: Number.POSITIVE_INFINITY, untilNs: Number.POSITIVE_INFINITY, ready: false, stderr: '' };
-    child.stderr.on('data', (chunk: Buffer) => { run.stderr = (run.stderr + chunk.toString('utf8')).slice(-2000); });
-    const lines = createInterface({ input: child.stdout });
-    lines.on('line', (line) => { this.#line(run, line); });
-    child.once('exit', (code, signal) => {
-      if (this.#current === run && !this.#closed) this.#fail(new Error(`bpftrace exited (${signal ?? `status ${String(code)}`}): ${run.stderr.trim()}`));
-    });
-    return run;
-  }
-
-  #ready(run: Run): Promise<void> {
+  #waitForAttach(): Promise<void> {
     const timeoutMs = this.#options.startTimeoutMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { run.child.kill('SIGKILL'); reject(new Error(`bpftrace did not attach within ${timeoutMs} ms: ${run.stderr.trim()}`)); }, timeoutMs);
+      const timer = setTimeout(() => { this.#child.kill('SIGKILL'); reject(new Error(`bpftrace did not attach within ${String(timeoutMs)} ms: ${this.#stderr.trim()}`)); }, timeoutMs);
       const check = setInterval(() => {
-        if (run.ready) {
-          clearInterval(check);
-          clearTimeout(timer);
-          resolve();
-        }
-      }, 5);
-      run.child.once('exit', (code) => {
+        if (!this.#ready) return;
         clearInterval(check);
         clearTimeout(timer);
-        if (!run.ready) reject(new Error(`bpftrace exited with status ${String(code)} before attaching: ${run.stderr.trim()}`));
+        resolve();
+      }, 5);
+      this.#child.once('exit', (code) => {
+        clearInterval(check);
+        clearTimeout(timer);
+        if (!this.#ready) reject(new Error(`bpftrace exited with status ${String(code)} before attaching: ${this.#stderr.trim()}`));
       });
     });
   }
 
-  #line(run: Run, line: string): void {
+  #line(line: string): void {
     if (line.startsWith('E ')) {
       const f = line.split(' ');
       const tsNs = Number(f[7]);
-      if (!(tsNs >= run.fromNs && tsNs < run.untilNs)) return;
       const tgid = Number(f[1]);
+      const watch = this.#byTgid.get(tgid) ?? this.#byTgid.get(Number(f[6])) ?? this.#byCgroup.get(Number(f[3]));
+      if (watch === undefined || !(tsNs >= watch.fromNs && tsNs < watch.untilNs)) return;
       const kind = kindOf(Number(f[5]));
-      if (kind === undefined) return;
-      const agentId = this.#byTgid.get(tgid) ?? this.#byTgid.get(Number(f[6])) ?? this.#byCgroup.get(Number(f[3]));
-      if (agentId === undefined) return;
       const len = Number(f[4]);
-      if (!(len > 0)) return;
-      this.#events.push({ agentId, pid: tgid, bytes: Math.ceil(len / PAGE) * PAGE, kind, atMs: tsNs / 1e6 });
+      if (kind === undefined || !(len > 0)) return;
+      this.#events.push({ agentId: watch.agentId, pid: tgid, bytes: Math.ceil(len / PAGE) * PAGE, kind, atMs: tsNs / 1e6 });
     } else if (line === 'READY') {
-      run.ready = true;
+      this.#ready = true;
     } else {
       const lost = /^Lost (\d+) events/.exec(line);
       if (lost !== null) this.#lost += Number(lost[1]);
@@ -265,20 +207,20 @@ export class BpftraceEntropySource implements EntropySource {
   }
 
   #fail(error: Error): void {
-    if (this.#failure !== undefined) return;
+    if (this.#failure !== undefined || this.#closed) return;
     this.#failure = error;
     this.#options.onFailure?.(error);
   }
 }
 
-function stop(run: Run): Promise<void> {
-  if (run.child.exitCode !== null || run.child.signalCode !== null) return Promise.resolve();
+function stop(child: ChildProcessByStdio<null, Readable, Readable>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => run.child.kill('SIGKILL'), 3000);
-    run.child.once('exit', () => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    run.child.kill('SIGINT');
+    child.kill('SIGINT');
   });
 }

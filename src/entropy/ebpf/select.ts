@@ -179,7 +179,8 @@ export async function selectEntropySource(options: EntropySelectionOptions): Pro
         skipped.push({ backend, why: blocker });
         continue;
       }
-      return chosen(new BpftraceEntropySource({ ...options.bpftrace, onFailure }), backend, 'bpftrace present (the libbpf loader is not usable)');
+      const why = skipped.some((s) => s.backend === 'ebpf') ? 'bpftrace present (the libbpf loader is not usable)' : 'bpftrace present';
+      return chosen(new BpftraceEntropySource({ ...options.bpftrace, onFailure }), backend, why);
     } else {
       return chosen(options.estimated(), backend, 'no measured source: erasure is estimated from /proc');
     }

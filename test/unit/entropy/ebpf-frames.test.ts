@@ -145,10 +145,10 @@ test('erase kinds have stable names', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 77].map(eraseKindName), ['munmap', 'madvise-dontneed', 'madvise-free', 'madvise-remove', 'brk-shrink', 'unknown']);
 });
 
-test('the bpftrace script filters on the watched tgids, their children and cgroups', () => {
-  const script = bpftraceScript([123, 456], [789]);
-  assert.match(script, /pid == 123 \|\| pid == 456 \|\| curtask->real_parent->tgid == 123/);
-  assert.match(script, /cgroup == 789/);
+test('the bpftrace script is fixed: it keeps the erasures of the given process\'s descendants, three generations deep, and prints pid, parent and cgroup for the filter here', () => {
+  const script = bpftraceScript(4242);
+  assert.match(script, /curtask->real_parent->tgid == 4242 \|\| curtask->real_parent->real_parent->tgid == 4242 \|\| curtask->real_parent->real_parent->real_parent->tgid == 4242/);
   assert.match(script, /args->behavior == 4 \|\| args->behavior == 8 \|\| args->behavior == 9/);
-  assert.match(bpftraceScript([], []), /\/0\//);
+  assert.match(script, /printf\("E %d %d %llu %lu 0 %d %llu\\n", pid, tid, cgroup, args->len/);
+  assert.doesNotMatch(script, /pid == \d|cgroup == \d/, 'no watched agent is baked into the script');
 });
