@@ -1,5 +1,5 @@
 /**
- * Maxwell's own cost against Node's floor (issue 26; docs/DAEMON.md): a real `maxwell run` (as
+ * Maxwell's own cost against Node's floor (docs/DAEMON.md): a real `maxwell run` (as
  * the README starts it, with whatever entropy source this machine gives it) and, beside it in the
  * same windows, the floor: an empty Node loop that wakes 100 times a second (`setTimeout`, 10 ms).
  * Two windows: no agents, then 8 scientists on this machine's cores. CPU is MEASURED from

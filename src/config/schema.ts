@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEFAULT_SWIM_CONFIG as SWIM } from '../fleet/swim-config.js';
 import { DEFAULT_TWIN_PARAMS, type ThermalTwinParams } from '../physics/twin-params.js';
+import { CGROUP_PARENTS } from '../runtimes/process/cgroup-parent.js';
 
 const D = DEFAULT_TWIN_PARAMS;
 const positive = () => z.number().positive();
@@ -127,7 +128,7 @@ export const configSchema = z.strictObject({
       criticalC: z.number().min(20).max(150).describe('emergency: a core above this is paused at once, outside the auction, °C').default(95),
       runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),
       cgroupParent: z
-        .enum(['root', 'delegated'])
+        .enum(CGROUP_PARENTS)
         .describe("where process agents' cgroups live on cgroup v2: root (<hierarchy>/maxwell/…, any machine) or delegated (inside the systemd service running the daemon, which must have Delegate=yes; pure cgroup v2 only; deploy/systemd/maxwell.service sets it; docs/RUNTIMES.md)")
         .default('root'),
       entropy: z

@@ -43,6 +43,12 @@ export function enclosingUnit(path: string): string | undefined {
   return undefined;
 }
 
+/** This process's cgroup v2 path and the unit enclosing it, each undefined where there is none. */
+function unitOfSelf(procRoot: string): { readonly own: string | undefined; readonly unit: string | undefined } {
+  const own = ownCgroup2Path('self', procRoot);
+  return { own, unit: own === undefined ? undefined : enclosingUnit(own) };
+}
+
 function controllersOf(dir: string): Set<string> {
   try {
     return new Set(readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter((c) => c !== ''));
@@ -61,8 +67,7 @@ export function takeOverDelegatedUnit(layout: CgroupLayout, cgroupRoot: string, 
   if (layout.v2 === undefined || layout.v2 !== cgroupRoot || layout.v2Controllers.size === 0) {
     throw new RuntimeSetupError(`daemon.cgroupParent is "delegated", but ${cgroupRoot} is not a pure cgroup v2 hierarchy with controllers: use "root" on this machine`);
   }
-  const own = ownCgroup2Path('self', procRoot);
-  const unit = own === undefined ? undefined : enclosingUnit(own);
+  const { own, unit } = unitOfSelf(procRoot);
   if (own === undefined || unit === undefined) {
     throw new RuntimeSetupError(`daemon.cgroupParent is "delegated", but this process (cgroup ${own ?? 'unknown'}) is not in a systemd service or scope: run it from deploy/systemd/maxwell.service (Delegate=yes), or use "root"`);
   }
@@ -100,7 +105,6 @@ export function takeOverDelegatedUnit(layout: CgroupLayout, cgroupRoot: string, 
 /** Where a sweep run by the unit (its ExecStopPost, in `<unit>/.control`) finds a dead daemon's delegated groups, if anywhere. */
 export function delegatedParentOfSelf(layout: CgroupLayout, procRoot = '/proc'): string | undefined {
   if (layout.v2 === undefined) return undefined;
-  const own = ownCgroup2Path('self', procRoot);
-  const unit = own === undefined ? undefined : enclosingUnit(own);
+  const { unit } = unitOfSelf(procRoot);
   return unit === undefined ? undefined : join(layout.v2, unit);
 }

@@ -24,6 +24,7 @@ import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js
 import { AgentSpecError, AgentStartError, AgentStateError, RuntimeSetupError } from '../../errors.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
 import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
+import type { CgroupParent } from './cgroup-parent.js';
 import { takeOverDelegatedUnit } from './delegation.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
 import { RepeatingTask } from '../../internal/repeating-task.js';
@@ -50,7 +51,7 @@ export interface ProcessRuntimeOptions {
   readonly clock?: Clock;
 }
 
-export type CgroupParent = 'root' | 'delegated';
+export type { CgroupParent } from './cgroup-parent.js';
 
 /** Exit status of the launcher shell when the agent cannot join its cgroups. */
 /** `/proc/PID/stat` flags: the task is exiting (include/linux/sched.h). */
