@@ -3,13 +3,9 @@
 # guest rebooted. It is back by itself (the unit is enabled), and nothing of boot 1 is left in the
 # cgroup tree or the process table; the ledger still verifies.
 set -u
-M="node /opt/maxwell/dist/src/cli/bin.js"
-export MAXWELL_STATE__DIR=/run/maxwell
-check() { echo "CHECK after-reboot-$*"; }
-wait_for() { local i; for ((i = 0; i < $2 * 5; i++)); do eval "$1" && return 0; sleep 0.2; done; return 1; }
-# The pid in daemon.json, without a Node start per poll (seconds each under TCG).
-daemon_pid() { grep -o '"pid": *[0-9]*' /run/maxwell/daemon.json 2>/dev/null | grep -o '[0-9]*$'; }
-unit_cg() { echo "/sys/fs/cgroup$(systemctl show -p ControlGroup --value maxwell)"; }
+CHECK_PREFIX=after-reboot-
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 wait_for 'daemon_pid >/dev/null' 120 && check daemon yes || { check daemon no; journalctl -b 0 -u maxwell --no-pager | tail -30; }
 check active "$(systemctl is-active maxwell)"

@@ -6,15 +6,9 @@
 # Boot 1: start, agents, knobs, a crash, a graceful stop, then enabled and rebooted with agents
 # running. Boot 2 (the same script again, GUEST_BOOT=2): what is left after the reboot.
 set -u
-M="node /opt/maxwell/dist/src/cli/bin.js"
-export MAXWELL_STATE__DIR=/run/maxwell
-check() { echo "CHECK $*"; }
 if [ "${GUEST_BOOT:-1}" = 2 ]; then exec bash "$(dirname "$0")/after-reboot.sh"; fi
-unit_cg() { echo "/sys/fs/cgroup$(systemctl show -p ControlGroup --value maxwell)"; }
-# Waits (up to $2 s) for a command to succeed.
-wait_for() { local i; for ((i = 0; i < $2 * 5; i++)); do eval "$1" && return 0; sleep 0.2; done; return 1; }
-# The pid in daemon.json, without a Node start per poll (seconds each under TCG).
-daemon_pid() { grep -o '"pid": *[0-9]*' /run/maxwell/daemon.json 2>/dev/null | grep -o '[0-9]*$'; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 # Every agent group of the unit: "<dir> freeze=<0|1> frozen=<0|1> cpu.max=<q p> cpus=<list> mem=<max> procs=<pids>".
 groups() {
   local d
