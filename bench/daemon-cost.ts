@@ -7,7 +7,7 @@
  * child process, is reported beside it). Goal: the daemon ≤ 2× the floor in both windows. Needs
  * root (cgroups); says why not otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiClient } from '../src/api/client.js';
 import { readDaemonFile } from '../src/api/discovery.js';
+import { processCpuS } from '../src/telemetry/procfs/machine-load.js';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 const SCIENTIST = fileURLToPath(new URL('../src/agents/scientist.js', import.meta.url));
@@ -42,19 +43,6 @@ export interface DaemonCostBench {
   readonly tickLatenessP99Ms: readonly number[];
 }
 
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** user + system CPU of a process (all its threads), s; NaN once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** The daemon's child processes that are not agents (the eBPF loader, bpftrace). */
 function helperPids(daemonPid: number): number[] {
   const out: number[] = [];
@@ -70,13 +58,13 @@ function helperPids(daemonPid: number): number[] {
 
 async function window(label: string, agents: number, seconds: number, daemon: number, floor: number): Promise<CostWindow> {
   const helpers = helperPids(daemon);
-  const helperCpu = (): number => helpers.reduce((sum, pid) => sum + (cpuSeconds(pid) || 0), 0);
-  const start = { daemon: cpuSeconds(daemon), floor: cpuSeconds(floor), helper: helperCpu(), at: performance.now() };
+  const helperCpu = (): number => helpers.reduce((sum, pid) => sum + processCpuS(pid), 0);
+  const start = { daemon: processCpuS(daemon), floor: processCpuS(floor), helper: helperCpu(), at: performance.now() };
   await sleep(seconds * 1000);
   const wall = (performance.now() - start.at) / 1000;
   const percent = (cpu: number, from: number): number => (100 * (cpu - from)) / wall;
-  const daemonPercent = percent(cpuSeconds(daemon), start.daemon);
-  const floorPercent = percent(cpuSeconds(floor), start.floor);
+  const daemonPercent = percent(processCpuS(daemon), start.daemon);
+  const floorPercent = percent(processCpuS(floor), start.floor);
   const ratio = daemonPercent / floorPercent;
   return { label, agents, daemonPercent, floorPercent, helperPercent: percent(helperCpu(), start.helper), ratio, verdict: ratio <= GOAL_RATIO ? 'PASS' : 'MISS' };
 }

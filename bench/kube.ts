@@ -9,11 +9,10 @@
  * node's headroom and price. Needs root and the binaries of scripts/build-kubernetes.sh; says why
  * not otherwise.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FleetLab, fleetLabUnavailable } from '../src/research/fleet-lab.js';
 import { KubeLab, fleetConverged, kubeLabUnavailable, kubeNodeEnv, recordingProxy, schedulerConfig } from '../src/research/kube-lab.js';
+import { readSchedulerSample } from '../src/research/kube-placement.js';
 
 export interface KubeArm {
   readonly extender: boolean;
@@ -40,7 +39,6 @@ export interface KubeBench {
 }
 
 const GOAL_CYCLE_P99_MS = 5;
-const SAMPLE = fileURLToPath(new URL('../../deploy/kubernetes/kube-scheduler-config-v1beta1.yaml', import.meta.url));
 
 function percentile(values: readonly number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -81,7 +79,7 @@ export async function benchKube(nodes = 10, pods = 200, log: (line: string) => v
     if (extender === undefined) throw new Error('no node');
     await fleetConverged(lab.nodes, 120_000);
     await kube.registerNodes(lab.nodes.map((n) => `node${String(n.index)}`));
-    const sample = readFileSync(SAMPLE, 'utf8');
+    const sample = readSchedulerSample();
 
     log(`kube: ${String(pods)} pods without the extender …`);
     await kube.startScheduler(schedulerConfig(sample, null));

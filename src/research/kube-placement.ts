@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SpawnRequest } from '../api/control.js';
 import { FleetLabError } from '../errors.js';
 import { commandFor } from '../experiment/runner.js';
+import { mean } from '../experiment/stats.js';
 import { RepeatingTask } from '../internal/repeating-task.js';
 import { FleetLab, fleetLabUnavailable, type LabNode } from './fleet-lab.js';
 import { KubeLab, fleetConverged, kubeLabUnavailable, kubeNodeEnv, schedulerConfig } from './kube-lab.js';
@@ -132,8 +133,6 @@ export interface KubePlacementReport {
   readonly notes: readonly string[];
 }
 
-const mean = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
-
 async function runArm(arm: KubeArmName, o: KubePlacementOptions, progress: (label: string) => void): Promise<KubeArmRun & { version: string }> {
   const kube = await KubeLab.start();
   let lab: FleetLab | undefined;
@@ -195,7 +194,7 @@ async function runArm(arm: KubeArmName, o: KubePlacementOptions, progress: (labe
         primes: s.agents.reduce((sum, a) => sum + a.verifiedPrimes, 0),
         energyJ: s.energyJ - (before[i]?.energyJ ?? 0),
         peakTemperatureC: seen.length === 0 ? Number.NaN : Math.max(...seen),
-        meanTemperatureC: mean(seen),
+        meanTemperatureC: seen.length === 0 ? Number.NaN : mean(seen),
         priceJ: member?.meanPriceJ ?? Number.NaN,
         headroom: member?.headroom ?? Number.NaN,
       };

@@ -88,6 +88,7 @@ export class BpftraceEntropySource implements EntropySource {
   #events: EraseEvent[] = [];
   #stderr = '';
   #ready = false;
+  #onReady: () => void = () => undefined;
   /** bpftrace's CPU as last read, s (kept after it exits: a reaped process leaves nothing in /proc). */
   #cpuS = 0;
   #lost = 0;
@@ -169,18 +170,16 @@ export class BpftraceEntropySource implements EntropySource {
     for (const c of watch.cgroups) if (this.#byCgroup.get(c) === watch) this.#byCgroup.delete(c);
   }
 
+  /** Resolves at bpftrace's READY line; rejects if it exits first or the timeout passes. */
   #waitForAttach(): Promise<void> {
     const timeoutMs = this.#options.startTimeoutMs ?? 30_000;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { this.#child.kill('SIGKILL'); reject(new Error(`bpftrace did not attach within ${String(timeoutMs)} ms: ${this.#stderr.trim()}`)); }, timeoutMs);
-      const check = setInterval(() => {
-        if (!this.#ready) return;
-        clearInterval(check);
+      this.#onReady = () => {
         clearTimeout(timer);
         resolve();
-      }, 5);
+      };
       this.#child.once('exit', (code) => {
-        clearInterval(check);
         clearTimeout(timer);
         if (!this.#ready) reject(new Error(`bpftrace exited with status ${String(code)} before attaching: ${this.#stderr.trim()}`));
       });
@@ -200,6 +199,7 @@ export class BpftraceEntropySource implements EntropySource {
       this.#events.push({ agentId: watch.agentId, pid: tgid, bytes: Math.ceil(len / PAGE) * PAGE, kind, atMs: tsNs / 1e6 });
     } else if (line === 'READY') {
       this.#ready = true;
+      this.#onReady();
     } else {
       const lost = /^Lost (\d+) events/.exec(line);
       if (lost !== null) this.#lost += Number(lost[1]);
