@@ -18,7 +18,7 @@ if ! command -v apt-get >/dev/null; then echo "setup: needs apt-get (Debian/Ubun
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static chromium prometheus serf \
-  clang libbpf-dev bpftool bpftrace stress-ng gcc libc6-dev iproute2 nftables util-linux mmdebstrap e2fsprogs \
+  clang llvm libbpf-dev bpftool bpftrace stress-ng gcc libc6-dev iproute2 nftables util-linux mmdebstrap e2fsprogs \
   etcd-server golang-1.19-go dpkg-dev make rsync >/dev/null
 bash scripts/build-vm-guest.sh
 bash scripts/build-linux-guest.sh --system

@@ -210,6 +210,6 @@ test('the experiment and the daemon say they need root, with the fix, instead of
 test('research ebpf without the built erase workload says what is missing and how to build it, with a code', () => {
   const run = maxwell(['research', 'ebpf', '--quick', '--workload', '/nonexistent/erase-bench']);
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /MXW_ERR_EBPF_UNAVAILABLE: .*erase workload is not built \(\/nonexistent\/erase-bench\): run bash scripts\/build-ebpf\.sh/);
+  assert.match(run.stderr, /MXW_ERR_EBPF_UNAVAILABLE: .*erase workload is not built \(\/nonexistent\/erase-bench\): npm run build builds it/);
   assert.doesNotMatch(run.stderr, /MXW_ERR_INTERNAL|\n\s+at /, 'no internal error, no stack trace');
 });

@@ -16,7 +16,7 @@ import type { AgentExit } from '../../src/runtimes/runtime.js';
 import { until } from '../helpers/wait.js';
 import { agentId } from '../helpers/agent-id.js';
 
-const EBPF_SKIP = ebpfBlocker() ?? (existsSync(DEFAULT_BENCH_PATH) ? false : `erase-bench is not built: run bash scripts/build-ebpf.sh`);
+const EBPF_SKIP = ebpfBlocker() ?? (existsSync(DEFAULT_BENCH_PATH) ? false : `erase-bench is not built: npm run build builds it`);
 const BPFTRACE_SKIP = EBPF_SKIP !== false ? EBPF_SKIP : bpftraceBlocker() ?? false;
 if (EBPF_SKIP !== false) process.stderr.write(`ebpf integration tests skipped: ${EBPF_SKIP}\n`);
 

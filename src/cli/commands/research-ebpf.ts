@@ -54,14 +54,14 @@ const optionalCount = (value: string | undefined, name: string): number | undefi
 
 export const ebpfResearch = defineResearch({
   name: 'ebpf',
-  description: 'cost of capturing memory erasure with eBPF: ring vs perf buffer vs bpftrace, the tax on unwatched processes, the overhead on the churner (needs root; bash scripts/build-ebpf.sh first)',
+  description: 'cost of capturing memory erasure with eBPF: ring vs perf buffer vs bpftrace, the tax on unwatched processes, the overhead on the churner (needs root; npm run build builds the loader)',
   quick: 'a short run (20,000 iterations, one trial, 1 s churner): seconds, for tests',
   options: [
     ['--iterations <n>', 'munmap-heavy loop iterations per trial (default 200000, quick 20000)'],
     ['--trials <n>', 'trials per configuration, interleaved (default 5, quick 1)'],
     ['--configs <list>', `comma-separated subset of: ${EBPF_CONFIGS.join(', ')}`],
     ['--churner-seconds <n>', 'seconds the churner runs per trial (default 5, quick 1)'],
-    ['--workload <path>', 'the native erase workload built by scripts/build-ebpf.sh', DEFAULT_BENCH_PATH],
+    ['--workload <path>', 'the native erase workload built by npm run build', DEFAULT_BENCH_PATH],
   ],
   title: 'eBPF erase capture on the development VM',
   stopsOnSignals: true,

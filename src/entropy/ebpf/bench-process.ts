@@ -1,5 +1,5 @@
 /**
- * Runs `erase-bench` (native/ebpf/erase-bench.c, built by scripts/build-ebpf.sh): it prints
+ * Runs `erase-bench` (native/ebpf/erase-bench.c, built by `npm run build`): it prints
  * "READY <pid>", waits for a line on stdin so the caller can watch it first, runs, and prints
  * one JSON line of what it did. Used by `maxwell research ebpf` and the integration tests.
  */

@@ -243,7 +243,7 @@ export class FrameDecoder {
       const count = view.getUint32(at + 8, true);
       const size = view.getUint32(at + 12, true);
       if (magic !== FRAME_MAGIC) throw new EbpfProtocolError(`bad frame magic 0x${magic.toString(16)} after ${this.#frames} frames`);
-      if (protocol !== PROTOCOL_VERSION) throw new EbpfProtocolError(`loader speaks protocol ${protocol}, Maxwell ${PROTOCOL_VERSION}: rebuild with scripts/build-ebpf.sh`);
+      if (protocol !== PROTOCOL_VERSION) throw new EbpfProtocolError(`loader speaks protocol ${protocol}, Maxwell ${PROTOCOL_VERSION}: rebuild it with npm run build`);
       if (size > MAX_FRAME_PAYLOAD_BYTES) throw new EbpfProtocolError(`frame of ${size} bytes exceeds the ${MAX_FRAME_PAYLOAD_BYTES}-byte limit`);
       if (bytes.length - at < FRAME_HEADER_BYTES + size) break;
       const body = at + FRAME_HEADER_BYTES;

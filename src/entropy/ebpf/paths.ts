@@ -1,4 +1,7 @@
-/** Where `scripts/build-ebpf.sh` puts what it builds, and what this machine offers for eBPF. */
+/**
+ * Where `npm run build` (scripts/build-ebpf-loader.sh, from the committed object in
+ * native/ebpf/generated/) puts the loader, and what this machine offers for eBPF.
+ */
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +52,7 @@ export function ebpfBlocker(loaderPath = DEFAULT_LOADER_PATH): string | undefine
   } catch {
     // No lockdown file: no lockdown.
   }
-  if (!executable(loaderPath)) return `the loader is not built (${loaderPath}): run bash scripts/build-ebpf.sh`;
+  if (!executable(loaderPath)) return `the loader is not built (${loaderPath}): npm run build builds it where gcc and libbpf.so.1 are installed (apt-get install -y gcc libbpf1)`;
   return ensureTracefs();
 }
 
@@ -57,8 +60,8 @@ export function ebpfBlocker(loaderPath = DEFAULT_LOADER_PATH): string | undefine
 export function benchBlocker(benchPath = DEFAULT_BENCH_PATH): string | undefined {
   if (process.platform !== 'linux') return `the erase workload needs Linux (this is ${process.platform})`;
   if (!executable(benchPath)) {
-    return `the erase workload is not built (${benchPath}): run bash scripts/build-ebpf.sh ` +
-      '(needs apt-get install -y clang libbpf-dev bpftool gcc libc6-dev)';
+    return `the erase workload is not built (${benchPath}): npm run build builds it ` +
+      '(needs apt-get install -y gcc libbpf1)';
   }
   return undefined;
 }
