@@ -49,6 +49,8 @@ import type { ClaimModel } from '../verification/trace/claim-model.js';
 
 export interface AssembleOptions {
   readonly mode?: SessionMode;
+  /** `flat`: every core at the price of a quantum at ambient (the ablation's arms). @default 'thermal' */
+  readonly pricing?: 'thermal' | 'flat';
   /** Distinguishes this daemon's cgroups from another's. @default 'mxd' */
   readonly tag?: string;
   /** The entropy source; default: the best this machine offers (eBPF → bpftrace → /proc estimate). */
@@ -165,6 +167,7 @@ function daemonParts(config: Readonly<MaxwellConfig>, options: AssembleOptions, 
           setpointC: config.control.setpointC,
           criticalC: config.daemon.criticalC,
           rateHz: config.daemon.rateHz,
+          flatPrice: options.pricing === 'flat',
           ...(config.daemon.twinDrive === 'agents'
             ? { agentCpu: () => agents.managedCpu() }
             : { foreignHeat: { policy: config.control.foreignHeat, managedCpu: () => agents.managedCpu(), maxwellCpuS } }),

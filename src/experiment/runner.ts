@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseAgentId, type AgentId } from '../agent-id.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { assembleDaemon, type Assembled } from '../daemon/components.js';
+import type { SessionMode } from '../session/policy.js';
 import type { ThermalState } from '../heat-price/thermal.js';
 import { DEFAULT_PRICING } from '../market/pricing.js';
 import { attributeTick, type TickAttribution } from '../telemetry/attribution.js';
@@ -102,10 +103,23 @@ export function temperatureOrigin(s: ArmSources): FigureSource {
   return { provenance: 'modelled', source: `${s.temperatureSensor} for ${String(s.measuredCores)} of ${String(s.cores)} cores, thermal-twin for the rest`, note: s.temperature };
 }
 
-/** One arm of one repetition, and the run-wide collectors it reports into. */
-interface ArmRunOptions {
-  readonly experiment: ExperimentOptions;
+/** How an arm's daemon runs: its session mode and its pricing (the ablation varies both). */
+export interface ArmVariant {
+  /** How its figures are reported: `cfs` where nothing is auctioned, `maxwell` where the auction runs. */
   readonly arm: Arm;
+  /** In the ledger's file name; its first letter tags the daemon's cgroups, so variants differ in it. */
+  readonly name: string;
+  readonly mode: SessionMode;
+  readonly pricing: 'thermal' | 'flat';
+}
+
+export const CFS_VARIANT: ArmVariant = { arm: 'cfs', name: 'cfs', mode: 'observe', pricing: 'thermal' };
+export const MAXWELL_VARIANT: ArmVariant = { arm: 'maxwell', name: 'maxwell', mode: 'market', pricing: 'thermal' };
+
+/** One arm of one repetition, and the run-wide collectors it reports into. */
+export interface ArmRunOptions {
+  readonly experiment: ExperimentOptions;
+  readonly variant: ArmVariant;
   /** The repetition, from 0. */
   readonly rep: number;
   /** Called with the fraction of this arm done, 0–1. */
@@ -118,7 +132,8 @@ interface ArmRunOptions {
   readonly entropySources: Set<string>;
 }
 
-async function runArm(armRun: ArmRunOptions): Promise<ArmRun> {
+/** Runs one arm: a daemon of its variant, the agents, the samples, the figures; the daemon is closed after. */
+export async function runArm(armRun: ArmRunOptions): Promise<ArmRun> {
   const { assembled, sockets } = await startArmDaemon(armRun);
   armRun.sources(armSources(assembled.thermal));
   const startedAt = new Date().toISOString();
@@ -136,14 +151,14 @@ async function runArm(armRun: ArmRunOptions): Promise<ArmRun> {
 
 /** A daemon of the arm's mode, with its own ledger and a throwaway runtime directory (`sockets`). */
 async function startArmDaemon(armRun: ArmRunOptions): Promise<{ readonly assembled: Assembled; readonly sockets: string }> {
-  const { experiment: options, arm, rep } = armRun;
+  const { experiment: options, variant, rep } = armRun;
   const sockets = mkdtempSync(join(tmpdir(), 'maxwell-exp-'));
   const config: Readonly<MaxwellConfig> = {
     ...options.config,
-    ledger: { path: join(options.stateDir, `rep${String(rep)}-${arm}.sqlite`), keyPath: join(options.stateDir, 'node-key.pem') },
+    ledger: { path: join(options.stateDir, `rep${String(rep)}-${variant.name}.sqlite`), keyPath: join(options.stateDir, 'node-key.pem') },
     daemon: { ...options.config.daemon, runtimeDir: join(sockets, 'run') },
   };
-  const assembled = await assembleDaemon(config, { mode: arm === 'cfs' ? 'observe' : 'market', tag: `x${String(rep)}${arm === 'cfs' ? 'c' : 'm'}` });
+  const assembled = await assembleDaemon(config, { mode: variant.mode, pricing: variant.pricing, tag: `x${String(rep)}${variant.name.charAt(0)}` });
   return { assembled, sockets };
 }
 
@@ -233,18 +248,19 @@ async function sampleArm(assembled: Assembled, tracked: Tracked[], armRun: ArmRu
 
 /** The arm's figures: energy split among the agents, Maxwell and the rest, primes, temperatures, warnings. */
 function collectFigures(armRun: ArmRunOptions, assembled: Assembled, tracked: readonly Tracked[], samples: ArmSamples, startedAt: string): ArmRun {
-  const { arm, rep, failures, entropySources } = armRun;
+  const { rep, failures, entropySources } = armRun;
+  const { arm } = armRun.variant;
   const { daemon } = assembled;
   const { series, wallets, cores, sampleS, wallS } = samples;
   const cpuS = assembled.maxwellCpuS() - samples.cpu0;
   const packageJ = daemon.energyJ() - samples.energy0;
   if (arm === 'maxwell') entropySources.add(assembled.entropySource);
   const failed = daemon.snapshot().failedTicks;
-  if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${arm}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
+  if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${armRun.variant.name}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
   const records = new Map(daemon.records().map((r) => [r.id, r]));
   const { load, split } = splitArmEnergy(tracked, samples, cpuS, packageJ);
   if (load.foreignFraction > BUSY_WARNING_FRACTION) {
-    failures.push(`repetition ${String(rep + 1)}, ${arm}: other processes used ${(load.foreignFraction * 100).toFixed(1)} % of the machine (foreign load); the ratio is not an idle machine's`);
+    failures.push(`repetition ${String(rep + 1)}, ${armRun.variant.name}: other processes used ${(load.foreignFraction * 100).toFixed(1)} % of the machine (foreign load); the ratio is not an idle machine's`);
   }
   const verifiedPrimes = tracked.reduce((sum, a) => sum + (records.get(a.id)?.verifiedPrimes ?? 0), 0);
   const coreStats = coreThermals(series.coreC, sampleS);
@@ -348,7 +364,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       const label = `repetition ${String(rep + 1)}/${String(planned)}${fixed ? '' : ` (up to ${String(rule.max)})`}, ${arm === 'cfs' ? 'Linux CFS' : 'Maxwell'}`;
       runs[arm] = await runArm({
         experiment: options,
-        arm,
+        variant: arm === 'cfs' ? CFS_VARIANT : MAXWELL_VARIANT,
         rep,
         progress: (f) => options.onProgress?.((done + f) / (planned * 2), label),
         sources: (s) => (seen.value = s),

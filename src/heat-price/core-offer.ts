@@ -30,6 +30,11 @@ export interface CoreOfferOptions {
   readonly rateHz: number;
   /** @default DEFAULT_PRICING */
   readonly pricing?: PricingParams;
+  /**
+   * Every core at the price of a quantum at ambient (multiplier 1), however hot: the ablation's
+   * "flat price" arm. The controllers still set the allowance. @default false
+   */
+  readonly flatPrice?: boolean;
 }
 
 /**
@@ -51,6 +56,7 @@ export class CoreOffer {
   readonly #quantumS: number;
   readonly #fullCoreW: number;
   readonly #criticalC: number;
+  readonly #flatPrice: boolean;
   readonly #order: number[];
   /** The offer's arrays, filled in place each tick. */
   readonly #slots: OfferArrays;
@@ -64,6 +70,7 @@ export class CoreOffer {
     this.#quantumS = 1 / options.rateHz;
     this.#fullCoreW = params.core.idleW + params.core.dynamicW;
     this.#criticalC = options.criticalC;
+    this.#flatPrice = options.flatPrice ?? false;
     const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
     const models = coupling.map((row) => ({
       gain: params.coreResistanceKPerW * row.reduce((sum, k) => sum + k * k * params.core.dynamicW, 0),
@@ -103,7 +110,7 @@ export class CoreOffer {
       const allowed = this.#pids[c]?.update(t) ?? 1;
       this.allowance[c] = t > this.#criticalC ? 0 : allowed;
     }
-    this.#pricing.multipliers(temperaturesC, 0, this.multipliers);
+    if (!this.#flatPrice) this.#pricing.multipliers(temperaturesC, 0, this.multipliers);
     for (let c = 0; c < this.cores; c++) this.reservePerQuantumJ[c] = reservePrice(this.#fullCoreW, this.#quantumS, this.multipliers[c] ?? 1) * this.#externalFactor;
     // Best slot first: most allowance, then the cheapest (coolest) core; stable against noise.
     reorderOffer(this.#order, this.allowance, this.reservePerQuantumJ);

@@ -39,6 +39,8 @@ export interface ThermalOptions {
   readonly criticalC: number;
   readonly rateHz: number;
   readonly pricing?: PricingParams;
+  /** Price every core as if at ambient (the ablation's flat-price arm; core-offer.ts). @default false */
+  readonly flatPrice?: boolean;
   /** Where /proc is (tests); @default '/' */
   readonly root?: string;
   /** Where /sys is searched for temperature and energy sensors (tests pass a captured tree); @default '/' */
@@ -155,7 +157,7 @@ export class ThermalState {
     this.energyMeasured = rapl !== null;
     this.energySource = rapl === null ? this.#modelledSource : `measured: RAPL powercap (${rapl.packages.map((p) => p.split('/').at(-1) ?? p).join(', ')})`;
     const coupling = params.coupling.slice(0, cores).map((row) => row.slice(0, cores));
-    this.#offer = new CoreOffer({ twin: options.twin, setpointC: options.setpointC, criticalC: options.criticalC, rateHz: options.rateHz, ...(options.pricing === undefined ? {} : { pricing: options.pricing }) });
+    this.#offer = new CoreOffer({ twin: options.twin, setpointC: options.setpointC, criticalC: options.criticalC, rateHz: options.rateHz, flatPrice: options.flatPrice ?? false, ...(options.pricing === undefined ? {} : { pricing: options.pricing }) });
     const foreign = options.foreignHeat;
     const root = options.root ?? '/';
     this.foreign =

@@ -156,6 +156,7 @@ export class MarketSession {
     this.#tickRules = {
       emergency: (thermal) => { this.#emergency(thermal); },
       enforce: (result, thermal) => { this.#enforce(result, thermal); },
+      rent: (thermal) => { this.#rent(thermal); },
       tax: (thermal, charge) => { this.#tax(thermal, charge); },
       solvency: (thermal) => { this.#solvency(thermal); },
     };
@@ -552,6 +553,28 @@ export class MarketSession {
       record.lastUnit = running ? unit : null;
       // The controller's allowance for the core becomes the winner's CPU quota on it.
       this.#enforcer.want(record.id, running, running ? unit : null, running ? (thermal.allowance[unit] ?? null) : null);
+    }
+  }
+
+  #rent(thermal: ThermalInput): void {
+    const reserve = thermal.reservePerQuantumJ;
+    if (reserve.length === 0) return;
+    let meanJ = 0;
+    for (let i = 0; i < reserve.length; i++) meanJ += reserve[i] ?? 0;
+    meanJ /= reserve.length;
+    let running = 0;
+    for (let i = 0; i < this.#live.length; i++) if ((this.#live[i] as AgentRecord).phase === 'running') running++;
+    if (running === 0) return;
+    const rentMicroJ = toMicroJ(meanJ * Math.min(1, reserve.length / running));
+    for (let i = 0; i < this.#live.length; i++) {
+      const record = this.#live[i] as AgentRecord;
+      if (record.phase !== 'running') continue;
+      // What it can still pay: the rest is owed by an agent apoptosis is about to end.
+      const balance = this.#bank.balance(record.id);
+      const paid = rentMicroJ > balance ? balance : rentMicroJ;
+      if (paid <= 0n) continue;
+      this.#bank.pay(record.id, paid);
+      record.paidMicroJ += paid;
     }
   }
 

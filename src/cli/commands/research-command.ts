@@ -5,7 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { abortOnSignals, type GlobalOptions } from './common.js';
+import { abortOnSignals, configFor, type GlobalOptions } from './common.js';
+import type { MaxwellConfig } from '../../config/schema.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { createProgress, toJson, type CliIo } from '../output.js';
 
@@ -25,6 +26,8 @@ export interface ResearchContext {
   readonly onProgress: (index: number, total: number, label: string) => void;
   /** Fires on SIGINT or SIGTERM when the command `stopsOnSignals`; otherwise never. */
   readonly signal: AbortSignal;
+  /** The configuration (file, environment, `--set`), for runs that start daemons in-process. */
+  readonly config: () => Readonly<MaxwellConfig>;
 }
 
 export interface ResearchCommand<Flags extends object, Report> {
@@ -72,7 +75,12 @@ function addOption(command: Command, [flags, description, defaultValue]: Researc
 }
 
 /** Adds `definition` under `maxwell research`. */
-export function addResearch<Flags extends object, Report>(research: Command, io: CliIo, definition: ResearchCommand<Flags, Report>): void {
+export function addResearch<Flags extends object, Report>(
+  research: Command,
+  io: CliIo,
+  definition: ResearchCommand<Flags, Report>,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): void {
   const command = research.command(definition.name).description(definition.description);
   if (definition.quick !== undefined) command.option('--quick', definition.quick);
   for (const option of definition.options ?? []) addOption(command, option);
@@ -89,6 +97,7 @@ export function addResearch<Flags extends object, Report>(research: Command, io:
         quick: flags.quick === true,
         onProgress: (i, n, label) => { progress.step(i, n, label); },
         signal: abort?.signal ?? new AbortController().signal,
+        config: () => configFor({}, globals, [], env),
       });
       progress.done();
       const text = definition.format(report);

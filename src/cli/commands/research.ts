@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../output.js';
 import { addResearch } from './research-command.js';
+import { ablationResearch } from './research-ablation.js';
 import { ebpfResearch } from './research-ebpf.js';
 import { fleetResearch } from './research-fleet.js';
 import { gossipResearch } from './research-gossip.js';
@@ -11,7 +12,7 @@ import { pauseResearch } from './research-pause.js';
 import { poiResearch } from './research-poi.js';
 import { verificationResearch } from './research-verification.js';
 
-export function registerResearch(program: Command, io: CliIo): void {
+export function registerResearch(program: Command, io: CliIo, env: Readonly<Record<string, string | undefined>>): void {
   const research = program.command('research').description('run a research question as a reproducible measurement');
   addResearch(research, io, pauseResearch);
   addResearch(research, io, ebpfResearch);
@@ -21,4 +22,5 @@ export function registerResearch(program: Command, io: CliIo): void {
   addResearch(research, io, kubeResearch);
   addResearch(research, io, verificationResearch);
   addResearch(research, io, poiResearch);
+  addResearch(research, io, ablationResearch, env);
 }

@@ -37,3 +37,16 @@ test('setSetpoints moves each PID\'s setpoint: a raised setpoint lets a hot core
   }
   assert.ok(raised.allowance[3]! > held.allowance[3]! + 0.1, `${raised.allowance[3]} vs ${held.allowance[3]}`);
 });
+
+test('a flat price sells every core at the price of a quantum at ambient, however hot; the controllers still throttle', () => {
+  const thermal = new CoreOffer(options);
+  const flat = new CoreOffer({ ...options, flatPrice: true });
+  const fullCoreW = DEFAULT_TWIN_PARAMS.core.idleW + DEFAULT_TWIN_PARAMS.core.dynamicW;
+  for (let k = 0; k < 200; k++) {
+    thermal.update([30, 30, 30, 90]);
+    flat.update([30, 30, 30, 90]);
+  }
+  for (let c = 0; c < 4; c++) assert.ok(Math.abs(flat.reservePerQuantumJ[c]! - fullCoreW * 0.01) < 1e-12, `core ${String(c)}`);
+  assert.ok(thermal.reservePerQuantumJ[3]! > 5 * flat.reservePerQuantumJ[3]!, 'thermal pricing makes the 90 °C core dear');
+  assert.ok(flat.allowance[3]! < 1 - MIN_ALLOWANCE, 'the PID still holds the hot core back');
+});

@@ -201,3 +201,32 @@ test('the audit policy raises a flagged agent\'s audit rate instead of withholdi
   rig.session.receive(agentId('a'), { type: 'work', seq: 1, kind: 'primes', range: ['10', '20'], primes: ['11'] });
   assert.ok(rig.session.agent(agentId('a')).incomeJ > 0, 'audited, not withheld');
 });
+
+test('admission: no auction, every running agent pays its fair share of the machine, and one that cannot pay dies', () => {
+  const rig = sessionRig({ mode: 'admission', cores: 2, rules: { graceMs: 100 } });
+  for (const id of ['a', 'b', 'c', 'd']) rig.spawn(id, 1, 0.5);
+  rig.spawn('broke', 0.0015, 0.5);
+  rig.session.receive(agentId('a'), { type: 'bid', seq: 1, pricePerQuantumJ: 0.5 });
+  const bid = rig.channel.of('a', 'result')[0];
+  assert.ok(bid?.type === 'result');
+  assert.equal(bid.outcome, 'not-auctioned');
+  rig.tick(thermalInput(2, { reserveJ: 0.001 }));
+  // Five agents share two cores: each pays 2/5 of a 0.001 J quantum per tick.
+  for (const id of ['a', 'b', 'c', 'd']) {
+    const view = rig.session.agent(agentId(id));
+    assert.equal(view.phase, 'running');
+    assert.equal(view.paidJ, 0.0004, id);
+    assert.equal(view.quantaWon, 0, 'nothing is auctioned');
+    assert.deepEqual(rig.enforcer.wanted.get(id), { run: true, core: null, share: null, pinning: true }, 'CFS schedules: admitted unpinned, never paused or pinned');
+  }
+  rig.session.receive(agentId('a'), { type: 'work', seq: 2, kind: 'primes', range: ['10', '20'], primes: ['11', '13', '17', '19'] });
+  assert.ok(rig.session.agent(agentId('a')).incomeJ > 0, 'verified work earns');
+  for (let i = 0; i < 3; i++) rig.tick(thermalInput(2, { reserveJ: 0.001 }));
+  assert.equal(rig.session.decisions().some((d) => d.action === 'apoptosis-notice' && d.agentId === 'broke'), true);
+  rig.clock.advance(seconds(0.2));
+  rig.tick(thermalInput(2, { reserveJ: 0.001 }));
+  assert.equal(rig.session.agent(agentId('broke')).phase, 'dying');
+  assert.equal(rig.session.agent(agentId('broke')).balanceJ >= 0, true, 'rent never takes more than the balance');
+  rig.session.flush('test');
+  assert.equal(rig.ledger.total(), 0n, 'the rent moved joules, made and lost none');
+});
