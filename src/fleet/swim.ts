@@ -152,6 +152,10 @@ export class Swim {
   forgedAlive = 0;
   /** New members refused: not admitted, or the table already holds `maxMembers` records. */
   refusedMembers = 0;
+  /** ping-reqs not relayed: their target is not a member this node knows as alive or suspect. */
+  refusedRelays = 0;
+  /** Dead and left members forgotten after `gossipToTheDeadMs` (memberlist reaps them the same way). */
+  reapedMembers = 0;
 
   constructor(o: SwimOptions) {
     this.config = createSwimConfig(o.config);
@@ -267,6 +271,7 @@ export class Swim {
     if (now >= this.#nextGossipAt) {
       this.#nextGossipAt = Math.max(this.#nextGossipAt + this.config.gossipIntervalMs, now);
       this.#gossip(now);
+      this.#reap(now);
     }
     if (this.#live <= 1 && this.#seeds.length > 0 && now >= this.#nextRejoinAt) {
       this.#nextRejoinAt = now + this.config.probeIntervalMs;
@@ -307,9 +312,16 @@ export class Swim {
         return;
       case 'ping-req': {
         this.#applyAll(m.u);
+        // Only to a member this node knows to be alive or suspect, at the address it knows: relaying
+        // to whatever address a ping-req names would make every node a reflector for anyone with a key.
+        const target = this.#members.get(m.target);
+        if (target === undefined || target === this.#self || (target.state !== 'alive' && target.state !== 'suspect')) {
+          this.refusedRelays++;
+          return;
+        }
         const seq = ++this.#seq;
         this.#relays.set(seq, { originAddr: fromAddr, originId: fromId, origSeq: m.seq, timeoutAt: this.#now() + this.config.probeTimeoutMs, nack: m.nack });
-        this.#out.push({ to: m.addr, toId: m.target, message: { t: 'ping', seq, target: m.target, u: this.#piggyback() } });
+        this.#out.push({ to: target.addr, toId: target.id, message: { t: 'ping', seq, target: target.id, u: this.#piggyback() } });
         return;
       }
       case 'gossip':
@@ -431,6 +443,31 @@ export class Swim {
       if (u.length === 0) return;
       this.#out.push({ to: t.addr, toId: t.id, message: { t: 'gossip', u } });
     }
+  }
+
+  /**
+   * Forgets members dead or left for `gossipToTheDeadMs`: by then they have been told and could
+   * refute, and their records would otherwise hold places in a table capped at `maxMembers`. A
+   * member that comes back later joins as new, with its next incarnation.
+   */
+  #reap(now: number): void {
+    const limit = this.config.gossipToTheDeadMs;
+    let reaped = false;
+    for (const r of this.#members.values()) {
+      if (r === this.#self || (r.state !== 'dead' && r.state !== 'left') || now - r.changedMs < limit) continue;
+      this.#members.delete(r.id);
+      this.#suspicions.delete(r.id);
+      this.reapedMembers++;
+      reaped = true;
+    }
+    if (!reaped) return;
+    const known = (id: string): boolean => this.#members.has(id);
+    const kept = this.#ids.filter(known);
+    this.#ids.length = 0;
+    this.#ids.push(...kept);
+    const rest = this.#order.slice(this.#orderIndex).filter(known);
+    this.#order = rest;
+    this.#orderIndex = 0;
   }
 
   /** Up to `k` distinct random members passing `ok`: rejection sampling, then a scan when rare. */

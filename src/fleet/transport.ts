@@ -143,9 +143,13 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   get address(): string {
     return this.#address;
   }
-  /** Datagrams dropped, by reason (forged also counts alive updates with bad subject signatures). */
-  get drops(): Readonly<Record<DropReason | 'refused-member', number>> {
-    return { ...this.#drops, forged: this.#drops.forged + (this.#swim?.forgedAlive ?? 0), 'refused-member': this.#swim?.refusedMembers ?? 0 };
+  /**
+   * Datagrams dropped, by reason (forged also counts alive updates with bad subject signatures;
+   * refused-relay, ping-reqs for a target this node does not know as alive or suspect).
+   */
+  get drops(): Readonly<Record<DropReason | 'refused-member' | 'refused-relay', number>> {
+    const swim = this.#swim;
+    return { ...this.#drops, forged: this.#drops.forged + (swim?.forgedAlive ?? 0), 'refused-member': swim?.refusedMembers ?? 0, 'refused-relay': swim?.refusedRelays ?? 0 };
   }
   /** Lifeguard's awareness score (0 healthy … awarenessMaxMultiplier − 1). */
   get awareness(): number {

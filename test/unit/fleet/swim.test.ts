@@ -153,3 +153,41 @@ test('the member table is capped and, with an admission rule, holds only admitte
   assert.equal(closed.refusedMembers, 1);
   assert.throws(() => createSwimConfig({ maxMembers: 1 }), (e: unknown) => isMaxwellError(e, 'MXW_ERR_FLEET_CONFIG'));
 });
+
+test('dead and left members are reaped after gossipToTheDeadMs, which frees their places in a capped table', () => {
+  let now = 0;
+  const s = new Swim({ id: 'self', addr: 'a', meta: META, now: () => now, random: new SeededRandom(5), config: { maxMembers: 4, gossipToTheDeadMs: 5000 } });
+  for (const id of ['x', 'y', 'z']) s.learn({ k: 'alive', id, inc: 1, addr: `addr-${id}`, meta: META });
+  s.learn({ k: 'alive', id: 'w', inc: 1, addr: 'addr-w', meta: META });
+  assert.equal(s.refusedMembers, 1, 'the table is full');
+  s.learn({ k: 'dead', id: 'x', inc: 1, from: 'y' });
+  s.learn({ k: 'left', id: 'y', inc: 1 });
+  const advance = (ms: number) => {
+    for (const end = now + ms; now < end; now += 10) if (s.nextDeadlineMs() <= now) s.tick();
+  };
+  advance(4000);
+  // z answers no pings here (there is no network), so it is suspect by now; it is not dead, and stays.
+  assert.deepEqual(s.members().map((m) => [m.id, m.state === 'suspect' ? 'alive' : m.state]).sort(), [['x', 'dead'], ['y', 'left'], ['z', 'alive']], 'still gossiped to, so they can learn and refute');
+  advance(2000);
+  assert.deepEqual(s.members().map((m) => m.id), ['z']);
+  assert.equal(s.reapedMembers, 2);
+  s.learn({ k: 'alive', id: 'w', inc: 1, addr: 'addr-w', meta: META });
+  assert.equal(s.member('w')?.state, 'alive', 'a newcomer takes a reaped place');
+  s.learn({ k: 'alive', id: 'x', inc: 2, addr: 'addr-x', meta: META });
+  assert.equal(s.member('x')?.state, 'alive', 'a reaped member that comes back joins as new');
+});
+
+test('a ping-req is relayed only to a member known as alive or suspect, at the address this node knows', () => {
+  const now = 0;
+  const s = new Swim({ id: 'self', addr: 'a', meta: META, now: () => now, random: new SeededRandom(6) });
+  s.learn({ k: 'alive', id: 'known', inc: 1, addr: 'addr-known', meta: META });
+  s.learn({ k: 'alive', id: 'gone', inc: 1, addr: 'addr-gone', meta: META });
+  s.learn({ k: 'dead', id: 'gone', inc: 1, from: 'known' });
+  s.drain();
+  s.receive('known', 'addr-known', { t: 'ping-req', seq: 1, target: 'known', addr: '198.51.100.7:9', nack: false, u: [] });
+  const relayed = s.drain().filter((o) => o.message.t === 'ping');
+  assert.deepEqual(relayed.map((o) => [o.to, o.toId]), [['addr-known', 'known']], 'to the address it knows, not the one in the request');
+  for (const target of ['stranger', 'gone', 'self']) s.receive('known', 'addr-known', { t: 'ping-req', seq: 2, target, addr: '198.51.100.7:9', nack: true, u: [] });
+  assert.deepEqual(s.drain().filter((o) => o.message.t === 'ping'), []);
+  assert.equal(s.refusedRelays, 3);
+});
