@@ -22,6 +22,14 @@ export const THESIS_RATIO = 1.8;
 
 /** The two arms: plain Linux CFS (control) and the Maxwell daemon (treatment). */
 export const ARMS = ['cfs', 'maxwell'] as const;
+
+/** The note that names the treatment arm's entropy sources (the terminal summary quotes it). */
+export const LANDAUER_NOTE_PREFIX = 'Landauer tax (treatment arm) from: ';
+
+/** Entropy sources as each arm's daemon named them, each once: without the helper's pid, which differs per daemon. */
+export function distinctEntropySources(sources: Iterable<string>): string[] {
+  return [...new Set([...sources].map((s) => s.replace(/ \([a-z]+ pid \d+\)/, '')))];
+}
 export type Arm = (typeof ARMS)[number];
 
 export const AGENT_ROLES = ['scientist', 'leech'] as const;

@@ -18,7 +18,7 @@ import { DEFAULT_PRICING } from '../market/pricing.js';
 import { attributeTick, type TickAttribution } from '../telemetry/attribution.js';
 import { BUSY_WARNING_FRACTION, loadShares, readMachineCpu, samplePreflightLoad, type LoadShares, type MachineCpu } from '../telemetry/procfs/machine-load.js';
 import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, FigureSource, ExperimentResults, PreflightSample, Repetition, StoppingRule, WalletSeries } from './results.js';
-import { RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults, summarise } from './results.js';
+import { LANDAUER_NOTE_PREFIX, RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults, summarise } from './results.js';
 
 export interface ExperimentOptions {
   readonly config: Readonly<MaxwellConfig>;
@@ -434,7 +434,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     `Energy: ${seenSources.energy}. Temperatures: ${seenSources.temperature}. Both arms use the same sources.`,
     `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
     'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',
-    `Landauer tax (treatment arm) from: ${[...entropySources].join('; ') || 'unknown'}.`,
+    `${LANDAUER_NOTE_PREFIX}${[...entropySources].join('; ') || 'unknown'}.`,
   ];
   return buildResults(metadata, repetitions, notes);
 }

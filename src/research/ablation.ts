@@ -16,7 +16,7 @@
 import { availableParallelism } from 'node:os';
 import { meanInterval, ratioInterval, mean, type RatioInterval } from '../experiment/stats.js';
 import { CFS_VARIANT, MAXWELL_VARIANT, runArm, type ArmVariant, type ExperimentOptions } from '../experiment/runner.js';
-import type { ArmRun } from '../experiment/results.js';
+import { distinctEntropySources, type ArmRun } from '../experiment/results.js';
 
 export interface AblationArm {
   readonly key: 'cfs' | 'admission' | 'flat' | 'maxwell';
@@ -170,7 +170,7 @@ export async function runAblation(options: AblationOptions): Promise<AblationRep
     },
     arms: results,
     findings: ablationFindings(results),
-    warnings: [...entropySources].map((s) => `entropy source of the auctioned arms: ${s}`).concat(warnings),
+    warnings: distinctEntropySources(entropySources).map((s) => `entropy source of the auctioned arms: ${s}`).concat(warnings),
   };
 }
 
@@ -191,5 +191,12 @@ export function ablationFindings(arms: readonly AblationArmResult[]): string[] {
   if (flat !== undefined) {
     out.push(`The auction at a flat price: ${(flat / cfs).toFixed(2)}×${gain > 0 ? `, ${pct((flat - cfs) / gain)} of the gain` : ''}; pricing by heat adds the rest: ${(maxwell / flat).toFixed(2)}× over the flat price.`);
   }
+  const treated = arms.filter((a) => a.key !== 'cfs' && a.primesPerJ.low !== null && a.primesPerJ.high !== null);
+  const overlap = treated.length > 1 && Math.max(...treated.map((a) => a.primesPerJ.low ?? 0)) <= Math.min(...treated.map((a) => a.primesPerJ.high ?? 0));
+  if (overlap) out.push(`The primes/J intervals of ${treated.map((a) => a.label).join(', ')} overlap: these repetitions cannot tell them apart.`);
+  const peakOf = (key: AblationArm['key']) => arms.find((a) => a.key === key)?.peakC;
+  const peakCfs = peakOf('cfs');
+  const peakMaxwell = peakOf('maxwell');
+  if (peakCfs !== undefined && peakMaxwell !== undefined) out.push(`Peak temperature: ${peakCfs.toFixed(1)} °C under CFS, ${peakMaxwell.toFixed(1)} °C under Maxwell${peakOf('admission') === undefined ? '' : `, ${(peakOf('admission') ?? 0).toFixed(1)} °C with admission alone`}.`);
   return out;
 }
