@@ -22,6 +22,8 @@
  *   goal p99 < 5 ms; needs root and scripts/build-kubernetes.sh's binaries).
  * - cost: `maxwell run`'s own CPU beside an empty Node 100 Hz loop (the floor) in the same windows,
  *   with no agents and with 8 scientists (`--only=cost`; goal ≤ 2× the floor; needs root).
+ * - fuzz: a million generated inputs for each of the protocol, fleet, configuration and /proc and
+ *   sysfs parsers (`--only=fuzz`, `--fuzz-runs=N`, `--fuzz-seed=S`; goal: no failure, no input slower than 1 s).
  *
  * Every figure is a measured wall-clock time on the machine that runs it; targets that are
  * missed are reported as MISS. `--json` prints one JSON document instead of tables.
@@ -47,6 +49,7 @@ import { metricsTickCase } from './metrics.js';
 import { benchClaims, formatClaims } from './claims.js';
 import { benchKube, formatKube } from './kube.js';
 import { benchDaemonCost, formatDaemonCost } from './daemon-cost.js';
+import { benchFuzz, formatFuzz } from './fuzz.js';
 
 const json = process.argv.includes('--json');
 const log = (text: string): void => {
@@ -180,6 +183,9 @@ const kube = only === undefined || only === 'kube' ? await benchKube(10, 200, lo
 if (only === undefined || only === 'cost') log('cost: maxwell run beside an empty 100 Hz Node loop, 20 s with no agents, 20 s with 8 scientists, 20 s with churn; with its own entropy source, then with bpftrace where it runs (≈ 3 min) …');
 const cost = only === undefined || only === 'cost' ? [await benchDaemonCost()] : [];
 if (cost.length > 0 && spawnSync('bpftrace', ['--version']).status === 0) cost.push(await benchDaemonCost(20, 8, 'bpftrace'));
+const numberArg = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const fuzzSeed = numberArg('fuzz-seed', Date.now() % 1_000_000);
+const fuzzResults = only === undefined || only === 'fuzz' ? benchFuzz(numberArg('fuzz-runs', 1_000_000), fuzzSeed, log) : [];
 const wasmUs = micro[0]?.meanUs ?? Number.NaN;
 const jsUs = micro[1]?.meanUs ?? Number.NaN;
 const report = {
@@ -195,6 +201,7 @@ const report = {
   claims,
   kube,
   cost,
+  fuzz: fuzzResults.length === 0 ? null : { seed: fuzzSeed, targets: fuzzResults },
   ratios: { couplingProductJsOverWasm: jsUs / wasmUs },
 };
 if (json) {
@@ -248,4 +255,7 @@ if (json) {
   if (claims !== undefined) process.stdout.write(formatClaims(claims));
   if (kube !== undefined) process.stdout.write(formatKube(kube));
   for (const c of cost) process.stdout.write(formatDaemonCost(c));
+  if (fuzzResults.length > 0) process.stdout.write(formatFuzz(fuzzResults, fuzzSeed));
 }
+// A fuzz failure is a bug, not a slow machine: say so by the exit code too.
+if (fuzzResults.some((r) => r.failure !== null || r.slowestMs > 1000)) process.exitCode = 1;
