@@ -7,7 +7,7 @@
 import { fuzz, fuzzTargets, type FuzzResult } from './fuzz-targets.js';
 
 export function benchFuzz(runs: number, seed: number, log: (text: string) => void): FuzzResult[] {
-  return fuzzTargets().map((target) => {
+  return fuzzTargets(seed).map((target) => {
     log(`fuzz: ${target.name}, ${runs.toLocaleString('en')} inputs …`);
     return fuzz(target, runs, seed);
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds erase-loader and erase-bench with nothing but gcc and libbpf's shared library, which every
-# Debian base system has (iproute2 depends on libbpf1): the BPF object and its skeleton are committed
+# Builds erase-loader and erase-bench with nothing but gcc and libbpf's shared library, which a Debian
+# system with iproute2 has (it depends on libbpf1; slim container images lack both): the BPF object and its skeleton are committed
 # in native/ebpf/generated/ (scripts/build-ebpf.sh rebuilds them from source and checks them), and
 # libbpf's ABI is declared in native/ebpf/abi/. `npm run build` runs this, so the README's first
 # command gets the ring buffer without clang or libbpf-dev.
@@ -12,7 +12,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 SRC=native/ebpf
 OUT=.maxwell/ebpf
-INPUTS=("$SRC/erase-loader.c" "$SRC/erase-bench.c" "$SRC/erase.h" "$SRC/generated/erase.skel.h" "$SRC/abi/bpf/libbpf.h" "$SRC/abi/bpf/bpf.h" "$0")
+INPUTS=("$SRC/erase-loader.c" "$SRC/erase-bench.c" "$SRC/erase.h" "$SRC/generated/erase.skel.h" "$SRC/abi/bpf/libbpf.h" "$SRC/abi/bpf/bpf.h" scripts/build-ebpf-loader.sh)
 
 skip() { echo "build-ebpf-loader: not built: $1 (Maxwell will use bpftrace or the estimate)" >&2; exit 0; }
 
@@ -25,7 +25,8 @@ if [ "${1:-}" = --if-stale ] && [ -x "$OUT/erase-loader" ] && [ -x "$OUT/erase-b
   [ "$stale" = 0 ] && exit 0
 fi
 command -v gcc >/dev/null || skip "gcc is missing"
-libbpf=$(ldconfig -p 2>/dev/null | awk '/libbpf\.so\.1 /{print $NF; exit}')
+# ldconfig is in /sbin, off a normal user's PATH on Debian.
+libbpf=$({ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | awk '/libbpf\.so\.1 /{print $NF; exit}')
 [ -n "$libbpf" ] || skip "libbpf.so.1 is missing (apt-get install -y libbpf1)"
 [ -r /usr/include/linux/bpf.h ] || skip "the kernel's user-space headers are missing (apt-get install -y linux-libc-dev)"
 mkdir -p "$OUT"

@@ -25,6 +25,8 @@ export const ARMS = ['cfs', 'maxwell'] as const;
 
 /** The note that names the treatment arm's entropy sources (the terminal summary quotes it). */
 export const LANDAUER_NOTE_PREFIX = 'Landauer tax (treatment arm) from: ';
+/** Between the sources in that note: a selection's reason may itself contain "; ". */
+export const LANDAUER_NOTE_SEPARATOR = ' | ';
 
 /** Entropy sources as each arm's daemon named them, each once: without the helper's pid, which differs per daemon. */
 export function distinctEntropySources(sources: Iterable<string>): string[] {

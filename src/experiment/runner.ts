@@ -18,7 +18,7 @@ import { DEFAULT_PRICING } from '../market/pricing.js';
 import { attributeTick, type TickAttribution } from '../telemetry/attribution.js';
 import { BUSY_WARNING_FRACTION, loadShares, readMachineCpu, samplePreflightLoad, type LoadShares, type MachineCpu } from '../telemetry/procfs/machine-load.js';
 import type { AgentRole, Arm, ArmRun, CoreThermal, DeathEvent, ExperimentMetadata, FigureSource, ExperimentResults, PreflightSample, Repetition, StoppingRule, WalletSeries } from './results.js';
-import { LANDAUER_NOTE_PREFIX, RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults, summarise } from './results.js';
+import { LANDAUER_NOTE_PREFIX, LANDAUER_NOTE_SEPARATOR, RESULTS_SCHEMA_VERSION, THESIS_RATIO, buildResults, summarise } from './results.js';
 
 export interface ExperimentOptions {
   readonly config: Readonly<MaxwellConfig>;
@@ -254,7 +254,8 @@ function collectFigures(armRun: ArmRunOptions, assembled: Assembled, tracked: re
   const { series, wallets, cores, sampleS, wallS } = samples;
   const cpuS = assembled.maxwellCpuS() - samples.cpu0;
   const packageJ = daemon.energyJ() - samples.energy0;
-  if (arm === 'maxwell') entropySources.add(assembled.entropySource);
+  // Wherever the tax is charged (the Maxwell arm; the ablation's admission arm too).
+  if (armRun.variant.mode !== 'observe') entropySources.add(assembled.entropySource);
   const failed = daemon.snapshot().failedTicks;
   if (failed > 0) failures.push(`repetition ${String(rep + 1)}, ${armRun.variant.name}: ${String(failed)} daemon ticks failed and were skipped (last: ${daemon.tickFailures.at(-1) ?? '?'})`);
   const records = new Map(daemon.records().map((r) => [r.id, r]));
@@ -434,7 +435,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     `Energy: ${seenSources.energy}. Temperatures: ${seenSources.temperature}. Both arms use the same sources.`,
     `Verified primes are counted by the prime oracle (Miller–Rabin on ${String(options.config.daemon.oracleSample)} sampled primes per report; a failed sample forfeits the report) in both arms.`,
     'Control arm: plain Linux CFS with every agent in its own cgroup (equal shares); the daemon only observes. Treatment arm: the daemon’s auction decides who runs; winners pay, insolvent agents die.',
-    `${LANDAUER_NOTE_PREFIX}${[...entropySources].join('; ') || 'unknown'}.`,
+    `${LANDAUER_NOTE_PREFIX}${[...entropySources].join(LANDAUER_NOTE_SEPARATOR) || 'unknown'}.`,
   ];
   return buildResults(metadata, repetitions, notes);
 }

@@ -152,10 +152,15 @@ export class Swim {
   forgedAlive = 0;
   /** New members refused: not admitted, or the table already holds `maxMembers` records. */
   refusedMembers = 0;
-  /** ping-reqs not relayed: their target is not a member this node knows as alive or suspect. */
+  /** ping-reqs not relayed: their target is not a member this node knows (or is this node). */
   refusedRelays = 0;
   /** Dead and left members forgotten after `gossipToTheDeadMs` (memberlist reaps them the same way). */
   reapedMembers = 0;
+  /**
+   * The incarnation each reaped member had, so an old alive update (a delayed sync, a replay) cannot
+   * bring it back: it must return with a newer one. Capped at `maxMembers`, oldest forgotten first.
+   */
+  readonly #reaped = new Map<string, number>();
 
   constructor(o: SwimOptions) {
     this.config = createSwimConfig(o.config);
@@ -312,11 +317,14 @@ export class Swim {
         return;
       case 'ping-req': {
         this.#applyAll(m.u);
-        // Only to a member this node knows to be alive or suspect, at the address it knows: relaying
-        // to whatever address a ping-req names would make every node a reflector for anyone with a key.
+        // Only to a member this node knows, at the address it knows: relaying to whatever address a
+        // ping-req names would make every node a reflector for anyone with a key. A member it holds as
+        // dead is still relayed to (the prober may know better, and the address is one this node knows).
         const target = this.#members.get(m.target);
-        if (target === undefined || target === this.#self || (target.state !== 'alive' && target.state !== 'suspect')) {
+        if (target === undefined || target === this.#self) {
           this.refusedRelays++;
+          // Lifeguard: silence would count against the prober's own health; a nack says this node is reachable.
+          if (m.nack) this.#out.push({ to: fromAddr, toId: fromId, message: { t: 'nack', seq: m.seq } });
           return;
         }
         const seq = ++this.#seq;
@@ -448,7 +456,8 @@ export class Swim {
   /**
    * Forgets members dead or left for `gossipToTheDeadMs`: by then they have been told and could
    * refute, and their records would otherwise hold places in a table capped at `maxMembers`. A
-   * member that comes back later joins as new, with its next incarnation.
+   * member that comes back later joins as new, with an incarnation above the one it was reaped with
+   * (a daemon starts at wall-clock time ÷ 100 ms, transport.ts, so a restarted one always is).
    */
   #reap(now: number): void {
     const limit = this.config.gossipToTheDeadMs;
@@ -457,6 +466,9 @@ export class Swim {
       if (r === this.#self || (r.state !== 'dead' && r.state !== 'left') || now - r.changedMs < limit) continue;
       this.#members.delete(r.id);
       this.#suspicions.delete(r.id);
+      this.#reaped.delete(r.id);
+      this.#reaped.set(r.id, r.inc);
+      if (this.#reaped.size > this.config.maxMembers) this.#reaped.delete(this.#reaped.keys().next().value ?? '');
       this.reapedMembers++;
       reaped = true;
     }
@@ -511,6 +523,7 @@ export class Swim {
   #alive(u: Extract<MemberUpdate, { k: 'alive' }>): void {
     const r = this.#members.get(u.id);
     if (r !== undefined && u.inc <= r.inc) return;
+    if (r === undefined && u.inc <= (this.#reaped.get(u.id) ?? -1)) return;
     // Checked before the signature (the cheaper test): anyone can make keys, so without a cap one
     // push-pull could fill the table with thousands of self-signed members.
     if (r === undefined && (this.#members.size >= this.config.maxMembers || (this.#admit !== undefined && !this.#admit(u.id)))) {

@@ -145,7 +145,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   }
   /**
    * Datagrams dropped, by reason (forged also counts alive updates with bad subject signatures;
-   * refused-relay, ping-reqs for a target this node does not know as alive or suspect).
+   * refused-relay, ping-reqs for a target this node does not know).
    */
   get drops(): Readonly<Record<DropReason | 'refused-member' | 'refused-relay', number>> {
     const swim = this.#swim;

@@ -42,6 +42,9 @@ export const ABLATION_ARMS: readonly AblationArm[] = [
   { key: 'maxwell', label: 'Maxwell', what: 'the auction with thermal prices, as it ships', variant: MAXWELL_VARIANT },
 ];
 
+// Each variant's first letter tags its daemon's cgroups (runner.ts): they must differ.
+if (new Set(ABLATION_ARMS.map((a) => a.variant.name.charAt(0))).size !== ABLATION_ARMS.length) throw new Error('ablation arms must differ in the first letter of their names');
+
 export interface AblationOptions {
   /** The workload and machine settings; its `repetitions` and `onProgress` are not used. */
   readonly experiment: ExperimentOptions;
@@ -107,7 +110,22 @@ function toRun(run: ArmRun, repetition: number): AblationRun {
   };
 }
 
-/** Runs every arm in every repetition, the order rotated between repetitions. */
+/**
+ * The arms' order in repetition `rep`: rows of a Williams square, so over n repetitions (n arms)
+ * every arm runs first once and follows every other arm once. Heat and page cache carried from
+ * one arm into the next then weigh on each arm alike, which a plain rotation does not give.
+ */
+export function armOrder(arms: number, rep: number): number[] {
+  // The standard construction for an even number of arms: 0, 1, n−1, 2, n−2, … shifted by the row.
+  const base: number[] = [];
+  for (let i = 0, lo = 1, hi = arms - 1; i < arms; i++) base.push(i === 0 ? 0 : i % 2 === 1 ? lo++ : hi--);
+  const row = rep % arms;
+  const order = base.map((a) => (a + row) % arms);
+  // With an odd number of arms the square needs its mirror rows too (Williams 1949).
+  return arms % 2 === 1 && Math.floor(rep / arms) % 2 === 1 ? order.reverse() : order;
+}
+
+/** Runs every arm in every repetition, in a Williams-square order. */
 export async function runAblation(options: AblationOptions): Promise<AblationReport> {
   const arms = options.arms ?? ABLATION_ARMS;
   const runs = new Map<string, AblationRun[]>(arms.map((a) => [a.key, []]));
@@ -117,7 +135,7 @@ export async function runAblation(options: AblationOptions): Promise<AblationRep
   const total = options.repetitions * arms.length;
   let index = 0;
   for (let rep = 0; rep < options.repetitions; rep++) {
-    const order = arms.map((_, i) => arms[(i + rep) % arms.length] as AblationArm);
+    const order = armOrder(arms.length, rep).map((i) => arms[i] as AblationArm);
     for (const arm of order) {
       options.signal?.throwIfAborted();
       options.onProgress?.(index, total, `repetition ${String(rep + 1)}/${String(options.repetitions)}: ${arm.label}`);
@@ -170,7 +188,7 @@ export async function runAblation(options: AblationOptions): Promise<AblationRep
     },
     arms: results,
     findings: ablationFindings(results),
-    warnings: distinctEntropySources(entropySources).map((s) => `entropy source of the auctioned arms: ${s}`).concat(warnings),
+    warnings: distinctEntropySources(entropySources).map((s) => `entropy source of the arms that charge the Landauer tax: ${s}`).concat(warnings),
   };
 }
 
@@ -189,7 +207,11 @@ export function ablationFindings(arms: readonly AblationArmResult[]): string[] {
     out.push(`Admission alone (CFS, the insolvent killed): ${(admission / cfs).toFixed(2)}×${gain > 0 ? `, ${pct((admission - cfs) / gain)} of Maxwell's gain` : ''}.`);
   }
   if (flat !== undefined) {
-    out.push(`The auction at a flat price: ${(flat / cfs).toFixed(2)}×${gain > 0 ? `, ${pct((flat - cfs) / gain)} of the gain` : ''}; pricing by heat adds the rest: ${(maxwell / flat).toFixed(2)}× over the flat price.`);
+    const heat = maxwell / flat;
+    out.push(
+      `The auction at a flat price: ${(flat / cfs).toFixed(2)}×${gain > 0 ? `, ${pct((flat - cfs) / gain)} of the gain` : ''}; ` +
+        (heat > 1 ? `pricing by heat adds ${heat.toFixed(2)}× over the flat price.` : `pricing by heat adds no primes per joule in these repetitions (${heat.toFixed(2)}× the flat price).`),
+    );
   }
   const treated = arms.filter((a) => a.key !== 'cfs' && a.primesPerJ.low !== null && a.primesPerJ.high !== null);
   const overlap = treated.length > 1 && Math.max(...treated.map((a) => a.primesPerJ.low ?? 0)) <= Math.min(...treated.map((a) => a.primesPerJ.high ?? 0));

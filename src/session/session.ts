@@ -556,6 +556,9 @@ export class MarketSession {
     }
   }
 
+  /** This tick's rent under the admission policy (null in the others): what solvency means there. */
+  #rentMicroJ: bigint | null = null;
+
   #rent(thermal: ThermalInput): void {
     const reserve = thermal.reservePerQuantumJ;
     if (reserve.length === 0) return;
@@ -566,6 +569,7 @@ export class MarketSession {
     for (let i = 0; i < this.#live.length; i++) if ((this.#live[i] as AgentRecord).phase === 'running') running++;
     if (running === 0) return;
     const rentMicroJ = toMicroJ(meanJ * Math.min(1, reserve.length / running));
+    this.#rentMicroJ = rentMicroJ;
     for (let i = 0; i < this.#live.length; i++) {
       const record = this.#live[i] as AgentRecord;
       if (record.phase !== 'running') continue;
@@ -606,7 +610,9 @@ export class MarketSession {
     let cheapest = Number.POSITIVE_INFINITY;
     const reserve = thermal.reservePerQuantumJ;
     for (let i = 0; i < reserve.length; i++) cheapest = Math.min(cheapest, reserve[i] ?? Number.POSITIVE_INFINITY);
-    const rentMicroJ = Number.isFinite(cheapest) ? toMicroJ(cheapest) : 0n;
+    // Without an auction (admission) an agent can pay its way as long as it can pay the tick's rent.
+    const rentMicroJ = this.#rentMicroJ ?? (Number.isFinite(cheapest) ? toMicroJ(cheapest) : 0n);
+    const buys = this.#rentMicroJ === null ? 'buys the cheapest quantum' : "pays this tick's rent";
     const now = this.nowMs();
     for (let i = 0; i < this.#live.length; i++) {
       const record = this.#live[i] as AgentRecord;
@@ -614,7 +620,7 @@ export class MarketSession {
       const balanceMicroJ = this.#bank.balance(record.id);
       const action = this.#apoptosis.observe(record.id, balanceMicroJ, now, rentMicroJ);
       if (action === null) continue;
-      const balance = `${toJoules(balanceMicroJ).toFixed(6)} J (${toJoules(rentMicroJ).toFixed(6)} J buys the cheapest quantum)`;
+      const balance = `${toJoules(balanceMicroJ).toFixed(6)} J (${toJoules(rentMicroJ).toFixed(6)} J ${buys})`;
       if (action.kind === 'notice') {
         this.#channel.send(record.id, { type: 'apoptosis', graceMs: action.graceMs, balanceJ: toJoules(balanceMicroJ) });
         this.#decide({ action: 'apoptosis-notice', agentId: record.id, plane: null, because: `insolvent: balance ${balance}; SIGTERM in ${String(action.graceMs)} ms unless topped up` });

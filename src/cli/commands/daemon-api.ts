@@ -92,7 +92,7 @@ export function formatFleet(fleet: FleetSnapshot): string {
   if (a?.zone != null) out += `  zone ${a.zone.name}: ${String(a.zone.members)} members, mean headroom ${fmt(a.zone.meanHeadroom, 3)}, mean price ${fmt(a.zone.meanPriceJ, 4)} J, total power ${fmt(a.zone.totalPowerW, 1)} W\n`;
   out += `stress from coupled neighbours ${fmt(fleet.stress.external, 3)} → price multiplier ${fmt(fleet.stress.multiplier, 3)}, applied ${fmt(fleet.stress.applied, 3)} (fleet.maxPriceMultiplier caps it)\n`;
   const drops = Object.entries(fleet.drops).filter(([, n]) => n > 0);
-  out += `dropped (datagrams and frames by reason; refused-member: gossip about members not admitted; refused-relay: ping-reqs for a target not known alive): ${drops.length === 0 ? 'none' : drops.map(([why, n]) => `${why} ${String(n)}`).join(', ')}\n`;
+  out += `dropped (datagrams and frames by reason; refused-member: gossip about members not admitted; refused-relay: ping-reqs for a target this node does not know): ${drops.length === 0 ? 'none' : drops.map(([why, n]) => `${why} ${String(n)}`).join(', ')}\n`;
   if (fleet.enabled) out += `push-pulls over TCP: ${String(fleet.pushPulls.stream)} done, ${String(fleet.pushPulls.failed)} fell back to a datagram\n`;
   return out;
 }

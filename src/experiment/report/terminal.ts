@@ -4,7 +4,7 @@
  * other command's output.
  */
 import { fmt, formatTable } from '../../internal/format.js';
-import { LANDAUER_NOTE_PREFIX, distinctEntropySources, type ArmEstimate, type ExperimentResults } from '../results.js';
+import { LANDAUER_NOTE_PREFIX, LANDAUER_NOTE_SEPARATOR, distinctEntropySources, type ArmEstimate, type ExperimentResults } from '../results.js';
 
 function estimate(e: ArmEstimate): string {
   return e.low === null || e.high === null ? fmt(e.mean, 3) : `${fmt(e.mean, 3)} [${fmt(e.low, 3)}, ${fmt(e.high, 3)}]`;
@@ -49,14 +49,15 @@ export function formatSummaryTable(results: ExperimentResults): string {
   const qualifier = s.thesis.metWithConfidence ? '' : !s.thesis.met ? '' : s.ratio.low === null ? ' (estimate only: no interval)' : ' (interval reaches below the threshold)';
   const taxNote = results.notes.find((n) => n.startsWith(LANDAUER_NOTE_PREFIX));
   // Each repetition's daemon names its own helper's pid; the summary needs only which source.
-  const taxSources = taxNote === undefined ? [] : distinctEntropySources(taxNote.slice(LANDAUER_NOTE_PREFIX.length).replace(/\.$/, '').split('; '));
+  const taxSources = taxNote === undefined ? [] : distinctEntropySources(taxNote.slice(LANDAUER_NOTE_PREFIX.length).replace(/\.$/, '').split(LANDAUER_NOTE_SEPARATOR));
   const sources = `energy ${m.sources.energy.provenance} (${m.sources.energy.source}), temperature ${m.sources.temperature.provenance} (${m.sources.temperature.source})`;
   return [
     formatTable(rows),
     `efficiency ratio Maxwell/CFS: ${fmt(s.ratio.estimate)}× ${interval}`,
     `thesis ≥ ${fmt(s.thesis.threshold, 1)}×: ${s.thesis.verdict}${qualifier}`,
     sources,
-    ...(taxSources.length === 0 ? [] : [`erasure (Landauer tax) measured by: ${taxSources.join('; ')}`]),
+    // The source says itself whether it measured (ebpf, bpftrace) or estimated.
+    ...(taxSources.length === 0 ? [] : [`erasure (Landauer tax) from: ${taxSources.join(LANDAUER_NOTE_SEPARATOR)}`]),
     `foreign %: CPU of other processes, measured (${m.sources.foreignLoad.source}); unmanaged energy (charged to no agent): CFS ${fmt(s.perArm.cfs.unmanagedJ, 1)} J, Maxwell ${fmt(s.perArm.maxwell.unmanagedJ, 1)} J per arm`,
     `repetitions: ${m.stopping.stoppedBecause}`,
     // Warnings from the run itself (e.g. failed daemon ticks) belong next to the verdict they qualify.

@@ -124,8 +124,12 @@ test('the terminal table: per-arm intervals, the ratio and its interval, PASS or
   const single = formatSummaryTable(syntheticResults({ repetitions: 1 }));
   assert.match(single, /\(one repetition: no interval\)/);
   assert.doesNotMatch(pass, /erasure \(Landauer tax\)/, 'no line when the run named no source');
-  const withTax = { ...syntheticResults(), notes: ['Landauer tax (treatment arm) from: ebpf: eBPF ring buffer attached (loader pid 11); ebpf: eBPF ring buffer attached (loader pid 12).'] };
-  assert.match(formatSummaryTable(withTax), /^erasure \(Landauer tax\) measured by: ebpf: eBPF ring buffer attached$/m, 'one source named once, without the pids');
+  const withTax = { ...syntheticResults(), notes: ['Landauer tax (treatment arm) from: ebpf: eBPF ring buffer attached (loader pid 11) | ebpf: eBPF ring buffer attached (loader pid 12) | estimated: /proc estimate; passed over: ebpf: not root; bpftrace: not installed.'] };
+  assert.match(
+    formatSummaryTable(withTax),
+    /^erasure \(Landauer tax\) from: ebpf: eBPF ring buffer attached \| estimated: \/proc estimate; passed over: ebpf: not root; bpftrace: not installed$/m,
+    'each source once, without the pids, a reason with "; " in it whole',
+  );
 });
 
 test('writeReport writes the folder; results.json reads back; unwritable folders and broken results are coded errors', async () => {

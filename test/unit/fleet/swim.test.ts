@@ -173,11 +173,13 @@ test('dead and left members are reaped after gossipToTheDeadMs, which frees thei
   assert.equal(s.reapedMembers, 2);
   s.learn({ k: 'alive', id: 'w', inc: 1, addr: 'addr-w', meta: META });
   assert.equal(s.member('w')?.state, 'alive', 'a newcomer takes a reaped place');
+  s.learn({ k: 'alive', id: 'x', inc: 1, addr: 'addr-x', meta: META });
+  assert.equal(s.member('x'), undefined, 'an old alive update (a delayed sync, a replay) does not bring a reaped member back');
   s.learn({ k: 'alive', id: 'x', inc: 2, addr: 'addr-x', meta: META });
-  assert.equal(s.member('x')?.state, 'alive', 'a reaped member that comes back joins as new');
+  assert.equal(s.member('x')?.state, 'alive', 'a reaped member that comes back with a newer incarnation joins as new');
 });
 
-test('a ping-req is relayed only to a member known as alive or suspect, at the address this node knows', () => {
+test('a ping-req is relayed only to a member this node knows, at the address it knows', () => {
   const now = 0;
   const s = new Swim({ id: 'self', addr: 'a', meta: META, now: () => now, random: new SeededRandom(6) });
   s.learn({ k: 'alive', id: 'known', inc: 1, addr: 'addr-known', meta: META });
@@ -187,7 +189,12 @@ test('a ping-req is relayed only to a member known as alive or suspect, at the a
   s.receive('known', 'addr-known', { t: 'ping-req', seq: 1, target: 'known', addr: '198.51.100.7:9', nack: false, u: [] });
   const relayed = s.drain().filter((o) => o.message.t === 'ping');
   assert.deepEqual(relayed.map((o) => [o.to, o.toId]), [['addr-known', 'known']], 'to the address it knows, not the one in the request');
-  for (const target of ['stranger', 'gone', 'self']) s.receive('known', 'addr-known', { t: 'ping-req', seq: 2, target, addr: '198.51.100.7:9', nack: true, u: [] });
-  assert.deepEqual(s.drain().filter((o) => o.message.t === 'ping'), []);
-  assert.equal(s.refusedRelays, 3);
+  s.receive('known', 'addr-known', { t: 'ping-req', seq: 2, target: 'gone', addr: '198.51.100.7:9', nack: false, u: [] });
+  assert.deepEqual(s.drain().filter((o) => o.message.t === 'ping').map((o) => o.to), ['addr-gone'], 'a member held dead is still known: relayed, at its known address');
+  for (const target of ['stranger', 'self']) s.receive('known', 'addr-known', { t: 'ping-req', seq: 3, target, addr: '198.51.100.7:9', nack: true, u: [] });
+  const answers = s.drain();
+  assert.deepEqual(answers.filter((o) => o.message.t === 'ping'), []);
+  assert.equal(s.refusedRelays, 2);
+  // Lifeguard: the prober hears a nack, not silence, so its own health score does not suffer.
+  assert.deepEqual(answers.map((o) => [o.to, o.message.t]), [['addr-known', 'nack'], ['addr-known', 'nack']]);
 });
