@@ -85,6 +85,7 @@ export const ERROR_CODES = [
   'MXW_ERR_FLEET_STATE',
   'MXW_ERR_FLEET_PLACEMENT',
   'MXW_ERR_FLEET_LAB',
+  'MXW_ERR_SOAK',
   'MXW_ERR_ABORTED',
   'MXW_ERR_INTERNAL',
 ] as const satisfies readonly `MXW_ERR_${string}`[];
@@ -255,6 +256,7 @@ export const ModelRunError = defineError('ModelRunError', 'MXW_ERR_MODEL_RUN');
 export const FleetPlacementError = defineError('FleetPlacementError', 'MXW_ERR_FLEET_PLACEMENT');
 /** The fleet experiment's network namespaces could not be set up, or a daemon in one did not start. */
 export const FleetLabError = defineError('FleetLabError', 'MXW_ERR_FLEET_LAB');
+export const SoakError = defineError('SoakError', 'MXW_ERR_SOAK');
 export const InferenceNoServerError = defineError('InferenceNoServerError', 'MXW_ERR_INFERENCE_NO_SERVER');
 /** The serving agent did not answer a request in `inference.requestTimeoutMs`. */
 export const InferenceTimeoutError = defineError('InferenceTimeoutError', 'MXW_ERR_INFERENCE_TIMEOUT');

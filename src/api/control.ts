@@ -8,6 +8,7 @@
 import type { AgentId } from '../agent-id.js';
 import type { VerifyReport } from '../ledger/verify.js';
 import type { LedgerEntry } from '../ledger/entries.js';
+import type { CommitTiming } from '../ledger/ledger.js';
 import type { SubmitOutcome, Plane } from '../market/order-book.js';
 import type { RuntimeKind } from '../runtimes/runtime.js';
 import type { WorkClass } from '../verification/trace/classes.js';
@@ -137,6 +138,8 @@ export interface DaemonControl {
   decisions(limit?: number): readonly Decision[];
   /** Returns an unsubscribe function. */
   onTick(listener: (event: TickEvent) => void): () => void;
+  /** Told how long each ledger write took (the SQLite transaction); returns an unsubscribe function. */
+  onLedgerCommit(listener: (commit: CommitTiming) => void): () => void;
 }
 
 /** Another node's control API (built by the caller: the daemon does not import the API client). */

@@ -20,7 +20,9 @@ export function provenanceLabels(source: string): { provenance: string; source: 
 
 /** Clearing costs sit in the tens of microseconds; lateness in the tenths of a millisecond. */
 const CLEARING_BUCKETS_S = [10e-6, 25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3];
-const LATENESS_BUCKETS_S = [50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3];
+const LATENESS_BUCKETS_S = [50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2e-3, 3e-3, 5e-3, 7.5e-3, 10e-3, 25e-3, 50e-3, 100e-3];
+/** A ledger commit is one SQLite transaction in WAL mode: tens of microseconds to a few milliseconds. */
+const LEDGER_COMMIT_BUCKETS_S = [25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3];
 
 export interface DaemonMetrics {
   readonly contentType: string;
@@ -67,6 +69,9 @@ export function createDaemonMetrics(control: DaemonControl): DaemonMetrics {
   const sold = new Counter({ name: 'maxwell_quanta_sold_total', help: 'Quanta sold, per core', labelNames: ['core'], registers: r });
   const clearingTime = new Histogram({ name: 'maxwell_clearing_duration_seconds', help: 'Time to clear one tick’s auction, s (monotonic clock)', buckets: CLEARING_BUCKETS_S, registers: r });
   const lateness = new Histogram({ name: 'maxwell_tick_lateness_seconds', help: 'How late each tick started against its grid, s (the tick jitter)', buckets: LATENESS_BUCKETS_S, registers: r });
+
+  const ledgerCommit = new Histogram({ name: 'maxwell_ledger_commit_duration_seconds', help: 'Time to write one ledger commit (its SQLite transaction), s (monotonic clock)', buckets: LEDGER_COMMIT_BUCKETS_S, registers: r });
+  const stopCommits = control.onLedgerCommit((commit) => { ledgerCommit.observe(commit.durationMs / 1000); });
 
   let packageEnergyJ = 0;
   // The tick path only counts into plain arrays; prom-client's labelled calls (≈ 0.3 µs each) run
@@ -155,6 +160,9 @@ export function createDaemonMetrics(control: DaemonControl): DaemonMetrics {
       refresh();
       return registry.metrics();
     },
-    close: unsubscribe,
+    close: () => {
+      unsubscribe();
+      stopCommits();
+    },
   };
 }

@@ -125,6 +125,7 @@ export const configSchema = z.strictObject({
       graceMs: z.number().int().min(0).max(3_600_000).describe('apoptosis: from notice to SIGTERM, ms').default(1000),
       rescueMarginPercent: z.number().int().min(100).max(10_000).describe('apoptosis: an agent in its grace period is rescued by a balance above this percentage of the cheapest quantum (hysteresis against price jitter)').default(150),
       killTimeoutMs: z.number().int().min(0).max(3_600_000).describe('apoptosis and stop: from SIGTERM to SIGKILL, ms').default(2000),
+      endedAgentsKept: z.number().int().min(1).max(1_000_000).describe('ended agents whose records (views, runtime entries) are kept for the API; older ones are dropped, their history stays on the ledger and their ids stay taken').default(1000),
       criticalC: z.number().min(20).max(150).describe('emergency: a core above this is paused at once, outside the auction, °C').default(95),
       runtimeDir: z.string().min(1).describe("directory of the agents' protocol sockets (mode 0700)").default('.maxwell/run'),
       cgroupParent: z

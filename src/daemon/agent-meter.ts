@@ -101,6 +101,11 @@ export class AgentMeter {
     }
   }
 
+  /** Drops an ended agent's meter (the daemon keeps a bounded number of ended agents). */
+  forget(id: AgentId): void {
+    this.#meters.delete(id);
+  }
+
   readings(): AgentMeterReading[] {
     return [...this.#meters].map(([agentId, m]) => ({ agentId, cpuS: m.cpuS, cpuSource: m.cpuSource, energyJ: m.energyJ }));
   }

@@ -10,7 +10,7 @@ import type { Clock } from '../clock/clock.js';
 import type { MaxwellConfig } from '../config/schema.js';
 import { AgentSpecError, toError } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
-import type { Ledger } from '../ledger/ledger.js';
+import type { CommitTiming, Ledger } from '../ledger/ledger.js';
 import { verifyLedger, type VerifyReport } from '../ledger/verify.js';
 import type { EntropySource } from '../market/entropy.js';
 import type { Plane, SubmitOutcome } from '../market/order-book.js';
@@ -79,6 +79,8 @@ export class Daemon implements DaemonControl {
   /** Agents placed by the fleet, with the request that started them (for migration). */
   readonly #migratable = new Map<AgentId, SpawnRequest>();
   readonly #meter: AgentMeter;
+  /** Ended agents in the order they ended: the oldest are forgotten beyond `daemon.endedAgentsKept`. */
+  readonly #ended: AgentId[] = [];
 
   constructor(parts: DaemonParts) {
     this.#config = parts.config;
@@ -185,7 +187,25 @@ export class Daemon implements DaemonControl {
     this.#migratable.delete(agentId);
     this.#verifier.forget(agentId);
     this.#inference.forget(agentId);
-    if (this.#session.exited(agentId, reason, detail)) this.#exits.set(agentId, this.protocol.removeAgent(agentId));
+    if (this.#session.exited(agentId, reason, detail)) {
+      this.#exits.set(agentId, this.protocol.removeAgent(agentId).finally(() => this.#exits.delete(agentId)));
+      this.#ended.push(agentId);
+      this.#forgetOldEnded();
+    }
+  }
+
+  /** Keeps at most `daemon.endedAgentsKept` ended agents; one whose settlement waits is kept until it is settled. */
+  #forgetOldEnded(): void {
+    const keep = this.#config.daemon.endedAgentsKept;
+    for (let checked = 0; this.#ended.length > keep && checked < this.#ended.length; checked++) {
+      const oldest = this.#ended.shift() as AgentId;
+      if (this.#session.forgetEnded(oldest)) {
+        this.#runtime.forgetEnded(oldest);
+        this.#meter.forget(oldest);
+      } else {
+        this.#ended.push(oldest);
+      }
+    }
   }
 
   async spawnAgent(request: SpawnRequest): Promise<AgentView> {
@@ -380,6 +400,10 @@ export class Daemon implements DaemonControl {
   onTick(listener: (event: TickEvent) => void): () => void {
     this.#tickListeners.add(listener);
     return () => this.#tickListeners.delete(listener);
+  }
+
+  onLedgerCommit(listener: (commit: CommitTiming) => void): () => void {
+    return this.ledger.onCommit(listener);
   }
 
   /**

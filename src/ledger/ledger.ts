@@ -83,6 +83,14 @@ interface EntryRow {
   hash: string;
 }
 
+/** One commit's write, as {@link Ledger.onCommit} reports it. */
+export interface CommitTiming {
+  /** The SQLite transaction, ms (monotonic clock). */
+  readonly durationMs: number;
+  readonly entries: number;
+  readonly settlements: number;
+}
+
 export function rowToEntry(row: EntryRow): LedgerEntry {
   return {
     seq: Number(row.seq),
@@ -140,6 +148,7 @@ export class Ledger {
   #upsertBalance: Database.Statement;
   #insertSettlement: Database.Statement;
   #commit: Database.Transaction<(tick: number, entries: LedgerEntry[], signature: string, touched: Map<AccountId, bigint>, settlements: readonly Settlement[]) => void>;
+  readonly #commitListeners = new Set<(commit: CommitTiming) => void>();
 
   private constructor(path: string, key: NodeKey, db: Database.Database) {
     this.path = path;
@@ -252,13 +261,22 @@ export class Ledger {
     }
     if (entries.length === 0 && settlements.length === 0) return { tick, firstSeq: seq + 1, lastSeq: seq, headHash: prevHash };
     const signature = entries.length > 0 ? signPayload(this.key.privateKey, tickSigningPayload(tick, seq, prevHash)).toString('base64') : '';
+    const startedMs = performance.now();
     this.#commit(tick, entries, signature, touched, settlements);
+    const timing: CommitTiming = { durationMs: performance.now() - startedMs, entries: entries.length, settlements: settlements.length };
+    for (const listener of this.#commitListeners) listener(timing);
     for (const [account, balance] of touched) this.#balances.set(account, microJ(balance));
     const firstSeq = this.#lastSeq + 1;
     this.#lastTick = tick;
     this.#lastSeq = seq;
     this.#headHash = prevHash;
     return { tick, firstSeq, lastSeq: seq, headHash: prevHash };
+  }
+
+  /** Told the duration of every commit that wrote something (the SQLite transaction alone, without hashing and signing). */
+  onCommit(listener: (commit: CommitTiming) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   /** Entries in chain order, from `fromSeq` (default 1), at most `limit`, optionally touching `account`. */

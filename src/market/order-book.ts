@@ -71,6 +71,11 @@ export class OrderBook {
     this.#bids.delete(agentId);
   }
 
+  /** Drops a retired agent's entry altogether (its messages can no longer arrive: its socket is gone). */
+  forget(agentId: string): void {
+    if (this.#agents.get(agentId)?.alive === false) this.#agents.delete(agentId);
+  }
+
   isAlive(agentId: string): boolean {
     return this.#agents.get(agentId)?.alive === true;
   }

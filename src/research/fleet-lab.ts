@@ -6,17 +6,15 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiClient } from '../api/client.js';
+import type { ApiClient } from '../api/client.js';
 import { FleetLabError } from '../errors.js';
 import { fleetIdentity } from '../fleet/envelope.js';
 import { loadOrCreateNodeKey } from '../ledger/node-key.js';
+import { MAXWELL_BIN, stopDaemonChild, tailOf, waitForDaemon } from './daemon-child.js';
 
-const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 const GOSSIP_PORT = 7946;
 
 /**
@@ -129,19 +127,14 @@ export class FleetLab {
           MAXWELL_API__HOST: addr,
           ...options.env(i, addr, lab.seed),
         };
-        const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, BIN, 'run'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let log = '';
-        const keep = (chunk: Buffer): void => {
-          log = (log + chunk.toString()).slice(-8192);
-        };
-        child.stdout.on('data', keep);
-        child.stderr.on('data', keep);
+        const child = spawn('nsenter', [`--net=/run/netns/${ns}`, process.execPath, MAXWELL_BIN, 'run'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const log = tailOf(child);
         const stateFile = join(home, 'state', 'daemon.json');
         // Tracked before it answers, so that close() stops it when it never does.
         lab.#starting.add(child);
-        const { client, token } = await waitForDaemon(stateFile, child, () => log, options.startTimeoutMs ?? 60_000, i);
+        const { client, token } = await waitForDaemon(stateFile, child, { timeoutMs: options.startTimeoutMs ?? 60_000, log, fail: (why) => new FleetLabError(`the daemon of node ${String(i)}: ${why}`) });
         lab.#starting.delete(child);
-        nodes.push({ index: i, ns, addr, client, token, child, log: () => log });
+        nodes.push({ index: i, ns, addr, client, token, child, log });
       }
       return lab;
     } catch (err) {
@@ -155,45 +148,11 @@ export class FleetLab {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await Promise.allSettled([...this.nodes.map((n) => n.child), ...this.#starting].map((child) => stopChild(child)));
+      await Promise.allSettled([...this.nodes.map((n) => n.child), ...this.#starting].map((child) => stopDaemonChild(child)));
     } finally {
       for (let i = 0; i < this.#count; i++) spawnSync('ip', ['netns', 'del', `mxl${this.#tag}n${String(i)}`]);
       spawnSync('ip', ['link', 'del', `mxl${this.#tag}`]);
       rmSync(this.#dir, { recursive: true, force: true });
     }
-  }
-}
-
-const exited = (child: ChildProcess): boolean => child.exitCode !== null || child.signalCode !== null;
-
-/** SIGINT (the daemon's clean stop), SIGKILL after 20 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (exited(child)) return;
-  const done = new Promise<void>((resolve) => {
-    child.once('exit', () => { resolve(); });
-    child.once('error', () => { resolve(); });
-  });
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  await done;
-  clearTimeout(timer);
-}
-
-async function waitForDaemon(stateFile: string, child: ChildProcess, log: () => string, timeoutMs: number, index: number): Promise<{ client: ApiClient; token: string }> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (exited(child)) throw new FleetLabError(`the daemon of node ${String(index)} exited (${String(child.exitCode ?? child.signalCode)}):\n${log()}`);
-    if (existsSync(stateFile)) {
-      try {
-        const { url, token } = JSON.parse(readFileSync(stateFile, 'utf8')) as { url: string; token: string };
-        const client = new ApiClient({ url, token });
-        await client.snapshot();
-        return { client, token };
-      } catch {
-        // Written but not answering yet (or half-written): try again.
-      }
-    }
-    if (performance.now() > deadline) throw new FleetLabError(`the daemon of node ${String(index)} did not answer within ${String(timeoutMs / 1000)} s:\n${log()}`);
-    await sleep(200);
   }
 }

@@ -85,6 +85,11 @@ export class AgentTable<A extends TableEntry> {
     this.#agents.delete(id);
   }
 
+  /** Drops an agent that has ended; a live or unknown id is left alone. */
+  forgetEnded(id: AgentId): void {
+    if (this.#agents.get(id)?.exit != null) this.#agents.delete(id);
+  }
+
   /** Throws `MXW_ERR_AGENT_UNKNOWN` for an id the table does not have. */
   get(id: AgentId): A {
     const agent = this.#agents.get(id);

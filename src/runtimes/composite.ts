@@ -122,6 +122,11 @@ export class CompositeRuntime implements AgentRuntime {
     return [...this.#ready.values()].flatMap((r) => r.list());
   }
 
+  forgetEnded(id: AgentId): void {
+    // Its owner was dropped when it ended; only the runtime that has it acts.
+    for (const runtime of this.#ready.values()) runtime.forgetEnded(id);
+  }
+
   onExit(listener: (exit: AgentExit) => void): void {
     this.#listeners.push(listener);
   }

@@ -127,6 +127,8 @@ export interface AgentRuntime {
   stop(id: AgentId, options?: AbortOptions & { graceS?: number }): Promise<AgentExit>;
   info(id: AgentId): AgentInfo;
   list(): readonly AgentInfo[];
+  /** Drops what the runtime keeps of an agent that has ended (its `info` then throws); a live or unknown id is left alone. */
+  forgetEnded(id: AgentId): void;
   /** Called once per agent when it ends, for whatever reason. */
   onExit(listener: (exit: AgentExit) => void): void;
   /** Stops every agent and removes everything the runtime created. Idempotent. */

@@ -33,6 +33,8 @@ export interface AgentRecord {
   endingBecause: string | null;
   /** Its exit, held back while verdicts on its requests are pending (its stake can still be slashed). */
   deferredSettlement: { readonly survivalMs: number; readonly reason: string } | null;
+  /** The balance last sent to it in a `balance` notice, µJ; null before the first. */
+  toldBalanceMicroJ: bigint | null;
 }
 
 export interface InferenceState {
@@ -66,7 +68,7 @@ export interface VerificationState {
 }
 
 export function newRecord(id: AgentId, role: AgentRole, runtime: RuntimeKind, startedAtMs: number): AgentRecord {
-  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0, verification: null, inference: null, endingBecause: null, deferredSettlement: null };
+  return { id, role, runtime, pid: null, phase: 'starting', quantaWon: 0, paidMicroJ: 0n, incomeMicroJ: 0n, taxMicroJ: 0n, verifiedPrimes: 0, rejectedClaims: 0, startedAtMs, lastUnit: null, wonUnit: -1, ended: null, hostedCpuS: 0, verification: null, inference: null, endingBecause: null, deferredSettlement: null, toldBalanceMicroJ: null };
 }
 
 function verificationView(v: VerificationState | null): VerificationView | null {

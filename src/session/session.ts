@@ -121,6 +121,8 @@ export class MarketSession {
   readonly #apoptosis: Apoptosis;
   readonly #engine: ClearingEngine;
   readonly #agents = new Map<string, AgentRecord>();
+  /** Ended agents whose records were dropped (`forgetEnded`): their ids stay taken, as their ledger accounts stay. */
+  readonly #forgotten = new Set<string>();
   /** The agents not dead, in admission order: the tick walks this array (no iterator per tick). */
   readonly #live: AgentRecord[] = [];
   readonly #offers = new Map<Plane, PlaneOffer>();
@@ -198,7 +200,7 @@ export class MarketSession {
   admit(admission: Admission): void {
     if (this.#closed) throw new InvalidArgumentError('the daemon is stopping');
     const { id } = admission;
-    if (this.#agents.has(id)) throw new AgentExistsError(`an agent named ${id} exists (ids are never reused: its ledger account stays)`);
+    if (this.#agents.has(id) || this.#forgotten.has(id)) throw new AgentExistsError(`an agent named ${id} exists or existed (ids are never reused: its ledger account stays)`);
     if (!(admission.walletJ >= 0 && admission.walletJ <= MAX_WALLET_J)) throw new InvalidArgumentError(`wallet must be 0–${String(MAX_WALLET_J)} J, got ${String(admission.walletJ)}`);
     const stakeJ = admission.stakeJ ?? 0;
     if (!(stakeJ >= 0 && stakeJ <= admission.walletJ)) throw new InvalidArgumentError(`stake must be 0–${String(admission.walletJ)} J (it comes out of the wallet), got ${String(stakeJ)}`);
@@ -635,8 +637,11 @@ export class MarketSession {
   }
 
   /**
-   * Writes what is pending as one ledger tick and tells every live agent its balance. A failed
-   * write drops nothing: it is retried with the next flush, and reported once per failure.
+   * Writes what is pending as one ledger tick and tells every connected live agent whose balance
+   * changed its balance. A failed write drops nothing: it is retried with the next flush, and
+   * reported once per failure. Only changes are sent because a paused agent (frozen, not reading)
+   * would otherwise have a notice queued for it every flush, without bound in count, for as long
+   * as it waits (the soak found the daemon's heap growing by megabytes a second with a thousand agents).
    */
   flush(memo: string): void {
     try {
@@ -647,7 +652,10 @@ export class MarketSession {
     }
     for (let i = 0; i < this.#live.length; i++) {
       const record = this.#live[i] as AgentRecord;
-      this.#channel.send(record.id, { type: 'balance', balanceJ: toJoules(this.#bank.balance(record.id)) });
+      const balance = this.#bank.balance(record.id);
+      if (balance === record.toldBalanceMicroJ || !this.#channel.isConnected(record.id)) continue;
+      record.toldBalanceMicroJ = balance;
+      this.#channel.send(record.id, { type: 'balance', balanceJ: toJoules(balance) });
     }
   }
 
@@ -655,8 +663,24 @@ export class MarketSession {
 
   #record(id: AgentId): AgentRecord {
     const record = this.#agents.get(id);
-    if (record === undefined) throw new AgentUnknownError(`no agent ${id}`);
+    if (record === undefined) {
+      throw new AgentUnknownError(this.#forgotten.has(id) ? `agent ${id} ended and its record was dropped (daemon.endedAgentsKept); its history is on the ledger` : `no agent ${id}`);
+    }
     return record;
+  }
+
+  /**
+   * Drops the record of an agent that has ended and is settled, so that a daemon that sees
+   * thousands of agents come and go keeps a bounded number of them. Returns false (and keeps it)
+   * for one that is live or whose settlement is still deferred.
+   */
+  forgetEnded(id: AgentId): boolean {
+    const record = this.#agents.get(id);
+    if (record?.phase !== 'dead' || record.deferredSettlement !== null) return false;
+    this.#agents.delete(id);
+    this.#book.forget(id);
+    this.#forgotten.add(id);
+    return true;
   }
 
   has(id: AgentId): boolean {

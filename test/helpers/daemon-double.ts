@@ -4,6 +4,7 @@
  * entries for mints, and publishes tick events when a test calls `emitTick()`. The real daemon
  * (src/daemon/) is tested end to end separately.
  */
+import type { CommitTiming } from '../../src/ledger/ledger.js';
 import type { AgentMetersView, AgentView, DaemonControl, DaemonSnapshot, Decision, FleetMemberSnapshot, FleetSnapshot, SpawnRequest, TickEvent, WalletView } from '../../src/api/control.js';
 import type { InferenceAnswer, InferenceAsk } from '../../src/verification/service/inference-service.js';
 import { AgentExistsError, AgentStartError, AgentUnknownError, InferenceNoServerError } from '../../src/errors.js';
@@ -181,6 +182,18 @@ export class DaemonDouble implements DaemonControl {
   onTick(listener: (event: TickEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  readonly #commitListeners = new Set<(commit: CommitTiming) => void>();
+
+  onLedgerCommit(listener: (commit: CommitTiming) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
+  /** Publishes one ledger commit of `durationMs` to every listener. */
+  commitLedger(durationMs: number): void {
+    for (const listener of this.#commitListeners) listener({ durationMs, entries: 1, settlements: 0 });
   }
 
   /** Publishes one tick to every listener (with one decision when `agentId` is given). */

@@ -233,3 +233,26 @@ test('a process that is no agent shows as foreign load, the agents\' own CPU doe
   assert.ok(snapshot.planes.some((p) => p.setpointC > 80), `setpoints ${snapshot.planes.map((p) => p.setpointC).join(', ')}`);
   assert.ok(snapshot.planes.every((p) => p.setpointC <= 90), 'never above critical − 5 °C');
 });
+
+test('a daemon keeps the last daemon.endedAgentsKept ended agents: older ones are dropped from views, runtime and metrics, their ids stay taken, every wallet is settled', { skip: SKIP, timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'maxwell-daemon-'));
+  const { daemon, close } = await assembleDaemon(configIn(dir, { endedAgentsKept: 2 }), { tag: 'dtk' });
+  t.after(async () => {
+    await close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ids = ['brief-1', 'brief-2', 'brief-3', 'brief-4', 'brief-5'];
+  for (const id of ids) {
+    await daemon.spawnAgent({ id, command: '/bin/sh', args: ['-c', 'sleep 0.2'], walletJ: 1 });
+    await until(`${id} to end`, () => !daemon.listAgents().some((a) => a.id === id && a.phase !== 'dead'));
+  }
+  const kept = daemon.listAgents().map((a) => a.id);
+  assert.deepEqual(kept, ['brief-4', 'brief-5'], 'the two that ended last');
+  assert.throws(() => daemon.agent(agentId('brief-1')), { code: 'MXW_ERR_AGENT_UNKNOWN', message: /ended and its record was dropped/ });
+  await assert.rejects(daemon.spawnAgent({ id: 'brief-1', command: '/bin/true', walletJ: 1 }), { code: 'MXW_ERR_AGENT_EXISTS' }, 'a dropped id is never reused: its ledger account stays');
+  assert.equal(daemon.agentMeters().agents.some((m) => m.agentId === 'brief-1'), false);
+  await close();
+  const report = verifyLedger(join(dir, 'ledger.sqlite'));
+  assert.equal(report.ok, true, JSON.stringify(report.failure));
+  assert.equal(report.totals.agentBalancesMicroJ, 0n, 'every wallet, dropped or kept, was settled');
+});

@@ -10,6 +10,7 @@ import { gspResearch } from './research-gsp.js';
 import { kubeResearch } from './research-kube.js';
 import { pauseResearch } from './research-pause.js';
 import { poiResearch } from './research-poi.js';
+import { soakResearch } from './research-soak.js';
 import { verificationResearch } from './research-verification.js';
 
 export function registerResearch(program: Command, io: CliIo, env: Readonly<Record<string, string | undefined>>): void {
@@ -23,4 +24,5 @@ export function registerResearch(program: Command, io: CliIo, env: Readonly<Reco
   addResearch(research, io, verificationResearch);
   addResearch(research, io, poiResearch);
   addResearch(research, io, ablationResearch, env);
+  addResearch(research, io, soakResearch);
 }

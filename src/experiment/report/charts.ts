@@ -23,7 +23,7 @@ import type { ArmSeries, ExperimentResults, FigureSource } from '../results.js';
 
 echarts.use([LineChart, GridComponent, LegendComponent, TitleComponent, MarkLineComponent, MarkPointComponent, SVGRenderer]);
 
-type ChartOption = echarts.ComposeOption<LineSeriesOption | GridComponentOption | LegendComponentOption | TitleComponentOption | MarkLineComponentOption | MarkPointComponentOption>;
+export type ChartOption = echarts.ComposeOption<LineSeriesOption | GridComponentOption | LegendComponentOption | TitleComponentOption | MarkLineComponentOption | MarkPointComponentOption>;
 
 /** The charts of a report, in the order the page shows them. */
 export const CHART_IDS = ['temperature', 'power', 'prices', 'wallets'] as const;
@@ -63,7 +63,8 @@ function provenanceText(source: FigureSource): string {
   return `${source.provenance} (${source.source})`;
 }
 
-function render(option: ChartOption, width: number, height: number): string {
+/** Renders one ECharts option to an SVG string (no DOM): the report's charts and the soak's share it. */
+export function renderSvg(option: ChartOption, width: number, height: number): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
     chart.setOption({ animation: false, backgroundColor: '#ffffff', textStyle: { fontFamily: 'sans-serif' }, ...option });
@@ -268,7 +269,7 @@ export function renderCharts(results: ExperimentResults, options: ChartOptions =
     file: `${id}.svg`,
     title,
     caption,
-    svg: render(option, width, height),
+    svg: renderSvg(option, width, height),
   });
   return [
     chart(

@@ -11,6 +11,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RuntimeSetupError } from '../../errors.js';
 
 /** The hierarchies found, each `undefined` when absent. */
@@ -137,11 +138,16 @@ function alive(pid: number): boolean {
  * (cgroup.kill where it exists), waits for them to go, and removes the directory.
  * Returns the pids it killed.
  */
-export function destroyGroup(dir: string, hierarchy: Hierarchy): number[] {
-  if (!existsSync(dir)) return [];
-  const killed = new Set<number>();
+/**
+ * Thaws, kills and removes a group and its children. The steps yield how long to wait before
+ * the next try (the kernel takes a moment to empty a group, and to let go of it after its last
+ * task exits), so that the same steps run blocking (`destroyGroup`) or without holding up the
+ * event loop (`destroyGroupAsync`).
+ */
+function* destroySteps(dir: string, hierarchy: Hierarchy, killed: Set<number>): Generator<number, void> {
+  if (!existsSync(dir)) return;
   for (const child of readdirSync(dir, { withFileTypes: true })) {
-    if (child.isDirectory()) for (const pid of destroyGroup(join(dir, child.name), hierarchy)) killed.add(pid);
+    if (child.isDirectory()) yield* destroySteps(join(dir, child.name), hierarchy, killed);
   }
   if (hierarchy === 'v2' && existsSync(join(dir, 'cgroup.freeze'))) writeQuietly(dir, 'cgroup.freeze', '0');
   if (hierarchy === 'freezer') writeQuietly(dir, 'freezer.state', 'THAWED');
@@ -159,19 +165,34 @@ export function destroyGroup(dir: string, hierarchy: Hierarchy): number[] {
       }
     }
     if (Date.now() > deadline) throw new RuntimeSetupError(`cannot empty ${dir}: pids ${pids.join(', ')} remain`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+    yield 2;
   }
-  // A group can take a moment to let go after its last task exits.
   for (let attempt = 0; ; attempt++) {
     try {
       rmdirSync(dir);
-      break;
+      return;
     } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') break;
+      if ((err as { code?: string }).code === 'ENOENT') return;
       if (attempt > 200) throw new RuntimeSetupError(`cannot remove ${dir}: ${(err as Error).message}`, { cause: err });
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      yield 5;
     }
   }
+}
+
+/** Thaws, kills and removes a group (and its children), blocking until it is gone; returns the pids it killed. */
+export function destroyGroup(dir: string, hierarchy: Hierarchy): number[] {
+  const killed = new Set<number>();
+  for (const waitMs of destroySteps(dir, hierarchy, killed)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, waitMs);
+  return [...killed];
+}
+
+/**
+ * `destroyGroup` that waits with timers: for an agent's exit, where the daemon's tick loop runs
+ * (a group that took long to let go once held it up for a third of a second in the soak).
+ */
+export async function destroyGroupAsync(dir: string, hierarchy: Hierarchy): Promise<number[]> {
+  const killed = new Set<number>();
+  for (const waitMs of destroySteps(dir, hierarchy, killed)) await sleep(waitMs);
   return [...killed];
 }
 

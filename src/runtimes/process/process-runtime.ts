@@ -23,7 +23,7 @@ import { seconds } from '../../units/units.js';
 import { AgentTable, type StopOptions, type TableEntry } from '../agent-table.js';
 import { AgentSpecError, AgentStartError, AgentStateError, RuntimeSetupError } from '../../errors.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, AgentUsage, ManagedCpu, PauseMechanism, PauseOptions, PauseResult, StartOptions } from '../runtime.js';
-import { detectCgroups, destroyGroup, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
+import { detectCgroups, destroyGroup, destroyGroupAsync, groupPids, makeLevel, readControl, sweepOrphans, writeControl, type CgroupLayout, type Hierarchy, type SweepReport } from './cgroups.js';
 import type { CgroupParent } from './cgroup-parent.js';
 import { takeOverDelegatedUnit } from './delegation.js';
 import { confirmFrozen, confirmStopped, confirmThawed } from './confirm.js';
@@ -70,6 +70,8 @@ interface Agent extends TableEntry {
   stderrTail: string;
   /** Set once the agent was seen inside all its groups; only then can it "escape". */
   joined: boolean;
+  /** Its usage read while paused: a frozen group's counters stand still, so it is read once per pause. */
+  pausedUsage: AgentUsage | null;
 }
 
 let instanceCounter = 0;
@@ -230,21 +232,16 @@ export class ProcessRuntime implements AgentRuntime {
       for (const [h, dir] of Object.entries(dirs) as [Hierarchy, string][]) destroyGroup(dir, h);
       throw new AgentStartError(`agent "${spec.id}": cannot spawn ${spec.command}`);
     }
-    const agent = this.#agents.entry(spec, { child, pid, dirs, pausedBy: null, stderrTail: '', joined: false });
+    const agent = this.#agents.entry(spec, { child, pid, dirs, pausedBy: null, stderrTail: '', joined: false, pausedUsage: null });
     child.stderr.on('data', (chunk: Buffer) => {
       agent.stderrTail = (agent.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
     child.on('exit', (code, signal) => {
       if (signal === 'SIGKILL' && agent.stopReason === null && this.#oomKilled(agent)) agent.stopReason = 'out-of-memory';
-      // The agent is its main process: whatever it forked goes with it.
-      for (const [h, dir] of Object.entries(agent.dirs) as [Hierarchy, string][]) {
-        try {
-          destroyGroup(dir, h);
-        } catch {
-          // Reported by close() if it persists.
-        }
-      }
-      this.#agents.end(agent, code, signal, code === JOIN_FAILED_EXIT ? 'failed-to-start' : 'exited');
+      // The agent is its main process: whatever it forked goes with it. Its exit is reported once its groups are gone.
+      void Promise.all(
+        (Object.entries(agent.dirs) as [Hierarchy, string][]).map(([h, dir]) => destroyGroupAsync(dir, h).catch(() => undefined /* reported by close() if it persists */)),
+      ).then(() => { this.#agents.end(agent, code, signal, code === JOIN_FAILED_EXIT ? 'failed-to-start' : 'exited'); });
     });
     this.#agents.add(agent);
     this.#watchEscapes();
@@ -270,7 +267,10 @@ export class ProcessRuntime implements AgentRuntime {
     name: 'cgroup escape watch',
     everyMs: ESCAPE_CHECK_MS,
     run: () => {
-      for (const agent of this.#agents.values()) this.#checkEscape(agent);
+      // A paused agent was checked just before it was frozen or stopped, and a frozen process
+      // cannot move itself: only the running few are read (each is a read of /proc, and with
+      // a thousand agents reading them all blocked the tick loop for tens of milliseconds).
+      for (const agent of this.#agents.values()) if (agent.state !== 'paused') this.#checkEscape(agent);
     },
   });
 
@@ -288,8 +288,9 @@ export class ProcessRuntime implements AgentRuntime {
 
   /**
    * An agent running as root can write its pid into another cgroup. The runtime checks every
-   * 250 ms (and before every pause) that each agent's main process is still in its group,
-   * and kills one that left: it would otherwise run unpaused, unmetered and unlimited.
+   * 250 ms that each running agent's main process is still in its group (and every agent
+   * before it is paused), and kills one that left: it would otherwise run unpaused, unmetered
+   * and unlimited.
    */
   #watchEscapes(): void {
     this.#escapeWatch.start();
@@ -418,6 +419,7 @@ export class ProcessRuntime implements AgentRuntime {
     await this.#thaw(agent, options.confirm ?? true);
     agent.state = 'running';
     agent.pausedBy = null;
+    agent.pausedUsage = null;
   }
 
   async #thaw(agent: Agent, confirm = true): Promise<void> {
@@ -480,6 +482,15 @@ export class ProcessRuntime implements AgentRuntime {
 
   usage(id: AgentId): Promise<AgentUsage> {
     const agent = this.#agents.get(id);
+    // Read once per pause: the meter asks for every agent every second, and with a thousand
+    // agents, nearly all paused, reading three files each held the tick loop up (the soak).
+    if (agent.state === 'paused' && agent.pausedUsage !== null) return Promise.resolve(agent.pausedUsage);
+    const usage = this.#readUsage(agent);
+    if (agent.state === 'paused') agent.pausedUsage = usage;
+    return Promise.resolve(usage);
+  }
+
+  #readUsage(agent: Agent): AgentUsage {
     const d = agent.dirs;
     let cpuS = Number.NaN;
     if (d.cpuacct !== undefined) cpuS = Number(readControl(d.cpuacct, 'cpuacct.usage')) / 1e9;
@@ -508,7 +519,7 @@ export class ProcessRuntime implements AgentRuntime {
         }
       }
     }
-    return Promise.resolve({ cpuS, memoryBytes, minorFaults, majorFaults, cpuSource: this.mechanisms['cpuTime'] ?? 'unknown' });
+    return { cpuS, memoryBytes, minorFaults, majorFaults, cpuSource: this.mechanisms['cpuTime'] ?? 'unknown' };
   }
 
   /** A frozen or stopped task cannot act on SIGTERM: thaw first. */
@@ -540,6 +551,10 @@ export class ProcessRuntime implements AgentRuntime {
 
   list(): readonly AgentInfo[] {
     return this.#agents.list();
+  }
+
+  forgetEnded(id: AgentId): void {
+    this.#agents.forgetEnded(id);
   }
 
   onExit(listener: (exit: AgentExit) => void): void {

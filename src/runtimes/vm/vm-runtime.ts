@@ -308,6 +308,10 @@ export class VmRuntime implements AgentRuntime {
     return this.#vms.list();
   }
 
+  forgetEnded(id: AgentId): void {
+    this.#vms.forgetEnded(id);
+  }
+
   onExit(listener: (exit: AgentExit) => void): void {
     this.#vms.onExit(listener);
   }

@@ -268,6 +268,10 @@ export class WasmRuntime implements AgentRuntime {
     return this.#agents.list();
   }
 
+  forgetEnded(id: AgentId): void {
+    this.#agents.forgetEnded(id);
+  }
+
   onExit(listener: (exit: AgentExit) => void): void {
     this.#agents.onExit(listener);
   }

@@ -18,6 +18,38 @@ test('Miller–Rabin agrees with the sieve below 10⁵ and knows the hard cases'
   assert.equal(isPrime64(2305843009213693951n), true, 'Mersenne 2^61 − 1');
 });
 
+/** The twelve-prime-base test, written independently: the reference the seven-base oracle must agree with. */
+function referenceIsPrime(n: bigint): boolean {
+  if (n < 2n) return false;
+  const bases = [2n, 3n, 5n, 7n, 11n, 13n, 17n, 19n, 23n, 29n, 31n, 37n];
+  for (const p of bases) if (n % p === 0n) return n === p;
+  let d = n - 1n;
+  let r = 0;
+  for (; d % 2n === 0n; r++) d /= 2n;
+  const pow = (b: bigint, e: bigint): bigint => {
+    let result = 1n;
+    for (let x = b % n, k = e; k > 0n; k >>= 1n, x = (x * x) % n) if (k & 1n) result = (result * x) % n;
+    return result;
+  };
+  return bases.every((a) => {
+    let x = pow(a, d);
+    if (x === 1n || x === n - 1n) return true;
+    for (let i = 1; i < r; i++) if ((x = (x * x) % n) === n - 1n) return true;
+    return false;
+  });
+}
+
+test('property: the seven-base test agrees with twelve prime bases on 64-bit numbers, semiprimes and near-squares', () => {
+  const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
+  // Products of two primes near 2³²: the composites a weak base set lets through.
+  const semiprime = fc.tuple(fc.bigInt({ min: 1n << 31n, max: 1n << 32n }), fc.bigInt({ min: 1n << 31n, max: 1n << 32n })).map(([a, b]) => {
+    const next = (x: bigint): bigint => { let y = x | 1n; while (!referenceIsPrime(y)) y += 2n; return y; };
+    return next(a) * next(b);
+  }).filter((n) => n < 1n << 64n);
+  fc.assert(fc.property(fc.oneof(u64, semiprime), (n) => isPrime64(n) === referenceIsPrime(n)), { numRuns: 3000, seed: 20261206 });
+  for (const base of [2n, 325n, 9375n, 28178n, 450775n, 9780504n, 1795265022n]) assert.equal(isPrime64(base), referenceIsPrime(base), `a witness itself: ${String(base)}`);
+});
+
 test('the oracle pays new primes once and counts every rejection by kind', () => {
   const oracle = new PrimeOracle(5_000_000n);
   const first = oracle.verify('scientist', { from: 100n, to: 200n, primes: [101n, 103n, 105n, 101n, 211n, -7n] });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompositeRuntime } from '../../../src/runtimes/composite.js';
 import type { AgentExit, AgentInfo, AgentRuntime, AgentSpec, RuntimeKind } from '../../../src/runtimes/runtime.js';
+import type { AgentId } from '../../../src/agent-id.js';
 import { agentId } from '../../helpers/agent-id.js';
 
 /** A runtime that records the calls it gets; enough to check the routing. */
@@ -55,6 +56,9 @@ class RecordingRuntime implements AgentRuntime {
   }
   list(): readonly AgentInfo[] {
     return [...this.#agents.values()];
+  }
+  forgetEnded(id: AgentId): void {
+    if (this.#agents.get(id)?.state === 'exited') this.#agents.delete(id);
   }
   onExit(listener: (exit: AgentExit) => void): void {
     this.#listeners.push(listener);

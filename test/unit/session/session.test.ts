@@ -230,3 +230,28 @@ test('admission: no auction, every running agent pays its fair share of the mach
   rig.session.flush('test');
   assert.equal(rig.ledger.total(), 0n, 'the rent moved joules, made and lost none');
 });
+
+test('a balance notice goes to a connected agent when its balance changed, not again while it stays the same', () => {
+  const rig = sessionRig({ cores: 1 });
+  rig.spawn('payer', 10, 0.05);
+  rig.spawn('waiter', 10, 0.01);
+  rig.spawn('offline', 10, 0.001);
+  rig.channel.connected.add('payer');
+  rig.channel.connected.add('waiter');
+  rig.session.flush('first');
+  assert.equal(rig.channel.of('payer', 'balance').length, 1, 'the first flush tells every connected agent');
+  assert.equal(rig.channel.of('waiter', 'balance').length, 1);
+  assert.equal(rig.channel.of('offline', 'balance').length, 0, 'nothing is queued for an agent that is not connected');
+  for (let i = 0; i < 3; i++) {
+    rig.tick(thermalInput(1, { reserveJ: 0.002 }));
+    rig.session.flush(`tick ${String(i)}`);
+  }
+  assert.equal(rig.session.agent(agentId('waiter')).phase, 'paused');
+  assert.equal(rig.channel.of('waiter', 'balance').length, 1, 'a paused agent whose balance did not move is not sent the same balance again');
+  const told = rig.channel.of('payer', 'balance');
+  assert.equal(told.length, 4, 'the winner hears each new balance');
+  assert.deepEqual(told.at(-1), { type: 'balance', balanceJ: rig.session.agent(agentId('payer')).balanceJ });
+  rig.channel.connected.add('offline');
+  rig.session.flush('later');
+  assert.equal(rig.channel.of('offline', 'balance').length, 1, 'it is told once it connects');
+});
