@@ -47,7 +47,7 @@ function chart(report: SoakReport, title: string, axes: readonly [string, string
 /** Memory, descriptors and agents, tick timings, the ledger. */
 export function renderSoakCharts(report: SoakReport): SoakChart[] {
   return [
-    { file: 'soak-memory.svg', title: 'Daemon memory', svg: chart(report, 'Daemon memory: RSS (/proc) and V8 heap used (/metrics), MiB', ['MiB'], [{ name: 'RSS', pick: (s) => s.rssMiB }, { name: 'heap used', pick: (s) => s.heapUsedMiB }]) },
+    { file: 'soak-memory.svg', title: 'Daemon memory', svg: chart(report, 'Daemon memory: RSS (/proc), V8 heap used and external memory (/metrics), MiB', ['MiB'], [{ name: 'RSS', pick: (s) => s.rssMiB }, { name: 'heap used', pick: (s) => s.heapUsedMiB }, { name: 'external (Buffers)', pick: (s) => s.externalMiB }]) },
     { file: 'soak-fds.svg', title: 'Descriptors and agents', svg: chart(report, 'Open file descriptors of the daemon (/proc) and agents alive', ['descriptors', 'agents'], [{ name: 'descriptors', pick: (s) => s.fds }, { name: 'agents alive', pick: (s) => s.agentsAlive, axis: 1 }]) },
     {
       file: 'soak-ticks.svg',

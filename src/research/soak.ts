@@ -50,6 +50,8 @@ export interface SoakSample {
   readonly tS: number;
   readonly rssMiB: number;
   readonly heapUsedMiB: number;
+  /** Memory V8 tracks outside its heap (Buffers, ArrayBuffers), MiB. */
+  readonly externalMiB: number;
   readonly fds: number;
   /** The daemon's CPU since the last sample, fraction of one core (WASM agents, its threads, included). */
   readonly cpu: number;
@@ -284,6 +286,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           tS: soakS(),
           rssMiB: proc.rssMiB,
           heapUsedMiB: sampleSum(now, 'nodejs_heap_size_used_bytes') / 2 ** 20,
+          externalMiB: sampleSum(now, 'nodejs_external_memory_bytes') / 2 ** 20,
           fds: proc.fds,
           cpu: (proc.cpuS - cpuBefore) / ((cpuNow - cpuAt) / 1000),
           agentsAlive: population.alive.size,

@@ -40,8 +40,8 @@ export function formatSoak(r: SoakReport): string {
   const step = Math.max(1, Math.ceil(r.samples.length / 15));
   const rows = r.samples.filter((_, i) => i % step === 0 || i === r.samples.length - 1);
   out += formatTable([
-    ['min', 'RSS MiB', 'heap MiB', 'fds', 'alive', 'spawned', 'dead', 'CPU', 'late p50', 'late p99', 'clear p99', 'commit p99', 'ledger MiB'],
-    ...rows.map((s) => [fmt(s.tS / 60, 1), fmt(s.rssMiB, 0), fmt(s.heapUsedMiB, 0), String(s.fds), String(s.agentsAlive), String(s.spawnedTotal), String(s.deadTotal), pct(s.cpu), fmt(s.latenessP50Ms, 2), fmt(s.latenessP99Ms, 2), fmt(s.clearingP99Ms, 2), fmt(s.ledgerCommitP99Ms, 2), fmt(s.ledgerMiB, 1)]),
+    ['min', 'RSS MiB', 'heap MiB', 'ext MiB', 'fds', 'alive', 'spawned', 'dead', 'CPU', 'late p50', 'late p99', 'clear p99', 'commit p99', 'ledger MiB'],
+    ...rows.map((s) => [fmt(s.tS / 60, 1), fmt(s.rssMiB, 0), fmt(s.heapUsedMiB, 0), fmt(s.externalMiB, 1), String(s.fds), String(s.agentsAlive), String(s.spawnedTotal), String(s.deadTotal), pct(s.cpu), fmt(s.latenessP50Ms, 2), fmt(s.latenessP99Ms, 2), fmt(s.clearingP99Ms, 2), fmt(s.ledgerCommitP99Ms, 2), fmt(s.ledgerMiB, 1)]),
   ]);
   out += '(ms columns are histogram bucket upper edges over the sample window)\n';
   if (r.warnings.length > 0) out += '\n';
