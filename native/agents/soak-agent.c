@@ -126,7 +126,9 @@ static void scientist(uint64_t start) {
     int len = 0, found = 0;
     char primes[MAX_FRAME / 2];
     for (; found < MAX_PRIMES; n++) {
+      /* 23 bytes hold one more prime (20 digits, quotes, comma): stop before the buffer could truncate. */
       if (is_prime(n)) len += snprintf(primes + len, sizeof primes - (size_t)len, "%s\"%" PRIu64 "\"", found++ ? "," : "", n);
+      if (len > (int)sizeof primes - 24) { n++; break; }
       if ((n & 63) == 0 && now_ms() - since >= REPORT_MS) { n++; break; }
     }
     int total = snprintf(body, sizeof body, "{\"type\":\"work\",\"seq\":%" PRIu64 ",\"kind\":\"primes\",\"range\":[\"%" PRIu64 "\",\"%" PRIu64 "\"],\"primes\":[%.*s]}", seq++, lo, n, len, primes);

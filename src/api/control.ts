@@ -79,6 +79,10 @@ export interface DaemonSnapshot {
   readonly ledgerHeight: number;
   /** Maxwell's own CPU use since start, fraction of one core (WASM agents, threads of its process, excluded). */
   readonly overheadFraction: number;
+  /** Landauer tax paid by every agent since start, J (agents whose records were dropped included). */
+  readonly landauerTaxJ: number;
+  /** Grid points the tick loop skipped because the one before ran past them (not in the lateness histogram). */
+  readonly missedTicks: number;
   /** Runtime calls the enforcer made since start (each is a kernel write or a QMP/fuel command). */
   /** Ticks skipped because something threw (`Daemon.tickFailures` has the last messages); 0 when healthy. */
   readonly failedTicks: number;

@@ -61,6 +61,7 @@ export function createDaemonMetrics(control: DaemonControl): DaemonMetrics {
     ledger: new Gauge({ name: 'maxwell_ledger_entries', help: 'Entries on the hash-chained ledger (its height)', registers: r }),
     ticks: new Counter({ name: 'maxwell_ticks_total', help: 'Market ticks run', registers: r }),
     failed: new Counter({ name: 'maxwell_failed_ticks_total', help: 'Ticks skipped because something threw', registers: r }),
+    missed: new Counter({ name: 'maxwell_missed_ticks_total', help: 'Grid points the tick loop skipped because the tick before ran past them (not in maxwell_tick_lateness_seconds)', registers: r }),
     overhead: new Gauge({ name: 'maxwell_daemon_cpu_ratio', help: "The daemon's own CPU since start, fraction of one core (WASM agents excluded)", registers: r }),
     fleet: new Gauge({ name: 'maxwell_fleet_members', help: 'Fleet members this node knows, by state', labelNames: ['state'], registers: r }),
     fleetMultiplier: new Gauge({ name: 'maxwell_fleet_price_multiplier_ratio', help: "Multiplier on this node's prices from its neighbours' heat (1 = none)", registers: r }),
@@ -126,7 +127,6 @@ export function createDaemonMetrics(control: DaemonControl): DaemonMetrics {
     }
     if (Number.isFinite(s.powerW)) g.power.set(energy, s.powerW);
     setCounter(g.energy, energy, packageEnergyJ);
-    let taxJ = 0;
     for (const a of s.agents) {
       const agent = { agent: a.id };
       g.balance.set({ ...agent, role: a.role, runtime: a.runtime }, a.balanceJ);
@@ -137,13 +137,13 @@ export function createDaemonMetrics(control: DaemonControl): DaemonMetrics {
       setCounter(g.won, agent, a.quantaWon);
       setCounter(g.primes, agent, a.verifiedPrimes);
       setCounter(g.tokens, agent, a.inference?.verifiedTokens ?? 0);
-      taxJ += a.taxJ;
     }
     for (const m of meters.agents) {
       setCounter(g.agentCpu, { agent: m.agentId, source: m.cpuSource }, m.cpuS);
       setCounter(g.agentEnergy, { agent: m.agentId, provenance: energy.provenance }, m.energyJ);
     }
-    setCounter(g.taxTotal, {}, taxJ);
+    setCounter(g.taxTotal, {}, s.landauerTaxJ);
+    setCounter(g.missed, {}, s.missedTicks);
     g.ledger.set(s.ledgerHeight);
     setCounter(g.ticks, {}, s.tick);
     setCounter(g.failed, {}, s.failedTicks);

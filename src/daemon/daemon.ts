@@ -106,6 +106,7 @@ export class Daemon implements DaemonControl {
       if (message.type === 'serve' || message.type === 'token' || message.type === 'claim' || message.type === 'reveal') this.#inference.receive(agentId, message);
       else this.#session.receive(agentId, message);
     });
+    parts.protocol.on('connect', ({ agentId }) => { this.#session.connected(agentId); });
     parts.runtime.onExit((exit) => { this.#exited(exit.id, exit.reason, exit.signal ?? (exit.code === null ? '' : `code ${String(exit.code)}`)); });
   }
 
@@ -357,6 +358,8 @@ export class Daemon implements DaemonControl {
         setpointC: foreign?.setpointsC[core] ?? this.#config.control.setpointC,
       })),
       agents: this.listAgents(),
+      landauerTaxJ: this.#session.taxTotalJ(),
+      missedTicks: this.loop.stats().missedTicks,
       powerW: thermal?.powerW ?? Number.NaN,
       energySource: this.#thermal.energySource,
       clearingP99Ms: stats.clearP99Ms,

@@ -264,12 +264,19 @@ export class Ledger {
     const startedMs = performance.now();
     this.#commit(tick, entries, signature, touched, settlements);
     const timing: CommitTiming = { durationMs: performance.now() - startedMs, entries: entries.length, settlements: settlements.length };
-    for (const listener of this.#commitListeners) listener(timing);
     for (const [account, balance] of touched) this.#balances.set(account, microJ(balance));
     const firstSeq = this.#lastSeq + 1;
     this.#lastTick = tick;
     this.#lastSeq = seq;
     this.#headHash = prevHash;
+    // Told only once the commit is the ledger's state: a listener that throws cannot make a stored tick look unwritten.
+    for (const listener of this.#commitListeners) {
+      try {
+        listener(timing);
+      } catch {
+        // An observer's failure is not the ledger's.
+      }
+    }
     return { tick, firstSeq, lastSeq: seq, headHash: prevHash };
   }
 

@@ -14,7 +14,7 @@ export interface AfterStop {
   readonly verifyOk: boolean;
   /** What `maxwell ledger verify --json` said, in words. */
   readonly verify: string;
-  /** Agents the daemon listed over the run. */
+  /** Agents the daemon listed over the run, and every agent account on the ledger. */
   readonly agents: number;
   readonly settled: number;
   /** Agents with no settlement row or a non-zero balance, with why. */
@@ -90,8 +90,11 @@ export function checkAfterStop(input: { readonly ledgerPath: string; readonly da
   } finally {
     db.close();
   }
+  // Every agent that ever had a wallet has an account: the census may have missed one that came and went between two looks.
+  const ids = new Set(input.agentIds);
+  for (const account of balances.keys()) if (account.startsWith('agent:')) ids.add(account.slice('agent:'.length));
   const unsettled: string[] = [];
-  for (const id of input.agentIds) {
+  for (const id of ids) {
     const balance = balances.get(agentAccount(id)) ?? 0n;
     if (!settledIds.has(id)) unsettled.push(`${id}: no settlement`);
     else if (balance !== 0n) unsettled.push(`${id}: ${balance.toString()} µJ left in its wallet`);
@@ -101,8 +104,8 @@ export function checkAfterStop(input: { readonly ledgerPath: string; readonly da
   return {
     verifyOk: verify.ok,
     verify: verify.text,
-    agents: input.agentIds.length,
-    settled: input.agentIds.length - unsettled.length,
+    agents: ids.size,
+    settled: ids.size - unsettled.length,
     unsettled,
     leftovers: [...cgroupsLeftBy(input.daemonPid), ...running.map((pid) => `agent process ${String(pid)} still running`)],
   };

@@ -7,7 +7,7 @@
  * joules, every agent that ever ran is settled, nothing is left frozen or running.
  *
  * The agents are `soak-agent` processes (native/agents/soak-agent.c, about 1 MiB each: scientists
- * reporting Miller–Rabin primes, leeches burning CPU) and a share of WASM scientists.
+ * reporting primes found by trial division, leeches burning CPU) and a share of WASM scientists.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -67,6 +67,8 @@ export interface SoakSample {
   /** The ledger file and its write-ahead log, MiB. */
   readonly ledgerMiB: number;
   readonly failedTicks: number;
+  /** Grid points the tick loop skipped since the last sample (a tick that ran past them): counted as late. */
+  readonly missedTicks: number;
   /** How long `/metrics` took to answer, ms. */
   readonly scrapeMs: number;
 }
@@ -86,7 +88,7 @@ export interface SoakReport {
   readonly stoppedEarly: boolean;
   readonly samples: readonly SoakSample[];
   readonly counts: { readonly spawned: number; readonly spawnFailures: number; readonly died: Readonly<Record<string, number>>; readonly stoppedByOperator: number; readonly toppedUp: number; readonly peakAlive: number };
-  readonly afterWarmup: { readonly ticks: number; readonly latenessP99Ms: number; readonly atMost5Ms: number; readonly atMost10Ms: number; readonly rssGrowth: number; readonly fdsGrowth: number; readonly heapGrowth: number };
+  readonly afterWarmup: { readonly ticks: number; readonly missedTicks: number; readonly latenessP99Ms: number; readonly atMost5Ms: number; readonly atMost10Ms: number; readonly rssGrowth: number; readonly fdsGrowth: number; readonly heapGrowth: number };
   readonly afterStop: AfterStop;
   readonly verdicts: readonly SoakVerdict[];
   readonly warnings: readonly string[];
@@ -168,6 +170,11 @@ function fileMiB(path: string): number {
 }
 
 const ms = (seconds: number): number => seconds * 1000;
+
+/** A fraction as a percentage with one decimal, or n/a. */
+export function percentText(x: number): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a';
+}
 
 /** Runs the soak; the daemon is stopped and checked before this returns, also when aborted. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
@@ -299,6 +306,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           ledgerEntries: sampleSum(now, 'maxwell_ledger_entries'),
           ledgerMiB: fileMiB(ledgerPath),
           failedTicks: sampleSum(now, 'maxwell_failed_ticks_total'),
+          missedTicks: sampleSum(now, 'maxwell_missed_ticks_total') - sampleSum(lastScrape, 'maxwell_missed_ticks_total'),
           scrapeMs,
         });
         cpuBefore = proc.cpuS;
@@ -325,21 +333,25 @@ function buildReport(
   const growth = (pick: (s: SoakSample) => number): number => linearGrowth(warm.map((s) => s.tS), warm.map(pick));
   const lateness = run.lastScrape === null ? null : windowOf(run.warmScrape, run.lastScrape, 'maxwell_tick_lateness_seconds');
   const hasEdge = (edge: number): boolean => run.lastScrape !== null && histogramBuckets(run.lastScrape, 'maxwell_tick_lateness_seconds').some((b) => b.le === edge);
+  // A skipped grid point is a tick later than any bucket: it counts against the fractions on time.
+  const missed = warm.reduce((n, s) => n + (Number.isFinite(s.missedTicks) ? s.missedTicks : 0), 0);
+  const onTime = (edge: number): number => (lateness !== null && hasEdge(edge) ? (lateness.fractionAtMost(edge) * lateness.count) / (lateness.count + missed) : Number.NaN);
   const afterWarmup = {
     ticks: lateness?.count ?? 0,
+    missedTicks: missed,
     latenessP99Ms: (lateness?.quantile(0.99) ?? Number.NaN) * 1000,
-    atMost5Ms: lateness !== null && hasEdge(0.005) ? lateness.fractionAtMost(0.005) : Number.NaN,
-    atMost10Ms: lateness !== null && hasEdge(0.01) ? lateness.fractionAtMost(0.01) : Number.NaN,
+    atMost5Ms: onTime(0.005),
+    atMost10Ms: onTime(0.01),
     rssGrowth: growth((s) => s.rssMiB),
     fdsGrowth: growth((s) => s.fds),
     heapGrowth: growth((s) => s.heapUsedMiB),
   };
-  const pct = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'n/a');
+  const pct = percentText;
   const last = run.samples.at(-1);
   const verdicts: SoakVerdict[] = [
     { goal: 'RSS flat after warm-up: growth < 5 %', measured: `${pct(afterWarmup.rssGrowth)} (least-squares line over ${String(warm.length)} samples)`, pass: afterWarmup.rssGrowth < 0.05 },
     { goal: 'open file descriptors flat after warm-up: growth < 5 %', measured: pct(afterWarmup.fdsGrowth), pass: afterWarmup.fdsGrowth < 0.05 },
-    { goal: 'tick lateness p99 ≤ 5 ms after warm-up', measured: `${pct(afterWarmup.atMost5Ms)} of ${String(afterWarmup.ticks)} ticks ≤ 5 ms; p99 in the bucket up to ${afterWarmup.latenessP99Ms.toFixed(1)} ms`, pass: afterWarmup.atMost5Ms >= 0.99 },
+    { goal: 'tick lateness p99 ≤ 5 ms after warm-up', measured: `${pct(afterWarmup.atMost5Ms)} of ${String(afterWarmup.ticks + afterWarmup.missedTicks)} ticks ≤ 5 ms (${String(afterWarmup.missedTicks)} skipped grid points counted as late); p99 in the bucket up to ${afterWarmup.latenessP99Ms.toFixed(1)} ms`, pass: afterWarmup.atMost5Ms >= 0.99 },
     { goal: 'no tick failed', measured: String(last?.failedTicks ?? Number.NaN), pass: last?.failedTicks === 0 },
     { goal: 'ledger verifies and conserves joules after stop (maxwell ledger verify)', measured: run.afterStop.verify, pass: run.afterStop.verifyOk },
     { goal: 'every agent that ran is settled: a settlement row, and a zero balance', measured: `${String(run.afterStop.settled)} of ${String(run.afterStop.agents)} settled${run.afterStop.unsettled.length > 0 ? `; not: ${run.afterStop.unsettled.slice(0, 5).join(', ')}` : ''}`, pass: run.afterStop.unsettled.length === 0 && run.afterStop.agents > 0 },

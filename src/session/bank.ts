@@ -61,6 +61,14 @@ export class Bank {
     return this.#wallet(agentId).joules;
   }
 
+  /** Drops everything kept for a settled agent whose record the session dropped (its id is never used again). */
+  forget(agentId: AgentId): void {
+    if (!this.#closed.has(agentId) || this.#settling.some((s) => s.agentId === agentId)) return;
+    this.#wallets.delete(agentId);
+    this.#escrowed.delete(agentId);
+    this.#closed.delete(agentId);
+  }
+
   #wallet(agentId: AgentId): Wallet {
     let wallet = this.#wallets.get(agentId);
     if (wallet === undefined) {

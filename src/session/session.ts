@@ -123,6 +123,9 @@ export class MarketSession {
   readonly #agents = new Map<string, AgentRecord>();
   /** Ended agents whose records were dropped (`forgetEnded`): their ids stay taken, as their ledger accounts stay. */
   readonly #forgotten = new Set<string>();
+  /** What the dropped records had counted, so that totals never go backwards. */
+  #forgottenHostedCpuS = 0;
+  #forgottenTaxMicroJ = 0n;
   /** The agents not dead, in admission order: the tick walks this array (no iterator per tick). */
   readonly #live: AgentRecord[] = [];
   readonly #offers = new Map<Plane, PlaneOffer>();
@@ -679,7 +682,10 @@ export class MarketSession {
     if (record?.phase !== 'dead' || record.deferredSettlement !== null) return false;
     this.#agents.delete(id);
     this.#book.forget(id);
+    this.#bank.forget(id);
     this.#forgotten.add(id);
+    this.#forgottenHostedCpuS += record.hostedCpuS;
+    this.#forgottenTaxMicroJ += record.taxMicroJ;
     return true;
   }
 
@@ -729,9 +735,22 @@ export class MarketSession {
 
   /** Σ hosted CPU, s (WASM agents count in the daemon's getrusage). */
   hostedCpuS(): number {
-    let total = 0;
+    let total = this.#forgottenHostedCpuS;
     for (const record of this.#agents.values()) total += record.hostedCpuS;
     return total;
+  }
+
+  /** Landauer tax paid by every agent since start (dropped records included), J. */
+  taxTotalJ(): number {
+    let total = this.#forgottenTaxMicroJ;
+    for (const record of this.#agents.values()) total += record.taxMicroJ;
+    return toJoules(total);
+  }
+
+  /** The agent (re)connected: it is told its balance at the next ledger write, changed or not. */
+  connected(id: AgentId): void {
+    const record = this.#agents.get(id);
+    if (record !== undefined) record.toldBalanceMicroJ = null;
   }
 
   decisions(limit?: number): readonly Decision[] {

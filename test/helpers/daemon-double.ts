@@ -162,6 +162,8 @@ export class DaemonDouble implements DaemonControl {
       ledgerHead: this.entries.at(-1)?.hash ?? '0'.repeat(64),
       ledgerHeight: this.entries.length,
       overheadFraction: 0.031,
+      landauerTaxJ: 0,
+      missedTicks: 0,
       failedTicks: 0,
       foreignLoad: { policy: 'sell-remaining', measured: true, fraction: 0.052 },
       verification: { method: 'not judged: the double has none', costS: 0 },

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { WASM_SCIENTIST_PATH } from '../../agents/wasm/wasm-agents.js';
 import { SoakError } from '../../errors.js';
 import { renderSoakCharts } from '../../research/soak-charts.js';
-import { runSoak, type SoakReport } from '../../research/soak.js';
+import { percentText, runSoak, type SoakReport } from '../../research/soak.js';
 import { fmt, formatTable } from '../output.js';
 import { defineResearch, positiveFlag, rangeFlag } from './research-command.js';
 
@@ -21,7 +21,7 @@ export function soakUnavailable(agentBinary = SOAK_AGENT_PATH): string | null {
   return null;
 }
 
-const pct = (x: number): string => (Number.isFinite(x) ? `${fmt(x * 100, 1)} %` : 'n/a');
+const pct = percentText;
 
 export function formatSoak(r: SoakReport): string {
   const o = r.options;

@@ -134,11 +134,6 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Empties and removes one group: thaws it (v2 and v1 freezer), kills every process in it
- * (cgroup.kill where it exists), waits for them to go, and removes the directory.
- * Returns the pids it killed.
- */
-/**
  * Thaws, kills and removes a group and its children. The steps yield how long to wait before
  * the next try (the kernel takes a moment to empty a group, and to let go of it after its last
  * task exits), so that the same steps run blocking (`destroyGroup`) or without holding up the

@@ -88,6 +88,8 @@ export class ProcessRuntime implements AgentRuntime {
   readonly #options: Required<Omit<ProcessRuntimeOptions, 'pauseMechanism' | 'clock' | 'cgroupParent'>> & { pauseMechanism: PauseMechanism };
   readonly #clock: Clock;
   readonly #agents: AgentTable<Agent>;
+  /** Groups of ended agents being removed (close() waits for them). */
+  readonly #removals = new Set<Promise<unknown>>();
 
   private constructor(layout: CgroupLayout, v2Parent: string | undefined, sweep: SweepReport, options: ProcessRuntimeOptions) {
     this.#layout = layout;
@@ -238,10 +240,13 @@ export class ProcessRuntime implements AgentRuntime {
     });
     child.on('exit', (code, signal) => {
       if (signal === 'SIGKILL' && agent.stopReason === null && this.#oomKilled(agent)) agent.stopReason = 'out-of-memory';
-      // The agent is its main process: whatever it forked goes with it. Its exit is reported once its groups are gone.
-      void Promise.all(
-        (Object.entries(agent.dirs) as [Hierarchy, string][]).map(([h, dir]) => destroyGroupAsync(dir, h).catch(() => undefined /* reported by close() if it persists */)),
-      ).then(() => { this.#agents.end(agent, code, signal, code === JOIN_FAILED_EXIT ? 'failed-to-start' : 'exited'); });
+      // The agent is its main process: whatever it forked goes with it. Its exit is reported at once (nothing may
+      // pause, pin or signal it after its pid was reaped); its groups are removed without holding up the event
+      // loop, and close() waits for that.
+      this.#agents.end(agent, code, signal, code === JOIN_FAILED_EXIT ? 'failed-to-start' : 'exited');
+      const removal = Promise.all((Object.entries(agent.dirs) as [Hierarchy, string][]).map(([h, dir]) => destroyGroupAsync(dir, h).catch(() => undefined /* close() removes what is left */)));
+      this.#removals.add(removal);
+      void removal.finally(() => this.#removals.delete(removal));
     });
     this.#agents.add(agent);
     this.#watchEscapes();
@@ -565,6 +570,7 @@ export class ProcessRuntime implements AgentRuntime {
     if (this.#agents.closed) return;
     await this.#escapeWatch.stop();
     await this.#agents.close(1);
+    await Promise.allSettled([...this.#removals]);
     for (const [h, dir] of Object.entries(this.#instanceDirs) as [Hierarchy, string][]) destroyGroup(dir, h);
   }
 }

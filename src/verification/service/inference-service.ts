@@ -450,7 +450,8 @@ export class InferenceService {
   #close(agentId: AgentId, exchange: Exchange): void {
     if (this.#exchanges.get(agentId) !== exchange) return;
     this.#exchanges.delete(agentId);
-    this.#lastClosed.set(agentId, { openedAt: exchange.openedAt, closedAt: performance.now() });
+    // An agent that ended meanwhile was forgotten: nothing of it is kept.
+    if (!exchange.gone) this.#lastClosed.set(agentId, { openedAt: exchange.openedAt, closedAt: performance.now() });
   }
 
   /** Milliseconds of [sinceMs, nowMs] (performance.now() times) during which a request was open on this agent. */

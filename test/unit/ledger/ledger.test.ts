@@ -202,3 +202,22 @@ test('a truncated tail (last ticks removed from entries and ticks) is caught aga
   assert.equal(report.ok, false);
   assert.ok(report.failure !== null && ['head-mismatch', 'balance-mismatch'].includes(report.failure.kind), report.failure?.message);
 });
+
+test('commit listeners hear each write that stored something, after the ledger holds it; one that throws changes nothing', () => {
+  const ledger = Ledger.open(paths);
+  const heard: { durationMs: number; entries: number; head: string }[] = [];
+  const stop = ledger.onCommit((c) => { heard.push({ durationMs: c.durationMs, entries: c.entries, head: ledger.headHash }); });
+  ledger.onCommit(() => { throw new Error('a broken observer'); });
+  ledger.commitTick(0, [{ kind: 'mint', from: 'treasury', to: alice, amountMicroJ: toMicroJ(5) }]);
+  ledger.commitTick(1, []);
+  ledger.commitTick(2, [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: toMicroJ(1) }]);
+  assert.equal(heard.length, 2, 'an empty tick writes nothing and is not reported');
+  assert.ok(heard.every((h) => h.durationMs >= 0 && h.entries === 1));
+  assert.equal(heard[1]?.head, ledger.headHash, 'told after the head moved');
+  assert.equal(ledger.lastTick, 2);
+  stop();
+  ledger.commitTick(3, [{ kind: 'payment', from: alice, to: 'burn', amountMicroJ: toMicroJ(1) }]);
+  assert.equal(heard.length, 2, 'unsubscribed');
+  ledger.close();
+  assert.equal(verifyLedger(paths.path).ok, true);
+});

@@ -254,4 +254,28 @@ test('a balance notice goes to a connected agent when its balance changed, not a
   rig.channel.connected.add('offline');
   rig.session.flush('later');
   assert.equal(rig.channel.of('offline', 'balance').length, 1, 'it is told once it connects');
+  rig.session.connected(agentId('waiter'));
+  rig.session.flush('after a reconnect');
+  assert.equal(rig.channel.of('waiter', 'balance').length, 2, 'a reconnected agent is told its balance again, changed or not');
+});
+
+test('the record of an ended agent can be dropped once settled: its id stays taken, totals keep what it counted', () => {
+  const rig = sessionRig({ cores: 1 });
+  rig.spawn('short', 10, 0.05);
+  rig.spawn('alive', 10, 0.01);
+  rig.tick(thermalInput(1, { reserveJ: 0.002 }));
+  assert.equal(rig.session.forgetEnded(agentId('alive')), false, 'a live agent is kept');
+  assert.equal(rig.session.exited(agentId('short'), 'exited'), true);
+  rig.session.noteHostedCpu(agentId('short'), 1.5);
+  const cpuBefore = rig.session.hostedCpuS();
+  const taxBefore = rig.session.taxTotalJ();
+  rig.session.flush('settle');
+  assert.equal(rig.session.forgetEnded(agentId('short')), true);
+  assert.equal(rig.session.hostedCpuS(), cpuBefore, 'hosted CPU does not go backwards');
+  assert.equal(rig.session.taxTotalJ(), taxBefore);
+  assert.equal(rig.session.listAgents().some((a) => a.id === 'short'), false);
+  assert.throws(() => rig.session.agent(agentId('short')), { code: 'MXW_ERR_AGENT_UNKNOWN', message: /record was dropped/ });
+  assert.throws(() => rig.spawn('short', 1), { code: 'MXW_ERR_AGENT_EXISTS' });
+  assert.equal(rig.ledger.total(), 0n, 'the ledger made and lost nothing');
+  assert.equal(rig.ledger.balance('agent:short'), 0n, 'it was settled before it was dropped');
 });
