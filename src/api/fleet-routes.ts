@@ -45,7 +45,7 @@ export function registerFleetRoutes(app: FastifyInstance, options: FleetRouteOpt
 
   if (options.kubeExtender?.enabled === true) {
     const policy = { minHeadroom: options.kubeExtender.minHeadroom };
-    const view = (): ExtenderNode[] => control.fleet().members.map((m) => ({ nodeName: m.nodeName, state: m.state, headroom: m.headroom, meanPriceJ: m.meanPriceJ }));
+    const view = (): ExtenderNode[] => control.fleet().members.map((m) => ({ nodeName: m.nodeName, state: m.state, headroom: m.headroom, meanPriceJ: m.meanPriceJ, trust: m.trust }));
     // kube-scheduler cannot present a token; these answer reads of prices and headroom only. NodeLists are large.
     const extender = { config: { public: true }, bodyLimit: EXTENDER_BODY_LIMIT_BYTES } as const;
     const docs = (summary: string) => ({ ...extender, schema: routeSchema({ summary, tags: ['kubernetes'], public: true, body: extenderArgsSchema }) });

@@ -19,6 +19,7 @@
  * accepted too ({@link normaliseExtenderArgs}). The pod and node objects are passed through
  * untouched: only `metadata.name` is read.
  */
+import { PLACEMENT_TRUST } from '../fleet/trust.js';
 import { z } from 'zod';
 
 /** The extender API's largest score (extenderv1.MaxExtenderPriority). */
@@ -33,6 +34,8 @@ export interface ExtenderNode {
   readonly headroom: number;
   /** Mean reserve price, J per quantum (> 0). */
   readonly meanPriceJ: number;
+  /** How far the answering node believes its figures (src/fleet/trust.ts); below 0.5 it is filtered out. @default 1 */
+  readonly trust?: number;
 }
 
 export interface ExtenderPolicy {
@@ -107,6 +110,7 @@ function refusal(node: ExtenderNode | undefined, minHeadroom: number): string | 
   if (node === undefined) return null;
   if (node.state !== 'alive') return `maxwell: the node is ${node.state} in the fleet gossip`;
   if (!(node.headroom >= minHeadroom)) return `maxwell: thermal headroom ${node.headroom.toFixed(3)} below ${String(minHeadroom)} (about to throttle)`;
+  if ((node.trust ?? 1) < PLACEMENT_TRUST) return `maxwell: the node's gossiped headroom disagrees with its rack's (trust ${(node.trust ?? 1).toFixed(2)}; maxwell fleet says why)`;
   return null;
 }
 

@@ -8,6 +8,7 @@
 import type { FleetMemberSnapshot, RemoteSpawner } from './control.js';
 import { isMaxwellError } from '../errors.js';
 import { ApiClient } from './client.js';
+import { PLACEMENT_TRUST } from '../fleet/trust.js';
 
 /** Nodes below this headroom are not placed on (about to throttle). */
 export const MIN_PLACEMENT_HEADROOM = 0.05;
@@ -21,8 +22,8 @@ export interface PlacementChoice {
 /** The best node for a new agent, or null when none qualifies. */
 export function chooseNode(members: readonly FleetMemberSnapshot[]): PlacementChoice | null {
   // Another node must name a positive price: a reserve price is never 0, and a member that says so
-  // (or less) would win every placement.
-  const candidates = members.filter((m) => m.state === 'alive' && (m.self || (m.apiUrl !== null && m.meanPriceJ > 0)) && m.headroom >= MIN_PLACEMENT_HEADROOM && m.headroom <= 1 && Number.isFinite(m.meanPriceJ));
+  // (or less) would win every placement. A member whose headroom its rack contradicts is not believed.
+  const candidates = members.filter((m) => m.state === 'alive' && (m.self || (m.apiUrl !== null && m.meanPriceJ > 0 && m.trust >= PLACEMENT_TRUST)) && m.headroom >= MIN_PLACEMENT_HEADROOM && m.headroom <= 1 && Number.isFinite(m.meanPriceJ));
   if (candidates.length === 0) return null;
   // Cheapest first; then the most headroom; then this node (no forwarding).
   const ranked = [...candidates].sort((a, b) => a.meanPriceJ - b.meanPriceJ || b.headroom - a.headroom || Number(b.self) - Number(a.self));

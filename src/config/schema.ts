@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_SWIM_CONFIG as SWIM } from '../fleet/swim-config.js';
+import { DEFAULT_TRUST_CONFIG as TRUST } from '../fleet/trust.js';
 import { DEFAULT_TWIN_PARAMS, type ThermalTwinParams } from '../physics/twin-params.js';
 import { CGROUP_PARENTS } from '../runtimes/process/cgroup-parent.js';
 
@@ -200,6 +201,15 @@ export const configSchema = z.strictObject({
         .default([]),
       peerToken: z.string().regex(/^(.{16,256})?$/).describe('a secret shared by the fleet\'s nodes (≥ 16 characters): accepted as a bearer by the control API and sent with spawns placed on other nodes (agent spawn --fleet); needs fleet.allowedIds (a closed fleet); empty: placement stays on this node').default(''),
       maxPriceMultiplier: z.number().min(1).max(1000).describe('most the fleet\'s stress may multiply this node\'s reserve prices by').default(4),
+      trust: z
+        .strictObject({
+          enabled: z.boolean().describe('damp members whose gossiped headroom disagrees for long with their rack\'s (this node\'s own headroom when it shares the rack, else the rack\'s median): their stress and push-sum shares count × trust, and below 0.5 nothing is placed on them').default(TRUST.enabled),
+          tolerance: z.number().min(0).max(0.95).describe('mean headroom gap tolerated before trust falls (honest rack neighbours differ by their load)').default(TRUST.tolerance),
+          windowS: z.number().gt(0).max(86_400).describe('time constant of the mean gap, s: a disagreement must last about this long to count (≫ the plant\'s thermal τ)').default(TRUST.windowS),
+          floor: z.number().min(0).max(1).describe('least trust a member keeps (damped, never silenced)').default(TRUST.floor),
+        })
+        .describe('damping of liars (docs/FLEET.md): `maxwell fleet` shows each member\'s trust and why')
+        .prefault({}),
       migration: z
         .strictObject({
           enabled: z.boolean().describe('move agents placed with --fleet off this node when its prices rise (stop here, respawn on the cheapest node; needs fleet.peerToken)').default(true),

@@ -16,6 +16,7 @@
 import type { AgentId } from '../agent-id.js';
 import type { FleetMemberSnapshot, FleetSnapshot, RemoteSpawner, SpawnRequest } from '../api/control.js';
 import type { AgentView } from '../session/types.js';
+import { PLACEMENT_TRUST } from '../fleet/trust.js';
 
 export type { RemoteSpawner };
 
@@ -41,7 +42,7 @@ export function migrationTarget(fleet: FleetSnapshot, policy: MigrationPolicy): 
   if (self === undefined) return null;
   let target: FleetMemberSnapshot | null = null;
   for (const m of fleet.members) {
-    if (m.self || m.state !== 'alive' || m.apiUrl === null || !(m.headroom >= policy.minHeadroom) || !(m.meanPriceJ > 0)) continue;
+    if (m.self || m.state !== 'alive' || m.apiUrl === null || !(m.headroom >= policy.minHeadroom) || !(m.meanPriceJ > 0) || m.trust < PLACEMENT_TRUST) continue;
     if (target === null || m.meanPriceJ < target.meanPriceJ) target = m;
   }
   return target !== null && self.meanPriceJ > policy.priceRatio * target.meanPriceJ ? { self, target } : null;

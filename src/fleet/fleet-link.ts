@@ -14,6 +14,7 @@ import { createHierarchyCoupling, fleetStress, type FleetStress, type HierarchyC
 import type { FleetLocation, MemberMeta } from './messages.js';
 import { fleetIdentity } from './envelope.js';
 import type { SwimConfig } from './swim-config.js';
+import type { TrustConfig } from './trust.js';
 import { FleetNode } from './transport.js';
 import type { FleetMemberSnapshot, FleetSnapshot } from './snapshot.js';
 
@@ -31,6 +32,8 @@ export interface FleetConfig {
   readonly allowedIds: readonly string[];
   readonly location: FleetLocation;
   readonly maxPriceMultiplier: number;
+  /** Damping of members whose headroom disagrees with their rack's (trust.ts). @default its defaults */
+  readonly trust?: Partial<TrustConfig>;
 }
 
 /** This node's own figures, read when the gossip asks. */
@@ -87,8 +90,10 @@ export class FleetLink {
           localMetadata: () => this.#meta(),
           ...(c.allowedIds.length === 0 ? {} : { allowedIds: new Set([...c.allowedIds, fleetIdentity(options.key).id]) }),
           metaIntervalMs: 1000,
+          ...(c.trust === undefined ? {} : { trust: c.trust }),
         });
     this.#node?.on('member', () => { this.#restress(); });
+    this.#node?.on('judged', () => { this.#restress(); });
   }
 
   async start(): Promise<void> {
@@ -128,7 +133,7 @@ export class FleetLink {
     const node = this.#node;
     if (node === null) return;
     const before = this.priceMultiplier();
-    this.#stress = stressFromMembers(this.#config.location, node.id, node.members(), this.#coupling);
+    this.#stress = stressFromMembers(this.#config.location, node.id, node.members(), this.#coupling, (id) => node.trust(id));
     const after = this.priceMultiplier();
     if (after !== before) this.#onPriceMultiplier?.(after);
   }
@@ -136,13 +141,15 @@ export class FleetLink {
   snapshot(): FleetSnapshot {
     const node = this.#node;
     const self = this.#meta();
-    const own: FleetMemberSnapshot = { id: node?.id ?? 'local', nodeName: this.#nodeName, addr: node?.address ?? '', state: 'alive', headroom: self.headroom, meanPriceJ: self.meanPrice, powerW: self.powerW, location: self.location, apiUrl: this.#apiUrl, self: true };
+    const own: FleetMemberSnapshot = { id: node?.id ?? 'local', nodeName: this.#nodeName, addr: node?.address ?? '', state: 'alive', headroom: self.headroom, meanPriceJ: self.meanPrice, powerW: self.powerW, location: self.location, apiUrl: this.#apiUrl, self: true, trust: 1, distrusted: null };
     if (node === null) return { enabled: false, id: null, address: null, members: [own], aggregate: null, stress: { external: 0, multiplier: 1, applied: 1 }, drops: {}, pushPulls: { stream: 0, failed: 0 } };
     this.#restress();
     const others = node
       .members()
       .filter((m) => m.id !== node.id)
-      .map((m): FleetMemberSnapshot => ({ id: m.id, nodeName: m.meta.nodeName ?? m.id, addr: m.addr, state: m.state, headroom: m.meta.headroom, meanPriceJ: m.meta.meanPrice, powerW: m.meta.powerW, location: m.meta.location, apiUrl: m.meta.apiUrl ?? null, self: false }));
+      .map((m): FleetMemberSnapshot => {
+        return { id: m.id, nodeName: m.meta.nodeName ?? m.id, addr: m.addr, state: m.state, headroom: m.meta.headroom, meanPriceJ: m.meta.meanPrice, powerW: m.meta.powerW, location: m.meta.location, apiUrl: m.meta.apiUrl ?? null, self: false, trust: node.trust(m.id), distrusted: node.distrusted(m.id) };
+      });
     const a = node.aggregate();
     return {
       enabled: true,
@@ -171,8 +178,11 @@ export class FleetLink {
  * The stress this node feels from the members it knows: alive and suspect ones count with their last
  * metadata, the dead and the departed do not. A suspicion is not a death (SWIM refutes most of them
  * within a period), and dropping a suspect's heat for that while made prices, and placement, flap.
+ * A member trusted less than fully (trust.ts) counts with its stress × its trust.
  */
-export function stressFromMembers(self: FleetLocation, selfId: string, members: readonly { readonly id: string; readonly state: string; readonly meta: { readonly location: FleetLocation; readonly headroom: number } }[], coupling?: HierarchyCoupling): FleetStress {
-  const peers = members.filter((m) => m.id !== selfId && (m.state === 'alive' || m.state === 'suspect')).map((m) => ({ location: m.meta.location, headroom: m.meta.headroom }));
+export function stressFromMembers(self: FleetLocation, selfId: string, members: readonly { readonly id: string; readonly state: string; readonly meta: { readonly location: FleetLocation; readonly headroom: number } }[], coupling?: HierarchyCoupling, trustOf: (id: string) => number = () => 1): FleetStress {
+  const peers = members
+    .filter((m) => m.id !== selfId && (m.state === 'alive' || m.state === 'suspect'))
+    .map((m) => ({ location: m.meta.location, headroom: 1 - trustOf(m.id) * (1 - Math.min(1, Math.max(0, m.meta.headroom))) }));
   return fleetStress(self, peers, coupling);
 }

@@ -105,14 +105,16 @@ export class PushSum {
 
   /**
    * Adds a share from `sender`. `future`: the share is of a later epoch; call {@link begin} with
-   * it and the fresh local value, then receive it again.
+   * it and the fresh local value, then receive it again. `trust` in (0, 1] scales the share's weight
+   * (s and w together, so it loses mass without biasing the ratio): a damped member counts less
+   * (trust.ts).
    */
-  receive(sender: string, share: PushSumShare): ShareOutcome {
+  receive(sender: string, share: PushSumShare, trust = 1): ShareOutcome {
     if (share.epoch < this.#epoch) return 'stale';
     if (share.epoch > this.#epoch) return 'future';
     if (!(share.w > 0) || !Number.isFinite(share.w)) return 'rejected';
     const used = this.#fromSender.get(sender) ?? 0;
-    const w = Math.min(share.w, this.config.maxShareWeight, this.#senderCap - used);
+    const w = Math.min(share.w * (trust > 0 && trust < 1 ? trust : 1), this.config.maxShareWeight, this.#senderCap - used);
     if (w <= 0) {
       this.clamped++;
       return 'clamped';

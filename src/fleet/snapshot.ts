@@ -16,6 +16,10 @@ export interface FleetMemberSnapshot {
   /** Its control API, when it publishes one (placement sends spawns there). */
   readonly apiUrl: string | null;
   readonly self: boolean;
+  /** How far this node believes it, in [floor, 1] (src/fleet/trust.ts): its stress counts × this, and below 0.5 nothing is placed on it. */
+  readonly trust: number;
+  /** Why it is trusted less than fully (its headroom against its rack's); null when it is not. */
+  readonly distrusted: string | null;
 }
 
 export interface FleetSnapshot {

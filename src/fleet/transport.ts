@@ -22,6 +22,7 @@ import { PushSum, type PushSumConfig, type Vec3 } from './push-sum.js';
 import { requestStreamSync, StreamSyncServer } from './stream-sync.js';
 import { Swim, type MemberEvent, type MemberView, type Outgoing } from './swim.js';
 import type { SwimConfig } from './swim-config.js';
+import { NeighbourTrust, type TrustConfig } from './trust.js';
 
 export interface FleetNodeOptions {
   /** The node's Ed25519 private key; its id is derived from it (envelope.ts). */
@@ -56,6 +57,8 @@ export interface FleetNodeOptions {
   readonly pushPullOverTcp?: boolean;
   /** Largest push-pull frame over TCP, bytes. @default 1 MiB */
   readonly maxStreamBytes?: number;
+  /** Damping of members whose headroom disagrees with their rack's (trust.ts); judged every `metaIntervalMs`. */
+  readonly trust?: Partial<TrustConfig>;
 }
 
 /** How long a push-pull connection may take, ms (memberlist's TCPTimeout is 10 s). */
@@ -80,6 +83,8 @@ export interface FleetAggregate {
 export interface FleetNodeEvents {
   member: [MemberEvent];
   aggregate: [FleetAggregate];
+  /** Members were judged again (every `metaIntervalMs`): trust may have moved. */
+  judged: [];
 }
 
 function parseAddress(addr: string, what: string): { host: string; port: number } {
@@ -96,6 +101,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   readonly #codec: EnvelopeCodec;
   readonly #random: SeededRandom;
   readonly #pushSum: PushSum;
+  readonly #trust: NeighbourTrust;
   /** Push-sum among the members of this node's zone. */
   readonly #zoneSum: PushSum;
   #zone = '';
@@ -131,6 +137,7 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
         : new EnvelopeCodec({ identity: this.#identity, channel: 'stream', maxBytes: o.maxStreamBytes ?? 1024 * 1024, ...(o.maxSkewMs === undefined ? {} : { maxSkewMs: o.maxSkewMs }), ...(o.allowedIds === undefined ? {} : { allowedIds: o.allowedIds }) });
     this.#random = new SeededRandom(o.seed ?? randomInt(2 ** 31));
     this.#pushSum = new PushSum(o.pushSum);
+    this.#trust = new NeighbourTrust(o.trust);
     this.#zoneSum = new PushSum(o.pushSum);
     this.#roundMs = o.pushSumRoundMs ?? 200;
     if (!(this.#roundMs >= 1)) throw new FleetConfigError(`invalid pushSumRoundMs: ${this.#roundMs}`);
@@ -157,6 +164,14 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
   }
   members(): MemberView[] {
     return this.#swim?.members() ?? [];
+  }
+  /** How far this node believes a member, in [floor, 1] (trust.ts); 1 for one never judged. */
+  trust(id: string): number {
+    return this.#trust.trust(id);
+  }
+  /** Why this node believes a member less than fully, in words; null when it believes it. */
+  distrusted(id: string): string | null {
+    return this.#trust.explain(id, performance.now());
   }
   /** The aggregate of the last complete push-sum epoch, or null before one. */
   aggregate(): FleetAggregate | null {
@@ -316,9 +331,10 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
     // A zone share counts only from a member this node knows to be in its zone.
     if (zone && member.meta.location.zone !== this.#zone) return;
     const sum = zone ? this.#zoneSum : this.#pushSum;
-    if (sum.receive(from, share) === 'future') {
+    const trust = this.#trust.trust(from);
+    if (sum.receive(from, share, trust) === 'future') {
       this.#beginEpoch(share.epoch);
-      sum.receive(from, share);
+      sum.receive(from, share, trust);
     }
   }
 
@@ -379,6 +395,8 @@ export class FleetNode extends EventEmitter<FleetNodeEvents> {
         this.#zone = meta.location.zone;
         swim.setMeta(meta);
       }
+      this.#trust.update(now, { id: this.id, location: meta.location, headroom: meta.headroom }, swim.members());
+      this.emit('judged');
     }
     if (now >= this.#nextRoundAt) {
       this.#nextRoundAt = Math.max(this.#nextRoundAt + this.#roundMs, now);

@@ -304,6 +304,10 @@ export function kubeNodeEnv(hot = 0, ambient: { readonly hotAmbientC?: number; r
       MAXWELL_FLEET__SEEDS: JSON.stringify(i === 0 ? [] : [seed]),
       MAXWELL_FLEET__NODE_NAME: `node${String(i)}`,
       MAXWELL_FLEET__KUBE_EXTENDER__ENABLED: 'true',
+      // The lab's nodes share one chassis but not one ambient, which the fleet's damping of liars
+      // rightly disbelieves (a rack neighbour's heat that never shows here): the lab measures the
+      // extender's scores, so it keeps every node's word.
+      MAXWELL_FLEET__TRUST__ENABLED: 'false',
       MAXWELL_DAEMON__TWIN_DRIVE: 'agents',
       ...(ambientC === undefined ? {} : { MAXWELL_TWIN__AMBIENT_C: String(ambientC) }),
     };

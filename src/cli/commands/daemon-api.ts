@@ -84,9 +84,11 @@ const j = (joules: number, decimals = 3): string => `${fmt(joules, decimals)} J`
 export function formatFleet(fleet: FleetSnapshot): string {
   let out = fleet.enabled ? `fleet: node ${fleet.id ?? '?'} gossiping on ${fleet.address ?? '?'} (SWIM + Lifeguard, push-sum; signed UDP)\n` : 'fleet: off (fleet.enabled is false): this node alone\n';
   out += formatTable([
-    ['node', 'id', 'address', 'state', 'headroom', 'price J/quantum', 'power W', 'zone/row/rack/chassis', 'api'],
-    ...fleet.members.map((m) => [`${m.nodeName}${m.self ? ' (this)' : ''}`, m.id.slice(0, 10), m.addr, m.state, fmt(m.headroom, 2), fmt(m.meanPriceJ, 4), fmt(m.powerW, 1), `${m.location.zone}/${m.location.row}/${m.location.rack}/${m.location.chassis}`, m.apiUrl ?? '-']),
+    ['node', 'id', 'address', 'state', 'headroom', 'trust', 'price J/quantum', 'power W', 'zone/row/rack/chassis', 'api'],
+    ...fleet.members.map((m) => [`${m.nodeName}${m.self ? ' (this)' : ''}`, m.id.slice(0, 10), m.addr, m.state, fmt(m.headroom, 2), m.self ? '-' : fmt(m.trust, 2), fmt(m.meanPriceJ, 4), fmt(m.powerW, 1), `${m.location.zone}/${m.location.row}/${m.location.rack}/${m.location.chassis}`, m.apiUrl ?? '-']),
   ]);
+  const damped = fleet.members.filter((m) => m.distrusted !== null);
+  if (damped.length > 0) out += `damped (their stress and push-sum shares count × trust; below 0.5 nothing is placed on them):\n${damped.map((m) => `  ${m.nodeName}: trust ${fmt(m.trust, 2)}: ${m.distrusted ?? ''}\n`).join('')}`;
   const a = fleet.aggregate;
   if (a !== null) out += `push-sum epoch ${String(a.epoch)}: ${String(a.members)} members, mean headroom ${fmt(a.meanHeadroom, 3)}, mean price ${fmt(a.meanPriceJ, 4)} J, total power ${fmt(a.totalPowerW, 1)} W (MODELLED where the nodes' power is)\n`;
   if (a?.zone != null) out += `  zone ${a.zone.name}: ${String(a.zone.members)} members, mean headroom ${fmt(a.zone.meanHeadroom, 3)}, mean price ${fmt(a.zone.meanPriceJ, 4)} J, total power ${fmt(a.zone.totalPowerW, 1)} W\n`;

@@ -15,7 +15,7 @@ import { repoPath } from '../../helpers/repo.js';
 const TOKEN = 'test-token-0123456789abcdef';
 const fixture = (name: string): unknown => JSON.parse(readFileSync(repoPath(`test/fixtures/kube-extender/${name}`), 'utf8'));
 const view = fixture('fleet-view.json') as { nodeName: string; state: 'alive' | 'suspect'; headroom: number; meanPriceJ: number }[];
-const members: FleetMemberSnapshot[] = view.map((v, i) => ({ ...v, id: `n${String(i)}`, addr: `10.0.0.${String(i + 1)}:7946`, powerW: 50, location: { zone: 'z1', row: 'r1', rack: 'k1', chassis: `c${String(i)}` }, apiUrl: null, self: i === 0 }));
+const members: FleetMemberSnapshot[] = view.map((v, i) => ({ ...v, id: `n${String(i)}`, addr: `10.0.0.${String(i + 1)}:7946`, powerW: 50, location: { zone: 'z1', row: 'r1', rack: 'k1', chassis: `c${String(i)}` }, apiUrl: null, self: i === 0, trust: 1, distrusted: null }));
 
 async function post(server: ApiServer, path: string, body: unknown, token?: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) }, body: JSON.stringify(body) });
@@ -27,7 +27,7 @@ describe('the scheduler extender, replaying what a real kube-scheduler (v1.20.2)
   const captured = (name: string): unknown => fixture(`captured/${name}`);
   before(async () => {
     const daemon = new DaemonDouble();
-    daemon.fleetMembers = (captured('fleet-view.json') as typeof view).map((v, i) => ({ ...v, id: `n${String(i)}`, addr: `10.78.0.${String(i + 1)}:7946`, powerW: 50, location: { zone: 'z1', row: 'r1', rack: `k${String(i)}`, chassis: 'c0' }, apiUrl: null, self: i === 0 }));
+    daemon.fleetMembers = (captured('fleet-view.json') as typeof view).map((v, i) => ({ ...v, id: `n${String(i)}`, addr: `10.78.0.${String(i + 1)}:7946`, powerW: 50, location: { zone: 'z1', row: 'r1', rack: `k${String(i)}`, chassis: 'c0' }, apiUrl: null, self: i === 0, trust: 1, distrusted: null }));
     server = await startApiServer({ control: daemon, token: TOKEN, kubeExtender: { enabled: true, minHeadroom: 0.05 } });
   });
   after(() => server.close());
@@ -135,4 +135,13 @@ test("deploy/'s v1 KubeSchedulerConfiguration (1.25+, not run here) says exactly
   assert.equal(v1beta1[0], 'apiVersion: kubescheduler.config.k8s.io/v1beta1');
   // The extender's fields kept their names and meaning from v1beta1 to v1: only the group version differs.
   assert.deepEqual(v1.slice(1), v1beta1.slice(1));
+});
+
+test('a node whose gossiped headroom its rack contradicts (trust below 0.5) is filtered out with the reason', () => {
+  const answer = filterNodes({ NodeNames: ['liar', 'doubted'] }, [
+    { nodeName: 'liar', state: 'alive', headroom: 1, meanPriceJ: 0.01, trust: 0.2 },
+    { nodeName: 'doubted', state: 'alive', headroom: 1, meanPriceJ: 0.01, trust: 0.7 },
+  ]);
+  assert.deepEqual(answer.NodeNames, ['doubted']);
+  assert.match(answer.FailedNodes['liar'] ?? '', /^maxwell: the node's gossiped headroom disagrees with its rack's \(trust 0\.20/);
 });

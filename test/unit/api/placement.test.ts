@@ -17,6 +17,8 @@ const member = (nodeName: string, meanPriceJ: number, extra: Partial<FleetMember
   location: { zone: 'z', row: 'r', rack: 'k', chassis: 'c' },
   apiUrl: `http://${nodeName}:7940`,
   self: false,
+  trust: 1,
+  distrusted: null,
   ...extra,
 });
 
@@ -55,4 +57,10 @@ test('GET /v1/fleet and POST /v1/fleet/agents: without a peer token the agent st
   } finally {
     await server.close();
   }
+});
+
+test('a member its rack contradicts (trust below 0.5) is not placed on, however cheap it says it is', () => {
+  const self = member('here', 0.02, { self: true, apiUrl: null });
+  assert.equal(chooseNode([self, member('liar', 0.001, { trust: 0.4, distrusted: 'headroom 0.00 vs 1.00 here (same rack)' })])?.member.nodeName, 'here');
+  assert.equal(chooseNode([self, member('doubted', 0.001, { trust: 0.6 })])?.member.nodeName, 'doubted', 'damped a little, still placed on');
 });

@@ -12,7 +12,7 @@ import { DaemonUnreachableError, InvalidArgumentError, isMaxwellError } from '..
 import type { AgentView } from '../../../src/session/types.js';
 import { agentId } from '../../helpers/agent-id.js';
 
-const member = (nodeName: string, meanPriceJ: number, self: boolean): FleetMemberSnapshot => ({ id: nodeName, nodeName, addr: '10.0.0.1:7946', state: 'alive', headroom: 1, meanPriceJ, powerW: 10, location: { zone: 'z', row: 'r', rack: 'k', chassis: 'c' }, apiUrl: self ? null : `http://${nodeName}:7940`, self });
+const member = (nodeName: string, meanPriceJ: number, self: boolean): FleetMemberSnapshot => ({ id: nodeName, nodeName, addr: '10.0.0.1:7946', state: 'alive', headroom: 1, meanPriceJ, powerW: 10, location: { zone: 'z', row: 'r', rack: 'k', chassis: 'c' }, apiUrl: self ? null : `http://${nodeName}:7940`, self, trust: 1, distrusted: null });
 const fleet: FleetSnapshot = { enabled: true, id: 'here', address: '10.0.0.1:7946', members: [member('here', 1, true), member('cool', 0.1, false)], aggregate: null, stress: { external: 0, multiplier: 1, applied: 1 }, drops: {}, pushPulls: { stream: 0, failed: 0 } };
 const view = (id: string): AgentView => ({ id, ended: { reason: 'migrated', survivalMs: 1000, finalBalanceJ: 42 } }) as unknown as AgentView;
 

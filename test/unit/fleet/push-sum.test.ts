@@ -34,3 +34,15 @@ test('a share is clamped to the physical ranges and the weight caps; stale and f
   assert.throws(() => createPushSumConfig({ epochRounds: 0 }), (e: unknown) => isMaxwellError(e, 'MXW_ERR_FLEET_CONFIG'));
   assert.equal(relativeError([1.001, 0, 2], [1, 0, 2]), 0.0009999999999998899);
 });
+
+test('a damped sender\'s share counts × its trust: its weight shrinks, the value it implies does not move', () => {
+  const believed = new PushSum();
+  const damped = new PushSum();
+  for (const p of [believed, damped]) p.begin(1, [1, 1, 100], 2);
+  const share = { epoch: 1, s: [0, 0, 0] as const, w: 0.5 };
+  assert.equal(believed.receive('liar', share), 'accepted');
+  assert.equal(damped.receive('liar', share, 0.1), 'clamped');
+  assert.ok(Math.abs(damped.weight - 1.05) < 1e-12, String(damped.weight));
+  assert.ok(Math.abs((believed.estimate()?.[0] ?? 0) - 1 / 1.5) < 1e-12);
+  assert.ok(Math.abs((damped.estimate()?.[0] ?? 0) - 1 / 1.05) < 1e-12, 'the liar pulls the estimate 10 × less');
+});
