@@ -4,11 +4,12 @@
  * file, and the cgroup hierarchies and /proc for anything of that daemon left frozen or running.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentAccount } from '../agent-id.js';
 import { openLedgerDatabase } from '../ledger/ledger.js';
-import { detectCgroups, type CgroupLayout } from '../runtimes/process/cgroups.js';
+import { detectCgroups, instanceGroups, type CgroupLayout } from '../runtimes/process/cgroups.js';
+import { delegatedParentOfSelf } from '../runtimes/process/delegation.js';
 
 export interface AfterStop {
   readonly verifyOk: boolean;
@@ -43,22 +44,18 @@ function verifyWithCli(bin: string, ledgerPath: string): { ok: boolean; text: st
   }
 }
 
-/** The cgroups of daemon `pid` (`maxwell/p<pid>-…` in any hierarchy) that still exist, with their frozen state. */
+/**
+ * The cgroups of daemon `pid` (`maxwell/p<pid>-…` in any hierarchy, and under the delegated cgroup
+ * of the systemd unit this process runs in, if any) that still exist, with their frozen state.
+ */
 export function cgroupsLeftBy(pid: number, layout: CgroupLayout = detectCgroups()): string[] {
-  const found: string[] = [];
-  for (const hierarchy of ['v2', 'cpu', 'cpuacct', 'cpuset', 'memory', 'freezer'] as const) {
-    const base = layout[hierarchy];
-    if (base === undefined) continue;
-    const top = join(base, 'maxwell');
-    if (!existsSync(top)) continue;
-    for (const entry of readdirSync(top)) {
-      if (!entry.startsWith(`p${String(pid)}-`)) continue;
-      const dir = join(top, entry);
+  const unit = delegatedParentOfSelf(layout);
+  return instanceGroups(layout, unit === undefined ? [] : [unit])
+    .filter((g) => g.ownerPid === pid)
+    .map(({ hierarchy, dir }) => {
       const frozen = hierarchy === 'v2' ? readOr(join(dir, 'cgroup.freeze')) === '1' : hierarchy === 'freezer' ? readOr(join(dir, 'freezer.state')) === 'FROZEN' : false;
-      found.push(`${dir}${frozen ? ' (frozen)' : ''}`);
-    }
-  }
-  return found;
+      return `${dir}${frozen ? ' (frozen)' : ''}`;
+    });
 }
 
 function readOr(path: string): string {

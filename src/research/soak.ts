@@ -10,12 +10,14 @@
  * reporting primes found by trial division, leeches burning CPU) and a share of WASM scientists.
  */
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentView, SpawnRequest } from '../api/control.js';
 import { SoakError, toError } from '../errors.js';
 import { histogramBuckets, parseScrape, sampleSum, windowOf, type Scrape } from '../telemetry/prometheus-text.js';
+import { processCpuS } from '../telemetry/procfs/machine-load.js';
 import { MAXWELL_BIN, stopDaemonChild, tailOf, waitForDaemon } from './daemon-child.js';
 import { checkAfterStop, type AfterStop } from './soak-checks.js';
 
@@ -150,11 +152,7 @@ export function linearGrowth(t: readonly number[], values: readonly number[]): n
 function procStatus(pid: number): { rssMiB: number; fds: number; cpuS: number } {
   const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
   const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-  // utime and stime are fields 14 and 15, counted after the command name's closing parenthesis.
-  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssMiB: rssKiB / 1024, fds: readdirSync(`/proc/${String(pid)}/fd`).length, cpuS: ticks / 100 };
+  return { rssMiB: rssKiB / 1024, fds: readdirSync(`/proc/${String(pid)}/fd`).length, cpuS: processCpuS(pid) };
 }
 
 function fileMiB(path: string): number {
@@ -360,7 +358,7 @@ function buildReport(
   return {
     generatedAt: new Date().toISOString(),
     options: { agents: options.agents, durationS: options.durationS, warmupS: options.warmupS, sampleS: options.sampleS, churnEveryS: options.churnEveryS, leechShare: options.leechShare, wasmShare: options.wasmShare },
-    cores: (() => { try { return readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length; } catch { return 0; } })(),
+    cores: availableParallelism(),
     provenance: 'MEASURED: RSS, descriptors and CPU from /proc/<daemon pid>; heap, tick lateness, clearing and ledger commit times from the daemon\'s /metrics (histogram buckets: a quantile is the upper edge of its bucket); ledger size from the file',
     rampS: run.rampS,
     stoppedEarly: run.stoppedEarly,

@@ -213,9 +213,31 @@ export interface SweepReport {
 export function sweepOrphans(layout: CgroupLayout, delegatedParents: readonly string[] = []): SweepReport {
   const instances = new Set<string>();
   const killed = new Set<number>();
+  for (const { hierarchy, dir, name, ownerPid } of instanceGroups(layout, delegatedParents)) {
+    if (ownerPid !== null && alive(ownerPid)) continue;
+    instances.add(name);
+    for (const pid of destroyGroup(dir, hierarchy)) killed.add(pid);
+  }
+  return { instances: [...instances], killedPids: [...killed] };
+}
+
+/** One daemon instance's group in one hierarchy: `<base>/maxwell/p<pid>-…`. */
+export interface InstanceGroup {
+  readonly hierarchy: Hierarchy;
+  readonly dir: string;
+  readonly name: string;
+  /** The pid its name says owns it (null for a name that does not say). */
+  readonly ownerPid: number | null;
+}
+
+/**
+ * Every daemon instance's group under `maxwell/` in every hierarchy, and under each of
+ * `delegatedParents` (a systemd unit's delegated cgroup holds the same tree one level down).
+ */
+export function instanceGroups(layout: CgroupLayout, delegatedParents: readonly string[] = []): InstanceGroup[] {
+  const found: InstanceGroup[] = [];
   const places: [Hierarchy, string | undefined][] = [
     ...(['v2', 'cpu', 'cpuacct', 'cpuset', 'memory', 'freezer'] as const).map((h): [Hierarchy, string | undefined] => [h, layout[h]]),
-    // A systemd unit's delegated cgroup (delegation.ts) holds the same tree one level down.
     ...delegatedParents.map((dir): [Hierarchy, string] => ['v2', dir]),
   ];
   for (const [hierarchy, base] of places) {
@@ -224,11 +246,9 @@ export function sweepOrphans(layout: CgroupLayout, delegatedParents: readonly st
     if (!existsSync(top)) continue;
     for (const entry of readdirSync(top, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
-      const owner = /^p(\d+)-/.exec(entry.name);
-      if (owner?.[1] !== undefined && alive(Number(owner[1]))) continue;
-      instances.add(entry.name);
-      for (const pid of destroyGroup(join(top, entry.name), hierarchy)) killed.add(pid);
+      const owner = /^p(\d+)-/.exec(entry.name)?.[1];
+      found.push({ hierarchy, dir: join(top, entry.name), name: entry.name, ownerPid: owner === undefined ? null : Number(owner) });
     }
   }
-  return { instances: [...instances], killedPids: [...killed] };
+  return found;
 }
