@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentView, SpawnRequest } from '../api/control.js';
 import { SoakError, toError } from '../errors.js';
-import { histogramBuckets, parseScrape, sampleSum, windowOf, type Scrape } from '../telemetry/prometheus-text.js';
+import { counterIncrease, histogramBuckets, parseScrape, sampleSum, seriesWith, windowOf, type Scrape } from '../telemetry/prometheus-text.js';
 import { processCpuS } from '../telemetry/procfs/machine-load.js';
 import { MAXWELL_BIN, stopDaemonChild, tailOf, waitForDaemon } from './daemon-child.js';
 import { checkAfterStop, type AfterStop } from './soak-checks.js';
@@ -58,6 +58,11 @@ export interface SoakSample {
   /** The daemon's CPU since the last sample, fraction of one core (WASM agents, its threads, included). */
   readonly cpu: number;
   readonly agentsAlive: number;
+  /** Agents in phase running at the scrape (the rest are paused, starting or dying). */
+  readonly agentsRunning: number;
+  /** Quanta the auction sold, and primes the oracle verified, since the last sample. */
+  readonly quantaSold: number;
+  readonly primesVerified: number;
   readonly spawnedTotal: number;
   readonly deadTotal: number;
   /** Of the ticks since the last sample: bucket upper edges at p50 and p99, ms. */
@@ -90,6 +95,8 @@ export interface SoakReport {
   readonly stoppedEarly: boolean;
   readonly samples: readonly SoakSample[];
   readonly counts: { readonly spawned: number; readonly spawnFailures: number; readonly died: Readonly<Record<string, number>>; readonly stoppedByOperator: number; readonly toppedUp: number; readonly peakAlive: number };
+  /** After warm-up: windows whose daemon CPU is above twice the median, against the others (what the daemon was doing). */
+  readonly cpuBursts: CpuBursts;
   readonly afterWarmup: { readonly ticks: number; readonly missedTicks: number; readonly latenessP99Ms: number; readonly atMost5Ms: number; readonly atMost10Ms: number; readonly rssGrowth: number; readonly fdsGrowth: number; readonly heapGrowth: number };
   readonly afterStop: AfterStop;
   readonly verdicts: readonly SoakVerdict[];
@@ -295,6 +302,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           fds: proc.fds,
           cpu: (proc.cpuS - cpuBefore) / ((cpuNow - cpuAt) / 1000),
           agentsAlive: population.alive.size,
+          agentsRunning: seriesWith(now, 'maxwell_agent_phase', 'phase="running"'),
+          quantaSold: counterIncrease(lastScrape, now, 'maxwell_quanta_sold_total'),
+          primesVerified: counterIncrease(lastScrape, now, 'maxwell_agent_verified_primes_total'),
           spawnedTotal: population.spawned,
           deadTotal: population.dead.size,
           latenessP50Ms: lateness.quantile(0.5) * 1000,
@@ -371,9 +381,45 @@ function buildReport(
       toppedUp: run.population.toppedUp,
       peakAlive: run.population.peakAlive,
     },
+    cpuBursts: cpuBursts(warm),
     afterWarmup,
     afterStop: run.afterStop,
     verdicts,
     warnings: run.warnings,
   };
+}
+
+/** Means over a set of sample windows. */
+export interface WindowMeans {
+  readonly windows: number;
+  readonly cpu: number;
+  readonly agentsRunning: number;
+  readonly quantaSold: number;
+  readonly primesVerified: number;
+  readonly spawned: number;
+  readonly heapUsedMiB: number;
+}
+
+export interface CpuBursts {
+  readonly medianCpu: number;
+  /** Windows above 2 × the median, and the rest. */
+  readonly bursts: WindowMeans;
+  readonly rest: WindowMeans;
+}
+
+/** Splits windows at twice the median CPU, so a report can say what bursts coincide with. */
+export function cpuBursts(samples: readonly SoakSample[]): CpuBursts {
+  const sorted = samples.map((s) => s.cpu).filter(Number.isFinite).sort((a, b) => a - b);
+  const medianCpu = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  const windows = samples.map((s, i) => ({ ...s, spawned: i === 0 ? Number.NaN : s.spawnedTotal - (samples[i - 1]?.spawnedTotal ?? 0) }));
+  type Window = (typeof windows)[number];
+  const means = (set: readonly Window[]): WindowMeans => {
+    const mean = (pick: (s: Window) => number): number => {
+      const values = set.map(pick).filter(Number.isFinite);
+      return values.length === 0 ? Number.NaN : values.reduce((a, v) => a + v, 0) / values.length;
+    };
+    return { windows: set.length, cpu: mean((s) => s.cpu), agentsRunning: mean((s) => s.agentsRunning), quantaSold: mean((s) => s.quantaSold), primesVerified: mean((s) => s.primesVerified), spawned: mean((s) => s.spawned), heapUsedMiB: mean((s) => s.heapUsedMiB) };
+  };
+  const burst = (s: Window): boolean => s.cpu > 2 * medianCpu;
+  return { medianCpu, bursts: means(windows.filter(burst)), rest: means(windows.filter((s) => !burst(s))) };
 }

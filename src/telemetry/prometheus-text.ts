@@ -7,6 +7,26 @@
 /** Every sample of one scrape, keyed by series as written (`name` or `name{label="v",…}`). */
 export type Scrape = ReadonlyMap<string, number>;
 
+/**
+ * How much the counter `name` rose from `before` to `after`, summed over its series; a series new in
+ * `after` counts from 0, one that went backwards (a restart) or disappeared counts nothing.
+ */
+export function counterIncrease(before: Scrape, after: Scrape, name: string): number {
+  let sum = 0;
+  for (const [series, value] of after) {
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    sum += Math.max(0, value - (before.get(series) ?? 0));
+  }
+  return sum;
+}
+
+/** How many series of gauge `name` carry `label` (e.g. `phase="running"`) with a non-zero value. */
+export function seriesWith(scrape: Scrape, name: string, label: string): number {
+  let n = 0;
+  for (const [series, value] of scrape) if (series.startsWith(`${name}{`) && series.includes(label) && value !== 0) n++;
+  return n;
+}
+
 /** Parses the text format; comments and malformed lines are skipped (a scrape is never fatal). */
 export function parseScrape(text: string): Scrape {
   const samples = new Map<string, number>();

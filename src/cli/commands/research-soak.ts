@@ -36,12 +36,15 @@ export function formatSoak(r: SoakReport): string {
   const died = Object.entries(c.died).map(([cause, n]) => `${cause} ${String(n)}`).join(', ') || 'none';
   out += `\nagents: ${String(c.spawned)} spawned (${String(c.spawnFailures)} spawns failed), peak ${String(c.peakAlive)} alive; ended during the run: ${died}; the operator stopped ${String(c.stoppedByOperator)} and topped up ${String(c.toppedUp)}\n`;
   out += `after warm-up: ${String(r.afterWarmup.ticks)} ticks, ${pct(r.afterWarmup.atMost10Ms)} of them ≤ 10 ms late; heap growth ${pct(r.afterWarmup.heapGrowth)}\n`;
-  out += `ledger after stop: ${r.afterStop.verify}\n\n`;
+  out += `ledger after stop: ${r.afterStop.verify}\n`;
+  const b = r.cpuBursts;
+  const means = (m: SoakReport['cpuBursts']['rest']): string => `CPU ${pct(m.cpu)}, ${fmt(m.agentsRunning, 0)} agents running, ${fmt(m.quantaSold, 0)} quanta sold, ${fmt(m.primesVerified, 0)} primes verified, ${fmt(m.spawned, 1)} spawns, heap ${fmt(m.heapUsedMiB, 0)} MiB`;
+  out += `daemon CPU after warm-up: median ${pct(b.medianCpu)} of a core; ${String(b.bursts.windows)} of ${String(b.bursts.windows + b.rest.windows)} windows above twice that (bursts: ${means(b.bursts)}; the rest: ${means(b.rest)})\n\n`;
   const step = Math.max(1, Math.ceil(r.samples.length / 15));
   const rows = r.samples.filter((_, i) => i % step === 0 || i === r.samples.length - 1);
   out += formatTable([
-    ['min', 'RSS MiB', 'heap MiB', 'ext MiB', 'fds', 'alive', 'spawned', 'dead', 'CPU', 'late p50', 'late p99', 'clear p99', 'commit p99', 'ledger MiB'],
-    ...rows.map((s) => [fmt(s.tS / 60, 1), fmt(s.rssMiB, 0), fmt(s.heapUsedMiB, 0), fmt(s.externalMiB, 1), String(s.fds), String(s.agentsAlive), String(s.spawnedTotal), String(s.deadTotal), pct(s.cpu), fmt(s.latenessP50Ms, 2), fmt(s.latenessP99Ms, 2), fmt(s.clearingP99Ms, 2), fmt(s.ledgerCommitP99Ms, 2), fmt(s.ledgerMiB, 1)]),
+    ['min', 'RSS MiB', 'heap MiB', 'ext MiB', 'fds', 'alive', 'running', 'spawned', 'dead', 'CPU', 'late p50', 'late p99', 'clear p99', 'commit p99', 'ledger MiB'],
+    ...rows.map((s) => [fmt(s.tS / 60, 1), fmt(s.rssMiB, 0), fmt(s.heapUsedMiB, 0), fmt(s.externalMiB, 1), String(s.fds), String(s.agentsAlive), String(s.agentsRunning), String(s.spawnedTotal), String(s.deadTotal), pct(s.cpu), fmt(s.latenessP50Ms, 2), fmt(s.latenessP99Ms, 2), fmt(s.clearingP99Ms, 2), fmt(s.ledgerCommitP99Ms, 2), fmt(s.ledgerMiB, 1)]),
   ]);
   out += '(ms columns are histogram bucket upper edges over the sample window)\n';
   if (r.warnings.length > 0) out += '\n';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { linearGrowth, soakAgentRequest } from '../../../src/research/soak.js';
+import { cpuBursts, linearGrowth, soakAgentRequest, type SoakSample } from '../../../src/research/soak.js';
 
 test('growth is the least-squares line’s rise over the span ÷ its start: flat noise is ~0, a steady climb is its slope', () => {
   const t = Array.from({ length: 100 }, (_, i) => i * 10);
@@ -23,4 +23,17 @@ test('soak agents: the shares hold over a population, ids are unique, scientists
   const bids = requests.map((r) => r.bid?.pricePerQuantumJ ?? 0);
   assert.ok(Math.min(...bids) >= 0.5 && Math.max(...bids) <= 3);
   assert.deepEqual(soakAgentRequest(7, options), soakAgentRequest(7, options), 'reproducible from the index');
+});
+
+test('CPU bursts: windows above twice the median CPU, against the rest, with what the daemon was doing in each', () => {
+  const sample = (i: number, cpu: number, running: number): SoakSample => ({ tS: i * 10, rssMiB: 300, heapUsedMiB: 50, externalMiB: 4, fds: 3000, cpu, agentsAlive: 1000, agentsRunning: running, quantaSold: running * 10, primesVerified: running * 2, spawnedTotal: 1000 + i * 4, deadTotal: i * 4, latenessP50Ms: 0.05, latenessP99Ms: 2, clearingP99Ms: 0.5, ledgerCommitP99Ms: 5, ledgerEntries: i * 400, ledgerMiB: 1, failedTicks: 0, missedTicks: 0, scrapeMs: 60 });
+  const samples = [sample(0, 0.15, 10), sample(1, 0.14, 10), sample(2, 0.6, 40), sample(3, 0.16, 10), sample(4, 0.5, 30), sample(5, 0.15, 10)];
+  const b = cpuBursts(samples);
+  assert.equal(b.medianCpu, 0.16);
+  assert.equal(b.bursts.windows, 2);
+  assert.equal(b.rest.windows, 4);
+  assert.ok(Math.abs(b.bursts.agentsRunning - 35) < 1e-9);
+  assert.ok(Math.abs(b.rest.agentsRunning - 10) < 1e-9);
+  assert.equal(b.bursts.spawned, 4, 'spawns per window from the running totals');
+  assert.ok(Number.isNaN(cpuBursts([]).medianCpu));
 });

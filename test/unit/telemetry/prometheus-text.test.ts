@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Histogram, Registry } from 'prom-client';
-import { histogramBuckets, parseScrape, sampleSum, windowOf } from '../../../src/telemetry/prometheus-text.js';
+import { counterIncrease, histogramBuckets, parseScrape, sampleSum, seriesWith, windowOf } from '../../../src/telemetry/prometheus-text.js';
 
 test('a scrape of a real prom-client registry parses: gauges by sum, histogram buckets ascending with +Inf last', async () => {
   const registry = new Registry();
@@ -37,4 +37,13 @@ test('a window between two scrapes holds only what was observed in between; quan
   assert.equal(all.count, 150);
   assert.equal(all.quantile(0.99), Number.POSITIVE_INFINITY, 'past the last edge');
   assert.ok(Number.isNaN(windowOf(after, after, 'late_seconds').quantile(0.5)), 'an empty window has no quantile');
+});
+
+test('a counter\'s increase sums its series, new ones from 0, restarted or vanished ones as nothing; labelled gauges are counted by label', () => {
+  const before = parseScrape('c_total{a="x"} 10\nc_total{a="y"} 5\nc_total{a="gone"} 7\nphase{agent="a",phase="running"} 1\n');
+  const after = parseScrape('c_total{a="x"} 14\nc_total{a="y"} 2\nc_total{a="new"} 3\nphase{agent="a",phase="running"} 1\nphase{agent="b",phase="running"} 0\nphase{agent="c",phase="paused"} 1\nphase{agent="d",phase="running"} 1\n');
+  assert.equal(counterIncrease(before, after, 'c_total'), 4 + 0 + 3);
+  assert.equal(counterIncrease(before, after, 'other'), 0);
+  assert.equal(seriesWith(after, 'phase', 'phase="running"'), 2);
+  assert.equal(seriesWith(after, 'phase', 'phase="paused"'), 1);
 });
