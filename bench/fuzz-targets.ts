@@ -6,7 +6,8 @@
  * else it throws is a bug, and fast-check shrinks it to a small counterexample.
  *
  * `npm run bench -- --only=fuzz` runs each target a million times; test/unit/fuzz.test.ts runs
- * each a few thousand times with a fixed seed, so the suite stays fast and repeatable.
+ * each a few thousand times with a fixed seed, so the suite stays fast and repeatable. The control
+ * API's target (fuzz-api.ts) answers through a promise: {@link AsyncFuzzTarget}, run by {@link fuzzAsync}.
  */
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
@@ -229,6 +230,19 @@ export function fuzzTargets(seed: number): FuzzTarget[] {
   return [protocolFrames, agentMessages, fleetMessages, envelopeTarget(seed), configTarget(), procStat, sysfsInt];
 }
 
+/**
+ * A target whose outcome is a promise (the control API, driven through `inject`). The input's
+ * outcome is awaited; a rejection is a bug, like a synchronous target's throw.
+ */
+export interface AsyncFuzzTarget {
+  readonly name: string;
+  readonly arbitrary: fc.Arbitrary<unknown>;
+  /** The outcome of one input; rejects only on a bug. */
+  run(input: unknown): Promise<string>;
+  /** Releases what the target holds (an application, timers); called once after its run. */
+  close(): Promise<void>;
+}
+
 export interface FuzzResult {
   readonly name: string;
   readonly runs: number;
@@ -269,4 +283,41 @@ export function fuzz(target: FuzzTarget, runs: number, seed: number): FuzzResult
     seconds: (performance.now() - started) / 1000,
     failure: details.failed ? describeFailure(details.counterexample?.[0], details.errorInstance) : null,
   };
+}
+
+/**
+ * Runs the async `target` on `runs` generated inputs from `seed`, one at a time. An uncaught
+ * exception or an unhandled rejection while it runs fails the input it came during (or the run,
+ * when it comes after the last), as a throw would.
+ */
+export async function fuzzAsync(target: AsyncFuzzTarget, runs: number, seed: number): Promise<FuzzResult> {
+  const outcomes: Record<string, number> = {};
+  let slowestMs = 0;
+  const stray: unknown[] = [];
+  const onStray = (err: unknown): void => {
+    stray.push(err);
+  };
+  process.on('uncaughtException', onStray);
+  process.on('unhandledRejection', onStray);
+  const started = performance.now();
+  try {
+    const details = await fc.check(
+      fc.asyncProperty(target.arbitrary, async (input) => {
+        const t0 = performance.now();
+        const outcome = await target.run(input);
+        // A stray error surfaces on a later turn: give it one before judging this input.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (stray.length > 0) throw new Error(`uncaught while this input ran: ${String(stray.splice(0)[0])}`);
+        const ms = performance.now() - t0;
+        if (ms > slowestMs) slowestMs = ms;
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }),
+      { numRuns: runs, seed },
+    );
+    const failure = details.failed ? describeFailure(details.counterexample?.[0], details.errorInstance) : stray.length > 0 ? `uncaught after the last input: ${String(stray[0])}` : null;
+    return { name: target.name, runs: details.numRuns, outcomes, slowestMs, seconds: (performance.now() - started) / 1000, failure };
+  } finally {
+    process.off('uncaughtException', onStray);
+    process.off('unhandledRejection', onStray);
+  }
 }

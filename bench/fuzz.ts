@@ -1,16 +1,32 @@
 /**
  * The fuzz job (`npm run bench -- --only=fuzz`): a million generated inputs per target
- * (fuzz-targets.ts), each target's outcomes counted by code, its slowest input, and any failure
- * fast-check found, shrunk. `--fuzz-runs=N` changes the count; the seed is printed so a failure
- * can be replayed.
+ * (fuzz-targets.ts; the control API's routes in fuzz-api.ts), each target's outcomes counted by
+ * code, its slowest input, and any failure fast-check found, shrunk. `--fuzz-runs=N` changes the
+ * count, `--fuzz-target=TEXT` runs only the targets whose name contains TEXT (any case); the seed
+ * is printed so a failure can be replayed.
  */
-import { fuzz, fuzzTargets, type FuzzResult } from './fuzz-targets.js';
+import { apiFuzzTarget } from './fuzz-api.js';
+import { fuzz, fuzzAsync, fuzzTargets, type FuzzResult } from './fuzz-targets.js';
 
-export function benchFuzz(runs: number, seed: number, log: (text: string) => void): FuzzResult[] {
-  return fuzzTargets(seed).map((target) => {
+export async function benchFuzz(runs: number, seed: number, log: (text: string) => void, only?: string): Promise<FuzzResult[]> {
+  const wanted = (name: string): boolean => only === undefined || name.toLowerCase().includes(only.toLowerCase());
+  const results: FuzzResult[] = [];
+  for (const target of fuzzTargets(seed).filter((t) => wanted(t.name))) {
     log(`fuzz: ${target.name}, ${runs.toLocaleString('en')} inputs …`);
-    return fuzz(target, runs, seed);
-  });
+    results.push(fuzz(target, runs, seed));
+  }
+  // Built only when wanted: it starts a whole control API.
+  const api = wanted('control API: every route') ? await apiFuzzTarget() : null;
+  if (api !== null) {
+    log(`fuzz: ${api.name} (${String(api.operations.length)} operations), ${runs.toLocaleString('en')} inputs …`);
+    try {
+      results.push(await fuzzAsync(api, runs, seed));
+    } finally {
+      await api.close();
+    }
+  }
+  if (results.length === 0) log(`fuzz: no target's name contains "${only ?? ''}"`);
+  return results;
 }
 
 export function formatFuzz(results: readonly FuzzResult[], seed: number): string {

@@ -45,7 +45,8 @@ export function routeSchema(docs: RouteDocs): FastifySchema {
 export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
   // zod validates in the handlers; fastify's AJV would judge the converted schemas with other messages.
   app.setValidatorCompiler(() => () => true);
-  // @fastify/websocket hides its routes from the description; the tick stream is part of the API.
+  // @fastify/websocket hides routes declared with `websocket: true` from the description; every route is part of the API.
+  // (The tick stream declares `wsHandler` and a plain-HTTP handler instead, which it does not hide.)
   app.addHook('onRoute', (route: RouteOptions & { websocket?: boolean }) => {
     if (route.websocket === true && route.schema !== undefined) (route.schema as { hide?: boolean }).hide = false;
   });

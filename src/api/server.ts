@@ -14,32 +14,34 @@
  *   nothing else (`MXW_ERR_API_FORBIDDEN`): for Prometheus and the dashboard's viewers. The
  *   OpenAPI description and the dashboard's files are public; they hold no data.
  * - Tokens are compared in constant time (SHA-256 of both sides, then `timingSafeEqual`).
- * - Bodies are JSON objects of at most `bodyLimitBytes`; every field is checked by schema and an
- *   unknown field is an error.
+ * - Bodies are JSON objects of at most `bodyLimitBytes`, nested at most 64 levels; every field is
+ *   checked by schema and an unknown field is an error. Every refusal, the router's own included
+ *   (a bad percent-encoding, an over-long parameter), is `{error: {code, message}}` with a 4xx.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import websocket, { type WebSocket } from '@fastify/websocket';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { parseAgentId, type AgentId } from '../agent-id.js';
-import type { DaemonControl, SpawnRequest, TickEvent } from './control.js';
-import { ApiAuthError, ApiForbiddenError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
+import type { DaemonControl, SpawnRequest } from './control.js';
+import { ApiAuthError, ApiForbiddenError, ApiBidRejectedError, ApiNotFoundError, ApiOptionsError, ApiValidationError, AgentStateError, InternalError, AgentUnknownError, isMaxwellError, toError, type MaxwellErrorCode } from '../errors.js';
 import type { LedgerEntry } from '../ledger/entries.js';
 import type { VerifyReport } from '../ledger/verify.js';
 import type { SubmitOutcome } from '../market/order-book.js';
 import {
   API_PREFIX,
   DEFAULT_PAGE,
+  MAX_BODY_DEPTH,
   agentParamsSchema,
   bidSchema,
   decisionsQuerySchema,
   emptyQuerySchema,
   entriesQuerySchema,
   inferenceSchema,
+  nestsDeeperThan,
   parseRequest,
   serialise,
   spawnSchema,
-  ticksQuerySchema,
   topUpSchema,
   type AgentBody,
   type AgentsBody,
@@ -57,6 +59,7 @@ import { isLoopbackHost } from './addresses.js';
 import { registerFleetRoutes } from './fleet-routes.js';
 import { recordRoutes, registerOpenApi, routeSchema } from './openapi.js';
 import { registerOperatorRoutes } from './operator-routes.js';
+import { registerTickStream } from './tick-stream.js';
 
 /** Warning codes of the API (documented in docs/ERRORS.md, never reused). */
 export const API_WARNING_CODES = ['MXW_WARN_API_NOT_LOOPBACK'] as const;
@@ -65,8 +68,6 @@ export const API_WARNING_CODES = ['MXW_WARN_API_NOT_LOOPBACK'] as const;
 export const MIN_TOKEN_LENGTH = 16;
 /** Default largest request body, bytes (config `api.bodyLimitBytes`). */
 export const DEFAULT_BODY_LIMIT_BYTES = 65_536;
-/** A tick-stream client with more than this unsent is skipped until it catches up, bytes. */
-const MAX_WS_BUFFERED_BYTES = 1_048_576;
 /** The tick stream takes nothing from clients but close frames; anything larger is refused. */
 const MAX_WS_PAYLOAD_BYTES = 1024;
 
@@ -230,6 +231,10 @@ export async function createApiApp(options: ApiServerOptions): Promise<FastifyIn
   await registerOpenApi(app, options.version ?? '0.0.0');
   app.decorateRequest('access', null);
   app.addHook('onRequest', bearerAuth(tokenDigests(options)));
+  // Before any handler sees the body: the extender echoes its nodes back, and serialising a deep answer overflows the stack.
+  app.addHook('preValidation', (request, _reply, done) => {
+    done(nestsDeeperThan(request.body, MAX_BODY_DEPTH) ? new ApiValidationError(`body: nested deeper than ${String(MAX_BODY_DEPTH)} levels`) : undefined);
+  });
   registerRoutes(app, options);
   return app;
 }
@@ -242,6 +247,11 @@ function createFastify(bodyLimit: number): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 128 },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A path that is not valid percent-encoding, or a parameter above maxParamLength, is refused
+    // by the router before any hook: answer it in the API's shape too.
+    frameworkErrors: (err, request, reply) => {
+      sendError(err, request, reply);
+    },
   });
   app.setReplySerializer((payload) => serialise(payload));
   // JSON only: fastify's default text/plain parser would let a string body reach the schemas.
@@ -439,43 +449,6 @@ function registerDaemonRoutes(app: FastifyInstance, { control, prefix: p }: Rout
     const query = parseRequest(decisionsQuerySchema, request.query, 'query');
     return { decisions: control.decisions(query.limit ?? DEFAULT_PAGE) };
   });
-}
-
-function registerTickStream(app: FastifyInstance, { control, prefix: p }: RouteContext): void {
-  app.get(
-    `${p}/ticks`,
-    {
-      websocket: true,
-      config: { tokenInQuery: true },
-      schema: routeSchema({ summary: 'WebSocket: one JSON tick event per tick (or one in `every`); the token may be `?token=`', tags: ['daemon'], read: true, querystring: ticksQuerySchema }),
-      // Runs before the upgrade: a bad query is an HTTP 400, never an open socket.
-      preValidation: (request, _reply, done) => {
-        try {
-          parseRequest(ticksQuerySchema, request.query, 'query');
-          done();
-        } catch (err) {
-          done(err as FastifyError);
-        }
-      },
-    },
-    (socket, request) => {
-      sendTicks(control, socket, parseRequest(ticksQuerySchema, request.query, 'query').every ?? 1);
-    },
-  );
-}
-
-/** Sends one tick in `every` to `socket` until it closes. The stream is one-way; anything a client sends is ignored. */
-function sendTicks(control: DaemonControl, socket: WebSocket, every: number): void {
-  let seen = 0;
-  const unsubscribe = control.onTick((event: TickEvent) => {
-    seen += 1;
-    if (seen % every !== 0) return;
-    // A client that does not read is skipped (the tick numbers show the gap), never buffered without bound.
-    if (socket.readyState !== socket.OPEN || socket.bufferedAmount > MAX_WS_BUFFERED_BYTES) return;
-    socket.send(serialise(event));
-  });
-  socket.on('close', unsubscribe);
-  socket.on('error', unsubscribe);
 }
 
 /** Starts the control API and resolves once it listens. */

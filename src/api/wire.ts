@@ -111,6 +111,25 @@ export const ticksQuerySchema = z.strictObject({
 export const emptyQuerySchema = z.strictObject({});
 
 /**
+ * Deepest nesting a request body may have. A Kubernetes object, the deepest thing the API is sent,
+ * nests about twenty levels; the answer's `JSON.stringify` overflows the stack a few thousand
+ * levels down, and the extender echoes its `Nodes` back.
+ */
+export const MAX_BODY_DEPTH = 64;
+
+/** True when `value` nests deeper than `limit` arrays and objects; counted without recursion, so any depth is safe. */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, depth] = top;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * Parses `value` with `schema`, or throws `MXW_ERR_API_VALIDATION` naming the first bad field
  * (`body.walletJ: …`, `query.limit: …`).
  */

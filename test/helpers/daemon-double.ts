@@ -27,6 +27,15 @@ export class DaemonDouble implements DaemonControl {
   #tick = 0;
   #next = 1;
 
+  /** Forgets every agent, entry, decision, spawn and ask (the API fuzz target keeps the double small with it). */
+  reset(): void {
+    this.agents.clear();
+    this.entries.length = 0;
+    this.decisionLog.length = 0;
+    this.spawned.length = 0;
+    this.asks.length = 0;
+  }
+
   get listenerCount(): number {
     return this.#listeners.size;
   }
