@@ -203,7 +203,7 @@ export const configSchema = z.strictObject({
       maxPriceMultiplier: z.number().min(1).max(1000).describe('most the fleet\'s stress may multiply this node\'s reserve prices by').default(4),
       trust: z
         .strictObject({
-          enabled: z.boolean().describe('damp members whose gossiped headroom disagrees for long with their rack\'s (this node\'s own headroom when it shares the rack, else the rack\'s median): their stress and push-sum shares count × trust, and below 0.5 nothing is placed on them').default(TRUST.enabled),
+          enabled: z.boolean().describe('damp members that claim, for long, more heat than their rack shows (this node\'s own headroom when it shares the rack, else the median of their rack-mates): their stress and push-sum shares count × trust, and below 0.5 nothing is placed on them').default(TRUST.enabled),
           tolerance: z.number().min(0).max(0.95).describe('mean headroom gap tolerated before trust falls (honest rack neighbours differ by their load)').default(TRUST.tolerance),
           windowS: z.number().gt(0).max(86_400).describe('time constant of the mean gap, s: a disagreement must last about this long to count (≫ the plant\'s thermal τ)').default(TRUST.windowS),
           floor: z.number().min(0).max(1).describe('least trust a member keeps (damped, never silenced)').default(TRUST.floor),

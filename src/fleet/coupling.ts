@@ -67,7 +67,8 @@ export function sharedLevel(a: FleetLocation, b: FleetLocation): CouplingLevel |
   return a.chassis === b.chassis ? 'chassis' : 'rack';
 }
 
-const clamp01 = (v: number): number => (v > 1 ? 1 : v > 0 ? v : 0);
+/** v clamped to [0, 1]; NaN becomes 0. */
+export const clamp01 = (v: number): number => (v > 1 ? 1 : v > 0 ? v : 0);
 
 /** The stress this node at `self` feels from `peers` (itself excluded by the caller), and its price multiplier. */
 export function fleetStress(self: FleetLocation, peers: readonly PeerStress[], coupling: HierarchyCoupling = DEFAULT_HIERARCHY_COUPLING): FleetStress {

@@ -41,7 +41,7 @@ export const DEFAULT_PUSH_SUM_CONFIG: PushSumConfig = Object.freeze({
 });
 
 /** What {@link PushSum.receive} did with a share. */
-export type ShareOutcome = 'accepted' | 'clamped' | 'stale' | 'future' | 'rejected';
+export type ShareOutcome = 'accepted' | 'damped' | 'clamped' | 'stale' | 'future' | 'rejected';
 
 export function createPushSumConfig(partial: Partial<PushSumConfig> = {}): PushSumConfig {
   const c = { ...DEFAULT_PUSH_SUM_CONFIG, ...partial };
@@ -105,22 +105,23 @@ export class PushSum {
 
   /**
    * Adds a share from `sender`. `future`: the share is of a later epoch; call {@link begin} with
-   * it and the fresh local value, then receive it again. `trust` in (0, 1] scales the share's weight
+   * it and the fresh local value, then receive it again. `trust` in [0, 1] scales the share's weight
    * (s and w together, so it loses mass without biasing the ratio): a damped member counts less
-   * (trust.ts).
+   * (trust.ts), and the share is `damped` unless a cap clamped it too.
    */
   receive(sender: string, share: PushSumShare, trust = 1): ShareOutcome {
     if (share.epoch < this.#epoch) return 'stale';
     if (share.epoch > this.#epoch) return 'future';
     if (!(share.w > 0) || !Number.isFinite(share.w)) return 'rejected';
     const used = this.#fromSender.get(sender) ?? 0;
-    const w = Math.min(share.w * (trust > 0 && trust < 1 ? trust : 1), this.config.maxShareWeight, this.#senderCap - used);
+    const believed = share.w * (trust < 1 ? Math.max(0, trust) : 1);
+    const w = Math.min(believed, this.config.maxShareWeight, this.#senderCap - used);
     if (w <= 0) {
       this.clamped++;
       return 'clamped';
     }
     this.#fromSender.set(sender, used + w);
-    let clamped = w < share.w;
+    let clamped = w < believed;
     const r = this.config.ranges;
     for (let i = 0; i < 3; i++) {
       const [lo, hi] = r[i] ?? [0, 0];
@@ -131,7 +132,7 @@ export class PushSum {
     }
     this.#w += w;
     if (clamped) this.clamped++;
-    return clamped ? 'clamped' : 'accepted';
+    return clamped ? 'clamped' : believed < share.w ? 'damped' : 'accepted';
   }
 
   /** This epoch's running estimate of the fleet mean, or null before any epoch. */

@@ -41,8 +41,16 @@ test('a damped sender\'s share counts × its trust: its weight shrinks, the valu
   for (const p of [believed, damped]) p.begin(1, [1, 1, 100], 2);
   const share = { epoch: 1, s: [0, 0, 0] as const, w: 0.5 };
   assert.equal(believed.receive('liar', share), 'accepted');
-  assert.equal(damped.receive('liar', share, 0.1), 'clamped');
+  assert.equal(damped.receive('liar', share, 0.1), 'damped');
+  assert.equal(damped.clamped, 0, 'damping is not clamping');
   assert.ok(Math.abs(damped.weight - 1.05) < 1e-12, String(damped.weight));
   assert.ok(Math.abs((believed.estimate()?.[0] ?? 0) - 1 / 1.5) < 1e-12);
   assert.ok(Math.abs((damped.estimate()?.[0] ?? 0) - 1 / 1.05) < 1e-12, 'the liar pulls the estimate 10 × less');
+});
+
+test('a sender trusted not at all adds nothing', () => {
+  const p = new PushSum();
+  p.begin(1, [1, 1, 100], 2);
+  assert.equal(p.receive('liar', { epoch: 1, s: [0, 0, 0], w: 0.5 }, 0), 'clamped');
+  assert.equal(p.weight, 1);
 });

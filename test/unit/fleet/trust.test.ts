@@ -1,7 +1,7 @@
 /** Damping liars: a member whose headroom its rack contradicts for long loses trust; honest neighbours keep theirs. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createTrustConfig, NeighbourTrust, type JudgedMember } from '../../../src/fleet/trust.js';
+import { createTrustConfig, MAX_RECORDS, NeighbourTrust, type JudgedMember } from '../../../src/fleet/trust.js';
 import { stressFromMembers } from '../../../src/fleet/fleet-link.js';
 import { isMaxwellError } from '../../../src/errors.js';
 
@@ -42,7 +42,7 @@ test('trust falls with the persistence of the gap and comes back when the member
   assert.equal(trust.trust('x'), 1);
 });
 
-test('in another rack the rack\'s median judges, with at least three reporting; with two, nobody can tell who lies', () => {
+test('in another rack the median of the member\'s rack-mates judges it, with at least two of them reporting; with one, nobody can tell who lies', () => {
   const far = (id: string, h: number) => member(id, h, rack('k9', `c-${id}`));
   const three = new NeighbourTrust({ windowS: 30 });
   run(three, 300, [far('a', 1), far('b', 0.95), far('liar', 0)]);
@@ -57,16 +57,43 @@ test('in another rack the rack\'s median judges, with at least three reporting; 
   assert.equal(two.view('liar')?.reference, null);
 });
 
-test('other rows and zones are not judged; the dead are not judged and do not witness; unlisted members are forgotten', () => {
+test('a member alone in a rack this node does not share is not judged; the dead neither are judged nor witness', () => {
   const trust = new NeighbourTrust({ windowS: 10 });
   const otherRow = member('row', 0, { zone: 'z0', row: 'r1', rack: 'k0', chassis: 'c0' });
-  run(trust, 200, [otherRow, member('ghost', 0, rack('k0'), 'dead')]);
-  assert.equal(trust.trust('row'), 1, 'rows share cooling only loosely: a row neighbour\'s heat is not held against this node');
+  const deadWitnesses = [member('d1', 1, rack('k9', 'c1'), 'dead'), member('d2', 1, rack('k9', 'c2'), 'dead')];
+  run(trust, 200, [otherRow, member('ghost', 0, rack('k0'), 'dead'), member('far', 0, rack('k9', 'c3')), ...deadWitnesses]);
+  assert.equal(trust.trust('row'), 1, 'nothing witnesses its claim');
+  assert.equal(trust.trust('far'), 1, 'dead members are no witnesses');
   assert.equal(trust.view('ghost'), null);
-  run(trust, 200, [member('gone', 0)], me, 201);
-  assert.ok(trust.trust('gone') < 1);
-  trust.update(402_000, me, []);
-  assert.equal(trust.view('gone'), null, 'reaped members are forgotten');
+});
+
+test('a hot node does not come to distrust its cool neighbour: only claimed heat is judged', () => {
+  const trust = new NeighbourTrust({ windowS: 10 });
+  const hot = { ...me, headroom: 0.05 };
+  run(trust, 300, [member('cool', 0.9)], hot);
+  assert.equal(trust.trust('cool'), 1);
+  assert.equal(trust.view('cool')?.gap, 0);
+});
+
+test('a liar keeps its record when it leaves and rejoins, and a missing reference does not wash its gap away', () => {
+  const trust = new NeighbourTrust({ windowS: 10 });
+  let t = run(trust, 200, [member('liar', 0)]);
+  const low = trust.trust('liar');
+  assert.ok(low < 0.2, String(low));
+  t = run(trust, 300, [], me, t + 1);
+  assert.equal(trust.trust('liar'), low, 'gone from the member table, still remembered');
+  // It comes back in a rack nobody can judge: no evidence either way, so nothing changes.
+  run(trust, 300, [member('liar', 0, rack('k7', 'c1'))], me, t + 1);
+  assert.equal(trust.trust('liar'), low);
+  assert.match(trust.explain('liar', (t + 301) * 1000) ?? '', /nothing to judge it against now/);
+});
+
+test('records are bounded: the least recently judged go first', () => {
+  const trust = new NeighbourTrust();
+  const many = Array.from({ length: MAX_RECORDS + 10 }, (_, i) => member(`m${String(i)}`, 1, rack(`k${String(i)}`)));
+  trust.update(0, me, many);
+  assert.equal(trust.view('m0'), null);
+  assert.ok(trust.view(`m${String(MAX_RECORDS + 9)}`) !== null);
 });
 
 test('disabled, every member keeps trust 1; bad settings are coded config errors', () => {
