@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cpuBursts, linearGrowth, soakAgentRequest, type SoakSample } from '../../../src/research/soak.js';
+import { linearGrowth, soakAgentRequest, type SoakSample } from '../../../src/research/soak.js';
+import { cpuBursts } from '../../../src/research/soak-bursts.js';
 
 test('growth is the least-squares line’s rise over the span ÷ its start: flat noise is ~0, a steady climb is its slope', () => {
   const t = Array.from({ length: 100 }, (_, i) => i * 10);
