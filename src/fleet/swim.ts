@@ -108,8 +108,11 @@ interface Relay {
   readonly originAddr: string;
   readonly originId: string;
   readonly origSeq: number;
+  /** Until then an ack from the target is relayed to the origin. */
   readonly timeoutAt: number;
   readonly nack: boolean;
+  /** When to nack if no ack came; null once sent (or not asked for). */
+  nackAt: number | null;
 }
 
 interface Suspicion {
@@ -252,7 +255,7 @@ export class Swim {
     let t = Math.min(this.#nextProbeAt, this.#nextGossipAt, this.#nextPushPullAt);
     const p = this.#probe;
     if (p !== null && !p.done) t = Math.min(t, p.indirect ? p.endAt : p.timeoutAt);
-    for (const r of this.#relays.values()) t = Math.min(t, r.timeoutAt);
+    for (const r of this.#relays.values()) t = Math.min(t, r.nackAt ?? r.timeoutAt, r.timeoutAt);
     for (const s of this.#suspicions.values()) t = Math.min(t, s.deadlineMs);
     return t;
   }
@@ -268,9 +271,11 @@ export class Swim {
     }
     if (now >= this.#nextProbeAt) this.#startProbe(now);
     for (const [seq, r] of this.#relays) {
-      if (now < r.timeoutAt) continue;
-      this.#relays.delete(seq);
-      if (r.nack) this.#out.push({ to: r.originAddr, toId: r.originId, message: { t: 'nack', seq: r.origSeq } });
+      if (r.nackAt !== null && now >= r.nackAt) {
+        r.nackAt = null;
+        this.#out.push({ to: r.originAddr, toId: r.originId, message: { t: 'nack', seq: r.origSeq } });
+      }
+      if (now >= r.timeoutAt) this.#relays.delete(seq);
     }
     for (const [id, s] of this.#suspicions) if (now >= s.deadlineMs) this.#suspicionExpired(id);
     if (now >= this.#nextGossipAt) {
@@ -328,7 +333,8 @@ export class Swim {
           return;
         }
         const seq = ++this.#seq;
-        this.#relays.set(seq, { originAddr: fromAddr, originId: fromId, origSeq: m.seq, timeoutAt: this.#now() + this.config.probeTimeoutMs, nack: m.nack });
+        const now = this.#now();
+        this.#relays.set(seq, { originAddr: fromAddr, originId: fromId, origSeq: m.seq, timeoutAt: now + this.config.probeTimeoutMs, nack: m.nack, nackAt: m.nack ? now + nackAfterMs(this.config) : null });
         this.#out.push({ to: target.addr, toId: target.id, message: { t: 'ping', seq, target: target.id, u: this.#piggyback() } });
         return;
       }
@@ -628,6 +634,18 @@ export class Swim {
     this.#signSelf();
     this.#adjustAwareness(1);
   }
+}
+
+/**
+ * When a helper nacks a ping-req: the origin sends it a probe timeout into its period and counts nacks
+ * only until the period ends, so a nack sent after a whole probe timeout (memberlist's) lands after
+ * the period at the defaults (500 + 500 ms of 1,000) and every failed probe of a crashed node raised
+ * the prober's awareness as if it were the slow one. 80 % of the shorter of the probe timeout and
+ * the rest of the period leaves the nack its way back (swift-cluster-membership, which had the same
+ * flaw, nacks at 80 % too). The ack is still relayed until the probe timeout. docs/research/fleet-delay.md.
+ */
+export function nackAfterMs(c: SwimConfig): number {
+  return 0.8 * Math.min(c.probeTimeoutMs, c.probeIntervalMs - c.probeTimeoutMs);
 }
 
 function view(r: Rec): MemberView {

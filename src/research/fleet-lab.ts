@@ -59,6 +59,11 @@ export interface FleetLabOptions {
   readonly startTimeoutMs?: number;
   /** Node ids admitted besides the lab's own (e.g. a test's raw FleetNode). */
   readonly extraAllowedIds?: readonly string[];
+  /**
+   * Called once the bridge is up (its address given), before any namespace or daemon: e.g. to bind
+   * delaying proxies on it that the daemons are told to advertise (fleet-delay-lab.ts).
+   */
+  readonly onBridge?: (bridgeAddr: string) => Promise<void>;
 }
 
 function sh(cmd: string, ...args: string[]): void {
@@ -102,6 +107,7 @@ export class FleetLab {
       sh('ip', 'link', 'add', bridge, 'type', 'bridge');
       sh('ip', 'addr', 'add', `${lab.bridgeAddr}/24`, 'dev', bridge);
       sh('ip', 'link', 'set', bridge, 'up');
+      await options.onBridge?.(lab.bridgeAddr);
       // Node keys made before any daemon starts, so that every node can be told every id: a closed
       // fleet (fleet.allowedIds), as the peer token requires.
       mkdirSync(join(dir, 'keys'), { mode: 0o700 });

@@ -198,3 +198,19 @@ test('a ping-req is relayed only to a member this node knows, at the address it 
   // Lifeguard: the prober hears a nack, not silence, so its own health score does not suffer.
   assert.deepEqual(answers.map((o) => [o.to, o.message.t]), [['addr-known', 'nack'], ['addr-known', 'nack']]);
 });
+
+test('Lifeguard: probing a crashed node through healthy helpers leaves the prober\'s awareness at 0 (their nacks arrive before the probe period ends)', () => {
+  const { nodes, down, step } = network(5);
+  for (const s of nodes.slice(1)) s.join(['a0']);
+  step(3000);
+  for (const s of nodes) assert.equal(s.members().filter((m) => m.state === 'alive').length, 4);
+  down.add(4);
+  let peak = 0;
+  for (let ms = 0; ms < 30_000 && !nodes.slice(0, 4).every((s) => s.member('n4')?.state === 'dead'); ms += 10) {
+    step(10);
+    peak = Math.max(peak, ...nodes.slice(0, 4).map((s) => s.awareness));
+  }
+  assert.ok(nodes.slice(0, 4).every((s) => s.member('n4')?.state === 'dead'), 'n4 declared dead by all');
+  // A helper that heard nothing from the target nacks: the silence is the target's, not the prober's.
+  assert.equal(peak, 0, `a healthy prober's awareness rose to ${String(peak)}`);
+});
